@@ -1,0 +1,126 @@
+"""Every environment variable drbot reads, in one place (DESIGN.md §8).
+
+Explicit keyword arguments beat the environment; the environment beats the defaults. Secrets are
+`SecretStr`, so printing or logging a Settings object never shows them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from platformdirs import user_data_dir
+from pydantic import SecretStr
+
+from orchestration.errors import ValidationFailed
+
+Backend = Literal["embedded", "aws"]
+
+# names of the seed contract, then drbot's own
+ENV_PROTECTION_GROUPS_TABLE = "PROTECTION_GROUPS_TABLE"
+ENV_RECOVERY_PLANS_TABLE = "RECOVERY_PLANS_TABLE"
+ENV_EXECUTION_HISTORY_TABLE = "EXECUTION_HISTORY_TABLE"
+ENV_TARGET_ACCOUNTS_TABLE = "TARGET_ACCOUNTS_TABLE"
+ENV_TAG_SYNC_CONFIG_TABLE = "TAG_SYNC_CONFIG_TABLE"
+ENV_SCHEDULES_TABLE = "DRBOT_SCHEDULES_TABLE"
+ENV_AUDIT_TABLE = "DRBOT_AUDIT_TABLE"
+ENV_STATE_MACHINE_ARN = "STEP_FUNCTIONS_STATE_MACHINE_ARN"
+ENV_BACKEND = "DRBOT_BACKEND"
+ENV_DB_PATH = "DRBOT_DB_PATH"
+ENV_REGION = "DRBOT_REGION"
+ENV_SIM_INVENTORY = "DRBOT_SIM_INVENTORY"
+ENV_SIM_LAUNCH_SECONDS = "DRBOT_SIM_LAUNCH_SECONDS"
+ENV_SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"
+ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
+ENV_SLACK_APP_TOKEN = "SLACK_APP_TOKEN"
+ENV_SLACK_API_URL = "SLACK_API_URL"
+
+DEFAULT_SIM_LAUNCH_SECONDS = 20.0
+
+
+def default_db_path() -> Path:
+    return Path(user_data_dir("drbot", appauthor=False)) / "drbot.db"
+
+
+@dataclass(frozen=True)
+class TableNames:
+    protection_groups: str = "drbot-protection-groups"
+    recovery_plans: str = "drbot-recovery-plans"
+    executions: str = "drbot-execution-history"
+    target_accounts: str = "drbot-target-accounts"
+    tag_sync_config: str = "drbot-tag-sync-config"
+    schedules: str = "drbot-schedules"
+    audit: str = "drbot-audit"
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend: Backend = "embedded"
+    db_path: Path = field(default_factory=default_db_path)
+    region: str = "us-east-1"
+    tables: TableNames = field(default_factory=TableNames)
+    state_machine_arn: str | None = None
+    sim_inventory: Path | None = None
+    sim_launch_seconds: float = DEFAULT_SIM_LAUNCH_SECONDS
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read the environment (default `os.environ`); keyword arguments win over it."""
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return value if value not in (None, "") else None
+
+        backend = get(ENV_BACKEND) or "embedded"
+        if backend not in ("embedded", "aws"):
+            raise ValidationFailed(f"{ENV_BACKEND} must be 'embedded' or 'aws', not '{backend}'")
+        defaults = TableNames()
+        tables = TableNames(
+            protection_groups=get(ENV_PROTECTION_GROUPS_TABLE) or defaults.protection_groups,
+            recovery_plans=get(ENV_RECOVERY_PLANS_TABLE) or defaults.recovery_plans,
+            executions=get(ENV_EXECUTION_HISTORY_TABLE) or defaults.executions,
+            target_accounts=get(ENV_TARGET_ACCOUNTS_TABLE) or defaults.target_accounts,
+            tag_sync_config=get(ENV_TAG_SYNC_CONFIG_TABLE) or defaults.tag_sync_config,
+            schedules=get(ENV_SCHEDULES_TABLE) or defaults.schedules,
+            audit=get(ENV_AUDIT_TABLE) or defaults.audit,
+        )
+        launch = get(ENV_SIM_LAUNCH_SECONDS)
+        try:
+            launch_seconds = float(launch) if launch else DEFAULT_SIM_LAUNCH_SECONDS
+        except ValueError as exc:
+            raise ValidationFailed(f"{ENV_SIM_LAUNCH_SECONDS} must be a number of seconds, not '{launch}'") from exc
+        if launch_seconds < 0:
+            raise ValidationFailed(f"{ENV_SIM_LAUNCH_SECONDS} cannot be negative")
+
+        def secret(name: str) -> SecretStr | None:
+            value = get(name)
+            return SecretStr(value) if value else None
+
+        inventory = get(ENV_SIM_INVENTORY)
+        db_path = get(ENV_DB_PATH)
+        settings = cls(
+            backend=backend,  # type: ignore[arg-type]  # checked above
+            db_path=Path(db_path).expanduser() if db_path else default_db_path(),
+            region=get(ENV_REGION) or get("AWS_REGION") or get("AWS_DEFAULT_REGION") or "us-east-1",
+            tables=tables,
+            state_machine_arn=get(ENV_STATE_MACHINE_ARN),
+            sim_inventory=Path(inventory).expanduser() if inventory else None,
+            sim_launch_seconds=launch_seconds,
+            slack_bot_token=secret(ENV_SLACK_BOT_TOKEN),
+            slack_signing_secret=secret(ENV_SLACK_SIGNING_SECRET),
+            slack_app_token=secret(ENV_SLACK_APP_TOKEN),
+            slack_api_url=get(ENV_SLACK_API_URL),
+        )
+        known = {f.name for f in fields(cls)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return replace(settings, **overrides)

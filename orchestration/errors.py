@@ -1,0 +1,146 @@
+"""The domain's errors: one base, one class per meaning.
+
+Each class has a stable upper-case `code` (the seed contract's `error` field) and an HTTP status.
+They are turned into API responses, Slack text and console text in exactly one place each
+(`DrbotError.to_body` is the wire shape: `{"error": CODE, "message": text, ...details}`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DrbotError(Exception):
+    """Base of every error drbot reports to a person or a caller."""
+
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_body(self) -> dict[str, Any]:
+        """The seed contract's error shape."""
+        return {"error": self.code, "message": self.message, **self.details}
+
+
+# 400 -------------------------------------------------------------------------------------------
+class ValidationFailed(DrbotError):
+    """Input is malformed or breaks a rule; `errors` lists each problem when there are several."""
+
+    code = "VALIDATION_ERROR"
+    status = 400
+
+
+class MissingField(ValidationFailed):
+    """A required field is absent."""
+
+    code = "MISSING_FIELD"
+
+
+class InvalidOperation(ValidationFailed):
+    """A direct invocation named an operation this handler does not have."""
+
+    code = "INVALID_OPERATION"
+
+
+class InvalidTransition(ValidationFailed):
+    """A status change that the lifecycle does not allow (e.g. resuming a COMPLETED execution)."""
+
+    code = "INVALID_STATE_TRANSITION"
+
+
+class WaveSizeLimitExceeded(ValidationFailed):
+    """A wave holds more servers than one DRS job can launch."""
+
+    code = "WAVE_SIZE_LIMIT_EXCEEDED"
+
+
+class CircularDependency(ValidationFailed):
+    """Waves depend on each other in a cycle."""
+
+    code = "CIRCULAR_DEPENDENCY"
+
+
+class InvalidScheduleExpression(ValidationFailed):
+    """A schedule expression or time zone that EventBridge would not accept."""
+
+    code = "INVALID_SCHEDULE_EXPRESSION"
+
+
+class UsageError(ValidationFailed):
+    """A /dr command that does not parse; the message carries the right usage."""
+
+    code = "USAGE_ERROR"
+
+
+# 403 -------------------------------------------------------------------------------------------
+class PermissionDenied(DrbotError):
+    """The caller's role does not allow this action."""
+
+    code = "PERMISSION_DENIED"
+    status = 403
+
+
+# 404 -------------------------------------------------------------------------------------------
+class NotFound(DrbotError):
+    """The named resource does not exist."""
+
+    code = "NOT_FOUND"
+    status = 404
+
+
+# 409 -------------------------------------------------------------------------------------------
+class Conflict(DrbotError):
+    """The request conflicts with the current state."""
+
+    code = "CONFLICT"
+    status = 409
+
+
+class DuplicateName(Conflict):
+    """Another group or plan already has this name (names are case-insensitive)."""
+
+    code = "DUPLICATE_NAME"
+
+
+class StaleVersion(Conflict):
+    """Someone else changed the item since it was read; read it again and retry."""
+
+    code = "VERSION_CONFLICT"
+
+
+class ServerConflict(Conflict):
+    """Servers are already in another protection group, execution or active DRS job."""
+
+    code = "SERVER_CONFLICT"
+
+
+class InUse(Conflict):
+    """The item is referenced elsewhere (a group used by plans, a plan with a running execution)."""
+
+    code = "RESOURCE_IN_USE"
+
+
+# 429 -------------------------------------------------------------------------------------------
+class DrsLimitExceeded(DrbotError):
+    """Starting this would exceed a DRS service limit for the region."""
+
+    code = "DRS_LIMIT_EXCEEDED"
+    status = 429
+
+
+# 500 -------------------------------------------------------------------------------------------
+class InternalError(DrbotError):
+    """Something failed that the caller cannot fix; details are in the logs."""
+
+    code = "INTERNAL_ERROR"
+    status = 500
+
+
+class DrsUnavailable(InternalError):
+    """DRS did not answer successfully after retries (throttling, outage)."""
+
+    code = "DRS_UNAVAILABLE"

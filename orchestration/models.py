@@ -1,0 +1,524 @@
+"""drbot's domain model (DESIGN.md §2), pydantic v2.
+
+Wire format: camelCase JSON, epoch seconds for dates, UUID4 ids. Every stored aggregate carries
+`version` for optimistic locking. The invariants of each type live on the type; the allowed status
+changes of executions and waves live in the two transition tables below and nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from enum import StrEnum
+from typing import Annotated, Any, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from orchestration.errors import InvalidTransition
+
+# -- scalar types --------------------------------------------------------------------------------
+
+EpochSeconds = Annotated[int, Field(ge=0, description="Seconds since 1970-01-01T00:00:00Z")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1024)]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")]
+AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+SourceServerId = Annotated[str, StringConstraints(pattern=r"^s-[0-9a-f]{17}$")]
+SlackChannelId = Annotated[str, StringConstraints(pattern=r"^[CGD][A-Z0-9]{2,}$")]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+TagValue = Annotated[str, StringConstraints(max_length=256)]
+RoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+$")]
+
+
+def new_id() -> str:
+    """A new UUID4 id, the format of every drbot id."""
+    return str(uuid.uuid4())
+
+
+def name_key(name: str) -> str:
+    """The form under which names are unique: case-insensitive, surrounding blanks ignored."""
+    return name.strip().casefold()
+
+
+def _valid_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise PydanticCustomError(
+            "invalid_timezone", "'{tz}' is not an IANA time zone such as Europe/Berlin", {"tz": value}
+        ) from exc
+    return value
+
+
+Timezone = Annotated[str, AfterValidator(_valid_timezone)]
+
+
+class WireModel(BaseModel):
+    """Base of every domain type: camelCase on the wire, snake_case in Python, no unknown fields."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        str_strip_whitespace=False,
+    )
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON-ready camelCase dict of the seed contract (unset optional fields omitted)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Self:
+        return cls.model_validate(data)
+
+
+# -- protection groups and plans ----------------------------------------------------------------
+
+
+class ProtectionGroup(WireModel):
+    """A set of DRS source servers recovered together: explicit ids XOR tag selectors."""
+
+    group_id: str = Field(default_factory=new_id)
+    group_name: Name
+    description: Description = ""
+    region: Region
+    account_id: AccountId | None = None
+    source_server_ids: list[SourceServerId] | None = None
+    server_selection_tags: dict[TagKey, TagValue] | None = None
+    created_by: str = "system"
+    created_date: EpochSeconds = 0
+    last_modified_date: EpochSeconds = 0
+    version: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _servers_by_id_xor_tags(self) -> Self:
+        by_id = bool(self.source_server_ids)
+        by_tags = bool(self.server_selection_tags)
+        if by_id == by_tags:
+            raise PydanticCustomError(
+                "server_selection",
+                "a protection group selects servers either by sourceServerIds or by "
+                "serverSelectionTags: give exactly one of them, not empty",
+            )
+        if self.source_server_ids is not None:
+            duplicates = sorted({s for s in self.source_server_ids if self.source_server_ids.count(s) > 1})
+            if duplicates:
+                raise PydanticCustomError(
+                    "duplicate_servers", "servers listed twice: {servers}", {"servers": ", ".join(duplicates)}
+                )
+        return self
+
+    @property
+    def selects_by_tags(self) -> bool:
+        return bool(self.server_selection_tags)
+
+
+class Wave(WireModel):
+    """One step of a plan: a protection group launched as one DRS job."""
+
+    wave_number: int = Field(ge=1, le=1000)
+    wave_name: Name
+    protection_group_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    depends_on_waves: list[int] | None = Field(
+        default=None,
+        description="Omitted: the previous wave (sequential). []: may start at once. A list: a DAG.",
+    )
+    pause_before: bool = False
+
+
+class RecoveryPlan(WireModel):
+    """Waves of protection groups, in dependency order."""
+
+    plan_id: str = Field(default_factory=new_id)
+    plan_name: Name
+    description: Description = ""
+    waves: Annotated[list[Wave], Field(min_length=1, max_length=100)]
+    rto_target_minutes: int | None = Field(default=None, ge=1, le=10_080)
+    notification_channel: SlackChannelId | None = None
+    created_by: str = "system"
+    created_date: EpochSeconds = 0
+    last_modified_date: EpochSeconds = 0
+    version: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _waves_form_a_dag(self) -> Self:
+        numbers = [w.wave_number for w in self.waves]
+        repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+        if repeated:
+            raise PydanticCustomError(
+                "duplicate_wave_number",
+                "wave numbers must be unique; repeated: {numbers}",
+                {"numbers": ", ".join(map(str, repeated))},
+            )
+        ordered = sorted(self.waves, key=lambda w: w.wave_number)
+        resolved: list[Wave] = []
+        previous: int | None = None
+        for wave in ordered:
+            if wave.depends_on_waves is None:
+                wave = wave.model_copy(update={"depends_on_waves": [] if previous is None else [previous]})
+            resolved.append(wave)
+            previous = wave.wave_number
+        known = set(numbers)
+        for wave in resolved:
+            deps = wave.depends_on_waves or []
+            if wave.wave_number in deps:
+                raise PydanticCustomError(
+                    "self_dependency", "wave {wave} depends on itself", {"wave": wave.wave_number}
+                )
+            unknown = sorted(set(deps) - known)
+            if unknown:
+                raise PydanticCustomError(
+                    "unknown_wave_dependency",
+                    "wave {wave} depends on wave(s) {unknown} that the plan does not have",
+                    {"wave": wave.wave_number, "unknown": ", ".join(map(str, unknown))},
+                )
+        cycle = find_cycle({w.wave_number: list(w.depends_on_waves or []) for w in resolved})
+        if cycle:
+            raise PydanticCustomError(
+                "circular_dependency",
+                "waves depend on each other in a cycle: {cycle}",
+                {"cycle": " → ".join(map(str, cycle)), "waves": cycle},
+            )
+        object.__setattr__(self, "waves", resolved)
+        return self
+
+    def wave(self, number: int) -> Wave:
+        for wave in self.waves:
+            if wave.wave_number == number:
+                return wave
+        raise KeyError(number)
+
+    @property
+    def protection_group_ids(self) -> list[str]:
+        return list(dict.fromkeys(w.protection_group_id for w in self.waves))
+
+
+def find_cycle(depends_on: dict[int, list[int]]) -> list[int] | None:
+    """A dependency cycle as a closed path (e.g. [2, 3, 2]), or None when the graph is a DAG."""
+    white, grey, black = 0, 1, 2
+    colour = dict.fromkeys(depends_on, white)
+    stack: list[int] = []
+
+    def visit(node: int) -> list[int] | None:
+        colour[node] = grey
+        stack.append(node)
+        for dep in sorted(depends_on.get(node, [])):
+            if colour.get(dep) == grey:
+                return [*stack[stack.index(dep) :], dep]
+            if colour.get(dep) == white:
+                found = visit(dep)
+                if found:
+                    return found
+        stack.pop()
+        colour[node] = black
+        return None
+
+    for node in sorted(depends_on):
+        if colour[node] == white:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+# -- executions ---------------------------------------------------------------------------------
+
+
+class ExecutionType(StrEnum):
+    DRILL = "DRILL"
+    RECOVERY = "RECOVERY"
+
+
+class ExecutionStatus(StrEnum):
+    PENDING_APPROVAL = "PENDING_APPROVAL"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    CANCELLING = "CANCELLING"
+    CANCELLED = "CANCELLED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_EXECUTION_STATUSES
+
+
+TERMINAL_EXECUTION_STATUSES = frozenset(
+    {
+        ExecutionStatus.COMPLETED,
+        ExecutionStatus.FAILED,
+        ExecutionStatus.CANCELLED,
+        ExecutionStatus.REJECTED,
+        ExecutionStatus.EXPIRED,
+    }
+)
+
+_E = ExecutionStatus
+# DESIGN.md §2: PENDING_APPROVAL → (REJECTED | EXPIRED | PENDING) → RUNNING ⇄ PAUSED → CANCELLING →
+# CANCELLED, or RUNNING → COMPLETED | FAILED. A pending execution may be cancelled before it starts,
+# and the state machine's Catch (§4) may fail any execution that is being driven.
+EXECUTION_TRANSITIONS: dict[ExecutionStatus, frozenset[ExecutionStatus]] = {
+    _E.PENDING_APPROVAL: frozenset({_E.PENDING, _E.REJECTED, _E.EXPIRED}),
+    _E.PENDING: frozenset({_E.RUNNING, _E.CANCELLING, _E.FAILED}),
+    _E.RUNNING: frozenset({_E.PAUSED, _E.CANCELLING, _E.COMPLETED, _E.FAILED}),
+    _E.PAUSED: frozenset({_E.RUNNING, _E.CANCELLING, _E.FAILED}),
+    _E.CANCELLING: frozenset({_E.CANCELLED, _E.FAILED}),
+    **{terminal: frozenset() for terminal in TERMINAL_EXECUTION_STATUSES},
+}
+
+
+class WaveStatus(StrEnum):
+    PENDING = "PENDING"
+    INITIATED = "INITIATED"
+    LAUNCHING = "LAUNCHING"
+    STARTED = "STARTED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    SKIPPED = "SKIPPED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_WAVE_STATUSES
+
+
+TERMINAL_WAVE_STATUSES = frozenset({WaveStatus.COMPLETED, WaveStatus.FAILED, WaveStatus.CANCELLED, WaveStatus.SKIPPED})
+
+_W = WaveStatus
+_WAVE_ENDINGS = frozenset({_W.COMPLETED, _W.FAILED, _W.CANCELLED})
+# A wave moves forward only (INITIATED → LAUNCHING → STARTED → COMPLETED), possibly skipping steps a
+# single observation of DRS did not see; it can fail or be cancelled once claimed, and be skipped or
+# cancelled before it is claimed.
+WAVE_TRANSITIONS: dict[WaveStatus, frozenset[WaveStatus]] = {
+    _W.PENDING: frozenset({_W.INITIATED, _W.SKIPPED, _W.CANCELLED}),
+    _W.INITIATED: frozenset({_W.LAUNCHING, _W.STARTED}) | _WAVE_ENDINGS,
+    _W.LAUNCHING: frozenset({_W.STARTED}) | _WAVE_ENDINGS,
+    _W.STARTED: _WAVE_ENDINGS,
+    **{terminal: frozenset() for terminal in TERMINAL_WAVE_STATUSES},
+}
+
+
+def check_transition(
+    kind: str, table: dict[Any, frozenset[Any]], current: StrEnum, target: StrEnum, subject: str
+) -> None:
+    """Raise InvalidTransition unless `current → target` is an arrow of `table` (staying put is fine)."""
+    if current == target:
+        return
+    if target not in table[current]:
+        allowed = ", ".join(sorted(table[current])) or "none (it has ended)"
+        raise InvalidTransition(
+            f"{subject} is {current}; a {kind} cannot go from {current} to {target} (allowed: {allowed})",
+            currentStatus=str(current),
+            requestedStatus=str(target),
+        )
+
+
+class LaunchStatus(StrEnum):
+    """DRS `participatingServers[].launchStatus`."""
+
+    PENDING = "PENDING"
+    IN_PROGRESS = "IN_PROGRESS"
+    LAUNCHED = "LAUNCHED"
+    FAILED = "FAILED"
+    TERMINATED = "TERMINATED"
+
+
+class ServerRun(WireModel):
+    """One source server within a wave's DRS job."""
+
+    source_server_id: SourceServerId
+    hostname: str = ""
+    launch_status: LaunchStatus = LaunchStatus.PENDING
+    recovery_instance_id: str | None = None
+    instance_id: str | None = None
+    launched_at: EpochSeconds | None = None
+    snapshot_time: EpochSeconds | None = None
+    error: str | None = None
+
+
+class WaveRun(WireModel):
+    """The progress of one wave within an execution."""
+
+    wave_number: int = Field(ge=1)
+    wave_name: str
+    protection_group_id: str | None = None
+    depends_on_waves: list[int] = Field(default_factory=list)
+    pause_before: bool = False
+    status: WaveStatus = WaveStatus.PENDING
+    job_id: str | None = None
+    start_time: EpochSeconds | None = None
+    end_time: EpochSeconds | None = None
+    servers: list[ServerRun] = Field(default_factory=list)
+
+    def with_status(self, target: WaveStatus, now: int) -> WaveRun:
+        """A copy in `target` status; raises InvalidTransition off the allowed arrows."""
+        check_transition("wave", WAVE_TRANSITIONS, self.status, target, f"Wave {self.wave_number}")
+        update: dict[str, Any] = {"status": target}
+        if target == WaveStatus.INITIATED and self.start_time is None:
+            update["start_time"] = now
+        if target.is_terminal and self.end_time is None:
+            update["end_time"] = now
+        return self.model_copy(update=update)
+
+
+class Approval(WireModel):
+    user_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    at: EpochSeconds
+
+
+class SlackThread(WireModel):
+    """Where an execution's Slack thread lives."""
+
+    channel: str
+    thread_ts: str | None = None
+    progress_ts: str | None = None
+
+
+class Execution(WireModel):
+    """One run of a recovery plan, drill or real recovery."""
+
+    execution_id: str = Field(default_factory=new_id)
+    plan_id: str
+    plan_name: str
+    execution_type: ExecutionType
+    status: ExecutionStatus
+    initiated_by: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    reason: Description = ""
+    approvals: list[Approval] = Field(default_factory=list)
+    requested_at: EpochSeconds
+    expires_at: EpochSeconds | None = None
+    start_time: EpochSeconds | None = None
+    end_time: EpochSeconds | None = None
+    status_reason: str | None = None
+    waves: list[WaveRun] = Field(default_factory=list)
+    schedule_id: str | None = None
+    slack: SlackThread | None = None
+    state_machine_arn: str | None = None
+    version: int = Field(default=1, ge=1)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status.is_terminal
+
+    def with_status(self, target: ExecutionStatus, now: int, reason: str | None = None) -> Execution:
+        """A copy in `target` status, stamping start/end times; raises InvalidTransition off the arrows."""
+        check_transition(
+            "execution", EXECUTION_TRANSITIONS, self.status, target, f"Execution {self.execution_id}"
+        )
+        update: dict[str, Any] = {"status": target}
+        if target == ExecutionStatus.RUNNING and self.start_time is None:
+            update["start_time"] = now
+        if target.is_terminal and self.end_time is None:
+            update["end_time"] = now
+        if reason is not None:
+            update["status_reason"] = reason
+        return self.model_copy(update=update)
+
+    def wave(self, number: int) -> WaveRun:
+        for wave in self.waves:
+            if wave.wave_number == number:
+                return wave
+        raise KeyError(number)
+
+    def replace_wave(self, updated: WaveRun) -> Execution:
+        waves = [updated if w.wave_number == updated.wave_number else w for w in self.waves]
+        return self.model_copy(update={"waves": waves})
+
+    @property
+    def server_ids(self) -> list[str]:
+        return [s.source_server_id for w in self.waves for s in w.servers]
+
+
+# -- schedules, accounts, audit -----------------------------------------------------------------
+
+_EXPRESSION_SHAPE = re.compile(r"^(cron|rate|at)\(.+\)$")
+
+
+class Schedule(WireModel):
+    """A recurring unattended drill of a plan."""
+
+    schedule_id: str = Field(default_factory=new_id)
+    plan_id: str
+    expression: Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=256)]
+    timezone: Timezone = "UTC"
+    channel: SlackChannelId | None = None
+    enabled: bool = True
+    execution_type: ExecutionType = ExecutionType.DRILL
+    approved_by: str | None = None
+    cleanup_after_minutes: int | None = Field(default=None, ge=0, le=10_080)
+    created_by: str = "system"
+    created_date: EpochSeconds = 0
+    last_modified_date: EpochSeconds = 0
+    last_run_at: EpochSeconds | None = None
+    last_execution_id: str | None = None
+    version: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _drills_only(self) -> Self:
+        if not _EXPRESSION_SHAPE.match(self.expression):
+            raise PydanticCustomError(
+                "invalid_schedule_expression",
+                "'{expression}' is not an EventBridge expression: use cron(...), rate(...) or at(...)",
+                {"expression": self.expression},
+            )
+        if self.execution_type != ExecutionType.DRILL:
+            raise PydanticCustomError(
+                "recovery_schedule_refused",
+                "only drills can be scheduled: an unattended real failover is refused",
+            )
+        return self
+
+
+class TargetAccount(WireModel):
+    """A spoke account whose DRS drbot reaches by assuming a role."""
+
+    account_id: AccountId
+    account_name: Name
+    role_arn: RoleArn
+    external_id: Annotated[str, StringConstraints(min_length=2, max_length=1224)] | None = None
+    regions: list[Region] = Field(default_factory=list)
+    created_date: EpochSeconds = 0
+    last_modified_date: EpochSeconds = 0
+    version: int = Field(default=1, ge=1)
+
+
+class AuditEvent(WireModel):
+    """One state-changing operation: who did what to which subject, when."""
+
+    event_id: str = Field(default_factory=new_id)
+    at: EpochSeconds
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+__all__ = [
+    "EXECUTION_TRANSITIONS",
+    "TERMINAL_EXECUTION_STATUSES",
+    "WAVE_TRANSITIONS",
+    "Approval",
+    "AuditEvent",
+    "Execution",
+    "ExecutionStatus",
+    "ExecutionType",
+    "LaunchStatus",
+    "ProtectionGroup",
+    "RecoveryPlan",
+    "Schedule",
+    "ServerRun",
+    "SlackThread",
+    "TargetAccount",
+    "Wave",
+    "WaveRun",
+    "WaveStatus",
+    "find_cycle",
+    "name_key",
+    "new_id",
+]

@@ -1,0 +1,247 @@
+"""The Store port: durable state of every aggregate, with optimistic locking and an audit trail.
+
+Adapters (`sqlite.py`, `dynamodb.py`) implement a handful of primitives over "kinds" of aggregate;
+the typed public methods, version bumping and audit events live here, once.
+
+Semantics every adapter guarantees (the contract suite in tests/ checks both):
+- `create_*` fails with DuplicateName when another item of the kind has the same name
+  case-insensitively, even when two creates race (the check and the write are one atomic step);
+- `update_*` takes the item as it was read: its `version` must still be the stored one, else
+  StaleVersion; the stored and returned item has `version + 1`;
+- `delete_*` with `expected_version` checks it the same way;
+- every change appends an AuditEvent in the same atomic step as the change.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from orchestration.clock import Clock, SystemClock
+from orchestration.errors import NotFound
+from orchestration.models import (
+    AuditEvent,
+    Execution,
+    ProtectionGroup,
+    RecoveryPlan,
+    Schedule,
+    TargetAccount,
+    WireModel,
+)
+
+T = TypeVar("T", bound=WireModel)
+
+
+@dataclass(frozen=True)
+class Kind(Generic[T]):
+    """How one aggregate type is stored: its model, id field and (optional) unique name field."""
+
+    name: str  # singular noun used in audit actions and messages: "group", "plan", ...
+    label: str  # what a person calls it: "protection group"
+    model: type[T]
+    id_field: str  # python attribute holding the id
+    name_field: str | None = None  # python attribute unique case-insensitively, if any
+
+    def id_of(self, item: T) -> str:
+        return str(getattr(item, self.id_field))
+
+    def name_of(self, item: T) -> str | None:
+        return None if self.name_field is None else str(getattr(item, self.name_field))
+
+
+GROUPS: Kind[ProtectionGroup] = Kind("group", "protection group", ProtectionGroup, "group_id", "group_name")
+PLANS: Kind[RecoveryPlan] = Kind("plan", "recovery plan", RecoveryPlan, "plan_id", "plan_name")
+EXECUTIONS: Kind[Execution] = Kind("execution", "execution", Execution, "execution_id")
+SCHEDULES: Kind[Schedule] = Kind("schedule", "schedule", Schedule, "schedule_id")
+TARGET_ACCOUNTS: Kind[TargetAccount] = Kind("account", "target account", TargetAccount, "account_id")
+KINDS: tuple[Kind[Any], ...] = (GROUPS, PLANS, EXECUTIONS, SCHEDULES, TARGET_ACCOUNTS)
+
+
+class Store(ABC):
+    """Durable state. Thread-safe: one instance may be shared by the threads of one process."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock()
+
+    # -- primitives the adapters implement ------------------------------------------------------
+
+    @abstractmethod
+    def _insert(self, kind: Kind[T], item: T, audit: AuditEvent) -> None:
+        """Store a new item (id and name must be free) and the audit event, atomically."""
+
+    @abstractmethod
+    def _replace(self, kind: Kind[T], item: T, expected_version: int, audit: AuditEvent) -> None:
+        """Overwrite the item if its stored version is `expected_version` (else StaleVersion; NotFound
+        when it is gone; DuplicateName when a rename takes another item's name), moving its name lock."""
+
+    @abstractmethod
+    def _remove(self, kind: Kind[T], item_id: str, expected_version: int | None, audit: AuditEvent) -> None:
+        """Delete the item (and its name lock) if present (else NotFound) and at `expected_version`
+        (None: any version; else StaleVersion)."""
+
+    @abstractmethod
+    def _fetch(self, kind: Kind[T], item_id: str) -> T | None:
+        """The item, or None."""
+
+    @abstractmethod
+    def _fetch_all(self, kind: Kind[T]) -> list[T]:
+        """Every item of the kind, in no particular order."""
+
+    @abstractmethod
+    def _find_by_name(self, kind: Kind[T], name: str) -> T | None:
+        """The item whose name matches case-insensitively, or None."""
+
+    @abstractmethod
+    def _executions(self, plan_id: str | None, active_only: bool, limit: int) -> list[Execution]:
+        """Executions newest first (by requestedAt), optionally of one plan and/or non-terminal only.
+        Must use an index, not a scan, in adapters where that matters."""
+
+    @abstractmethod
+    def _append_audit(self, event: AuditEvent) -> None: ...
+
+    @abstractmethod
+    def _audit_events(self, subject: str | None, limit: int) -> list[AuditEvent]:
+        """Audit events newest first, optionally of one subject."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections; the default has nothing to release."""
+
+    # -- shared behaviour -----------------------------------------------------------------------
+
+    def _audit(self, kind: Kind[Any], action: str, item_id: str, actor: str, **details: Any) -> AuditEvent:
+        return AuditEvent(
+            at=int(self.clock.now()),
+            actor=actor,
+            action=f"{kind.name}.{action}",
+            subject=f"{kind.name}:{item_id}",
+            details=details,
+        )
+
+    def _create(self, kind: Kind[T], item: T, actor: str) -> T:
+        stored = item.model_copy(update={"version": 1})
+        details: dict[str, Any] = {}
+        if kind.name_field:
+            details["name"] = kind.name_of(stored)
+        self._insert(kind, stored, self._audit(kind, "create", kind.id_of(stored), actor, **details))
+        return stored
+
+    def _update(self, kind: Kind[T], item: T, actor: str, **details: Any) -> T:
+        expected = int(getattr(item, "version"))  # noqa: B009 - every aggregate has it
+        stored = item.model_copy(update={"version": expected + 1})
+        audit = self._audit(kind, "update", kind.id_of(item), actor, version=expected + 1, **details)
+        self._replace(kind, stored, expected, audit)
+        return stored
+
+    def _delete(self, kind: Kind[Any], item_id: str, expected_version: int | None, actor: str) -> None:
+        self._remove(kind, item_id, expected_version, self._audit(kind, "delete", item_id, actor))
+
+    def _get(self, kind: Kind[T], item_id: str) -> T:
+        item = self._fetch(kind, item_id)
+        if item is None:
+            raise NotFound(f"No {kind.label} with id '{item_id}'", resourceType=kind.name, resourceId=item_id)
+        return item
+
+    # -- protection groups ----------------------------------------------------------------------
+
+    def create_group(self, group: ProtectionGroup, actor: str) -> ProtectionGroup:
+        return self._create(GROUPS, group, actor)
+
+    def get_group(self, group_id: str) -> ProtectionGroup:
+        return self._get(GROUPS, group_id)
+
+    def find_group_by_name(self, name: str) -> ProtectionGroup | None:
+        return self._find_by_name(GROUPS, name)
+
+    def list_groups(self) -> list[ProtectionGroup]:
+        return sorted(self._fetch_all(GROUPS), key=lambda g: g.group_name.casefold())
+
+    def update_group(self, group: ProtectionGroup, actor: str) -> ProtectionGroup:
+        return self._update(GROUPS, group, actor, name=group.group_name)
+
+    def delete_group(self, group_id: str, actor: str, expected_version: int | None = None) -> None:
+        self._delete(GROUPS, group_id, expected_version, actor)
+
+    # -- recovery plans -------------------------------------------------------------------------
+
+    def create_plan(self, plan: RecoveryPlan, actor: str) -> RecoveryPlan:
+        return self._create(PLANS, plan, actor)
+
+    def get_plan(self, plan_id: str) -> RecoveryPlan:
+        return self._get(PLANS, plan_id)
+
+    def find_plan_by_name(self, name: str) -> RecoveryPlan | None:
+        return self._find_by_name(PLANS, name)
+
+    def list_plans(self) -> list[RecoveryPlan]:
+        return sorted(self._fetch_all(PLANS), key=lambda p: p.plan_name.casefold())
+
+    def update_plan(self, plan: RecoveryPlan, actor: str) -> RecoveryPlan:
+        return self._update(PLANS, plan, actor, name=plan.plan_name)
+
+    def delete_plan(self, plan_id: str, actor: str, expected_version: int | None = None) -> None:
+        self._delete(PLANS, plan_id, expected_version, actor)
+
+    # -- executions -----------------------------------------------------------------------------
+
+    def create_execution(self, execution: Execution, actor: str) -> Execution:
+        return self._create(EXECUTIONS, execution, actor)
+
+    def get_execution(self, execution_id: str) -> Execution:
+        return self._get(EXECUTIONS, execution_id)
+
+    def update_execution(self, execution: Execution, actor: str) -> Execution:
+        return self._update(EXECUTIONS, execution, actor, status=str(execution.status))
+
+    def list_executions(
+        self, plan_id: str | None = None, active_only: bool = False, limit: int = 50
+    ) -> list[Execution]:
+        return self._executions(plan_id, active_only, limit)
+
+    # -- schedules ------------------------------------------------------------------------------
+
+    def create_schedule(self, schedule: Schedule, actor: str) -> Schedule:
+        return self._create(SCHEDULES, schedule, actor)
+
+    def get_schedule(self, schedule_id: str) -> Schedule:
+        return self._get(SCHEDULES, schedule_id)
+
+    def list_schedules(self, plan_id: str | None = None) -> list[Schedule]:
+        items = self._fetch_all(SCHEDULES)
+        if plan_id is not None:
+            items = [s for s in items if s.plan_id == plan_id]
+        return sorted(items, key=lambda s: (s.created_date, s.schedule_id))
+
+    def update_schedule(self, schedule: Schedule, actor: str) -> Schedule:
+        return self._update(SCHEDULES, schedule, actor, enabled=schedule.enabled)
+
+    def delete_schedule(self, schedule_id: str, actor: str, expected_version: int | None = None) -> None:
+        self._delete(SCHEDULES, schedule_id, expected_version, actor)
+
+    # -- target accounts ------------------------------------------------------------------------
+
+    def create_target_account(self, account: TargetAccount, actor: str) -> TargetAccount:
+        return self._create(TARGET_ACCOUNTS, account, actor)
+
+    def get_target_account(self, account_id: str) -> TargetAccount:
+        return self._get(TARGET_ACCOUNTS, account_id)
+
+    def list_target_accounts(self) -> list[TargetAccount]:
+        return sorted(self._fetch_all(TARGET_ACCOUNTS), key=lambda a: a.account_id)
+
+    def update_target_account(self, account: TargetAccount, actor: str) -> TargetAccount:
+        return self._update(TARGET_ACCOUNTS, account, actor)
+
+    def delete_target_account(self, account_id: str, actor: str, expected_version: int | None = None) -> None:
+        self._delete(TARGET_ACCOUNTS, account_id, expected_version, actor)
+
+    # -- audit ----------------------------------------------------------------------------------
+
+    def append_audit(self, actor: str, action: str, subject: str, **details: Any) -> AuditEvent:
+        """Record an event that is not itself a stored change (an approval click, a skipped fire)."""
+        event = AuditEvent(at=int(self.clock.now()), actor=actor, action=action, subject=subject, details=details)
+        self._append_audit(event)
+        return event
+
+    def list_audit(self, subject: str | None = None, limit: int = 100) -> list[AuditEvent]:
+        return self._audit_events(subject, limit)
