@@ -1,2 +1,57 @@
-def main() -> None:
-    pass
+"""`drbot`: the console on the embedded default (or AWS with DRBOT_BACKEND=aws)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.commands import build_registry
+from bot.console import Console, run_console
+from orchestration.bootstrap import build_services
+from orchestration.config import Settings
+from orchestration.errors import DrbotError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="drbot",
+        description="drbot: DRS drills from Slack. Without Slack credentials it opens the console.",
+    )
+    parser.add_argument("-c", "--command", action="append", help="run this /dr command and exit (repeatable)")
+    parser.add_argument(
+        "--db", type=Path, help="SQLite database file (default: DRBOT_DB_PATH or the user data dir)"
+    )
+    parser.add_argument("--user", default=None, help="who you are in the console (default: your login name)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        overrides = {"db_path": args.db} if args.db else {}
+        services = build_services(Settings.from_env(**overrides))
+    except DrbotError as error:
+        print(f"drbot: {error.message}", file=sys.stderr)
+        return 2
+    user = args.user or _login_name()
+    registry = build_registry()
+    try:
+        if args.command:
+            return Console(services, registry, user, sys.stdout).run(args.command, echo=False)
+        return run_console(services, registry, user)
+    finally:
+        services.close()
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "console-user"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

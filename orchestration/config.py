@@ -96,7 +96,9 @@ class Settings:
         try:
             launch_seconds = float(launch) if launch else DEFAULT_SIM_LAUNCH_SECONDS
         except ValueError as exc:
-            raise ValidationFailed(f"{ENV_SIM_LAUNCH_SECONDS} must be a number of seconds, not '{launch}'") from exc
+            raise ValidationFailed(
+                f"{ENV_SIM_LAUNCH_SECONDS} must be a number of seconds, not '{launch}'"
+            ) from exc
         if launch_seconds < 0:
             raise ValidationFailed(f"{ENV_SIM_LAUNCH_SECONDS} cannot be negative")
 

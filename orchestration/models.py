@@ -158,8 +158,10 @@ class RecoveryPlan(WireModel):
         previous: int | None = None
         for wave in ordered:
             if wave.depends_on_waves is None:
-                wave = wave.model_copy(update={"depends_on_waves": [] if previous is None else [previous]})
-            resolved.append(wave)
+                sequential = [] if previous is None else [previous]
+                resolved.append(wave.model_copy(update={"depends_on_waves": sequential}))
+            else:
+                resolved.append(wave)
             previous = wave.wave_number
         known = set(numbers)
         for wave in resolved:
@@ -288,7 +290,9 @@ class WaveStatus(StrEnum):
         return self in TERMINAL_WAVE_STATUSES
 
 
-TERMINAL_WAVE_STATUSES = frozenset({WaveStatus.COMPLETED, WaveStatus.FAILED, WaveStatus.CANCELLED, WaveStatus.SKIPPED})
+TERMINAL_WAVE_STATUSES = frozenset(
+    {WaveStatus.COMPLETED, WaveStatus.FAILED, WaveStatus.CANCELLED, WaveStatus.SKIPPED}
+)
 
 _W = WaveStatus
 _WAVE_ENDINGS = frozenset({_W.COMPLETED, _W.FAILED, _W.CANCELLED})

@@ -1,0 +1,17 @@
+"""The `/dr` command layer, shared by Slack and the console: one module per noun."""
+
+from __future__ import annotations
+
+from bot.commands import help as help_command
+from bot.commands import servers
+from bot.commands.registry import CommandRegistry, Invocation
+
+
+def build_registry() -> CommandRegistry:
+    registry = CommandRegistry()
+    registry.add("DRS source servers and their replication health", servers.COMMANDS)
+    registry.add("this help", help_command.commands(registry))
+    return registry
+
+
+__all__ = ["CommandRegistry", "Invocation", "build_registry"]

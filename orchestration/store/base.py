@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from orchestration.clock import Clock, SystemClock
-from orchestration.errors import NotFound
+from orchestration.errors import Conflict, DuplicateName, NotFound, StaleVersion
 from orchestration.models import (
     AuditEvent,
     Execution,
@@ -48,6 +48,42 @@ class Kind(Generic[T]):
 
     def name_of(self, item: T) -> str | None:
         return None if self.name_field is None else str(getattr(item, self.name_field))
+
+    # The errors every adapter raises, worded once so both backends say the same thing.
+
+    def not_found(self, item_id: str) -> NotFound:
+        return NotFound(f"No {self.label} with id '{item_id}'", resourceType=self.name, resourceId=item_id)
+
+    def stale(self, item_id: str, expected: int, stored: int | None = None) -> StaleVersion:
+        now = "" if stored is None else f", it is now at version {stored}"
+        return StaleVersion(
+            f"The {self.label} '{item_id}' was changed by someone else since version {expected} was read"
+            f"{now}; read it again and retry",
+            resourceType=self.name,
+            resourceId=item_id,
+            expectedVersion=expected,
+            **({} if stored is None else {"currentVersion": stored}),
+        )
+
+    def duplicate_name(self, existing_name: str, existing_id: str | None = None) -> DuplicateName:
+        return DuplicateName(
+            f"{_article(self.label)} {self.label} named '{existing_name}' already exists "
+            "(names are case-insensitive)",
+            resourceType=self.name,
+            name=existing_name,
+            **({} if existing_id is None else {"existingId": existing_id}),
+        )
+
+    def already_exists(self, item_id: str) -> Conflict:
+        return Conflict(
+            f"{_article(self.label)} {self.label} with id '{item_id}' already exists",
+            resourceType=self.name,
+            resourceId=item_id,
+        )
+
+
+def _article(noun: str) -> str:
+    return "An" if noun[:1].lower() in "aeiou" else "A"
 
 
 GROUPS: Kind[ProtectionGroup] = Kind("group", "protection group", ProtectionGroup, "group_id", "group_name")
@@ -139,7 +175,7 @@ class Store(ABC):
     def _get(self, kind: Kind[T], item_id: str) -> T:
         item = self._fetch(kind, item_id)
         if item is None:
-            raise NotFound(f"No {kind.label} with id '{item_id}'", resourceType=kind.name, resourceId=item_id)
+            raise kind.not_found(item_id)
         return item
 
     # -- protection groups ----------------------------------------------------------------------
@@ -239,7 +275,9 @@ class Store(ABC):
 
     def append_audit(self, actor: str, action: str, subject: str, **details: Any) -> AuditEvent:
         """Record an event that is not itself a stored change (an approval click, a skipped fire)."""
-        event = AuditEvent(at=int(self.clock.now()), actor=actor, action=action, subject=subject, details=details)
+        event = AuditEvent(
+            at=int(self.clock.now()), actor=actor, action=action, subject=subject, details=details
+        )
         self._append_audit(event)
         return event
 

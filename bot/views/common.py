@@ -1,0 +1,55 @@
+"""Small Block Kit helpers shared by the view builders (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.blocks.basic_components import RawTextObject
+from slack_sdk.models.blocks.blocks import TableBlock
+
+# Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks)
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_TABLE_ROWS = 100  # header row included
+MAX_BLOCKS_PER_MESSAGE = 50
+
+
+def header(text: str) -> HeaderBlock:
+    return HeaderBlock(text=PlainTextObject(text=truncate(text, MAX_HEADER_TEXT), emoji=True))
+
+
+def section(markdown: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=truncate(markdown, MAX_SECTION_TEXT)))
+
+
+def context(*markdown: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=truncate(m, MAX_SECTION_TEXT)) for m in markdown])
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> TableBlock:
+    """A table block: a header row then at most MAX_TABLE_ROWS - 1 data rows (callers trim first)."""
+    if len(rows) > MAX_TABLE_ROWS - 1:
+        raise ValueError(f"a Slack table holds at most {MAX_TABLE_ROWS - 1} rows, got {len(rows)}")
+    all_rows = [list(columns), *[list(r) for r in rows]]
+    return TableBlock(rows=[[RawTextObject(text=cell or " ") for cell in row] for row in all_rows])
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def escape(text: str) -> str:
+    """Escape user-provided text for mrkdwn (Slack's three control characters)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def blocks_fit(blocks: Sequence[Block]) -> bool:
+    return len(blocks) <= MAX_BLOCKS_PER_MESSAGE

@@ -1,0 +1,51 @@
+"""The composition root: the one place that picks adapters for a runtime.
+
+`build_services()` reads Settings (environment, overridden by explicit arguments) and wires either
+the embedded default — SQLite file + DRS simulator on the same file — or AWS — DynamoDB tables +
+real DRS with cross-account roles. Nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestration.clock import Clock, SystemClock
+from orchestration.config import Settings
+from orchestration.drs.clients import AwsDrsClients, DrsClients, SimulatedDrsClients
+from orchestration.store.base import Store
+
+
+@dataclass
+class Services:
+    """Everything a service function needs, built once per process."""
+
+    settings: Settings
+    clock: Clock
+    store: Store
+    drs: DrsClients
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_services(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    store: Store | None = None,
+    drs: DrsClients | None = None,
+) -> Services:
+    settings = settings or Settings.from_env()
+    clock = clock or SystemClock()
+    if settings.backend == "aws":
+        from orchestration.store.dynamodb import DynamoDbStore
+
+        store = store or DynamoDbStore(settings.tables, region=settings.region, clock=clock)
+        drs = drs or AwsDrsClients(store)
+    else:
+        from orchestration.drs.simulator import simulator_from_settings
+        from orchestration.store.sqlite import SqliteStore
+
+        store = store or SqliteStore(settings.db_path, clock=clock)
+        drs = drs or SimulatedDrsClients(simulator_from_settings(settings, clock=clock))
+    return Services(settings=settings, clock=clock, store=store, drs=drs)

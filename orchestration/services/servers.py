@@ -1,0 +1,85 @@
+"""DRS source servers with their replication health and protection-group assignment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from orchestration.bootstrap import Services
+from orchestration.drs.gateway import SourceServer
+from orchestration.errors import ValidationFailed
+from orchestration.models import ProtectionGroup
+
+# DRS `dataReplicationState` values (botocore's drs model)
+REPLICATION_STATES = (
+    "STOPPED",
+    "INITIATING",
+    "INITIAL_SYNC",
+    "BACKLOG",
+    "CREATING_SNAPSHOT",
+    "CONTINUOUS",
+    "PAUSED",
+    "RESCAN",
+    "STALLED",
+    "DISCONNECTED",
+)
+
+
+@dataclass(frozen=True)
+class ServerListing:
+    region: str
+    account_id: str | None
+    servers: list[SourceServer]
+    assignments: dict[str, ProtectionGroup]  # sourceServerId -> the group that holds it
+    total_in_region: int  # before filters
+
+    @property
+    def unhealthy(self) -> list[SourceServer]:
+        return [s for s in self.servers if not s.healthy]
+
+
+def group_for_server(server: SourceServer, groups: list[ProtectionGroup]) -> ProtectionGroup | None:
+    """The protection group that holds a server: by explicit id, else by matching tag selector."""
+    for group in groups:
+        if group.source_server_ids and server.source_server_id in group.source_server_ids:
+            return group
+    for group in groups:
+        if group.server_selection_tags and server.matches_tags(group.server_selection_tags):
+            return group
+    return None
+
+
+def list_source_servers(
+    services: Services,
+    region: str | None = None,
+    account_id: str | None = None,
+    replication_state: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> ServerListing:
+    region = region or services.settings.region
+    state = replication_state.upper() if replication_state else None
+    if state is not None and state not in REPLICATION_STATES:
+        raise ValidationFailed(
+            f"'{replication_state}' is not a DRS replication state; "
+            f"use one of {', '.join(REPLICATION_STATES)}",
+            field="replicationState",
+        )
+    everything = services.drs.gateway(region, account_id).source_servers()
+    servers = [
+        s
+        for s in everything
+        if (state is None or s.replication_state == state) and (not tags or s.matches_tags(dict(tags)))
+    ]
+    groups = [
+        g
+        for g in services.store.list_groups()
+        if g.region == region and (g.account_id or None) == (account_id or None)
+    ]
+    assignments = {s.source_server_id: g for s in servers if (g := group_for_server(s, groups)) is not None}
+    return ServerListing(
+        region=region,
+        account_id=account_id,
+        servers=sorted(servers, key=lambda s: (s.healthy, s.hostname)),
+        assignments=assignments,
+        total_in_region=len(everything),
+    )

@@ -1,0 +1,61 @@
+"""The README's first command, as a user runs it: commands piped into `drbot`."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DRBOT_", "SLACK_", "AWS_"))}
+    env["DRBOT_DB_PATH"] = str(tmp_path / "drbot.db")
+    return env
+
+
+def run_drbot(stdin: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_piped_servers_command_lists_simulated_servers_with_replication_state(env):
+    result = run_drbot("/dr servers\n", env)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "drbot> /dr servers" in out
+    assert "DRS source servers" in out
+    assert "CONTINUOUS" in out
+    assert "STALLED" in out
+    assert "s-" in out
+
+
+def test_each_line_runs_and_the_console_exits_at_end_of_input(env):
+    result = run_drbot("# a comment\n/dr help\n\nservers --region us-west-2\n", env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("drbot> ") == 2
+    assert "us-west-2" in result.stdout
+
+
+def test_a_failing_command_is_reported_and_sets_the_exit_status(env):
+    result = run_drbot("/dr servers --state BROKEN\n/dr frobnicate\n", env)
+    assert result.returncode == 1
+    assert "`--state` must be one of" not in result.stdout  # markup is rendered as text
+    assert "--state must be one of" in result.stdout
+    assert "frobnicate is not a /dr command" in result.stdout
+    assert "nothing was changed" in result.stdout
+
+
+def test_one_shot_command_flag(env):
+    result = run_drbot("", env, "-c", "/dr servers --state STALLED")
+    assert result.returncode == 0, result.stderr
+    assert "STALLED" in result.stdout
+    assert "CONTINUOUS" not in result.stdout.split("Protection group", 1)[1]
