@@ -15,6 +15,7 @@ from typing import Any, Literal
 from platformdirs import user_data_dir
 from pydantic import SecretStr
 
+from orchestration.drs.limits import DrsLimits
 from orchestration.errors import ValidationFailed
 
 Backend = Literal["embedded", "aws"]
@@ -69,6 +70,7 @@ class Settings:
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = None
+    drs_limits: DrsLimits = field(default_factory=DrsLimits)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -92,6 +92,12 @@ class NotFound(DrbotError):
     status = 404
 
 
+class ServersNotFound(NotFound):
+    """Source servers named in the request do not exist in DRS in that region/account."""
+
+    code = "SERVERS_NOT_FOUND"
+
+
 # 409 -------------------------------------------------------------------------------------------
 class Conflict(DrbotError):
     """The request conflicts with the current state."""

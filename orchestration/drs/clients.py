@@ -34,7 +34,7 @@ class SimulatedDrsClients:
         self.simulator = simulator
 
     def gateway(self, region: str, account_id: str | None = None) -> DrsGateway:
-        return DrsGateway(self.simulator.client(region), region)
+        return DrsGateway(self.simulator.client(region, account_id), region)
 
 
 class AwsDrsClients:
@@ -93,7 +93,8 @@ def _assumed_role_session(
         }
 
     botocore_session = BotocoreSession()
-    botocore_session._credentials = DeferredRefreshableCredentials(
+    # botocore's own assume-role provider installs refreshable credentials the same way
+    botocore_session._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
         refresh_using=refresh, method="sts-assume-role"
     )
     return boto3.session.Session(botocore_session=botocore_session, region_name=base.region_name)

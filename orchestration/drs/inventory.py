@@ -17,11 +17,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from orchestration.drs.sim_format import parse_iso_duration
+from orchestration.drs.sim.format import parse_iso_duration
 from orchestration.errors import ValidationFailed
 
 REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 ACCOUNT_PATTERN = r"^\d{12}$"
+_PROBLEMS_SHOWN = 5
 
 DataReplicationState = Literal[
     "STOPPED",
@@ -60,7 +61,7 @@ class _Model(BaseModel):
 
 class InventoryDisk(_Model):
     device_name: str = Field(min_length=1, max_length=256)
-    size_gib: float = Field(gt=0, le=65_536)
+    size_gib: float = Field(alias="sizeGiB", gt=0, le=65_536)
 
 
 class InventoryReplication(_Model):
@@ -98,7 +99,7 @@ class InventoryServer(_Model):
     os: str = Field(min_length=1, max_length=256)
     cpu_cores: int = Field(ge=1, le=448)
     cpu_model: str = "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz"
-    ram_gib: float = Field(gt=0, le=24_576)
+    ram_gib: float = Field(alias="ramGiB", gt=0, le=24_576)
     disks: list[InventoryDisk] = Field(min_length=1, max_length=60)
     recommended_instance_type: str = Field(min_length=1, max_length=255)
     ip_address: str | None = Field(default=None, pattern=r"^\d{1,3}(\.\d{1,3}){3}$")
@@ -165,7 +166,8 @@ def load_inventory(path: Path | str | None = None) -> Inventory:
         raise ValidationFailed(f"simulator inventory {source} does not exist") from exc
     except json.JSONDecodeError as exc:
         raise ValidationFailed(
-            f"simulator inventory {source} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            f"simulator inventory {source} is not valid JSON: {exc.msg} "
+            f"at line {exc.lineno} column {exc.colno}"
         ) from exc
     return parse_inventory(raw, str(source))
 
@@ -176,8 +178,10 @@ def parse_inventory(raw: Any, source: str = "inventory") -> Inventory:
         return Inventory.model_validate(raw)
     except ValidationError as exc:
         problems = [_describe(error, raw) for error in exc.errors()]
+        shown = "; ".join(problems[:_PROBLEMS_SHOWN])
+        more = f" (and {len(problems) - _PROBLEMS_SHOWN} more)" if len(problems) > _PROBLEMS_SHOWN else ""
         raise ValidationFailed(
-            f"simulator inventory {source} is invalid: " + "; ".join(problems), errors=problems
+            f"simulator inventory {source} is invalid: {shown}{more}", errors=problems
         ) from exc
 
 

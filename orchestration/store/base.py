@@ -55,9 +55,9 @@ class Kind(Generic[T]):
         return NotFound(f"No {self.label} with id '{item_id}'", resourceType=self.name, resourceId=item_id)
 
     def stale(self, item_id: str, expected: int, stored: int | None = None) -> StaleVersion:
-        now = "" if stored is None else f", it is now at version {stored}"
+        now = "" if stored is None else f" (it is now at version {stored})"
         return StaleVersion(
-            f"The {self.label} '{item_id}' was changed by someone else since version {expected} was read"
+            f"The {self.label} '{item_id}' was changed by someone else after version {expected} was read"
             f"{now}; read it again and retry",
             resourceType=self.name,
             resourceId=item_id,

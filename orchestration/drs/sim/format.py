@@ -52,7 +52,8 @@ def ebs_snapshot_id(server_id: str, expected: float, device: str) -> str:
 
 
 def ebs_volume_id(instance_id: str, device: str) -> str:
-    return f"vol-{hex17('ebs-volume', instance_id, device)}"
+    # the model caps EbsVolumeID at 19 characters, so the short (8 hex digit) form of volume ids
+    return f"vol-{hex17('ebs-volume', instance_id, device)[:8]}"
 
 
 def mac_address(*parts: object) -> str:
@@ -76,7 +77,9 @@ def parse_iso_datetime(text: str) -> float | None:
     if not match:
         return None
     zone = match["zone"] or "+00:00"
-    normalized = f"{match['date']}T{match['time']}{match['fraction'] or ''}{'+00:00' if zone == 'Z' else zone}"
+    normalized = (
+        f"{match['date']}T{match['time']}{match['fraction'] or ''}{'+00:00' if zone == 'Z' else zone}"
+    )
     try:
         return datetime.fromisoformat(normalized).timestamp()
     except ValueError:

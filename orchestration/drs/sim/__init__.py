@@ -1,0 +1,1 @@
+"""The DRS simulator's parts; `orchestration.drs.simulator` is its front door."""

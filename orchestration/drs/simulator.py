@@ -1,0 +1,332 @@
+"""The DRS simulator: a real boto3 `drs` client answered in-process (docs/simulator.md).
+
+    sim = DrsSimulator(db_path="drbot.db", clock=FakeClock(), launch_seconds=20)
+    drs = sim.client("us-east-1")                 # a genuine botocore client; no network, no AWS
+    job = drs.start_recovery(sourceServers=[{"sourceServerID": sid}], isDrill=True)["job"]
+
+The simulator hooks the client's `before-send.drs` event (as moto does), so botocore serializes
+every request and parses every answer exactly as it would for AWS. State lives in SQLite tables
+prefixed `sim_` (in memory, or in drbot's own database file); time comes only from the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import boto3
+import botocore.session
+from botocore import xform_name
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.client import BaseClient
+from botocore.config import Config
+from botocore.model import ServiceModel
+
+from orchestration.clock import Clock, SystemClock
+from orchestration.config import Settings
+from orchestration.drs.inventory import Inventory, load_inventory
+from orchestration.drs.sim import faults as sim_faults
+from orchestration.drs.sim.api import SimApiError
+from orchestration.drs.sim.context import Scope, SimLimits, SimTiming
+from orchestration.drs.sim.faults import SimFaults, set_throttle_rate
+from orchestration.drs.sim.format import arn, source_server_id
+from orchestration.drs.sim.http import error_response, parse_request, success_response
+from orchestration.drs.sim.operations import SimService
+from orchestration.drs.sim.replication import NOT_REPLICATING
+from orchestration.drs.sim.store import SimStore, SimTx, SourceServerRow
+from orchestration.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from mypy_boto3_drs import DrsClient
+
+__all__ = ["DrsSimulator", "SimFaults", "SimLimits", "simulator_from_settings"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ACCOUNT_ID = "111122223333"
+_LOADED = "inventory_loaded_at"
+# the simulator never reaches a network, but if a request ever escaped it must not reach AWS
+_ENDPOINT = "https://drs.{region}.simulator.invalid"
+_CLIENT_CONFIG = Config(retries={"total_max_attempts": 1}, user_agent_extra="drbot-drs-simulator")
+
+
+class DrsSimulator:
+    """AWS Elastic Disaster Recovery, simulated for one or more accounts and regions."""
+
+    def __init__(  # noqa: PLR0917 - the signature drbot's composition root and tests share
+        self,
+        db_path: Path | str | None = None,
+        clock: Clock | None = None,
+        inventory: Inventory | None = None,
+        launch_seconds: float = 20.0,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        limits: SimLimits | None = None,
+    ) -> None:
+        if launch_seconds < 0:
+            raise ValueError("launch_seconds cannot be negative")
+        self.account_id = account_id
+        self.clock: Clock = clock or SystemClock()
+        self.limits = limits or SimLimits()
+        self.timing = SimTiming.from_launch_seconds(launch_seconds)
+        if inventory is not None:
+            _check_source_server_quota(inventory, account_id, self.limits)
+        self._inventory = inventory
+        self._store = SimStore(db_path)
+        self._service = SimService(self.clock, self.limits, self.timing)
+        self._ready = False
+        self._lock = threading.Lock()
+        self._boto_session: boto3.session.Session | None = None
+        self._service_model: ServiceModel | None = None
+
+    # clients ------------------------------------------------------------------------------------
+    def client(self, region: str = "us-east-1", account_id: str | None = None) -> DrsClient:
+        """A boto3 `drs` client of `account_id` (default: the simulator's) in `region`, answered here."""
+        with self._lock:
+            if self._boto_session is None:
+                # fake credentials, and no profile from the environment that could be missing or real
+                core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+                self._boto_session = boto3.session.Session(
+                    botocore_session=core,
+                    aws_access_key_id="ASIASIMULATEDDRS0000",
+                    aws_secret_access_key="simulated",
+                )
+            client = self._boto_session.client(
+                "drs", region_name=region, endpoint_url=_ENDPOINT.format(region=region), config=_CLIENT_CONFIG
+            )
+        self.attach(client, account_id)
+        return client
+
+    def attach(self, client: DrsClient | BaseClient, account_id: str | None = None) -> None:
+        """Answer this existing botocore/boto3 `drs` client from the simulator instead of AWS."""
+        meta = client.meta
+        if meta.service_model.service_name != "drs":
+            raise ValueError(
+                f"the DRS simulator only answers drs clients, not {meta.service_model.service_name}"
+            )
+        scope = Scope(account_id or self.account_id, meta.region_name)
+        service_model = meta.service_model
+
+        # returns the AWSResponse (botocore-stubs type event handlers as returning None)
+        def answer(request: AWSPreparedRequest, event_name: str, **_: Any) -> Any:
+            return self._answer(scope, service_model, request, event_name)
+
+        meta.events.register("before-send.drs", answer, unique_id=f"drbot-drs-simulator-{id(self)}")
+
+    def _answer(
+        self, scope: Scope, service_model: ServiceModel, request: AWSPreparedRequest, event_name: str
+    ) -> AWSResponse:
+        operation = service_model.operation_model(event_name.rsplit(".", 1)[-1])
+        request_id = str(uuid.uuid4())
+        try:
+            params = parse_request(operation, request)
+            with self._transaction() as tx:
+                try:
+                    output = self._service.call(tx, scope, operation.name, params)
+                except SimApiError as error:
+                    # caught inside the transaction: a throttled call still used up its throttle
+                    return error_response(service_model, request, error, request_id)
+            return success_response(operation, request, output, request_id)
+        except SimApiError as error:
+            return error_response(service_model, request, error, request_id)
+        except Exception as exc:
+            # a simulator bug surfaces as DRS would surface one: a 500 the caller can see and retry
+            log.exception("DRS simulator failed on %s", operation.name)
+            return error_response(
+                service_model,
+                request,
+                SimApiError("InternalServerException", f"simulator error: {exc}"),
+                request_id,
+            )
+
+    # fault switches -----------------------------------------------------------------------------
+    def throttle_next(self, count: int, operations: Iterable[str] | None = None) -> None:
+        """Refuse the next `count` calls (of each of `operations`, or of any) with ThrottlingException."""
+        if count < 0:
+            raise ValueError("count cannot be negative")
+        targets = [self._operation_name(op) for op in operations] if operations else [sim_faults.ANY]
+        with self._transaction() as tx:
+            for target in targets:
+                if count == 0:
+                    tx.delete_fault(sim_faults.THROTTLE_NEXT, target)
+                else:
+                    tx.put_fault(sim_faults.THROTTLE_NEXT, target, str(count))
+
+    def set_throttle(self, rate: float, seed: int = 0) -> None:
+        """Throttle this share of calls (0 stops it); which calls is fixed by `seed`, so runs repeat."""
+        if not 0 <= rate <= 1:
+            raise ValueError("rate is a share of calls between 0 and 1")
+        with self._transaction() as tx:
+            set_throttle_rate(tx, rate, seed)
+
+    def fail_servers(self, servers: Iterable[str]) -> list[str]:
+        """Launches of these servers (ids or hostnames) started from now on end FAILED; returns the ids."""
+        with self._transaction() as tx:
+            ids = _resolve(tx, servers)
+            for sid in ids:
+                tx.put_fault(sim_faults.FAIL, sid, "")
+        return ids
+
+    def stall_replication(self, servers: Iterable[str]) -> list[str]:
+        """Replication of these servers stalls now: STALLED, with a lag that keeps growing."""
+        now = self.clock.now()
+        with self._transaction() as tx:
+            ids = _resolve(tx, servers)
+            stalled = SimFaults.from_rows(tx.faults()).stalled_servers
+            for sid in ids:
+                tx.put_fault(sim_faults.STALL, sid, repr(stalled.get(sid, now)))
+        return ids
+
+    def slow_launches(self, servers: Iterable[str] | Literal["all"], factor: float) -> list[str]:
+        """Multiply the launch time of these servers (or "all") in jobs started from now on."""
+        if factor <= 0:
+            raise ValueError("factor must be positive")
+        with self._transaction() as tx:
+            ids = [sim_faults.ANY] if servers == "all" else _resolve(tx, servers)
+            for target in ids:
+                if factor == 1:
+                    tx.delete_fault(sim_faults.SLOW, target)
+                else:
+                    tx.put_fault(sim_faults.SLOW, target, repr(factor))
+        return ids
+
+    def clear_faults(self) -> None:
+        """Every fault switch off: no throttling, failures, stalls or slow launches."""
+        with self._transaction() as tx:
+            tx.clear_faults()
+            set_throttle_rate(tx, 0, 0)
+
+    def faults(self) -> SimFaults:
+        with self._transaction() as tx:
+            return SimFaults.from_rows(tx.faults())
+
+    # inventory ----------------------------------------------------------------------------------
+    def server_id(self, hostname: str, region: str = "us-east-1", account_id: str | None = None) -> str:
+        """The source server id of `hostname` in `region`."""
+        account = account_id or self.account_id
+        with self._transaction() as tx:
+            for row in tx.servers(account, region):
+                if row.hostname.lower() == hostname.lower():
+                    return row.source_server_id
+        raise KeyError(f"no source server '{hostname}' in {region} (account {account})")
+
+    def reset(self, inventory: Inventory | None = None) -> None:
+        """Forget every job, instance, tag and fault, and load the inventory again."""
+        if inventory is not None:
+            self._inventory = inventory
+        with self._lock:
+            self._ready = False
+        with self._store.transaction() as tx:
+            tx.wipe()
+
+    def close(self) -> None:
+        self._store.close()
+
+    def __enter__(self) -> DrsSimulator:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # internals ----------------------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[SimTx]:
+        self._ensure_loaded()
+        with self._store.transaction() as tx:
+            yield tx
+
+    def _ensure_loaded(self) -> None:
+        with self._lock:
+            if self._ready:
+                return
+            with self._store.transaction() as tx:
+                if tx.meta(_LOADED) is None:
+                    inventory = self._inventory or load_inventory()
+                    _load(tx, inventory, self.account_id, self.limits, self.clock.now())
+            self._ready = True
+
+    def _operation_name(self, name: str) -> str:
+        if self._service_model is None:
+            self._service_model = botocore.session.get_session().get_service_model("drs")
+        names = {xform_name(op): op for op in self._service_model.operation_names}
+        resolved = names.get(name, name)
+        if resolved not in self._service_model.operation_names:
+            raise ValueError(f"'{name}' is not a DRS operation")
+        return resolved
+
+
+def simulator_from_settings(settings: Settings, clock: Clock | None = None) -> DrsSimulator:
+    """The embedded default's DRS: state in settings.db_path, inventory from DRBOT_SIM_INVENTORY."""
+    inventory = load_inventory(settings.sim_inventory) if settings.sim_inventory else None
+    return DrsSimulator(
+        db_path=settings.db_path,
+        clock=clock,
+        inventory=inventory,
+        launch_seconds=settings.sim_launch_seconds,
+    )
+
+
+def _check_source_server_quota(inventory: Inventory, default_account: str, limits: SimLimits) -> None:
+    per_region: dict[tuple[str, str], int] = {}
+    for server in inventory.servers:
+        scope = (server.account_id or default_account, server.region)
+        per_region[scope] = per_region.get(scope, 0) + 1
+    for (account, region), count in per_region.items():
+        if count > limits.max_source_servers:
+            raise ValidationFailed(
+                f"simulator inventory has {count} source servers in {region} (account {account}); "
+                f"DRS allows {limits.max_source_servers}"
+            )
+
+
+def _load(tx: SimTx, inventory: Inventory, default_account: str, limits: SimLimits, now: float) -> None:
+    _check_source_server_quota(inventory, default_account, limits)
+    for server in inventory.servers:
+        account = server.account_id or default_account
+        sid = server.source_server_id or source_server_id(account, server.region, server.hostname)
+        lag = server.replication.lag_seconds
+        tx.insert_server(
+            SourceServerRow(
+                source_server_id=sid,
+                account_id=account,
+                region=server.region,
+                hostname=server.hostname,
+                added_at=now - server.added_days_ago * 86_400,
+                stalled_since=now - lag if server.replication.state in NOT_REPLICATING else None,
+                spec=server,
+            )
+        )
+        tx.add_region(account, server.region)
+        if server.tags:
+            tx.put_tags(arn(server.region, account, f"source-server/{sid}"), dict(server.tags))
+    for region in inventory.initialized_regions:
+        tx.add_region(default_account, region)
+    tx.set_meta(_LOADED, repr(now))
+
+
+def _resolve(tx: SimTx, servers: Iterable[str]) -> list[str]:
+    """Source server ids for ids or hostnames (a hostname must be unique across regions)."""
+    if isinstance(servers, str):
+        servers = [servers]
+    rows = tx.all_servers()
+    by_id = {r.source_server_id: r for r in rows}
+    by_host: dict[str, list[SourceServerRow]] = {}
+    for row in rows:
+        by_host.setdefault(row.hostname.lower(), []).append(row)
+    ids: list[str] = []
+    for name in servers:
+        if name in by_id:
+            ids.append(name)
+            continue
+        matches = by_host.get(name.lower(), [])
+        if len(matches) != 1:
+            where = ", ".join(f"{r.source_server_id} in {r.region}" for r in matches)
+            raise ValueError(
+                f"'{name}' names {len(matches)} source servers{': ' + where if where else ''}; use an id"
+            )
+        ids.append(matches[0].source_server_id)
+    return ids

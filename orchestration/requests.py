@@ -1,0 +1,93 @@
+"""Typed requests of the service layer: what a caller may send to create or change something.
+
+The same models validate direct invocations, REST bodies (powertools builds the OpenAPI schema
+from them) and console/Slack input, so every entry point refuses the same bad input the same way.
+Fields that drbot sets itself (ids, dates, createdBy, version of a new item) are not here, so
+sending them is an "unknown field" error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from orchestration.models import (
+    AccountId,
+    Description,
+    ExecutionType,
+    Name,
+    Region,
+    SlackChannelId,
+    SourceServerId,
+    TagKey,
+    TagValue,
+    Wave,
+    WireModel,
+)
+
+
+class CreateProtectionGroup(WireModel):
+    group_name: Name
+    region: Region
+    description: Description = ""
+    account_id: AccountId | None = None
+    source_server_ids: list[SourceServerId] | None = None
+    server_selection_tags: dict[TagKey, TagValue] | None = None
+
+
+class UpdateProtectionGroup(WireModel):
+    """Only the fields given change; `null` clears an optional field (e.g. to switch ids → tags)."""
+
+    group_name: Name | None = None
+    region: Region | None = None
+    description: Description | None = None
+    account_id: AccountId | None = None
+    source_server_ids: list[SourceServerId] | None = None
+    server_selection_tags: dict[TagKey, TagValue] | None = None
+    version: int | None = Field(default=None, ge=1, description="The version you read; refused if stale.")
+
+    def changes(self) -> dict[str, Any]:
+        """The given fields (camelCase), `version` excluded."""
+        data = self.model_dump(mode="json", by_alias=True, include=self.model_fields_set - {"version"})
+        return data
+
+
+class ResolveTags(WireModel):
+    region: Region
+    server_selection_tags: dict[TagKey, TagValue] = Field(min_length=1)
+    account_id: AccountId | None = None
+
+
+class CreateRecoveryPlan(WireModel):
+    plan_name: Name
+    description: Description = ""
+    waves: list[Wave] = Field(min_length=1, max_length=100)
+    rto_target_minutes: int | None = Field(default=None, ge=1, le=10_080)
+    notification_channel: SlackChannelId | None = None
+
+
+class UpdateRecoveryPlan(WireModel):
+    plan_name: Name | None = None
+    description: Description | None = None
+    waves: list[Wave] | None = Field(default=None, min_length=1, max_length=100)
+    rto_target_minutes: int | None = Field(default=None, ge=1, le=10_080)
+    notification_channel: SlackChannelId | None = None
+    version: int | None = Field(default=None, ge=1, description="The version you read; refused if stale.")
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, include=self.model_fields_set - {"version"})
+
+
+class ServerQuery(WireModel):
+    region: Region | None = None
+    account_id: AccountId | None = None
+    replication_state: str | None = None
+    tags: dict[TagKey, TagValue] | None = None
+
+
+class StartExecution(WireModel):
+    plan_id: str = Field(min_length=1)
+    execution_type: ExecutionType = ExecutionType.DRILL
+    initiated_by: str = Field(default="direct-invocation", min_length=1, max_length=256)
+    reason: Description = ""

@@ -1,0 +1,165 @@
+"""Shared fixtures. Each section belongs to one port or area; heavy imports stay inside fixtures."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from orchestration.clock import FakeClock
+from orchestration.config import TableNames
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from orchestration.store import Store
+
+
+# -- store: one fixture over every adapter (tests/integration/test_store_contract.py) -------------
+
+STORE_BACKENDS = ["sqlite", "dynamodb"]
+STORE_TABLES = TableNames(
+    protection_groups="test-groups",
+    recovery_plans="test-plans",
+    executions="test-executions",
+    target_accounts="test-accounts",
+    tag_sync_config="test-tag-sync",
+    schedules="test-schedules",
+    audit="test-audit",
+)
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail loudly instead of reaching the network: only loopback addresses and unix sockets."""
+    connect = socket.socket.connect
+
+    def guarded(sock: socket.socket, address: Any) -> None:
+        if isinstance(address, tuple):
+            host = str(address[0])
+            try:
+                loopback = ipaddress.ip_address(host).is_loopback
+            except ValueError:  # a host name: resolving it would already be network traffic
+                loopback = host == "localhost"
+            if not loopback:
+                raise AssertionError(f"a store test tried to reach the network: {address}")
+        connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def store_tables() -> TableNames:
+    return STORE_TABLES
+
+
+@pytest.fixture
+def store_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def botocore_loader() -> Any:
+    """botocore's service-model loader, which caches what it parsed: shared by every test's clients."""
+    from botocore.loaders import create_loader
+
+    return create_loader()
+
+
+@pytest.fixture
+def moto_dynamodb(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_network: None, botocore_loader: Any
+) -> Iterator[Callable[[], DynamoDBClient]]:
+    """DynamoDB on moto with the store's tables created; yields a factory of clients (one per store,
+    as two processes would have)."""
+    import boto3
+    import botocore.session
+    import moto.core.models
+    from moto import mock_aws
+
+    from orchestration.store.dynamodb import create_tables
+
+    fake_env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        # no ~/.aws files: a profile there could name a real endpoint or real credentials
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+    }
+    for name, value in fake_env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+        monkeypatch.delenv(name, raising=False)
+
+    with mock_aws():
+        # Real DynamoDB applies each request atomically; moto's in-memory backend does not lock at
+        # all: transact_write_items checks every condition, then writes, and on a cancel restores a
+        # deep copy of the whole table, so two threads can both pass the same version check, or one
+        # thread's rollback can erase the other's write. The race tests would then be flaky. Serialising
+        # moto's request handling gives it DynamoDB's per-request atomicity; the requests themselves
+        # still interleave freely between threads, which is what the races exercise.
+        # (moto's ThreadedMotoServer would need Flask, and has the same unlocked backend behind it.)
+        stubber = moto.core.models.botocore_stubber
+        one_request_at_a_time = threading.Lock()
+        process_request = stubber.process_request
+
+        def serialised(request: Any) -> Any:
+            with one_request_at_a_time:
+                return process_request(request)
+
+        monkeypatch.setattr(stubber, "process_request", serialised)
+
+        # Clients are created on the test's own thread (creating them is not thread-safe, using them
+        # is), from a session sharing the run-wide loader so the service model is parsed only once.
+        core = botocore.session.get_session()
+        core.register_component("data_loader", botocore_loader)
+        session = boto3.session.Session(botocore_session=core)
+
+        def new_client() -> DynamoDBClient:
+            return session.client("dynamodb", region_name="us-east-1")
+
+        create_tables(new_client(), STORE_TABLES)
+        yield new_client
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def make_store(
+    request: pytest.FixtureRequest, tmp_path: Path, store_clock: FakeClock, no_network: None
+) -> Iterator[Callable[[], Store]]:
+    """Opens a Store on the backend under test; every call opens another instance on the same state
+    (the same SQLite file, the same DynamoDB tables), as a second process would."""
+    opened: list[Store] = []
+    if request.param == "sqlite":
+        from orchestration.store.sqlite import SqliteStore
+
+        path = tmp_path / "state" / "drbot.db"
+
+        def make() -> Store:
+            opened.append(SqliteStore(path, clock=store_clock))
+            return opened[-1]
+    else:
+        from orchestration.store.dynamodb import DynamoDbStore
+
+        new_client: Callable[[], DynamoDBClient] = request.getfixturevalue("moto_dynamodb")
+
+        def make() -> Store:
+            opened.append(DynamoDbStore(STORE_TABLES, client=new_client(), clock=store_clock))
+            return opened[-1]
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(make_store: Callable[[], Store]) -> Store:
+    return make_store()
