@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orchestration.aws import AwsApi, AwsSessions, NoAws
 from orchestration.clock import Clock, SystemClock
 from orchestration.config import Settings
 from orchestration.drs.clients import AwsDrsClients, DrsClients, SimulatedDrsClients
@@ -23,8 +24,10 @@ class Services:
     clock: Clock
     store: Store
     drs: DrsClients
+    aws: AwsApi  # EC2, IAM, STS; the embedded default has none and says so
 
     def close(self) -> None:
+        self.drs.close()
         self.store.close()
 
 
@@ -34,6 +37,7 @@ def build_services(
     clock: Clock | None = None,
     store: Store | None = None,
     drs: DrsClients | None = None,
+    aws: AwsApi | None = None,
 ) -> Services:
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
@@ -41,11 +45,14 @@ def build_services(
         from orchestration.store.dynamodb import DynamoDbStore
 
         store = store or DynamoDbStore(settings.tables, region=settings.region, clock=clock)
-        drs = drs or AwsDrsClients(store)
+        sessions = AwsSessions(store)
+        drs = drs or AwsDrsClients(sessions)
+        aws = aws or sessions
     else:
         from orchestration.drs.simulator import simulator_from_settings
         from orchestration.store.sqlite import SqliteStore
 
         store = store or SqliteStore(settings.db_path, clock=clock)
         drs = drs or SimulatedDrsClients(simulator_from_settings(settings, clock=clock))
-    return Services(settings=settings, clock=clock, store=store, drs=drs)
+        aws = aws or NoAws()
+    return Services(settings=settings, clock=clock, store=store, drs=drs, aws=aws)

@@ -26,7 +26,8 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1024)]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")]
 AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-SourceServerId = Annotated[str, StringConstraints(pattern=r"^s-[0-9a-f]{17}$")]
+# DRS ids are "s-" + 17 characters; the seed contract's own examples include a 16-character one
+SourceServerId = Annotated[str, StringConstraints(pattern=r"^s-[0-9a-zA-Z]{16,17}$")]
 SlackChannelId = Annotated[str, StringConstraints(pattern=r"^[CGD][A-Z0-9]{2,}$")]
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 TagValue = Annotated[str, StringConstraints(max_length=256)]
@@ -526,3 +527,42 @@ __all__ = [
     "name_key",
     "new_id",
 ]
+
+
+# -- tag sync -------------------------------------------------------------------------------------
+
+TAG_SYNC_CONFIG_ID = "default"  # one settings item per deployment, under the seed's `configId` key
+
+
+class TagSyncSettings(WireModel):
+    """How EC2 instance tags are copied onto their DRS source servers (handle_drs_tag_sync)."""
+
+    config_id: Annotated[str, StringConstraints(pattern=f"^{TAG_SYNC_CONFIG_ID}$")] = TAG_SYNC_CONFIG_ID
+    enabled: bool = True
+    tag_keys: list[TagKey] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Tag keys to copy; empty copies every tag except AWS-reserved `aws:` ones.",
+    )
+    regions: list[Region] = Field(
+        default_factory=list, description="DRS regions to sync; empty: drbot's own region."
+    )
+    last_modified_by: str = "system"
+    last_modified_date: EpochSeconds = 0
+    version: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _copyable_keys(self) -> Self:
+        reserved = [key for key in self.tag_keys if key.lower().startswith("aws:")]
+        if reserved:
+            raise PydanticCustomError(
+                "reserved_tag_key",
+                "tag keys starting with 'aws:' are reserved by AWS and cannot be copied: {keys}",
+                {"keys": ", ".join(reserved)},
+            )
+        repeated = sorted({k for k in self.tag_keys if self.tag_keys.count(k) > 1})
+        if repeated:
+            raise PydanticCustomError(
+                "duplicate_tag_keys", "tag keys listed twice: {keys}", {"keys": ", ".join(repeated)}
+            )
+        return self

@@ -6,6 +6,7 @@ problem found, e.g. `{"error": "MISSING_FIELD", "message": "groupName: field req
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -39,12 +40,21 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def describe_errors(exc: ValidationError) -> list[dict[str, Any]]:
+def describe_errors(
+    errors: Sequence[Mapping[str, Any]], strip_prefix: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """pydantic error dicts as `{"field", "message"}`; `strip_prefix` drops a leading location part
+    such as powertools' "body"/"query"."""
     problems = []
-    for err in exc.errors(include_url=False):
-        # model-level validators report an empty location; their message already names the fields
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        problems.append({"field": field_path(loc), "message": _sentence(err["type"], err["msg"])})
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        if loc and loc[0] in strip_prefix:
+            loc = loc[1:]
+        # model-level validators report a "function-..." location; their message names the fields
+        loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+        problems.append(
+            {"field": field_path(loc), "message": _sentence(str(err.get("type")), str(err.get("msg", "")))}
+        )
     return problems
 
 
@@ -56,19 +66,29 @@ def _sentence(kind: str, msg: str) -> str:
     return msg[0].lower() + msg[1:] if msg else msg
 
 
-def to_domain_error(exc: ValidationError) -> ValidationFailed:
-    problems = describe_errors(exc)
-    first_type = exc.errors(include_url=False)[0]["type"]
+def to_domain_error_from_list(
+    errors: Sequence[Mapping[str, Any]], strip_prefix: tuple[str, ...] = ()
+) -> ValidationFailed:
+    """The domain error for a list of pydantic error dicts: the first one's code and sentence,
+    every problem in `errors`."""
+    if not errors:
+        return ValidationFailed("the request is not valid")
+    problems = describe_errors(errors, strip_prefix)
+    first_type = str(errors[0].get("type"))
     cls = _SPECIFIC.get(first_type, ValidationFailed)
     first = problems[0]
     message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
     if len(problems) > 1:
         message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
     details: dict[str, Any] = {"errors": problems}
-    ctx = exc.errors(include_url=False)[0].get("ctx") or {}
+    ctx = errors[0].get("ctx") or {}
     if cls is CircularDependency and "waves" in ctx:
         details["cycle"] = ctx["waves"]
     return cls(message, **details)
+
+
+def to_domain_error(exc: ValidationError) -> ValidationFailed:
+    return to_domain_error_from_list(exc.errors(include_url=False))
 
 
 def parse_model(model: type[M], data: Any) -> M:

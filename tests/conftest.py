@@ -163,3 +163,58 @@ def make_store(
 @pytest.fixture
 def store(make_store: Callable[[], Store]) -> Store:
     return make_store()
+
+
+# -- services: the composition root over each store, DRS simulated, time on a fake clock ----------
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def simulator(clock: FakeClock) -> Iterator[Any]:
+    """An in-memory DRS simulator with the demo estate, on the test's clock."""
+    from orchestration.drs.simulator import DrsSimulator
+
+    sim = DrsSimulator(db_path=None, clock=clock, launch_seconds=20.0)
+    yield sim
+    sim.close()
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def services(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock, simulator: Any
+) -> Iterator[Any]:
+    """Services as the composition root builds them, once per store backend (DynamoDB on moto)."""
+    from orchestration.bootstrap import build_services
+    from orchestration.config import Settings
+    from orchestration.drs.clients import SimulatedDrsClients
+
+    if request.param == "sqlite":
+        from orchestration.store.sqlite import SqliteStore
+
+        store: Store = SqliteStore(tmp_path / "drbot.db", clock=clock)
+    else:
+        from orchestration.store.dynamodb import DynamoDbStore
+
+        new_client = request.getfixturevalue("moto_dynamodb")
+        store = DynamoDbStore(STORE_TABLES, client=new_client(), clock=clock)
+    settings = Settings.from_env({}, db_path=tmp_path / "drbot.db")
+    built = build_services(settings, clock=clock, store=store, drs=SimulatedDrsClients(simulator))
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def sqlite_services(tmp_path: Path, clock: FakeClock, simulator: Any) -> Iterator[Any]:
+    """Services on SQLite only, for tests about something other than the store."""
+    from orchestration.bootstrap import build_services
+    from orchestration.config import Settings
+    from orchestration.drs.clients import SimulatedDrsClients
+
+    settings = Settings.from_env({}, db_path=tmp_path / "drbot.db")
+    built = build_services(settings, clock=clock, drs=SimulatedDrsClients(simulator))
+    yield built
+    built.close()

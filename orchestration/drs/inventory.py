@@ -93,7 +93,8 @@ class InventoryOrigin(_Model):
 class InventoryServer(_Model):
     hostname: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
     region: str = Field(pattern=REGION_PATTERN)
-    source_server_id: str | None = Field(default=None, pattern=r"^s-[0-9a-zA-Z]{17}$")
+    # 16 or 17: the seed contract's own example ids include a 16-character one
+    source_server_id: str | None = Field(default=None, pattern=r"^s-[0-9a-zA-Z]{16,17}$")
     account_id: str | None = Field(default=None, pattern=ACCOUNT_PATTERN)
     fqdn: str | None = Field(default=None, max_length=255)
     os: str = Field(min_length=1, max_length=256)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from orchestration.bootstrap import Services
 from orchestration.drs.gateway import SourceServer
 from orchestration.errors import ValidationFailed
 from orchestration.models import ProtectionGroup
+from orchestration.services.common import server_summary
 
 # DRS `dataReplicationState` values (botocore's drs model)
 REPLICATION_STATES = (
@@ -36,6 +38,30 @@ class ServerListing:
     @property
     def unhealthy(self) -> list[SourceServer]:
         return [s for s in self.servers if not s.healthy]
+
+    def to_wire(self) -> dict[str, Any]:
+        """The seed's get_drs_source_servers response."""
+        return {
+            "servers": [self._server_wire(s) for s in self.servers],
+            "serverCount": len(self.servers),
+            "totalCount": self.total_in_region,
+            "region": self.region,
+            **({"accountId": self.account_id} if self.account_id else {}),
+        }
+
+    def _server_wire(self, server: SourceServer) -> dict[str, Any]:
+        wire = server_summary(server)
+        wire["hardware"] = {
+            "totalCores": server.cores,
+            "ramGiB": server.ram_gib,
+            "totalDiskGiB": server.disk_gib,
+        }
+        wire["tags"] = dict(server.tags)
+        group = self.assignments.get(server.source_server_id)
+        if group is not None:
+            wire["protectionGroupId"] = group.group_id
+            wire["protectionGroupName"] = group.group_name
+        return wire
 
 
 def group_for_server(server: SourceServer, groups: list[ProtectionGroup]) -> ProtectionGroup | None:

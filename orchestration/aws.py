@@ -1,0 +1,100 @@
+"""boto3 clients for AWS services other than DRS (EC2, IAM, STS), per region and account.
+
+`AwsSessions` is the real thing: the hub account's credentials, or a registered target account's
+role assumed through STS (with its external id), refreshed before it expires. The embedded default
+has no AWS: `NoAws` answers with an error that says how to get it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Protocol
+
+import boto3
+from botocore.config import Config
+from botocore.credentials import DeferredRefreshableCredentials
+from botocore.session import Session as BotocoreSession
+
+from orchestration.errors import NotFound, ValidationFailed
+
+if TYPE_CHECKING:
+    from orchestration.store.base import Store
+
+# botocore's standard retry mode backs off with jitter on throttling and transient errors.
+AWS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, user_agent_extra="drbot")
+
+
+class AwsApi(Protocol):
+    def client(self, service: str, region: str, account_id: str | None = None) -> Any:
+        """A boto3 client for `service` in `region`, in the hub or a target account."""
+        ...
+
+
+class NoAws:
+    """The embedded default: DRS is simulated; other AWS services are not there."""
+
+    def client(self, service: str, region: str, account_id: str | None = None) -> Any:
+        raise ValidationFailed(
+            f"{service.upper()} queries need AWS: run drbot with DRBOT_BACKEND=aws and AWS credentials. "
+            "The embedded default simulates DRS only.",
+            service=service,
+        )
+
+
+class AwsSessions:
+    """Sessions per account: the hub's own, or a target account's assumed role (cached)."""
+
+    def __init__(self, store: Store, session: boto3.session.Session | None = None) -> None:
+        self._store = store
+        self._session = session or boto3.session.Session()
+        self._lock = threading.Lock()
+        self._sessions: dict[str, boto3.session.Session] = {}
+
+    def session(self, account_id: str | None = None) -> boto3.session.Session:
+        if account_id is None:
+            return self._session
+        with self._lock:
+            cached = self._sessions.get(account_id)
+        if cached is not None:
+            return cached
+        try:
+            account = self._store.get_target_account(account_id)
+        except NotFound as exc:
+            raise NotFound(
+                f"Account {account_id} is not a registered target account: add it with create_target_account "
+                "(its role ARN and external id) first.",
+                accountId=account_id,
+            ) from exc
+        session = assumed_role_session(self._session, account.role_arn, account.external_id)
+        with self._lock:
+            self._sessions[account_id] = session
+        return session
+
+    def client(self, service: str, region: str, account_id: str | None = None) -> Any:
+        return self.session(account_id).client(service, region_name=region, config=AWS_CLIENT_CONFIG)  # type: ignore[call-overload]
+
+
+def assumed_role_session(
+    base: boto3.session.Session, role_arn: str, external_id: str | None
+) -> boto3.session.Session:
+    """A session whose credentials refresh themselves by re-assuming the role before expiry."""
+    sts = base.client("sts", config=AWS_CLIENT_CONFIG)
+
+    def refresh() -> dict[str, Any]:
+        params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": "drbot"}
+        if external_id:
+            params["ExternalId"] = external_id
+        creds = sts.assume_role(**params)["Credentials"]
+        return {
+            "access_key": creds["AccessKeyId"],
+            "secret_key": creds["SecretAccessKey"],
+            "token": creds["SessionToken"],
+            "expiry_time": creds["Expiration"].isoformat(),
+        }
+
+    botocore_session = BotocoreSession()
+    # botocore's own assume-role provider installs refreshable credentials the same way
+    botocore_session._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
+        refresh_using=refresh, method="sts-assume-role"
+    )
+    return boto3.session.Session(botocore_session=botocore_session, region_name=base.region_name)

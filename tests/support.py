@@ -1,0 +1,41 @@
+"""Helpers shared by tests (not fixtures): events as AWS delivers them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def apigw_event(
+    method: str,
+    path: str,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    user_arn: str = "arn:aws:iam::111122223333:user/alice",
+) -> dict[str, Any]:
+    """An API Gateway REST (v1 proxy) event, as the IAM-authorized API sends it."""
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/prod{path}",
+            "stage": "prod",
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "identity": {"userArn": user_arn, "caller": "AIDAEXAMPLE", "sourceIp": "127.0.0.1"},
+        },
+        "body": None if body is None else (body if isinstance(body, str) else json.dumps(body)),
+        "isBase64Encoded": False,
+    }
+
+
+def response_json(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"])
