@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from orchestration.drs.limits import DrsLimits
 from orchestration.errors import ValidationFailed
+from orchestration.rbac import RoleConfig
 
 Backend = Literal["embedded", "aws"]
 
@@ -38,6 +39,8 @@ ENV_SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"
 ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
 ENV_SLACK_APP_TOKEN = "SLACK_APP_TOKEN"
 ENV_SLACK_API_URL = "SLACK_API_URL"
+ENV_ROLES = "DRBOT_ROLES"
+ENV_ROLES_FILE = "DRBOT_ROLES_FILE"
 
 DEFAULT_SIM_LAUNCH_SECONDS = 20.0
 
@@ -71,6 +74,7 @@ class Settings:
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = None
     drs_limits: DrsLimits = field(default_factory=DrsLimits)
+    roles: RoleConfig = field(default_factory=RoleConfig)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -108,6 +112,16 @@ class Settings:
             value = get(name)
             return SecretStr(value) if value else None
 
+        roles_inline, roles_file = get(ENV_ROLES), get(ENV_ROLES_FILE)
+        if roles_inline and roles_file:
+            raise ValidationFailed(f"Set {ENV_ROLES} or {ENV_ROLES_FILE}, not both")
+        if roles_inline:
+            roles = RoleConfig.from_json(roles_inline)
+        elif roles_file:
+            roles = RoleConfig.from_file(Path(roles_file).expanduser())
+        else:
+            roles = RoleConfig()
+
         inventory = get(ENV_SIM_INVENTORY)
         db_path = get(ENV_DB_PATH)
         settings = cls(
@@ -122,6 +136,7 @@ class Settings:
             slack_signing_secret=secret(ENV_SLACK_SIGNING_SECRET),
             slack_app_token=secret(ENV_SLACK_APP_TOKEN),
             slack_api_url=get(ENV_SLACK_API_URL),
+            roles=roles,
         )
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known

@@ -39,6 +39,16 @@ def _source_servers(call: Call) -> dict[str, Any]:
     return listing.to_wire()
 
 
+def _user_permissions(call: Call) -> dict[str, Any]:
+    """The caller's roles and permissions (API Gateway: the IAM caller; direct: `actor`)."""
+    roles = call.services.settings.roles
+    return {
+        "user": call.actor,
+        "roles": sorted(r.value for r in roles.roles_of(call.actor)),
+        "permissions": sorted(p.value for p in roles.permissions_of(call.actor)),
+    }
+
+
 OPERATIONS = [
     Operation(
         "get_drs_source_servers",
@@ -47,6 +57,13 @@ OPERATIONS = [
         _source_servers,
         query=("region", "accountId", "tags", "replicationState"),
         summary="DRS source servers with replication health and protection-group assignment",
+    ),
+    Operation(
+        "get_user_permissions",
+        "GET",
+        "/user/permissions",
+        _user_permissions,
+        summary="The caller's drbot roles and permissions",
     ),
 ]
 

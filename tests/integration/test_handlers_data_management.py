@@ -400,3 +400,19 @@ def test_unexpected_failure_is_a_500_without_internals(handler_services, monkeyp
     assert (status, payload["error"]) == (500, "INTERNAL_ERROR")
     assert "secret" not in payload["message"]
     assert invoke(data_management, "list_protection_groups")["error"] == "INTERNAL_ERROR"
+
+
+def test_user_permissions_of_the_iam_caller(handler_services):
+    from orchestration.rbac import RoleConfig
+
+    handler_services.settings = dataclasses.replace(
+        handler_services.settings,
+        roles=RoleConfig.from_mapping({"operator": ["arn:aws:iam::111122223333:user/alice"]}),
+    )
+    status, body = rest(query, "GET", "/user/permissions")
+    assert status == 200
+    assert body["user"] == "arn:aws:iam::111122223333:user/alice"
+    assert body["roles"] == ["operator"]
+    assert "request_execution" in body["permissions"]
+    direct = query.lambda_handler({"operation": "get_user_permissions", "actor": "bob"}, None)
+    assert (direct["user"], direct["roles"]) == ("bob", ["viewer"])
