@@ -5,7 +5,8 @@ from orchestration.errors import PermissionDenied, ValidationFailed
 from orchestration.rbac import Permission, Role, RoleConfig
 
 CONFIG = RoleConfig.from_json(
-    '{"admin": ["U0ADMIN"], "operator": ["alice", "S0OPS"], "approver": ["bob", "carol"], "default": "viewer"}'
+    '{"admin": ["U0ADMIN"], "operator": ["alice", "S0OPS"], '
+    '"approver": ["bob", "carol"], "default": "viewer"}'
 )
 
 
