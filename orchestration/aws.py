@@ -8,14 +8,17 @@ has no AWS: `NoAws` answers with an error that says how to get it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 from botocore.config import Config
 from botocore.credentials import DeferredRefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError
 from botocore.session import Session as BotocoreSession
 
-from orchestration.errors import NotFound, ValidationFailed
+from orchestration.errors import InternalError, NotFound, PermissionDenied, ValidationFailed
 
 if TYPE_CHECKING:
     from orchestration.store.base import Store
@@ -23,11 +26,44 @@ if TYPE_CHECKING:
 # botocore's standard retry mode backs off with jitter on throttling and transient errors.
 AWS_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, user_agent_extra="drbot")
 
+_ACCESS_DENIED = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"}
+)
+_THROTTLED = frozenset(
+    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+)
+
 
 class AwsApi(Protocol):
     def client(self, service: str, region: str, account_id: str | None = None) -> Any:
         """A boto3 client for `service` in `region`, in the hub or a target account."""
         ...
+
+
+@contextmanager
+def calling_aws(service: str, action: str) -> Iterator[None]:
+    """Translate a botocore failure of an EC2/IAM/STS call into the domain error it means."""
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "") or "Unknown")
+        text = f"{service.upper()} refused to {action}: {error.get('Message') or exc}"
+        if code in _ACCESS_DENIED:
+            raise PermissionDenied(
+                f"{text}. drbot's role needs permission for this call.", awsError=code
+            ) from exc
+        if code.endswith(".NotFound") or code in ("NoSuchEntity", "NotFoundException"):
+            raise NotFound(text, awsError=code) from exc
+        if code in _THROTTLED:
+            raise InternalError(
+                f"{text} (throttled after retries; try again shortly)", awsError=code
+            ) from exc
+        if code.startswith("Invalid") or code in ("ValidationError", "ValidationException"):
+            raise ValidationFailed(text, awsError=code) from exc
+        raise InternalError(text, awsError=code) from exc
+    except BotoCoreError as exc:
+        raise InternalError(f"{service.upper()} could not be reached to {action}: {exc}") from exc
 
 
 class NoAws:
@@ -42,21 +78,20 @@ class NoAws:
 
 
 class AwsSessions:
-    """Sessions per account: the hub's own, or a target account's assumed role (cached)."""
+    """Sessions per account: the hub's own, or a target account's assumed role.
+
+    Assumed-role sessions are cached by (account id, role ARN, external id) as the store has them
+    now, so updating an account's role or external id takes effect on its next client."""
 
     def __init__(self, store: Store, session: boto3.session.Session | None = None) -> None:
         self._store = store
         self._session = session or boto3.session.Session()
         self._lock = threading.Lock()
-        self._sessions: dict[str, boto3.session.Session] = {}
+        self._sessions: dict[tuple[str, str, str | None], boto3.session.Session] = {}
 
     def session(self, account_id: str | None = None) -> boto3.session.Session:
         if account_id is None:
             return self._session
-        with self._lock:
-            cached = self._sessions.get(account_id)
-        if cached is not None:
-            return cached
         try:
             account = self._store.get_target_account(account_id)
         except NotFound as exc:
@@ -65,10 +100,17 @@ class AwsSessions:
                 "(its role ARN and external id) first.",
                 accountId=account_id,
             ) from exc
+        key = (account_id, account.role_arn, account.external_id)
+        with self._lock:
+            cached = self._sessions.get(key)
+        if cached is not None:
+            return cached
         session = assumed_role_session(self._session, account.role_arn, account.external_id)
         with self._lock:
-            self._sessions[account_id] = session
-        return session
+            # drop the account's sessions for a role it no longer has; keep one made meanwhile
+            for stale in [k for k in self._sessions if k[0] == account_id and k != key]:
+                del self._sessions[stale]
+            return self._sessions.setdefault(key, session)
 
     def client(self, service: str, region: str, account_id: str | None = None) -> Any:
         return self.session(account_id).client(service, region_name=region, config=AWS_CLIENT_CONFIG)  # type: ignore[call-overload]

@@ -17,6 +17,7 @@ from orchestration.config import TableNames
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from orchestration.bootstrap import Services
     from orchestration.store import Store
 
 
@@ -32,6 +33,26 @@ STORE_TABLES = TableNames(
     schedules="test-schedules",
     audit="test-audit",
 )
+AWS_REGION = "us-east-1"  # the fake environment's region (fake_aws_env)
+
+
+def fake_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Fake credentials in us-east-1 and no ~/.aws, so boto3 under moto can reach nothing real."""
+    fake_env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": AWS_REGION,
+        "AWS_REGION": AWS_REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        # no ~/.aws files: a profile there could name a real endpoint or real credentials
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+    }
+    for name, value in fake_env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
@@ -84,22 +105,7 @@ def moto_dynamodb(
 
     from orchestration.store.dynamodb import create_tables
 
-    fake_env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        # no ~/.aws files: a profile there could name a real endpoint or real credentials
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-    }
-    for name, value in fake_env.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
-        monkeypatch.delenv(name, raising=False)
-
+    fake_aws_env(monkeypatch, tmp_path)
     with mock_aws():
         # Real DynamoDB applies each request atomically; moto's in-memory backend does not lock at
         # all: transact_write_items checks every condition, then writes, and on a cancel restores a
@@ -218,3 +224,39 @@ def sqlite_services(tmp_path: Path, clock: FakeClock, simulator: Any) -> Iterato
     built = build_services(settings, clock=clock, drs=SimulatedDrsClients(simulator))
     yield built
     built.close()
+
+
+# -- aws: moto for EC2/IAM/STS ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def aws_services(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    clock: FakeClock,
+    simulator: Any,
+    no_network: None,
+) -> Iterator[Services]:
+    """Services on SQLite whose EC2/IAM/STS are moto's (fake credentials, no ~/.aws), DRS the
+    simulator."""
+    import boto3
+    from moto import mock_aws
+
+    from orchestration.aws import AwsSessions
+    from orchestration.bootstrap import build_services
+    from orchestration.config import Settings
+    from orchestration.drs.clients import SimulatedDrsClients
+    from orchestration.store.sqlite import SqliteStore
+
+    fake_aws_env(monkeypatch, tmp_path)
+    with mock_aws():
+        store = SqliteStore(tmp_path / "drbot.db", clock=clock)
+        built = build_services(
+            Settings.from_env({}, db_path=tmp_path / "drbot.db"),
+            clock=clock,
+            store=store,
+            drs=SimulatedDrsClients(simulator),
+            aws=AwsSessions(store, boto3.session.Session(region_name=AWS_REGION)),
+        )
+        yield built
+        built.close()

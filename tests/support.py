@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 
@@ -39,3 +41,16 @@ def apigw_event(
 
 def response_json(response: dict[str, Any]) -> Any:
     return json.loads(response["body"])
+
+
+def run_drbot(stdin: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`drbot ARGS` with `stdin` piped in, as `printf … | make run` does."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from bot.commands import groups, plans, servers
 from bot.commands import help as help_command
-from bot.commands import servers
 from bot.commands.registry import CommandRegistry, Invocation
 
 
 def build_registry() -> CommandRegistry:
     registry = CommandRegistry()
     registry.add("DRS source servers and their replication health", servers.COMMANDS)
+    registry.add("protection groups: the servers recovered together", groups.COMMANDS)
+    registry.add("recovery plans: waves of protection groups, and their pre-flight check", plans.COMMANDS)
     registry.add("this help", help_command.commands(registry))
     return registry
 

@@ -31,16 +31,20 @@ def format_lag(seconds: int | None) -> str:
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
 
 
-def _row(server: SourceServer, listing: ServerListing) -> list[str]:
-    group = listing.assignments.get(server.source_server_id)
+def server_row(server: SourceServer) -> list[str]:
+    """Hostname, id, replication state, lag and tier: the columns every server table starts with."""
     return [
         server.hostname,
         server.source_server_id,
         server.replication_state,
         format_lag(server.lag_seconds),
         server.tags.get("Tier", "-"),
-        group.group_name if group else "-",
     ]
+
+
+def _row(server: SourceServer, listing: ServerListing) -> list[str]:
+    group = listing.assignments.get(server.source_server_id)
+    return [*server_row(server), group.group_name if group else "-"]
 
 
 def build_servers_message(listing: ServerListing) -> Message:

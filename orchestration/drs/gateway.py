@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
     from mypy_boto3_drs import DrsClient
 
 HEALTHY_REPLICATION_STATE = "CONTINUOUS"
+JOB_DONE_STATUS = "COMPLETED"  # DRS job status is PENDING | STARTED | COMPLETED, whatever the servers did
+MAX_JOB_IDS_PER_CALL = 1000  # describe_jobs filters.jobIDs (botocore's drs model)
+# describe_recovery_instances' sourceServerIDs filter has no modelled maximum; batches of the size its
+# recoveryInstanceIDs filter allows keep each request reasonable
+MAX_SERVER_IDS_PER_CALL = 200
 _GIB = 1024**3
 _DURATION = re.compile(
     r"^P(?:(?P<days>\d+(?:\.\d+)?)D)?"
@@ -68,6 +74,9 @@ class SourceServer:
     os: str = ""
     recommended_instance_type: str | None = None
     origin_account_id: str | None = None
+    origin_region: str | None = None  # where an AWS-hosted source machine runs (its EC2 region)
+    aws_instance_id: str | None = None  # identificationHints.awsInstanceID: the source EC2 instance
+    arn: str | None = None
 
     @property
     def healthy(self) -> bool:
@@ -108,7 +117,114 @@ class SourceServer:
             os=props.get("os", {}).get("fullString", ""),
             recommended_instance_type=props.get("recommendedInstanceType"),
             origin_account_id=item.get("sourceCloudProperties", {}).get("originAccountID"),
+            origin_region=item.get("sourceCloudProperties", {}).get("originRegion"),
+            aws_instance_id=hints.get("awsInstanceID"),
+            arn=item.get("arn"),
         )
+
+
+@dataclass(frozen=True)
+class JobServer:
+    """One source server of a DRS job (`participatingServers[]`)."""
+
+    source_server_id: str
+    launch_status: str
+    recovery_instance_id: str | None = None
+
+    @classmethod
+    def from_api(cls, item: dict[str, Any]) -> JobServer:
+        return cls(
+            source_server_id=item["sourceServerID"],
+            launch_status=item.get("launchStatus", "PENDING"),
+            recovery_instance_id=item.get("recoveryInstanceID"),
+        )
+
+
+@dataclass(frozen=True)
+class DrsJob:
+    """A DRS job: a launch (drill or recovery) or a termination of recovery instances."""
+
+    job_id: str
+    status: str  # PENDING | STARTED | COMPLETED
+    type: str  # LAUNCH | TERMINATE | CREATE_CONVERTED_SNAPSHOT
+    initiated_by: str | None = None  # START_DRILL, START_RECOVERY, TERMINATE_RECOVERY_INSTANCES, ...
+    created_at: int | None = None
+    ended_at: int | None = None
+    servers: list[JobServer] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status != JOB_DONE_STATUS
+
+    @property
+    def is_drill(self) -> bool | None:
+        """True for a drill launch, False for a recovery launch, None for other jobs."""
+        return {"START_DRILL": True, "START_RECOVERY": False}.get(self.initiated_by or "")
+
+    @property
+    def server_ids(self) -> list[str]:
+        return [s.source_server_id for s in self.servers]
+
+    @classmethod
+    def from_api(cls, item: dict[str, Any]) -> DrsJob:
+        return cls(
+            job_id=item["jobID"],
+            status=item.get("status", "PENDING"),
+            type=item.get("type", "LAUNCH"),
+            initiated_by=item.get("initiatedBy"),
+            created_at=parse_iso_datetime(item.get("creationDateTime")),
+            ended_at=parse_iso_datetime(item.get("endDateTime")),
+            servers=[JobServer.from_api(s) for s in item.get("participatingServers", [])],
+            tags=dict(item.get("tags", {})),
+        )
+
+
+@dataclass(frozen=True)
+class RecoveryInstance:
+    """An EC2 instance DRS launched for a source server (drill or recovery)."""
+
+    recovery_instance_id: str
+    ec2_instance_id: str | None
+    source_server_id: str | None
+    is_drill: bool
+    job_id: str | None
+    state: str | None  # EC2 state as DRS reports it: RUNNING, SHUTTING-DOWN, ...
+    point_in_time: int | None  # the snapshot it was launched from (for RPO)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, item: dict[str, Any]) -> RecoveryInstance:
+        return cls(
+            recovery_instance_id=item["recoveryInstanceID"],
+            ec2_instance_id=item.get("ec2InstanceID"),
+            source_server_id=item.get("sourceServerID"),
+            is_drill=bool(item.get("isDrill", False)),
+            job_id=item.get("jobID"),
+            state=item.get("ec2InstanceState"),
+            point_in_time=parse_iso_datetime(item.get("pointInTimeSnapshotDateTime")),
+            tags=dict(item.get("tags", {})),
+        )
+
+
+def _batches(ids: Sequence[str], size: int) -> Iterator[list[str]]:
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), size):
+        yield unique[start : start + size]
+
+
+def parse_iso_datetime(text: str | None) -> int | None:
+    """`2026-01-01T00:00:00.000000+00:00` (or `Z`, or no zone meaning UTC) -> epoch seconds; None if
+    absent or unreadable."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
 
 
 def translate_client_error(exc: ClientError | BotoCoreError, action: str) -> DrbotError:
@@ -136,6 +252,9 @@ class DrsGateway:
     def __init__(self, client: DrsClient, region: str) -> None:
         self._client = client
         self.region = region
+        # source server id -> ARN, from listings this gateway made: tagging needs the ARN, and a
+        # caller that lists then tags (tag sync) should not describe every server again
+        self._arns: dict[str, str] = {}
 
     def _call(self, action: str, fn: Callable[[], R]) -> R:
         try:
@@ -156,4 +275,58 @@ class DrsGateway:
         servers: list[SourceServer] = []
         for page in self._pages("describe_source_servers", "list source servers", filters=filters):
             servers.extend(SourceServer.from_api(item, self.region) for item in page.get("items", []))
+        self._arns.update({s.source_server_id: s.arn for s in servers if s.arn})
         return servers
+
+    def jobs(self, job_ids: Sequence[str] | None = None) -> list[DrsJob]:
+        """Every job of the region, or just `job_ids` (≤1000 ids per paginated call, as DRS allows)."""
+        if job_ids is None:
+            return self._describe_jobs({})
+        jobs: list[DrsJob] = []
+        for batch in _batches(job_ids, MAX_JOB_IDS_PER_CALL):
+            jobs.extend(self._describe_jobs({"jobIDs": batch}))
+        return jobs
+
+    def _describe_jobs(self, filters: dict[str, Any]) -> list[DrsJob]:
+        jobs: list[DrsJob] = []
+        for page in self._pages("describe_jobs", "list jobs", filters=filters):
+            jobs.extend(DrsJob.from_api(item) for item in page.get("items", []))
+        return jobs
+
+    def active_jobs(self) -> list[DrsJob]:
+        """Jobs not COMPLETED yet: they hold their servers and count against the job quotas."""
+        return [job for job in self.jobs() if job.is_active]
+
+    def recovery_instances(self, source_server_ids: Sequence[str] | None = None) -> list[RecoveryInstance]:
+        """Every recovery instance of the region, or those of `source_server_ids`."""
+        if source_server_ids is None:
+            return self._describe_recovery_instances({})
+        instances: list[RecoveryInstance] = []
+        for batch in _batches(source_server_ids, MAX_SERVER_IDS_PER_CALL):
+            instances.extend(self._describe_recovery_instances({"sourceServerIDs": batch}))
+        return instances
+
+    def _describe_recovery_instances(self, filters: dict[str, Any]) -> list[RecoveryInstance]:
+        instances: list[RecoveryInstance] = []
+        for page in self._pages("describe_recovery_instances", "list recovery instances", filters=filters):
+            instances.extend(RecoveryInstance.from_api(item) for item in page.get("items", []))
+        return instances
+
+    def tag_source_server(self, server_id: str, tags: dict[str, str]) -> None:
+        """Add or overwrite these tags on a source server (other tags stay as they are)."""
+        if not tags:
+            return
+        arn = self._arns.get(server_id)
+        if arn is None:
+            found = self.source_servers([server_id])
+            if not found or not found[0].arn:
+                raise NotFound(
+                    f"No DRS source server {server_id} in {self.region}",
+                    resourceType="sourceServer",
+                    resourceId=server_id,
+                )
+            arn = found[0].arn
+        self._call(
+            f"tag source server {server_id}",
+            lambda: self._client.tag_resource(resourceArn=arn, tags=tags),
+        )

@@ -55,6 +55,12 @@ class Call:
         value = self.params.get(name)
         return None if value in (None, "") else str(value)
 
+    def flag(self, name: str) -> bool:
+        value = (self.optional(name) or "false").lower()
+        if value not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValidationFailed(f"{name}: must be true or false, not '{value}'", field=name)
+        return value in ("true", "1", "yes")
+
     def integer(self, name: str) -> int | None:
         value = self.optional(name)
         if value is None:

@@ -13,7 +13,7 @@ from orchestration.requests import (
     UpdateProtectionGroup,
     UpdateRecoveryPlan,
 )
-from orchestration.services import groups, plans
+from orchestration.services import accounts, configuration, groups, plans, tag_sync
 
 
 def _deleted(kind: str, item_id: str, name: str) -> dict[str, Any]:
@@ -42,6 +42,30 @@ def _delete_plan(call: Call) -> dict[str, Any]:
         call.services, call.param("planId"), call.actor, expected=call.integer("version")
     )
     return _deleted("planId", plan.plan_id, plan.plan_name)
+
+
+def _tag_sync(call: Call) -> dict[str, Any]:
+    return tag_sync.handle_drs_tag_sync(
+        call.services, call.actor, region=call.optional("region"), account_id=call.optional("accountId")
+    )
+
+
+def _import(call: Call) -> dict[str, Any]:
+    return configuration.import_configuration(
+        call.services, dict(call.raw), call.actor, dry_run=call.flag("dryRun")
+    )
+
+
+def _list_accounts(call: Call) -> dict[str, Any]:
+    items = [a.to_wire() for a in accounts.list_target_accounts(call.services)]
+    return {"targetAccounts": items, "count": len(items)}
+
+
+def _delete_account(call: Call) -> dict[str, Any]:
+    account = accounts.delete_target_account(
+        call.services, call.param("accountId"), call.actor, expected=call.integer("version")
+    )
+    return _deleted("accountId", account.account_id, account.account_name)
 
 
 OPERATIONS = [
@@ -130,6 +154,78 @@ OPERATIONS = [
         _delete_plan,
         query=("version",),
         summary="Delete a recovery plan with no running execution",
+    ),
+    # -- tag sync and configuration ---------------------------------------------------------------
+    Operation(
+        "handle_drs_tag_sync",
+        "POST",
+        "/drs/tag-sync",
+        _tag_sync,
+        query=("region", "accountId"),
+        summary="Copy EC2 instance tags onto their DRS source servers",
+    ),
+    Operation(
+        "get_tag_sync_settings",
+        "GET",
+        "/config/tag-sync",
+        lambda c: tag_sync.get_tag_sync_settings(c.services),
+        summary="Tag sync settings",
+    ),
+    Operation(
+        "update_tag_sync_settings",
+        "PUT",
+        "/config/tag-sync",
+        lambda c: tag_sync.update_tag_sync_settings(c.services, c.body, c.actor),
+        body=tag_sync.UpdateTagSyncSettings,
+        summary="Change the tag sync settings",
+    ),
+    Operation(
+        "import_configuration",
+        "POST",
+        "/config/import",
+        _import,
+        query=("dryRun",),
+        raw_body=True,
+        summary="Import an exported configuration, all or nothing (dryRun=true only checks)",
+    ),
+    # -- target accounts --------------------------------------------------------------------------
+    Operation(
+        "list_target_accounts",
+        "GET",
+        "/accounts/targets",
+        _list_accounts,
+        summary="Target (spoke) accounts drbot reaches through a role",
+    ),
+    Operation(
+        "create_target_account",
+        "POST",
+        "/accounts/targets",
+        lambda c: accounts.create_target_account(c.services, c.body, c.actor),
+        body=accounts.CreateTargetAccount,
+        summary="Register a target account and the role drbot assumes in it",
+    ),
+    Operation(
+        "get_target_account",
+        "GET",
+        "/accounts/targets/{accountId}",
+        lambda c: accounts.get_target_account(c.services, c.param("accountId")),
+        summary="A target account",
+    ),
+    Operation(
+        "update_target_account",
+        "PUT",
+        "/accounts/targets/{accountId}",
+        lambda c: accounts.update_target_account(c.services, c.param("accountId"), c.body, c.actor),
+        body=accounts.UpdateTargetAccount,
+        summary="Change a target account (send the version you read)",
+    ),
+    Operation(
+        "delete_target_account",
+        "DELETE",
+        "/accounts/targets/{accountId}",
+        _delete_account,
+        query=("version",),
+        summary="Remove a target account no protection group uses",
     ),
 ]
 

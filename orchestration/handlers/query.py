@@ -7,6 +7,7 @@ from typing import Any
 
 from orchestration.errors import ValidationFailed
 from orchestration.handlers.api import Call, Operation, OperationHandler
+from orchestration.services import configuration, queries
 from orchestration.services.servers import list_source_servers
 
 
@@ -64,6 +65,85 @@ OPERATIONS = [
         "/user/permissions",
         _user_permissions,
         summary="The caller's drbot roles and permissions",
+    ),
+    Operation(
+        "get_drs_quotas",
+        "GET",
+        "/drs/quotas",
+        lambda c: queries.get_drs_quotas(c.services, c.optional("region"), c.optional("accountId")),
+        query=("region", "accountId"),
+        summary="Each DRS quota with its limit, usage and what is left",
+    ),
+    Operation(
+        "get_drs_service_limits",
+        "GET",
+        "/drs/service-limits",
+        lambda c: queries.get_drs_service_limits(c.services, c.optional("region"), c.optional("accountId")),
+        query=("region", "accountId"),
+        summary="DRS limits drbot checks, with current usage",
+    ),
+    Operation(
+        "get_drs_accounts",
+        "GET",
+        "/drs/accounts",
+        lambda c: queries.get_drs_accounts(c.services),
+        summary="The hub account and the registered target accounts",
+    ),
+    Operation(
+        "get_ec2_subnets",
+        "GET",
+        "/ec2/subnets",
+        lambda c: queries.get_ec2_subnets(
+            c.services,
+            c.optional("region"),
+            c.optional("vpcId"),
+            c.optional("availabilityZone"),
+            c.optional("accountId"),
+        ),
+        query=("region", "vpcId", "availabilityZone", "accountId"),
+        summary="Subnets of a VPC",
+    ),
+    Operation(
+        "get_ec2_security_groups",
+        "GET",
+        "/ec2/security-groups",
+        lambda c: queries.get_ec2_security_groups(
+            c.services, c.optional("region"), c.optional("vpcId"), c.optional("accountId")
+        ),
+        query=("region", "vpcId", "accountId"),
+        summary="Security groups of a VPC",
+    ),
+    Operation(
+        "get_ec2_instance_types",
+        "GET",
+        "/ec2/instance-types",
+        lambda c: queries.get_ec2_instance_types(
+            c.services, c.optional("region"), c.optional("instanceFamily"), c.optional("accountId")
+        ),
+        query=("region", "instanceFamily", "accountId"),
+        summary="EC2 instance types offered in a region",
+    ),
+    Operation(
+        "get_ec2_instance_profiles",
+        "GET",
+        "/ec2/instance-profiles",
+        lambda c: queries.get_ec2_instance_profiles(c.services, c.optional("accountId")),
+        query=("accountId",),
+        summary="IAM instance profiles",
+    ),
+    Operation(
+        "get_current_account_info",
+        "GET",
+        "/accounts/current",
+        lambda c: queries.get_current_account_info(c.services),
+        summary="The account and region drbot runs in",
+    ),
+    Operation(
+        "export_configuration",
+        "GET",
+        "/config/export",
+        lambda c: configuration.export_configuration(c.services),
+        summary="Every protection group and recovery plan as one versioned document",
     ),
 ]
 

@@ -12,7 +12,7 @@ from orchestration.errors import ValidationFailed
 from orchestration.models import ProtectionGroup
 from orchestration.services.common import server_summary
 
-# DRS `dataReplicationState` values (botocore's drs model)
+# DRS `dataReplicationState` values (from the DRS API model)
 REPLICATION_STATES = (
     "STOPPED",
     "INITIATING",

@@ -26,6 +26,7 @@ from orchestration.models import (
     ProtectionGroup,
     RecoveryPlan,
     Schedule,
+    TagSyncSettings,
     TargetAccount,
     WireModel,
 )
@@ -91,7 +92,8 @@ PLANS: Kind[RecoveryPlan] = Kind("plan", "recovery plan", RecoveryPlan, "plan_id
 EXECUTIONS: Kind[Execution] = Kind("execution", "execution", Execution, "execution_id")
 SCHEDULES: Kind[Schedule] = Kind("schedule", "schedule", Schedule, "schedule_id")
 TARGET_ACCOUNTS: Kind[TargetAccount] = Kind("account", "target account", TargetAccount, "account_id")
-KINDS: tuple[Kind[Any], ...] = (GROUPS, PLANS, EXECUTIONS, SCHEDULES, TARGET_ACCOUNTS)
+TAG_SYNC: Kind[TagSyncSettings] = Kind("tag_sync", "tag sync settings", TagSyncSettings, "config_id")
+KINDS: tuple[Kind[Any], ...] = (GROUPS, PLANS, EXECUTIONS, SCHEDULES, TARGET_ACCOUNTS, TAG_SYNC)
 
 
 class Store(ABC):
@@ -270,6 +272,19 @@ class Store(ABC):
 
     def delete_target_account(self, account_id: str, actor: str, expected_version: int | None = None) -> None:
         self._delete(TARGET_ACCOUNTS, account_id, expected_version, actor)
+
+    # -- tag sync settings (one item) -----------------------------------------------------------
+
+    def get_tag_sync_settings(self) -> TagSyncSettings | None:
+        """The stored settings, or None while nobody has saved any."""
+        return self._fetch(TAG_SYNC, TagSyncSettings().config_id)
+
+    def put_tag_sync_settings(self, settings: TagSyncSettings, actor: str) -> TagSyncSettings:
+        """Save the settings: the first save creates them at version 1 (of two first saves racing, the
+        loser gets Conflict); later saves must carry the version that was read (else StaleVersion)."""
+        if self._fetch(TAG_SYNC, settings.config_id) is None:
+            return self._create(TAG_SYNC, settings, actor)
+        return self._update(TAG_SYNC, settings, actor)
 
     # -- audit ----------------------------------------------------------------------------------
 

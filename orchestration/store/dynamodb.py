@@ -65,6 +65,7 @@ _KIND_TABLES: dict[str, tuple[str, str]] = {
     "execution": ("executions", "executionId"),
     "schedule": ("schedules", "scheduleId"),
     "account": ("target_accounts", "accountId"),
+    "tag_sync": ("tag_sync_config", "configId"),
 }
 
 ENTITY = "entity"  # which kind an item is ("group", ..., "nameLock", "audit"); lets listings skip locks

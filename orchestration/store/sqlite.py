@@ -39,6 +39,7 @@ _TABLES: dict[str, str] = {
     "execution": "executions",
     "schedule": "schedules",
     "account": "target_accounts",
+    "tag_sync": "tag_sync_config",
 }
 
 
@@ -75,6 +76,8 @@ _MIGRATIONS: list[list[str]] = [
         "CREATE INDEX IF NOT EXISTS audit_by_subject ON audit_events (subject, at, seq)",
         "CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (at, seq)",
     ],
+    # 2: the tag sync settings (TAG_SYNC_CONFIG_TABLE in the seed)
+    [_aggregate_table("tag_sync_config")],
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 # `drbot_schema` has one row per component keeping tables in the file (the simulator may add its own).

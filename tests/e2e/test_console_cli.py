@@ -1,30 +1,6 @@
 """The README's first command, as a user runs it: commands piped into `drbot`."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import pytest
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DRBOT_", "SLACK_", "AWS_"))}
-    env["DRBOT_DB_PATH"] = str(tmp_path / "drbot.db")
-    return env
-
-
-def run_drbot(stdin: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+from tests.support import run_drbot
 
 
 def test_piped_servers_command_lists_simulated_servers_with_replication_state(env):

@@ -36,6 +36,7 @@ from orchestration.models import (
     Schedule,
     ServerRun,
     SlackThread,
+    TagSyncSettings,
     TargetAccount,
     Wave,
     WaveRun,
@@ -595,6 +596,38 @@ def test_an_audit_event_of_its_own_round_trips(store: Store) -> None:
         "users": ["U2"],
         "nested": {"rpo": 1.25, "ok": True},
     }
+
+
+# -- tag sync settings: one item, saved with put ----------------------------------------------------
+
+
+def test_tag_sync_settings_are_created_once_then_updated_from_the_version_read(store: Store) -> None:
+    assert store.get_tag_sync_settings() is None
+    first = store.put_tag_sync_settings(TagSyncSettings(tag_keys=["Tier"], regions=["us-east-1"]), "alice")
+    assert first.version == 1
+    assert store.get_tag_sync_settings() == first
+
+    second = store.put_tag_sync_settings(first.model_copy(update={"tag_keys": ["Tier", "Owner"]}), "bob")
+    assert second.version == 2
+    assert store.get_tag_sync_settings() == second
+    with pytest.raises(StaleVersion):
+        store.put_tag_sync_settings(first.model_copy(update={"enabled": False}), "carol")
+    assert store.get_tag_sync_settings() == second
+    assert [(e.action, e.actor) for e in store.list_audit("tag_sync:default")] == [
+        ("tag_sync.update", "bob"),
+        ("tag_sync.create", "alice"),
+    ]
+
+
+def test_tag_sync_settings_two_writers_from_the_same_read_exactly_one_wins(
+    make_store: Callable[[], Store],
+) -> None:
+    one, other = make_store(), make_store()
+    read = one.put_tag_sync_settings(TagSyncSettings(), "alice")
+    won = one.put_tag_sync_settings(read.model_copy(update={"tag_keys": ["Tier"]}), "alice")
+    with pytest.raises(StaleVersion):
+        other.put_tag_sync_settings(read.model_copy(update={"tag_keys": ["Owner"]}), "bob")
+    assert other.get_tag_sync_settings() == won
 
 
 # -- execution listings ---------------------------------------------------------------------------

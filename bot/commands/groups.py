@@ -1,0 +1,265 @@
+"""`/dr group create|list|show|edit|delete`: protection groups from the command line.
+
+Servers are named by DRS source-server id or by hostname; hostnames are resolved against the
+group's region (and account) before the service checks every rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from pydantic import TypeAdapter, ValidationError
+
+from bot.commands.grammar import Arguments, Flag, Positional
+from bot.commands.registry import Command, CommandContext
+from bot.commands.servers import parse_tag_filters
+from bot.views.common import escape
+from bot.views.groups import build_deleted, build_group_message, build_groups_list, plural
+from bot.views.message import Message
+from orchestration.bootstrap import Services
+from orchestration.drs.gateway import SourceServer
+from orchestration.errors import ServersNotFound, UsageError, ValidationFailed
+from orchestration.models import AccountId, Region
+from orchestration.requests import CreateProtectionGroup, UpdateProtectionGroup
+from orchestration.services.groups import (
+    create_protection_group,
+    delete_protection_group,
+    find_group,
+    get_protection_group,
+    list_protection_groups,
+    plans_using,
+    region_servers,
+    update_protection_group,
+)
+from orchestration.validation import parse_model
+
+SERVER_ID = re.compile(r"^s-[0-9a-f]{17}$")
+
+
+def parse_positive_int(value: str | None, flag: str) -> int | None:
+    """`--flag N` as a whole number ≥ 1 (None when the flag was not given)."""
+    if value is None:
+        return None
+    if not value.strip().isdigit() or int(value) < 1:
+        raise UsageError(f"`--{flag}` takes a whole number of at least 1, not `{value}`.")
+    return int(value)
+
+
+def split_server_refs(values: Sequence[str]) -> list[str]:
+    """`--server a --server b,c` -> [a, b, c], each once, in the order given."""
+    refs = [ref.strip() for value in values for ref in value.split(",")]
+    return list(dict.fromkeys(ref for ref in refs if ref))
+
+
+def resolve_server_refs(refs: Sequence[str], candidates: Sequence[SourceServer], where: str) -> list[str]:
+    """Server ids for `refs` (ids kept as typed, hostnames matched case-insensitively among the
+    region's servers). An unknown or ambiguous hostname is refused by name."""
+    by_host: dict[str, list[SourceServer]] = {}
+    for server in candidates:
+        by_host.setdefault(server.hostname.casefold(), []).append(server)
+    ids: list[str] = []
+    unknown: list[str] = []
+    for ref in refs:
+        if SERVER_ID.match(ref):
+            ids.append(ref)
+            continue
+        matches = by_host.get(ref.casefold(), [])
+        if len(matches) > 1:
+            listed = ", ".join(s.source_server_id for s in matches)
+            raise ValidationFailed(
+                f"Hostname '{ref}' matches {len(matches)} source servers in {where} ({listed}); "
+                "name the one you mean by its server id.",
+                field="--server",
+            )
+        if matches:
+            ids.append(matches[0].source_server_id)
+        else:
+            unknown.append(ref)
+    if unknown:
+        names = ", ".join(f"'{u}'" for u in unknown)
+        raise ServersNotFound(
+            f"No DRS source server with hostname {names} in {where}; `/dr servers` lists them.",
+            serverIds=unknown,
+        )
+    return list(dict.fromkeys(ids))
+
+
+def check_place(region: str, account_id: str | None) -> None:
+    """Refuse a malformed region or account before DRS is asked anything about it."""
+    try:
+        TypeAdapter(Region).validate_python(region)
+    except ValidationError:
+        raise UsageError(f"`{region}` is not an AWS region name such as us-east-1.") from None
+    try:
+        TypeAdapter(AccountId | None).validate_python(account_id)
+    except ValidationError:
+        raise UsageError(f"`{account_id}` is not an AWS account id (12 digits).") from None
+
+
+def _where(region: str, account_id: str | None) -> str:
+    return region + (f" in account {account_id}" if account_id else "")
+
+
+def _server_ids(services: Services, values: Sequence[str], region: str, account_id: str | None) -> list[str]:
+    refs = split_server_refs(values)
+    if all(SERVER_ID.match(ref) for ref in refs):  # ids only: the service checks they exist
+        return refs
+    return resolve_server_refs(refs, region_servers(services, region, account_id), _where(region, account_id))
+
+
+def _selection(services: Services, args: Arguments, region: str, account_id: str | None) -> dict[str, object]:
+    """The request fields for `--server`/`--tag` (empty when neither was given)."""
+    servers, tags = args.all("server"), args.all("tag")
+    if servers and tags:
+        raise UsageError("A group selects servers either by `--server` or by `--tag`, not both.")
+    if servers:
+        return {
+            "sourceServerIds": _server_ids(services, servers, region, account_id),
+            "serverSelectionTags": None,
+        }
+    if tags:
+        return {"serverSelectionTags": parse_tag_filters(tags), "sourceServerIds": None}
+    return {}
+
+
+def _headline(verb: str, name: str, count: int, actor: str) -> str:
+    what = f"protection group *{escape(name)}* with {plural(count, 'server')}"
+    return f":white_check_mark: {verb} {what} (by {escape(actor)})."
+
+
+def _create(ctx: CommandContext, args: Arguments) -> Message:
+    region = args.get("region") or ctx.services.settings.region
+    account_id = args.get("account")
+    check_place(region, account_id)
+    selection = _selection(ctx.services, args, region, account_id)
+    if not selection:
+        raise UsageError(
+            "Say which servers the group holds: `--server HOST|ID` (repeatable) or `--tag Key=Value`."
+        )
+    request = parse_model(
+        CreateProtectionGroup,
+        {
+            "groupName": args.positionals["name"],
+            "region": region,
+            "accountId": account_id,
+            "description": args.get("description", ""),
+            **{k: v for k, v in selection.items() if v is not None},
+        },
+    )
+    view = create_protection_group(ctx.services, request, ctx.invocation.user_id)
+    headline = _headline("Created", view.group.group_name, len(view.servers), ctx.invocation.user_id)
+    return replace(build_group_message(view, plans=[], headline=headline), response_type="in_channel")
+
+
+def _list(ctx: CommandContext, args: Arguments) -> Message:
+    return build_groups_list(list_protection_groups(ctx.services))
+
+
+def _show(ctx: CommandContext, args: Arguments) -> Message:
+    view = get_protection_group(ctx.services, args.positionals["group"])
+    return build_group_message(view, plans=plans_using(ctx.services, view.group.group_id))
+
+
+def _edit(ctx: CommandContext, args: Arguments) -> Message:
+    changes: dict[str, object] = {
+        "groupName": args.get("name"),
+        "description": args.get("description"),
+        "version": parse_positive_int(args.get("version"), "version"),
+    }
+    group = find_group(ctx.services, args.positionals["group"])
+    changes = {k: v for k, v in changes.items() if v is not None}
+    changes.update(_selection(ctx.services, args, group.region, group.account_id))
+    if not changes.keys() - {"version"}:
+        raise UsageError("Nothing to change: give `--name`, `--description`, `--server` or `--tag`.")
+    request = parse_model(UpdateProtectionGroup, changes)
+    view = update_protection_group(ctx.services, group.group_id, request, ctx.invocation.user_id)
+    headline = _headline("Updated", view.group.group_name, len(view.servers), ctx.invocation.user_id)
+    message = build_group_message(view, plans=plans_using(ctx.services, group.group_id), headline=headline)
+    return replace(message, response_type="in_channel")
+
+
+def _delete(ctx: CommandContext, args: Arguments) -> Message:
+    expected = parse_positive_int(args.get("version"), "version")
+    group = find_group(ctx.services, args.positionals["group"])
+    deleted = delete_protection_group(ctx.services, group.group_id, ctx.invocation.user_id, expected)
+    return build_deleted("protection group", deleted.group_name, deleted.group_id, ctx.invocation.user_id)
+
+
+_GROUP = Positional("group", "a protection group's name or id (`/dr group list` shows them)")
+_SERVER = Flag(
+    "server",
+    "a source server by hostname or id; repeat it or separate with commas",
+    value="HOST|ID",
+    repeatable=True,
+)
+_TAG = Flag(
+    "tag", "select every source server with this tag (resolved at launch)", value="KEY=VALUE", repeatable=True
+)
+_DESCRIPTION = Flag("description", "what the group is for", value="TEXT")
+_VERSION = Flag("version", "the version you read; refused if someone changed it since", value="N")
+
+COMMANDS = [
+    Command(
+        noun="group",
+        verb="create",
+        summary="Create a protection group: servers by hostname or id, or every server with some tags.",
+        handler=_create,
+        positionals=(Positional("name", "the new group's name (quote it if it has spaces)"),),
+        flags=(
+            Flag("region", "AWS region of the servers (default: the configured region)", value="REGION"),
+            Flag("account", "target account id (default: this account)", value="ACCOUNT"),
+            _SERVER,
+            _TAG,
+            _DESCRIPTION,
+        ),
+        examples=(
+            '/dr group create "Web tier" --server web-frontend-01 --server web-frontend-02',
+            '/dr group create "DB tier" --region us-east-1 --server db-primary-01,db-replica-01',
+            '/dr group create "App tier" --tag Tier=app --description "every app server"',
+        ),
+    ),
+    Command(
+        noun="group",
+        verb="list",
+        summary="Every protection group: region, account, how it selects servers.",
+        handler=_list,
+        examples=("/dr group list",),
+    ),
+    Command(
+        noun="group",
+        verb="show",
+        summary="One group: its servers with replication health and the plans that use it.",
+        handler=_show,
+        positionals=(_GROUP,),
+        examples=('/dr group show "Web tier"',),
+    ),
+    Command(
+        noun="group",
+        verb="edit",
+        summary="Rename a group, change its description, or replace its servers or tags.",
+        handler=_edit,
+        positionals=(_GROUP,),
+        flags=(
+            Flag("name", "the new name", value="NAME"),
+            _DESCRIPTION,
+            _SERVER,
+            _TAG,
+            _VERSION,
+        ),
+        examples=(
+            '/dr group edit "Web tier" --server web-frontend-01 --server web-admin-01',
+            '/dr group edit "Web tier" --name "Web front" --description "public web servers"',
+        ),
+    ),
+    Command(
+        noun="group",
+        verb="delete",
+        summary="Delete a protection group that no plan uses.",
+        handler=_delete,
+        positionals=(_GROUP,),
+        flags=(_VERSION,),
+        examples=('/dr group delete "Web tier"',),
+    ),
+]
