@@ -7,12 +7,13 @@ real DRS with cross-account roles. Nothing is built at import time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from orchestration.aws import AwsApi, AwsSessions, NoAws
 from orchestration.clock import Clock, SystemClock
 from orchestration.config import Settings
 from orchestration.drs.clients import AwsDrsClients, DrsClients, SimulatedDrsClients
+from orchestration.engine.ports import Driver, ManualDriver, Notifier, NullNotifier
 from orchestration.store.base import Store
 
 
@@ -25,6 +26,8 @@ class Services:
     store: Store
     drs: DrsClients
     aws: AwsApi  # EC2, IAM, STS; the embedded default has none and says so
+    notifier: Notifier = field(default_factory=NullNotifier)  # where execution events go
+    driver: Driver = field(default_factory=ManualDriver)  # what calls advance() until done
 
     def close(self) -> None:
         self.drs.close()
@@ -38,6 +41,8 @@ def build_services(
     store: Store | None = None,
     drs: DrsClients | None = None,
     aws: AwsApi | None = None,
+    notifier: Notifier | None = None,
+    driver: Driver | None = None,
 ) -> Services:
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
@@ -55,4 +60,12 @@ def build_services(
         store = store or SqliteStore(settings.db_path, clock=clock)
         drs = drs or SimulatedDrsClients(simulator_from_settings(settings, clock=clock))
         aws = aws or NoAws()
-    return Services(settings=settings, clock=clock, store=store, drs=drs, aws=aws)
+    return Services(
+        settings=settings,
+        clock=clock,
+        store=store,
+        drs=drs,
+        aws=aws,
+        notifier=notifier or NullNotifier(),
+        driver=driver or ManualDriver(),
+    )

@@ -297,12 +297,13 @@ TERMINAL_WAVE_STATUSES = frozenset(
 
 _W = WaveStatus
 _WAVE_ENDINGS = frozenset({_W.COMPLETED, _W.FAILED, _W.CANCELLED})
-# A wave moves forward only (INITIATED → LAUNCHING → STARTED → COMPLETED), possibly skipping steps a
+# A wave moves forward (INITIATED → LAUNCHING → STARTED → COMPLETED), possibly skipping steps a
 # single observation of DRS did not see; it can fail or be cancelled once claimed, and be skipped or
 # cancelled before it is claimed.
 WAVE_TRANSITIONS: dict[WaveStatus, frozenset[WaveStatus]] = {
     _W.PENDING: frozenset({_W.INITIATED, _W.SKIPPED, _W.CANCELLED}),
-    _W.INITIATED: frozenset({_W.LAUNCHING, _W.STARTED}) | _WAVE_ENDINGS,
+    # back to PENDING: the claim is released when DRS refused the launch for now (throttled, quota)
+    _W.INITIATED: frozenset({_W.PENDING, _W.LAUNCHING, _W.STARTED}) | _WAVE_ENDINGS,
     _W.LAUNCHING: frozenset({_W.STARTED}) | _WAVE_ENDINGS,
     _W.STARTED: _WAVE_ENDINGS,
     **{terminal: frozenset() for terminal in TERMINAL_WAVE_STATUSES},
@@ -353,13 +354,18 @@ class WaveRun(WireModel):
     wave_number: int = Field(ge=1)
     wave_name: str
     protection_group_id: str | None = None
+    region: Region | None = None  # where its DRS job runs (the group's region and account)
+    account_id: AccountId | None = None
     depends_on_waves: list[int] = Field(default_factory=list)
     pause_before: bool = False
     status: WaveStatus = WaveStatus.PENDING
     job_id: str | None = None
+    terminate_job_ids: list[str] = Field(default_factory=list)  # drill cleanup of this wave
+    claimed_at: EpochSeconds | None = None  # when an advance claimed the launch (a lease; see engine)
     start_time: EpochSeconds | None = None
     end_time: EpochSeconds | None = None
     servers: list[ServerRun] = Field(default_factory=list)
+    error: str | None = None
 
     def with_status(self, target: WaveStatus, now: int) -> WaveRun:
         """A copy in `target` status; raises InvalidTransition off the allowed arrows."""
@@ -370,6 +376,69 @@ class WaveRun(WireModel):
         if target.is_terminal and self.end_time is None:
             update["end_time"] = now
         return self.model_copy(update=update)
+
+
+class EventType(StrEnum):
+    """What happened to an execution; every event is also a line of the evidence report."""
+
+    REQUESTED = "REQUESTED"
+    APPROVED = "APPROVED"  # one approval recorded (a recovery needs two)
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    STARTED = "STARTED"
+    WAVE_LAUNCHED = "WAVE_LAUNCHED"
+    WAVE_PROGRESS = "WAVE_PROGRESS"
+    WAVE_COMPLETED = "WAVE_COMPLETED"
+    WAVE_FAILED = "WAVE_FAILED"
+    WAVE_SKIPPED = "WAVE_SKIPPED"
+    WAVE_CANCELLED = "WAVE_CANCELLED"
+    PAUSED = "PAUSED"
+    RESUMED = "RESUMED"
+    CANCEL_REQUESTED = "CANCEL_REQUESTED"
+    CANCELLED = "CANCELLED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CLEANUP_SCHEDULED = "CLEANUP_SCHEDULED"
+    CLEANUP_STARTED = "CLEANUP_STARTED"
+    CLEANUP_COMPLETED = "CLEANUP_COMPLETED"
+    CLEANUP_FAILED = "CLEANUP_FAILED"
+    DRS_RETRY = "DRS_RETRY"  # DRS throttled or failed transiently; the engine backs off
+
+
+class ExecutionEvent(WireModel):
+    """One entry of an execution's event log (and outbox: notifiers get each one at least once)."""
+
+    seq: int = Field(ge=1)
+    at: EpochSeconds
+    type: EventType
+    message: str
+    wave_number: int | None = None
+    actor: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class CleanupStatus(StrEnum):
+    SCHEDULED = "SCHEDULED"  # waiting for due_at
+    TERMINATING = "TERMINATING"  # terminate job(s) started
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    NOT_NEEDED = "NOT_NEEDED"  # nothing was launched
+
+
+class CleanupRun(WireModel):
+    """Terminating a drill's recovery instances, at its end or cleanupAfterMinutes later."""
+
+    status: CleanupStatus = CleanupStatus.SCHEDULED
+    due_at: EpochSeconds
+    recovery_instance_ids: list[str] = Field(default_factory=list)
+    job_ids: list[str] = Field(default_factory=list)
+    claimed_at: EpochSeconds | None = None
+    finished_at: EpochSeconds | None = None
+    error: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.status in (CleanupStatus.SCHEDULED, CleanupStatus.TERMINATING)
 
 
 class Approval(WireModel):
@@ -405,11 +474,46 @@ class Execution(WireModel):
     schedule_id: str | None = None
     slack: SlackThread | None = None
     state_machine_arn: str | None = None
+    required_approvals: int = Field(default=0, ge=0, le=5)
+    cleanup_after_minutes: int | None = Field(default=None, ge=0, le=10_080)
+    cleanup: CleanupRun | None = None
+    gates_passed: list[int] = Field(default_factory=list)  # waves whose pauseBefore gate was released
+    gate_wave: int | None = None  # the wave whose pauseBefore gate holds the execution PAUSED
+    task_token: str | None = None  # Step Functions callback token while PAUSED
+    transient_errors: int = Field(default=0, ge=0)  # consecutive DRS throttles/outages (backoff)
+    events: list[ExecutionEvent] = Field(default_factory=list)
+    notified_through: int = Field(default=0, ge=0)  # last event seq delivered to the notifier
     version: int = Field(default=1, ge=1)
 
     @property
     def is_terminal(self) -> bool:
         return self.status.is_terminal
+
+    @property
+    def undelivered(self) -> list[ExecutionEvent]:
+        return [e for e in self.events if e.seq > self.notified_through]
+
+    @property
+    def needs_driving(self) -> bool:
+        """Something is left to do: the run itself, a drill's cleanup, or events to deliver."""
+        cleanup_pending = self.cleanup is not None and self.cleanup.pending
+        return not self.is_terminal or cleanup_pending or bool(self.undelivered)
+
+    def with_event(
+        self,
+        type: EventType,
+        at: int,
+        message: str,
+        wave_number: int | None = None,
+        actor: str | None = None,
+        **details: Any,
+    ) -> Execution:
+        """A copy with one more event in its log (delivered to notifiers after it is saved)."""
+        seq = self.events[-1].seq + 1 if self.events else 1
+        event = ExecutionEvent(
+            seq=seq, at=at, type=type, message=message, wave_number=wave_number, actor=actor, details=details
+        )
+        return self.model_copy(update={"events": [*self.events, event]})
 
     def with_status(self, target: ExecutionStatus, now: int, reason: str | None = None) -> Execution:
         """A copy in `target` status, stamping start/end times; raises InvalidTransition off the arrows."""
@@ -510,7 +614,11 @@ __all__ = [
     "WAVE_TRANSITIONS",
     "Approval",
     "AuditEvent",
+    "CleanupRun",
+    "CleanupStatus",
+    "EventType",
     "Execution",
+    "ExecutionEvent",
     "ExecutionStatus",
     "ExecutionType",
     "LaunchStatus",

@@ -330,3 +330,40 @@ class DrsGateway:
             f"tag source server {server_id}",
             lambda: self._client.tag_resource(resourceArn=arn, tags=tags),
         )
+
+    # -- launching and terminating (the engine's actions) ----------------------------------------
+
+    def start_recovery(self, server_ids: Sequence[str], is_drill: bool, tags: dict[str, str]) -> DrsJob:
+        """One DRS job launching `server_ids` (a drill or a real recovery), tagged so that it can be
+        found again if the caller crashes before recording its id."""
+        kind = "drill" if is_drill else "recovery"
+        response = self._call(
+            f"start a {kind} of {len(server_ids)} server(s)",
+            lambda: self._client.start_recovery(
+                sourceServers=[{"sourceServerID": sid} for sid in server_ids], isDrill=is_drill, tags=tags
+            ),
+        )
+        return DrsJob.from_api(dict(response["job"]))
+
+    def jobs_since(self, since: int) -> list[DrsJob]:
+        """Jobs created at or after `since` (epoch seconds), via describe_jobs' fromDate filter."""
+        from_date = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self._describe_jobs({"fromDate": from_date})
+
+    def terminate_recovery_instances(self, recovery_instance_ids: Sequence[str]) -> list[DrsJob]:
+        """Terminate recovery instances (≤200 per call, as DRS allows); the TERMINATE jobs."""
+        jobs: list[DrsJob] = []
+        for batch in _batches(recovery_instance_ids, MAX_SERVER_IDS_PER_CALL):
+            response = self._call(
+                f"terminate {len(batch)} recovery instance(s)",
+                lambda batch=batch: self._client.terminate_recovery_instances(recoveryInstanceIDs=batch),  # type: ignore[misc]
+            )
+            jobs.append(DrsJob.from_api(dict(response["job"])))
+        return jobs
+
+    def recovery_instances_by_id(self, recovery_instance_ids: Sequence[str]) -> list[RecoveryInstance]:
+        """The recovery instances among `recovery_instance_ids` that still exist."""
+        instances: list[RecoveryInstance] = []
+        for batch in _batches(recovery_instance_ids, MAX_SERVER_IDS_PER_CALL):
+            instances.extend(self._describe_recovery_instances({"recoveryInstanceIDs": batch}))
+        return instances

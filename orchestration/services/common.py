@@ -10,7 +10,8 @@ from orchestration.models import Execution
 
 
 def active_executions(services: Services, plan_id: str) -> list[Execution]:
-    return services.store.list_executions(plan_id=plan_id, active_only=True)
+    """The plan's executions that have not ended (a finished drill awaiting cleanup has ended)."""
+    return [e for e in services.store.list_executions(plan_id=plan_id, active_only=True) if not e.is_terminal]
 
 
 def server_summary(server: SourceServer) -> dict[str, Any]:

@@ -132,8 +132,9 @@ class Store(ABC):
 
     @abstractmethod
     def _executions(self, plan_id: str | None, active_only: bool, limit: int) -> list[Execution]:
-        """Executions newest first (by requestedAt), optionally of one plan and/or non-terminal only.
-        Must use an index, not a scan, in adapters where that matters."""
+        """Executions newest first (by requestedAt), optionally of one plan and/or only those that
+        need driving (`Execution.needs_driving`: not ended, a drill cleanup pending, or events not yet
+        delivered). Must use an index, not a scan, in adapters where that matters."""
 
     @abstractmethod
     def _append_audit(self, event: AuditEvent) -> None: ...

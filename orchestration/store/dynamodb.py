@@ -70,7 +70,7 @@ _KIND_TABLES: dict[str, tuple[str, str]] = {
 
 ENTITY = "entity"  # which kind an item is ("group", ..., "nameLock", "audit"); lets listings skip locks
 NAME_KEY = "nameKey"  # the name lock key an item holds
-ACTIVE = "activePartition"  # set to ACTIVE_VALUE only while an execution is non-terminal (sparse GSI)
+ACTIVE = "activePartition"  # set to ACTIVE_VALUE only while an execution needs driving (sparse GSI)
 ACTIVE_VALUE = "ACTIVE"
 REQUESTED_AT = "requestedAt"
 PLAN_ID = "planId"
@@ -83,7 +83,7 @@ AUDIT_SORT = "sortKey"  # f"{at:012d}#{tick:020d}#{eventId}": newest first, inse
 AUDIT_ENTITY = "audit"
 
 PLAN_INDEX = "PlanIndex"  # executions of a plan: planId, requestedAt
-ACTIVE_INDEX = "ActiveIndex"  # non-terminal executions only: activePartition, requestedAt
+ACTIVE_INDEX = "ActiveIndex"  # executions that need driving only: activePartition, requestedAt
 # Everything of one entity, newest first: entity, requestedAt (executions) or sortKey (audit). A
 # single partition value, which is fine at drbot's write rate (people and drills, not traffic).
 RECENT_INDEX = "RecentIndex"
@@ -347,7 +347,7 @@ class DynamoDbStore(Store):
         name = kind.name_of(item)
         if name is not None:
             attributes[NAME_KEY] = name_key(name)
-        if isinstance(item, Execution) and not item.is_terminal:
+        if isinstance(item, Execution) and item.needs_driving:
             attributes[ACTIVE] = ACTIVE_VALUE
         return attributes
 

@@ -161,7 +161,7 @@ class SqliteStore(Store):
             columns |= {
                 "plan_id": item.plan_id,
                 "status": str(item.status),
-                "active": 0 if item.is_terminal else 1,
+                "active": 1 if item.needs_driving else 0,
                 "requested_at": item.requested_at,
             }
         return columns

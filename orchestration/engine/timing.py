@@ -1,0 +1,41 @@
+"""How long to wait before the next `advance`: short right after a launch, longer while instances
+boot, the remaining time while a cleanup or an approval deadline is ahead, backing off while DRS
+is throttling or down. An idle system is not polled at all (`done`, or `paused` with nothing in
+flight)."""
+
+from __future__ import annotations
+
+from orchestration.models import CleanupStatus, Execution, ExecutionStatus, WaveStatus
+
+AFTER_LAUNCH = 10  # a new job goes PENDING → STARTED within seconds
+WHILE_PENDING = 10
+WHILE_BOOTING = 20  # instances take minutes; launchStatus moves per server
+IDLE = 60  # paused, or waiting for a far deadline
+MAX_BACKOFF = 300
+DELIVERY_RETRY = 30
+
+
+def wait_seconds(execution: Execution, now: int, launched: bool) -> int:
+    if not execution.needs_driving:
+        return 0
+    if execution.transient_errors:
+        backoff: int = 5 * 2 ** min(execution.transient_errors, 10)
+        return min(MAX_BACKOFF, backoff)
+    if execution.status == ExecutionStatus.PENDING_APPROVAL:
+        remaining = (execution.expires_at or now + IDLE) - now
+        return max(1, min(IDLE, remaining))
+    statuses = {w.status for w in execution.waves}
+    if launched or WaveStatus.INITIATED in statuses or WaveStatus.LAUNCHING in statuses:
+        return AFTER_LAUNCH if launched else WHILE_PENDING
+    if WaveStatus.STARTED in statuses:
+        return WHILE_BOOTING
+    cleanup = execution.cleanup
+    if cleanup is not None and cleanup.status == CleanupStatus.TERMINATING:
+        return WHILE_BOOTING
+    if cleanup is not None and cleanup.status == CleanupStatus.SCHEDULED:
+        return max(1, min(IDLE * 5, cleanup.due_at - now))
+    if execution.is_terminal:
+        return DELIVERY_RETRY  # only events are left to deliver
+    if execution.status == ExecutionStatus.PAUSED:
+        return IDLE
+    return WHILE_PENDING

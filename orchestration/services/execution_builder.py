@@ -1,0 +1,46 @@
+"""An execution's initial shape from its plan: one WaveRun per wave, with where its job will run."""
+
+from __future__ import annotations
+
+from orchestration.bootstrap import Services
+from orchestration.models import Execution, ExecutionStatus, ExecutionType, RecoveryPlan, WaveRun
+
+
+def build_execution(
+    services: Services,
+    plan: RecoveryPlan,
+    execution_type: ExecutionType,
+    initiated_by: str,
+    status: ExecutionStatus,
+    *,
+    reason: str = "",
+    cleanup_after_minutes: int | None = None,
+    schedule_id: str | None = None,
+) -> Execution:
+    groups = {g.group_id: g for g in services.store.list_groups()}
+    waves = []
+    for wave in plan.waves:
+        group = groups.get(wave.protection_group_id)
+        waves.append(
+            WaveRun(
+                wave_number=wave.wave_number,
+                wave_name=wave.wave_name,
+                protection_group_id=wave.protection_group_id,
+                region=group.region if group else None,
+                account_id=group.account_id if group else None,
+                depends_on_waves=list(wave.depends_on_waves or []),
+                pause_before=wave.pause_before,
+            )
+        )
+    return Execution(
+        plan_id=plan.plan_id,
+        plan_name=plan.plan_name,
+        execution_type=execution_type,
+        status=status,
+        initiated_by=initiated_by,
+        reason=reason,
+        requested_at=int(services.clock.now()),
+        waves=waves,
+        cleanup_after_minutes=cleanup_after_minutes,
+        schedule_id=schedule_id,
+    )

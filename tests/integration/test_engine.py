@@ -1,0 +1,165 @@
+"""The engine on the DRS simulator, time moved by the fake clock: whole drills, tick by tick."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from orchestration.engine.advance import AdvanceResult, advance
+from orchestration.engine.ports import RecordingNotifier
+from orchestration.models import (
+    CleanupStatus,
+    EventType,
+    ExecutionStatus,
+    ExecutionType,
+    LaunchStatus,
+    WaveStatus,
+)
+from orchestration.requests import CreateProtectionGroup, CreateRecoveryPlan
+from orchestration.services.execution_builder import build_execution
+from orchestration.services.groups import create_protection_group
+from orchestration.services.plans import create_recovery_plan
+
+
+@pytest.fixture
+def engine(services: Any) -> Any:
+    services.notifier = RecordingNotifier()
+    return services
+
+
+def make_plan(services: Any, waves: list[dict[str, Any]], groups: dict[str, dict[str, Any]]) -> Any:
+    ids = {}
+    for name, selection in groups.items():
+        request = CreateProtectionGroup.model_validate(
+            {"groupName": name, "region": "us-east-1", **selection}
+        )
+        ids[name] = create_protection_group(services, request, "alice").group.group_id
+    body = {
+        "planName": "DR",
+        "waves": [
+            {"waveNumber": i, "waveName": w["name"], "protectionGroupId": ids[w["group"]]}
+            | ({"dependsOnWaves": w["after"]} if "after" in w else {})
+            | ({"pauseBefore": True} if w.get("pause") else {})
+            for i, w in enumerate(waves, 1)
+        ],
+    }
+    return create_recovery_plan(services, CreateRecoveryPlan.model_validate(body), "alice").plan
+
+
+THREE_TIERS = {
+    "DB": {"sourceServerIds": []},
+    "App": {"serverSelectionTags": {"Tier": "app", "Application": "orders"}},
+    "Web": {"serverSelectionTags": {"Tier": "web"}},
+}
+
+
+def three_tier_plan(services: Any, simulator: Any, **wave_options: Any) -> Any:
+    groups = dict(THREE_TIERS)
+    groups["DB"] = {
+        "sourceServerIds": [simulator.server_id("db-primary-01"), simulator.server_id("db-replica-01")]
+    }
+    waves = [
+        {"name": "Database", "group": "DB"},
+        {"name": "App", "group": "App"},
+        {"name": "Web", "group": "Web"},
+    ]
+    for index, options in wave_options.items():
+        waves[int(index[1:]) - 1].update(options)
+    return make_plan(services, waves, groups)
+
+
+def start(services: Any, plan: Any, execution_type: ExecutionType = ExecutionType.DRILL, **extra: Any) -> str:
+    execution = build_execution(services, plan, execution_type, "alice", ExecutionStatus.PENDING, **extra)
+    return str(services.store.create_execution(execution, "alice").execution_id)
+
+
+def run_until_done(services: Any, clock: Any, execution_id: str, limit: int = 400) -> AdvanceResult:
+    for _ in range(limit):
+        result = advance(services, execution_id)
+        if result.done or result.paused:
+            return result
+        clock.advance(result.wait_seconds)
+    raise AssertionError("the execution did not finish")
+
+
+def test_three_wave_drill_completes_and_cleans_up(engine, clock, simulator):
+    plan = three_tier_plan(engine, simulator)
+    execution_id = start(engine, plan)
+    result = run_until_done(engine, clock, execution_id)
+    execution = engine.store.get_execution(execution_id)
+    assert (result.done, execution.status) == (True, ExecutionStatus.COMPLETED)
+    assert [w.status for w in execution.waves] == [WaveStatus.COMPLETED] * 3
+    assert [len(w.servers) for w in execution.waves] == [2, 2, 3]
+    # waves ran in order: each started after the previous one completed
+    for before, after in zip(execution.waves, execution.waves[1:], strict=False):
+        assert after.start_time >= before.end_time
+    for server in (s for w in execution.waves for s in w.servers):
+        assert server.launch_status == LaunchStatus.LAUNCHED
+        assert server.instance_id and server.instance_id.startswith("i-")
+        assert server.snapshot_time is not None
+    assert execution.cleanup is not None and execution.cleanup.status == CleanupStatus.COMPLETED
+    assert simulator.client("us-east-1").describe_recovery_instances()["items"] == []
+    types = [e.type for e in engine.notifier.events(execution_id)]
+    assert types[0] == EventType.STARTED
+    assert types.count(EventType.WAVE_LAUNCHED) == 3
+    assert types.count(EventType.WAVE_COMPLETED) == 3
+    assert EventType.COMPLETED in types and types[-1] == EventType.CLEANUP_COMPLETED
+    assert [e.seq for e in engine.notifier.events(execution_id)] == list(range(1, len(execution.events) + 1))
+    # one DRS job per wave
+    jobs = simulator.client("us-east-1").describe_jobs()["items"]
+    launches = [j for j in jobs if j["type"] == "LAUNCH"]
+    assert len(launches) == 3
+
+
+def test_failing_server_fails_its_wave_and_skips_the_rest(engine, clock, simulator):
+    plan = three_tier_plan(engine, simulator)
+    simulator.fail_servers(["app-orders-02"])
+    execution_id = start(engine, plan)
+    run_until_done(engine, clock, execution_id)
+    execution = engine.store.get_execution(execution_id)
+    assert execution.status == ExecutionStatus.FAILED
+    assert [w.status for w in execution.waves] == [
+        WaveStatus.COMPLETED,
+        WaveStatus.FAILED,
+        WaveStatus.SKIPPED,
+    ]
+    assert "app-orders-02" in (execution.waves[1].error or "")
+    assert execution.cleanup is not None and execution.cleanup.status == CleanupStatus.COMPLETED
+
+
+def test_pause_before_gate_then_resume(engine, clock, simulator):
+    plan = three_tier_plan(engine, simulator, w3={"pause": True})
+    execution_id = start(engine, plan)
+    result = run_until_done(engine, clock, execution_id)
+    assert result.paused and result.status == ExecutionStatus.PAUSED
+    execution = engine.store.get_execution(execution_id)
+    assert execution.gate_wave == 3
+    assert execution.waves[2].status == WaveStatus.PENDING
+    resumed = execution.with_status(ExecutionStatus.RUNNING, int(clock.now())).model_copy(
+        update={"gates_passed": [3], "gate_wave": None}
+    )
+    engine.store.update_execution(resumed, "bob")
+    result = run_until_done(engine, clock, execution_id)
+    assert engine.store.get_execution(execution_id).status == ExecutionStatus.COMPLETED
+
+
+def test_parallel_waves_run_at_once(engine, clock, simulator):
+    groups = dict(THREE_TIERS)
+    groups["DB"] = {"sourceServerIds": [simulator.server_id("db-primary-01")]}
+    waves = [
+        {"name": "Database", "group": "DB"},
+        {"name": "App", "group": "App", "after": []},
+        {"name": "Web", "group": "Web", "after": [1, 2]},
+    ]
+    plan = make_plan(engine, waves, groups)
+    execution_id = start(engine, plan)
+    advance(engine, execution_id)
+    execution = engine.store.get_execution(execution_id)
+    assert [w.status for w in execution.waves] == [
+        WaveStatus.LAUNCHING,
+        WaveStatus.LAUNCHING,
+        WaveStatus.PENDING,
+    ]
+    run_until_done(engine, clock, execution_id)
+    assert engine.store.get_execution(execution_id).status == ExecutionStatus.COMPLETED
