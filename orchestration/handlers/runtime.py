@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from orchestration.bootstrap import Services, build_services
+from orchestration.bootstrap import Services
 
 _lock = threading.Lock()
 _services: Services | None = None
@@ -18,7 +18,11 @@ def current_services() -> Services:
     global _services  # noqa: PLW0603 - the per-container singleton Lambda's execution model wants
     with _lock:
         if _services is None:
-            _services = build_services()
+            # the embedded default also starts the local runner, so executions started through
+            # these handlers in a plain Python process are driven to the end
+            from orchestration.engine.local_runner import build_running_services
+
+            _services = build_running_services()
         return _services
 
 

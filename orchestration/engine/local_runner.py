@@ -1,0 +1,146 @@
+"""The local driver of `advance`: an APScheduler background scheduler in drbot's own process.
+
+Each execution that needs driving has a due time, moved after every tick by the tick's
+`waitSeconds`; one APScheduler interval job (the pump) ticks whatever is due. At start-up the runner
+picks up every such execution from the store, so killing drbot mid-drill and starting it again
+loses nothing: the store is the source of truth, the runner only remembers when to look next.
+
+Why one pump job rather than an APScheduler date job per execution: a date job is removed by the
+scheduler thread after it fires, which can race with the tick re-adding the same job id; and due
+times measured on the services' clock let tests drive the runner with a FakeClock
+(`run_pending()`), never waiting for real time.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from aws_lambda_powertools import Logger
+
+from orchestration.bootstrap import Services, build_services
+from orchestration.config import Settings
+from orchestration.engine.advance import advance
+from orchestration.engine.ports import Notifier
+from orchestration.engine.timing import IDLE
+from orchestration.models import Execution
+
+logger = Logger(service="drbot")
+
+PUMP_SECONDS = 1.0
+ERROR_RETRY_SECONDS = 30  # a tick that failed unexpectedly is tried again, never dropped
+PICK_UP_LIMIT = 1000
+
+
+class LocalRunner:
+    """Driver for the embedded default (see the module docstring)."""
+
+    def __init__(self, scheduler: BackgroundScheduler | None = None) -> None:
+        self._scheduler = scheduler or BackgroundScheduler(timezone=UTC)
+        self._services: Services | None = None
+        self._due: dict[str, float] = {}  # execution id -> epoch seconds on the services' clock
+        self._lock = threading.Lock()
+        self._running = False
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def bind(self, services: Services) -> LocalRunner:
+        """The services whose executions this runner drives (they name this runner as driver)."""
+        self._services = services
+        return self
+
+    def run(self, pump: bool = True) -> int:
+        """Pick up every execution that needs driving and (unless `pump` is False, as in tests)
+        start ticking them in the background; returns how many were picked up."""
+        services = self._bound()
+        pending = services.store.list_executions(active_only=True, limit=PICK_UP_LIMIT)
+        for execution in pending:
+            self._schedule(execution.execution_id, 0)
+        if pending:
+            logger.info("picked up executions", extra={"count": len(pending)})
+        with self._lock:
+            if pump and not self._running:
+                self._scheduler.add_job(
+                    self.run_pending,
+                    trigger="interval",
+                    seconds=PUMP_SECONDS,
+                    id="drbot-runner-pump",
+                    max_instances=1,
+                    coalesce=True,
+                    replace_existing=True,
+                )
+                self._scheduler.start()
+                self._running = True
+        return len(pending)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self._running:
+                self._scheduler.shutdown(wait=False)
+                self._running = False
+
+    # -- the Driver port -------------------------------------------------------------------------
+
+    def start(self, execution: Execution) -> Execution:
+        self._schedule(execution.execution_id, 0)
+        return execution
+
+    def wake(self, execution: Execution) -> None:
+        self._schedule(execution.execution_id, 0)
+
+    # -- ticking ---------------------------------------------------------------------------------
+
+    def scheduled(self) -> dict[str, float]:
+        """Execution id -> when (epoch seconds) it is ticked next."""
+        with self._lock:
+            return dict(self._due)
+
+    def run_pending(self) -> int:
+        """Tick every execution that is due by the services' clock; returns how many."""
+        now = self._bound().clock.now()
+        with self._lock:
+            due = [execution_id for execution_id, at in self._due.items() if at <= now]
+            for execution_id in due:
+                del self._due[execution_id]
+        for execution_id in due:
+            self.tick(execution_id)
+        return len(due)
+
+    def tick(self, execution_id: str) -> None:
+        try:
+            result = advance(self._bound(), execution_id)
+        except Exception:  # an unexpected failure must not drop the execution: try again later
+            logger.exception("advance failed; retrying", extra={"execution_id": execution_id})
+            self._schedule(execution_id, ERROR_RETRY_SECONDS)
+            return
+        if result.done:
+            return
+        # a paused execution is woken by resume; the slow poll notices a resume made elsewhere
+        self._schedule(execution_id, IDLE if result.paused else result.wait_seconds)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _bound(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("LocalRunner.bind(services) first")
+        return self._services
+
+    def _schedule(self, execution_id: str, delay_seconds: float) -> None:
+        at = self._bound().clock.now() + max(0.0, delay_seconds)
+        with self._lock:
+            current = self._due.get(execution_id)
+            self._due[execution_id] = at if current is None else min(current, at)
+
+
+def build_running_services(settings: Settings | None = None, notifier: Notifier | None = None) -> Services:
+    """Services for a long-lived local process: on the embedded default, with a LocalRunner as the
+    driver, started (it picks up what a previous process left running). On AWS, Step Functions
+    drives executions and nothing is started here."""
+    settings = settings or Settings.from_env()
+    if settings.backend != "embedded":
+        return build_services(settings, notifier=notifier)
+    runner = LocalRunner()
+    services = build_services(settings, notifier=notifier, driver=runner)
+    runner.bind(services).run()
+    return services
