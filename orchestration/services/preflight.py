@@ -276,6 +276,8 @@ def _execution_conflicts(services: Services, view: PlanView, hostnames: dict[str
     listings = _Listings(services)
     findings = []
     for execution in services.store.list_executions(active_only=True, limit=ACTIVE_EXECUTIONS_LIMIT):
+        if execution.is_terminal:  # ended (a drill's cleanup may still be pending): holds nothing
+            continue
         overlap = sorted(mine & _servers_held(services, execution, listings))
         if not overlap:
             continue
