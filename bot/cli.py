@@ -19,6 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="drbot",
         description="drbot: DRS drills from Slack. Without Slack credentials it opens the console.",
+        epilog="drbot serve [--http --port N] runs the Slack app (Socket Mode, or HTTP with --http).",
     )
     parser.add_argument("-c", "--command", action="append", help="run this /dr command and exit (repeatable)")
     parser.add_argument(
@@ -29,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:
+        from bot.serve import main as serve_main
+
+        return serve_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         overrides = {"db_path": args.db} if args.db else {}

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterable
 from typing import TextIO
 
+from bot.commands.identity import switch_user
 from bot.commands.registry import SLASH, CommandRegistry, Invocation
 from bot.views.text import render_message
 from orchestration.bootstrap import Services
@@ -30,7 +31,12 @@ class Console:
         text = line.strip()
         if not text.startswith(SLASH):
             text = f"{SLASH} {text}"
-        message = self.registry.dispatch(self.services, Invocation(text=text, user_id=self.user_id))
+        switched = switch_user(self.services, text)  # `/dr as bob`: the console keeps who is typing
+        if switched is not None:
+            user, message = switched
+            self.user_id = user or self.user_id
+        else:
+            message = self.registry.dispatch(self.services, Invocation(text=text, user_id=self.user_id))
         self.out.write(render_message(message) + "\n\n")
         self.out.flush()
         return not message.is_error
@@ -75,8 +81,8 @@ class Console:
         )
         return (
             f"drbot console ({where})\n"
-            f"You are '{self.user_id}'. Type `/dr help` for the commands, `/dr servers` to see the "
-            "source servers, `exit` to leave."
+            f"You are '{self.user_id}' (`/dr as bob` switches). Type `/dr help` for the commands, "
+            "`/dr servers` to see the source servers, `exit` to leave."
         )
 
 

@@ -53,6 +53,11 @@ def build_services(
         sessions = AwsSessions(store)
         drs = drs or AwsDrsClients(sessions)
         aws = aws or sessions
+        if driver is None and settings.state_machine_arn:
+            from orchestration.engine.stepfunctions import StepFunctionsDriver
+
+            sfn = sessions.client("stepfunctions", settings.region)
+            driver = StepFunctionsDriver(settings.state_machine_arn, sfn)
     else:
         from orchestration.drs.simulator import simulator_from_settings
         from orchestration.store.sqlite import SqliteStore

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from orchestration.drs.limits import DrsLimits
 from orchestration.errors import ValidationFailed
-from orchestration.rbac import RoleConfig
+from orchestration.rbac import DEMO_ROLES, RoleConfig
 
 Backend = Literal["embedded", "aws"]
 
@@ -39,10 +39,14 @@ ENV_SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"
 ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
 ENV_SLACK_APP_TOKEN = "SLACK_APP_TOKEN"
 ENV_SLACK_API_URL = "SLACK_API_URL"
+ENV_SLACK_SECRET_ARN = "SLACK_SECRET_ARN"  # Secrets Manager JSON: bot_token, signing_secret
 ENV_ROLES = "DRBOT_ROLES"
 ENV_ROLES_FILE = "DRBOT_ROLES_FILE"
+ENV_APPROVAL_EXPIRY_MINUTES = "DRBOT_APPROVAL_EXPIRY_MINUTES"
+ENV_REQUIRE_API_APPROVAL = "DRBOT_REQUIRE_API_APPROVAL"
 
 DEFAULT_SIM_LAUNCH_SECONDS = 20.0
+DEFAULT_APPROVAL_EXPIRY_MINUTES = 60
 
 
 def default_db_path() -> Path:
@@ -73,8 +77,11 @@ class Settings:
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = None
+    slack_secret_arn: str | None = None  # on AWS the Slack secrets live here (bot/secrets.py)
     drs_limits: DrsLimits = field(default_factory=DrsLimits)
     roles: RoleConfig = field(default_factory=RoleConfig)
+    approval_expiry_minutes: int = DEFAULT_APPROVAL_EXPIRY_MINUTES  # an unapproved run request expires
+    require_api_approval: bool = False  # direct/REST execute_recovery_plan waits for approvers too
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -119,8 +126,19 @@ class Settings:
             roles = RoleConfig.from_json(roles_inline)
         elif roles_file:
             roles = RoleConfig.from_file(Path(roles_file).expanduser())
+        elif (overrides.get("backend") or backend) == "embedded":
+            roles = DEMO_ROLES  # alice requests, bob and carol approve: the story works out of the box
         else:
             roles = RoleConfig()
+
+        expiry = get(ENV_APPROVAL_EXPIRY_MINUTES)
+        if expiry is not None and (not expiry.isdigit() or int(expiry) < 1):
+            raise ValidationFailed(
+                f"{ENV_APPROVAL_EXPIRY_MINUTES} must be a whole number of minutes, at least 1, not '{expiry}'"
+            )
+        api_approval = (get(ENV_REQUIRE_API_APPROVAL) or "false").lower()
+        if api_approval not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValidationFailed(f"{ENV_REQUIRE_API_APPROVAL} must be true or false, not '{api_approval}'")
 
         inventory = get(ENV_SIM_INVENTORY)
         db_path = get(ENV_DB_PATH)
@@ -136,7 +154,10 @@ class Settings:
             slack_signing_secret=secret(ENV_SLACK_SIGNING_SECRET),
             slack_app_token=secret(ENV_SLACK_APP_TOKEN),
             slack_api_url=get(ENV_SLACK_API_URL),
+            slack_secret_arn=get(ENV_SLACK_SECRET_ARN),
             roles=roles,
+            approval_expiry_minutes=int(expiry) if expiry else DEFAULT_APPROVAL_EXPIRY_MINUTES,
+            require_api_approval=api_approval in ("true", "1", "yes"),
         )
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known

@@ -116,5 +116,13 @@ class RoleConfig:
         return cls.from_json(text, source=str(path))
 
 
+# The embedded default's roles when none are configured, so the approval story works out of the box:
+# alice (and anyone not listed) may request and control runs, bob and carol approve them.
+DEMO_ROLES = RoleConfig(
+    members={Role.OPERATOR: frozenset({"alice"}), Role.APPROVER: frozenset({"bob", "carol"})},
+    default_role=Role.OPERATOR,
+)
+
+
 def _role_names() -> str:
     return ", ".join(r.value for r in Role)

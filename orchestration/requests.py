@@ -87,7 +87,13 @@ class ServerQuery(WireModel):
 
 
 class StartExecution(WireModel):
-    plan_id: str = Field(min_length=1)
+    plan_id: str = Field(min_length=1, description="The plan's id (or its name).")
     execution_type: ExecutionType = ExecutionType.DRILL
     initiated_by: str = Field(default="direct-invocation", min_length=1, max_length=256)
     reason: Description = ""
+    cleanup_after_minutes: int | None = Field(
+        default=None,
+        ge=0,
+        le=10_080,
+        description="Drills: terminate the recovery instances this long after the end (default: at once).",
+    )

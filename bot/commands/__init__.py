@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import groups, plans, servers
+from bot.commands import executions, groups, identity, plans, runs, servers
 from bot.commands import help as help_command
 from bot.commands.registry import CommandRegistry, Invocation
 
@@ -11,7 +11,13 @@ def build_registry() -> CommandRegistry:
     registry = CommandRegistry()
     registry.add("DRS source servers and their replication health", servers.COMMANDS)
     registry.add("protection groups: the servers recovered together", groups.COMMANDS)
-    registry.add("recovery plans: waves of protection groups, and their pre-flight check", plans.COMMANDS)
+    registry.add(
+        "recovery plans: waves of protection groups, their pre-flight check, and runs",
+        [*plans.COMMANDS, *runs.COMMANDS],
+    )
+    for summary, commands in executions.NOUNS:
+        registry.add(summary, commands)
+    registry.add("console only: act as another user", identity.COMMANDS)
     registry.add("this help", help_command.commands(registry))
     return registry
 

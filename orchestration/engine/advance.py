@@ -336,13 +336,12 @@ class _Tick:
         if cleanup is None:
             return execution
         wanted = set(cleanup.recovery_instance_ids)
-        updated_waves = []
+        job_ids: dict[int, list[str]] = {}  # by wave number: the TERMINATE jobs started now
         count = 0
         try:
             for wave in execution.waves:
                 ids = [s.recovery_instance_id for s in wave.servers if s.recovery_instance_id in wanted]
                 if not ids:
-                    updated_waves.append(wave)
                     continue
                 gateway = self.gateway((wave.region or self.services.settings.region, wave.account_id))
                 existing = [
@@ -350,22 +349,35 @@ class _Tick:
                 ]
                 jobs = gateway.terminate_recovery_instances(existing) if existing else []
                 count += len(existing)
-                updated_waves.append(wave.model_copy(update={"terminate_job_ids": [j.job_id for j in jobs]}))
+                job_ids[wave.wave_number] = [j.job_id for j in jobs]
         except DrsUnavailable as error:
             return self._back_off(execution, error)
-        execution = execution.model_copy(update={"waves": updated_waves})
-        if not any(w.terminate_job_ids for w in execution.waves):
-            done = cleanup.model_copy(update={"status": CleanupStatus.COMPLETED, "finished_at": self.now})
-            return self.save(
-                execution.model_copy(update={"cleanup": done}).with_event(
+
+        def record(current: Execution) -> Execution:
+            # applied to whatever was saved meanwhile (a second tick, a delivery cursor): what DRS
+            # already did must not be lost to a version race
+            claim = current.cleanup
+            if claim is None or claim.status != CleanupStatus.TERMINATING:
+                return current  # the cleanup moved on
+            if any(w.terminate_job_ids for w in current.waves):
+                return current  # someone recorded it already
+            waves = [
+                w.model_copy(update={"terminate_job_ids": job_ids[w.wave_number]})
+                if w.wave_number in job_ids
+                else w
+                for w in current.waves
+            ]
+            recorded = current.model_copy(update={"waves": waves})
+            if not any(job_ids.values()):
+                done = claim.model_copy(update={"status": CleanupStatus.COMPLETED, "finished_at": self.now})
+                return recorded.model_copy(update={"cleanup": done}).with_event(
                     EventType.CLEANUP_COMPLETED, self.now, "Cleanup done: no drill instance was left running"
                 )
-            )
-        return self.save(
-            execution.with_event(
+            return recorded.with_event(
                 EventType.CLEANUP_STARTED, self.now, f"Terminating {count} drill instance(s)", instances=count
             )
-        )
+
+        return self.apply(execution, record)
 
 
 def deliver(services: Services, execution: Execution) -> Execution:

@@ -217,10 +217,10 @@ def settle(execution: Execution, now: int, limits: DrsLimits) -> tuple[Execution
             execution = _finish(execution, _E.FAILED, now, f"Failed: wave {names} failed")
         return execution, [], recover
 
+    if status == _E.PAUSED:  # even with every wave done: PAUSED → COMPLETED is no transition; resume ends it
+        return execution, [], recover
     if all(w.status == WaveStatus.COMPLETED for w in execution.waves):
         return _finish(execution, _E.COMPLETED, now, "Completed"), [], recover
-    if status == _E.PAUSED:
-        return execution, [], recover
 
     launch: list[int] = []
     slots = max(0, limits.max_concurrent_jobs - len(in_flight))

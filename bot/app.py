@@ -1,0 +1,92 @@
+"""The composition root for Slack: one bolt App over the given Services, listeners per feature.
+
+Explicit arguments beat Settings (which read SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN
+and SLACK_API_URL); this is the only place their `SecretStr`s are unwrapped.
+
+Building the App calls `auth.test` once (bolt's token verification) through the app's WebClient,
+whose base URL is SLACK_API_URL when set (GovSlack, Enterprise proxies, the tests' loopback stub);
+tests that pass `token_verification=False` still meet `auth.test` on the first request, through the
+same client.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.commands import build_registry
+from bot.commands.registry import CommandRegistry
+from bot.listeners import commands, errors
+from orchestration.bootstrap import Services
+from orchestration.config import ENV_SLACK_APP_TOKEN, ENV_SLACK_BOT_TOKEN, ENV_SLACK_SIGNING_SECRET, Settings
+from orchestration.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+APP_NAME = "drbot"
+
+
+def build_app(
+    services: Services,
+    *,
+    token: str | SecretStr | None = None,
+    signing_secret: str | SecretStr | None = None,
+    process_before_response: bool = False,
+    client: WebClient | None = None,
+    registry: CommandRegistry | None = None,
+    token_verification: bool = True,
+    socket_mode: bool = False,
+) -> App:
+    """The Slack app. `client` (its token wins over `token`) lets a caller choose the Web API end;
+    `process_before_response` is for Lambda; `socket_mode` needs no signing secret."""
+    settings = services.settings
+    bot_token = _reveal(token) or _reveal(settings.slack_bot_token)
+    secret = _reveal(signing_secret) or _reveal(settings.slack_signing_secret)
+    if client is None:
+        if not bot_token:
+            raise ValidationFailed(f"Slack needs a bot token: set {ENV_SLACK_BOT_TOKEN}")
+        client = WebClient(token=bot_token, base_url=api_base_url(settings))
+    elif not client.token:
+        raise ValidationFailed("the WebClient given to build_app has no token")
+    if not secret:
+        if not socket_mode:
+            raise ValidationFailed(f"Slack needs the app's signing secret: set {ENV_SLACK_SIGNING_SECRET}")
+        # Socket Mode requests are not signed (bolt skips verification for them); a random secret
+        # makes sure no unsigned HTTP request could ever pass as one from Slack
+        secret = os.urandom(32).hex()
+    app = App(
+        name=APP_NAME,
+        client=client,
+        signing_secret=secret,
+        process_before_response=process_before_response,
+        token_verification_enabled=token_verification,
+    )
+    redact = errors.Redactor.of([client.token, bot_token, secret, _reveal(settings.slack_app_token)])
+    errors.register(app, redact)
+    commands.register(app, services, registry or build_registry(), redact)
+    return app
+
+
+def api_base_url(settings: Settings) -> str:
+    """The Web API base URL, ending with "/" as WebClient joins it with the method name."""
+    url = settings.slack_api_url or WebClient.BASE_URL
+    return url if url.endswith("/") else url + "/"
+
+
+def socket_mode_handler(app: App, settings: Settings) -> SocketModeHandler:
+    """Socket Mode over slack_sdk's built-in WebSocket client (no extra dependency)."""
+    app_token = _reveal(settings.slack_app_token)
+    if not app_token:
+        raise ValidationFailed(f"Socket Mode needs an app-level token (xapp-…): set {ENV_SLACK_APP_TOKEN}")
+    from slack_bolt.adapter.socket_mode import SocketModeHandler  # not needed on Lambda
+
+    return SocketModeHandler(app, app_token)
+
+
+def _reveal(value: str | SecretStr | None) -> str | None:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value

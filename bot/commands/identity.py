@@ -1,0 +1,71 @@
+"""`/dr as <user>`: who is typing, in the console.
+
+The console has one keyboard and many people in the approval story (alice requests, bob and carol
+approve), so it lets the typist switch who they are; `switch_user` is what the console calls. In
+Slack everyone is who Slack says they are: the registered command only says so.
+"""
+
+from __future__ import annotations
+
+from bot.commands.grammar import Arguments, Positional, parse_arguments, tokenize
+from bot.commands.registry import SLASH, Command, CommandContext
+from bot.views.common import context, escape, section
+from bot.views.errors import build_error_message
+from bot.views.message import Message
+from orchestration.bootstrap import Services
+from orchestration.errors import UsageError
+
+NOUN = "as"
+_USER = Positional("user", "who to be from now on: a user of the role configuration, e.g. bob")
+
+
+def _slack_refusal(ctx: CommandContext, args: Arguments) -> Message:
+    raise UsageError(
+        "`/dr as` only works in the drbot console, where one person plays several users; "
+        "in Slack you are always yourself."
+    )
+
+
+COMMAND = Command(
+    noun=NOUN,
+    verb=None,
+    summary="Console only: act as another user from now on (to try the approval story).",
+    handler=_slack_refusal,
+    positionals=(_USER,),
+    examples=("/dr as bob", "/dr as alice"),
+)
+COMMANDS = [COMMAND]
+
+
+def build_user_switched(services: Services, user: str) -> Message:
+    """Who the typist is now, with the roles and permissions that gives them."""
+    roles = services.settings.roles
+    role_names = ", ".join(sorted(r.value for r in roles.roles_of(user))) or "none"
+    allowed = ", ".join(sorted(p.value.replace("_", " ") for p in roles.permissions_of(user))) or "nothing"
+    text = f"You are now {user} (roles: {role_names})."
+    blocks = [
+        section(f":white_check_mark: You are now *{escape(user)}* (roles: {role_names})."),
+        context(f"{escape(user)} may: {allowed}"),
+    ]
+    return Message(text=text, blocks=blocks)
+
+
+def switch_user(services: Services, text: str) -> tuple[str | None, Message] | None:
+    """For the console: None unless `text` is `/dr as …`; then the new user and the answer, or
+    (None, the error) when it is malformed."""
+    stripped = text.strip()
+    if stripped == SLASH or stripped.startswith(SLASH + " "):
+        stripped = stripped[len(SLASH) :]
+    try:
+        tokens = tokenize(stripped)
+    except UsageError:
+        return None  # not ours to answer: the dispatcher says what is wrong with the quotes
+    if not tokens or tokens[0].lower() != NOUN:
+        return None
+    try:
+        user = parse_arguments(tokens[1:], COMMAND.positionals, COMMAND.flags).positionals["user"].strip()
+        if not user:
+            raise UsageError("Say who to be: `/dr as bob`.")
+    except UsageError as error:
+        return None, build_error_message(error, usage=COMMAND.usage())
+    return user, build_user_switched(services, user)

@@ -1,0 +1,82 @@
+"""The Slack app on AWS Lambda behind API Gateway (`POST /slack/events`): `handler(event, context)`.
+
+The app is built on the first request of a container, over `current_services()`, with the Slack
+secrets from Secrets Manager (bot/secrets.py, cached five minutes; a rotated secret rebuilds the
+app). Import time stays small: nothing is built here, and a cold start's import is part of the
+3 seconds Slack waits for the ack.
+
+For the template:
+- Handler `bot.lambda_function.handler`; API Gateway REST (v1 proxy) or HTTP API (v2) events;
+  a timeout longer than the slowest command (say 60 s), not API Gateway's 29 s: the ack is fast,
+  the work runs in a second, asynchronous invocation.
+- Lazy listeners re-invoke this same function: bolt acks within 3 s, then calls
+  `lambda:InvokeFunction` (InvocationType=Event) on the function's own ARN with the original
+  request plus `x-slack-bolt-lazy-only` headers. The role needs `lambda:InvokeFunction` on
+  `arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:<name>` (built with
+  !Sub from the name, not !GetAtt, which would be a circular reference).
+- `AWS::Lambda::EventInvokeConfig` with `MaximumRetryAttempts: 0`: a lazy run that timed out must
+  not run the command a second time (and after 5 minutes its signature would be refused anyway).
+- `secretsmanager:GetSecretValue` on SLACK_SECRET_ARN (JSON: bot_token, signing_secret); without
+  it, SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are read from the environment.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from pydantic import SecretStr
+from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
+
+from bot.app import build_app
+from bot.slack_secrets import slack_secrets
+from orchestration.handlers.runtime import current_services
+
+logger = Logger(service="drbot")
+
+
+@dataclass(frozen=True)
+class _Built:
+    secrets: tuple[SecretStr, SecretStr]  # what the app was built with (SecretStr compares values)
+    handler: SlackRequestHandler
+
+
+_lock = threading.Lock()
+_built: _Built | None = None
+_lambda_client: Any = None  # None: bolt makes boto3.client("lambda") on the first lazy run
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    response: dict[str, Any] = slack_handler().handle(event, context)  # type: ignore[no-untyped-call]
+    return response
+
+
+def slack_handler() -> SlackRequestHandler:
+    """The container's bolt handler, built on first use and again when the Slack secrets change."""
+    global _built  # noqa: PLW0603 - the per-container singleton Lambda's execution model wants
+    services = current_services()
+    token, signing_secret = slack_secrets(services.settings)  # cached by powertools
+    with _lock:
+        if _built is None or _built.secrets != (token, signing_secret):
+            app = build_app(
+                services, token=token, signing_secret=signing_secret, process_before_response=True
+            )
+            slack = SlackRequestHandler(app)
+            if _lambda_client is not None:
+                app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(
+                    slack.logger, lambda_client=_lambda_client
+                )
+            _built = _Built((token, signing_secret), slack)
+        return _built.handler
+
+
+def use(lambda_client: Any = None) -> None:
+    """Forget the built app (the next request builds it again), invoking lazy listeners through
+    `lambda_client` when given (tests: a stubbed boto3 Lambda client)."""
+    global _built, _lambda_client
+    with _lock:
+        _built, _lambda_client = None, lambda_client

@@ -1,0 +1,56 @@
+"""`/dr`: ack at once, run the command lazily, answer through the response_url.
+
+On Lambda (process_before_response) the ack is the HTTP response, so it must leave within Slack's
+3 seconds: the command itself runs in the lazy listener, which bolt starts by invoking this same
+function again (see bot/lambda_function.py). Locally the lazy listener runs on bolt's thread pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.commands.registry import SLASH, CommandRegistry, Invocation
+from bot.listeners.errors import Redactor, log_failure, logger
+from bot.views.failures import build_failure_message
+from bot.views.message import Message
+from orchestration.bootstrap import Services
+
+
+def invocation_from(body: Mapping[str, Any]) -> Invocation:
+    """Who asked for what, from a slash command's form fields."""
+    return Invocation(text=body.get("text") or "", user_id=body["user_id"], channel_id=body.get("channel_id"))
+
+
+def register(app: App, services: Services, registry: CommandRegistry, redact: Redactor | None = None) -> None:
+    redact = redact or Redactor()
+
+    def ack_command(ack: Ack) -> None:
+        ack()
+
+    def run_command(body: dict[str, Any], respond: Respond) -> None:
+        invocation = invocation_from(body)
+        try:
+            message = registry.dispatch(services, invocation)
+        except Exception as error:  # answered and logged here: bolt would only log a one-liner
+            reference = log_failure(f"{SLASH} command failed", error, redact, body)
+            message = build_failure_message(f"{SLASH} {invocation.text}", reference)
+        deliver(respond, message, redact, body)
+
+    app.command(SLASH)(ack=ack_command, lazy=[run_command])
+
+
+def deliver(respond: Respond, message: Message, redact: Redactor, body: Mapping[str, Any]) -> None:
+    """Post the answer to the response_url; a refusal (expired URL, 5 answers used) is logged."""
+    try:
+        response = respond(**message.to_slack())
+    except Exception as error:  # the answer cannot reach the user any other way: log it
+        log_failure("could not deliver the answer to Slack", error, redact, body)
+        return
+    if response.status_code != 200:
+        logger.error(
+            "Slack refused the answer",
+            extra={"status": response.status_code, "slack_body": redact(str(response.body))[:200]},
+        )

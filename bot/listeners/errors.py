@@ -1,0 +1,80 @@
+"""The global error handler, and the one way a listener logs a failure: with a reference the user
+also sees, with the fields that locate the request, and never a secret.
+
+A request body is never logged whole: it carries Slack's legacy verification `token`, and its
+`response_url` lets anyone post into the channel for half an hour.
+"""
+
+from __future__ import annotations
+
+import traceback
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from slack_bolt import App
+
+logger = Logger(service="drbot")
+
+REDACTED = "***"
+MAX_LOGGED_TEXT = 500
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """Replaces every known secret value (bot token, signing secret, app token) in a text."""
+
+    secrets: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, values: Iterable[str | None]) -> Redactor:
+        return cls(tuple(value for value in values if value))
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
+def request_fields(body: Mapping[str, Any]) -> dict[str, Any]:
+    """What identifies a Slack request in the logs: kind, command or action ids, user, channel."""
+    user = body.get("user")
+    channel = body.get("channel")
+    fields: dict[str, Any] = {
+        "slack_request": body.get("type") or ("slash_command" if "command" in body else "unknown"),
+        "command": body.get("command"),
+        "text": str(body["text"])[:MAX_LOGGED_TEXT] if "text" in body else None,
+        "action_ids": [a.get("action_id") for a in body.get("actions", []) if isinstance(a, Mapping)] or None,
+        "callback_id": (body.get("view") or {}).get("callback_id"),
+        "user_id": body.get("user_id") or (user.get("id") if isinstance(user, Mapping) else None),
+        "channel_id": body.get("channel_id") or (channel.get("id") if isinstance(channel, Mapping) else None),
+        "team_id": body.get("team_id") or (body.get("team") or {}).get("id"),
+    }
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def log_failure(what: str, error: BaseException, redact: Redactor, body: Mapping[str, Any]) -> str:
+    """Log `error` (redacted, with its traceback) and return the reference to show the user."""
+    reference = uuid.uuid4().hex[:12]
+    logger.error(
+        what,
+        extra={
+            "reference": reference,
+            "error_type": type(error).__name__,
+            "error": redact(str(error)),
+            "traceback": redact("".join(traceback.format_exception(error))),
+            **request_fields(body),
+        },
+    )
+    return reference
+
+
+def register(app: App, redact: Redactor) -> None:
+    """Bolt's global error handler: whatever a listener or middleware raised is logged, redacted."""
+
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log_failure("unhandled error in a Slack listener", error, redact, body)
+
+    app.error(on_error)

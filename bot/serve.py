@@ -1,0 +1,101 @@
+"""`drbot serve [--http [--port N]]`: the Slack app as a long-lived local process.
+
+Socket Mode (the default) dials out to Slack over a WebSocket with the app-level token
+(SLACK_APP_TOKEN, xapp-…), so it needs no public URL: the way to run drbot on a laptop or a bastion.
+`--http` runs bolt's built-in HTTP server at `http://0.0.0.0:PORT/slack/events` instead (for a
+tunnel or a reverse proxy; bolt calls it a development server). Either way the embedded default's
+local runner drives executions in this process, and the bot token and signing secret come from
+SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from bot.app import build_app, socket_mode_handler
+from orchestration.bootstrap import Services
+from orchestration.config import (
+    ENV_SLACK_APP_TOKEN,
+    ENV_SLACK_BOT_TOKEN,
+    ENV_SLACK_SIGNING_SECRET,
+    Settings,
+)
+from orchestration.errors import DrbotError
+
+ServeMode = Literal["socket", "http"]
+
+DEFAULT_PORT = 3000
+EVENTS_PATH = "/slack/events"
+
+
+def serve(services: Services, mode: ServeMode, *, port: int = DEFAULT_PORT) -> None:
+    """Run the Slack app until interrupted (Ctrl-C)."""
+    if mode == "socket":
+        app = build_app(services, socket_mode=True)
+        socket_mode_handler(app, services.settings).start()  # type: ignore[no-untyped-call]
+    else:
+        build_app(services).start(port=port, path=EVENTS_PATH)
+
+
+def missing_credentials(settings: Settings, mode: ServeMode) -> list[str]:
+    """The environment variables `mode` needs and does not have."""
+    # Socket Mode requests are not signed: it needs the app-level token instead of the secret
+    second = (
+        (ENV_SLACK_APP_TOKEN, settings.slack_app_token)
+        if mode == "socket"
+        else (ENV_SLACK_SIGNING_SECRET, settings.slack_signing_secret)
+    )
+    return [
+        name for name, value in ((ENV_SLACK_BOT_TOKEN, settings.slack_bot_token), second) if value is None
+    ]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="drbot serve",
+        description="Run the Slack app: Socket Mode (SLACK_APP_TOKEN) by default, or HTTP with --http.",
+    )
+    parser.add_argument("--http", action="store_true", help=f"serve HTTP at {EVENTS_PATH}, not Socket Mode")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"HTTP port (default {DEFAULT_PORT})")
+    parser.add_argument(
+        "--db", type=Path, help="SQLite database file (default: DRBOT_DB_PATH or the user data dir)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    mode: ServeMode = "http" if args.http else "socket"
+    try:
+        settings = Settings.from_env(**({"db_path": args.db} if args.db else {}))
+    except DrbotError as error:
+        print(f"drbot serve: {error.message}", file=sys.stderr)
+        return 2
+    missing = missing_credentials(settings, mode)
+    if missing:
+        print(f"drbot serve: {mode} mode needs {', '.join(missing)}", file=sys.stderr)
+        return 2
+    # imported here: APScheduler is only worth importing once there is something to serve
+    from orchestration.engine.local_runner import LocalRunner, build_running_services
+
+    services = build_running_services(settings)
+    try:
+        serve(services, mode, port=args.port)
+    except DrbotError as error:
+        print(f"drbot serve: {error.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if isinstance(services.driver, LocalRunner):
+            services.driver.shutdown()
+        services.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""The execution handler (seed contract): start, list, inspect and control executions — direct
+invocation and API Gateway alike — and the Step Functions task entry of the state machine.
+
+A direct invocation (the orchestration role, the seed's Example 4) starts the execution at once with
+a 202, unless DRBOT_REQUIRE_API_APPROVAL asks for approvers then too; approve/reject_execution are
+drbot's additions for that case.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from pydantic import Field
+
+from orchestration.handlers.api import Call, Operation, OperationHandler
+from orchestration.models import ExecutionStatus, WireModel
+from orchestration.requests import StartExecution
+from orchestration.services import executions
+from orchestration.services.executions import ApprovalOutcome, Outcome
+
+STARTED_MESSAGE = "Execution started - check status with operation: get_execution_details"
+AWAITING_MESSAGE = (
+    "Execution awaiting approval ({needed} approval(s) needed) - check status with operation: "
+    "get_execution_details"
+)
+
+
+class RejectExecution(WireModel):
+    reason: str = Field(min_length=1, max_length=1024, description="Why the request is rejected.")
+
+
+def _status_url(execution_id: str) -> str:
+    return f"/executions/{execution_id}"
+
+
+def _start(call: Call) -> dict[str, Any]:
+    request = cast(StartExecution, call.body)
+    execution = executions.execute_recovery_plan(
+        call.services, request, call.actor, require_approval=call.services.settings.require_api_approval
+    )
+    awaiting = execution.status == ExecutionStatus.PENDING_APPROVAL
+    response: dict[str, Any] = {
+        "executionId": execution.execution_id,
+        "status": str(execution.status),
+        "message": AWAITING_MESSAGE.format(needed=execution.required_approvals)
+        if awaiting
+        else STARTED_MESSAGE,
+        "statusUrl": _status_url(execution.execution_id),
+    }
+    warnings = executions.preflight_warnings(execution)
+    if warnings:
+        response["warnings"] = warnings
+    return response
+
+
+def _list(call: Call) -> dict[str, Any]:
+    found = executions.list_executions(
+        call.services,
+        plan_id=call.optional("planId"),
+        status=call.optional("status"),
+        limit=call.integer("limit") or executions.DEFAULT_LIST_LIMIT,
+    )
+    items = [executions.execution_summary(e) for e in found]
+    return {"executions": items, "count": len(items)}
+
+
+def _outcome(outcome: Outcome) -> dict[str, Any]:
+    execution = outcome.execution
+    wire: dict[str, Any] = {
+        "executionId": execution.execution_id,
+        "status": str(execution.status),
+        "changed": outcome.changed,
+        "message": outcome.message,
+        "statusUrl": _status_url(execution.execution_id),
+    }
+    if isinstance(outcome, ApprovalOutcome):
+        wire["started"] = outcome.started
+        wire["approvals"] = len(execution.approvals)
+        wire["requiredApprovals"] = execution.required_approvals
+    return wire
+
+
+def _details(call: Call) -> dict[str, Any]:
+    return executions.execution_details(executions.get_execution(call.services, call.param("executionId")))
+
+
+def _status(call: Call) -> dict[str, Any]:
+    return executions.execution_status(executions.get_execution(call.services, call.param("executionId")))
+
+
+def _waves(call: Call) -> dict[str, Any]:
+    return executions.execution_waves(executions.get_execution(call.services, call.param("executionId")))
+
+
+def _jobs(call: Call) -> dict[str, Any]:
+    execution = executions.get_execution(call.services, call.param("executionId"))
+    return executions.execution_jobs(call.services, execution)
+
+
+def _reject(call: Call) -> dict[str, Any]:
+    body = cast(RejectExecution, call.body)
+    return _outcome(
+        executions.reject_execution(call.services, call.param("executionId"), call.actor, body.reason)
+    )
+
+
+OPERATIONS = [
+    Operation(
+        "execute_recovery_plan",
+        "POST",
+        "/executions",
+        _start,
+        body=StartExecution,
+        status=202,
+        summary="Start a drill or recovery of a plan (after every pre-flight check)",
+    ),
+    Operation(
+        "list_executions",
+        "GET",
+        "/executions",
+        _list,
+        query=("planId", "status", "limit"),
+        summary="Executions, newest first",
+    ),
+    Operation(
+        "get_execution_details",
+        "GET",
+        "/executions/{executionId}",
+        _details,
+        summary="An execution with its waves, servers, approvals and events",
+    ),
+    Operation(
+        "cancel_execution",
+        "POST",
+        "/executions/{executionId}/cancel",
+        lambda c: _outcome(executions.cancel_execution(c.services, c.param("executionId"), c.actor)),
+        summary="Stop launching waves; a drill's instances are terminated",
+    ),
+    Operation(
+        "pause_execution",
+        "POST",
+        "/executions/{executionId}/pause",
+        lambda c: _outcome(executions.pause_execution(c.services, c.param("executionId"), c.actor)),
+        summary="Launch no new wave until resumed (waves in flight finish)",
+    ),
+    Operation(
+        "resume_execution",
+        "POST",
+        "/executions/{executionId}/resume",
+        lambda c: _outcome(executions.resume_execution(c.services, c.param("executionId"), c.actor)),
+        summary="Continue a paused execution (passing a pause-before gate)",
+    ),
+    Operation(
+        "get_execution_status",
+        "GET",
+        "/executions/{executionId}/status",
+        _status,
+        summary="Where an execution is: status, waves in flight, progress",
+    ),
+    Operation(
+        "get_execution_waves",
+        "GET",
+        "/executions/{executionId}/waves",
+        _waves,
+        summary="Each wave of an execution with its servers",
+    ),
+    Operation(
+        "get_execution_jobs",
+        "GET",
+        "/executions/{executionId}/jobs",
+        _jobs,
+        summary="Each wave's DRS job as DRS describes it now",
+    ),
+    Operation(
+        "approve_execution",
+        "POST",
+        "/executions/{executionId}/approve",
+        lambda c: _outcome(executions.approve_execution(c.services, c.param("executionId"), c.actor)),
+        summary="Approve a request (a drill needs 1 approver, a recovery 2; never the requester)",
+    ),
+    Operation(
+        "reject_execution",
+        "POST",
+        "/executions/{executionId}/reject",
+        _reject,
+        body=RejectExecution,
+        summary="Reject a request awaiting approval, saying why",
+    ),
+]
+
+handler = OperationHandler("execution", OPERATIONS)
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if isinstance(event, dict) and "task" in event:  # the state machine's Advance task
+        from orchestration.engine.stepfunctions import handle_task
+
+        return handle_task(event)
+    return handler(event, context)

@@ -1,0 +1,605 @@
+"""The Step Functions definition itself, validated by statelint and executed by moto's ASL
+interpreter. Its Lambda tasks reach the deployed entry point
+(`orchestration.handlers.execution.lambda_handler`, which hands "task" events to `handle_task`);
+DRS is the simulator.
+
+moto runs each state machine execution in a thread of its own. Its Wait state and its Retry
+back-off are made to move the test's FakeClock instead of sleeping, so a whole drill takes
+milliseconds; the test thread waits for the machine with short, bounded polls (never a sleep of
+seconds), and every wait has a deadline so nothing here can hang.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, TypeVar
+
+import pytest
+
+from orchestration.clock import FakeClock
+from orchestration.engine import stepfunctions
+from orchestration.engine.advance import advance as real_advance
+from orchestration.engine.ports import RecordingNotifier
+from orchestration.engine.stepfunctions import StepFunctionsDriver, handle_task
+from orchestration.errors import InvalidOperation, MissingField, StaleVersion
+from orchestration.models import (
+    CleanupStatus,
+    EventType,
+    Execution,
+    ExecutionStatus,
+    ExecutionType,
+    WaveStatus,
+)
+from orchestration.requests import CreateProtectionGroup, CreateRecoveryPlan
+from orchestration.services.execution_builder import build_execution
+from orchestration.services.groups import create_protection_group
+from orchestration.services.plans import create_recovery_plan
+from orchestration.statemachine import DEFINITION_FILE, FUNCTION_ARN_PLACEHOLDER, definition
+from tests.conftest import AWS_REGION, fake_aws_env
+
+ASL_PATH = Path(stepfunctions.__file__).parents[1] / "statemachine" / DEFINITION_FILE
+MACHINE_DEADLINE_SECONDS = 60.0  # real time a machine may take before the test gives up
+POLL_SECONDS = 0.02
+ACCOUNT = "123456789012"  # moto's default account
+
+T = TypeVar("T")
+
+
+def eventually(probe: Callable[[], T | None], what: str, deadline: float = MACHINE_DEADLINE_SECONDS) -> T:
+    """Poll `probe` until it returns something truthy; fail (never hang) after `deadline` seconds."""
+    pause = threading.Event()  # never set: wait() is a bounded, interruptible pause
+    give_up = time.monotonic() + deadline
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > give_up:
+            raise AssertionError(f"gave up after {deadline:.0f}s waiting for {what}")
+        pause.wait(POLL_SECONDS)
+
+
+# -- statelint ------------------------------------------------------------------------------------
+
+
+def test_statelint_accepts_the_definition() -> None:
+    from statelint.config import Config
+    from statelint.linter import Linter
+
+    assert Linter.validate(str(ASL_PATH), Config()) == []
+
+
+def test_statelint_is_really_checking() -> None:
+    from statelint.config import Config
+    from statelint.linter import Linter
+
+    broken = definition()
+    del broken["States"]["Wait"]["Next"]
+    broken["States"]["Done?"]["Default"] = "Nowhere"
+    problems = Linter.validate(broken, Config())
+    assert any("Wait" in p for p in problems)
+    assert any("Nowhere" in p for p in problems)
+
+
+def test_the_packaged_definition_matches_the_file_and_substitutes_the_function() -> None:
+    assert definition() == json.loads(ASL_PATH.read_text(encoding="utf-8"))
+    arn = f"arn:aws:lambda:{AWS_REGION}:{ACCOUNT}:function:drbot-execution"
+    text = json.dumps(definition({FUNCTION_ARN_PLACEHOLDER: arn}))
+    assert "${" not in text
+    states = definition({FUNCTION_ARN_PLACEHOLDER: arn})["States"]
+    tasks = [s for s in states.values() if s["Type"] == "Task"]
+    assert {t["Parameters"]["FunctionName"] for t in tasks} == {arn}
+    assert {t["Parameters"]["Payload"]["task"] for t in tasks} == {"advance", "pause", "mark_failed"}
+
+
+def test_the_aws_backend_is_driven_by_step_functions(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock, simulator: Any, no_network: None
+) -> None:
+    from orchestration.bootstrap import build_services
+    from orchestration.config import Settings
+    from orchestration.drs.clients import SimulatedDrsClients
+    from orchestration.store.sqlite import SqliteStore
+
+    fake_aws_env(monkeypatch, tmp_path)
+    arn = f"arn:aws:states:{AWS_REGION}:{ACCOUNT}:stateMachine:drbot-orchestration"
+    store = SqliteStore(tmp_path / "drbot.db", clock=clock)
+    drs = SimulatedDrsClients(simulator)
+    with_arn = build_services(
+        Settings.from_env({}, backend="aws", state_machine_arn=arn), clock=clock, store=store, drs=drs
+    )
+    assert isinstance(with_arn.driver, StepFunctionsDriver)
+    assert with_arn.driver.state_machine_arn == arn
+    assert with_arn.driver.client.meta.region_name == AWS_REGION
+    without = build_services(Settings.from_env({}, backend="aws"), clock=clock, store=store, drs=drs)
+    assert not isinstance(without.driver, StepFunctionsDriver)
+    store.close()
+
+
+def test_a_task_names_what_it_needs() -> None:
+    with pytest.raises(InvalidOperation, match="advance, pause, mark_failed"):
+        handle_task({"task": "launch", "executionId": "x"})
+    with pytest.raises(MissingField, match="executionId"):
+        handle_task({"task": "advance"})
+
+
+# -- the machine under moto -------------------------------------------------------------------------
+
+
+@dataclass
+class Machine:
+    """One moto account with drbot's state machine, its Lambda routed to drbot, on a fake clock."""
+
+    services: Any
+    sfn: Any
+    arn: str
+    clock: FakeClock
+    simulator: Any
+    driver: StepFunctionsDriver
+    invocations: list[dict[str, Any]] = field(default_factory=list)
+    # hooks run before a task reaches drbot: (event) -> None; may raise to fail the invocation
+    before_task: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+
+    def start(self, execution_id: str) -> str:
+        """Start the machine as the execution service does, recording the ARN on the execution."""
+        started = self.driver.start(self.services.store.get_execution(execution_id))
+        assert started.state_machine_arn
+        for _ in range(5):  # the machine's first Advance may have saved the execution meanwhile
+            current = self.services.store.get_execution(execution_id)
+            try:
+                self.services.store.update_execution(
+                    current.model_copy(update={"state_machine_arn": started.state_machine_arn}), "alice"
+                )
+                break
+            except StaleVersion:
+                continue
+        return started.state_machine_arn
+
+    def finished(self, execution_arn: str) -> dict[str, Any]:
+        def ended() -> dict[str, Any] | None:
+            described: dict[str, Any] = self.sfn.describe_execution(executionArn=execution_arn)
+            return None if described["status"] == "RUNNING" else described
+
+        return eventually(ended, f"{execution_arn} to end")
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = self.sfn.get_execution_history(executionArn=execution_arn)["events"]
+        return events
+
+    def entered(self, execution_arn: str) -> list[str]:
+        return [
+            e["stateEnteredEventDetails"]["name"]
+            for e in self.history(execution_arn)
+            if e["type"].endswith("StateEntered")
+        ]
+
+    def tasks(self, name: str) -> list[dict[str, Any]]:
+        return [e for e in self.invocations if e.get("task") == name]
+
+
+def _lambda_context() -> Any:
+    return SimpleNamespace(
+        function_name="drbot-execution",
+        function_version="$LATEST",
+        memory_limit_in_mb=512,
+        invoked_function_arn=f"arn:aws:lambda:{AWS_REGION}:{ACCOUNT}:function:drbot-execution",
+        aws_request_id="00000000-0000-4000-8000-000000000000",
+        log_group_name="/aws/lambda/drbot-execution",
+        log_stream_name="test",
+        get_remaining_time_in_millis=lambda: 900_000,
+    )
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def lambda_handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def machine(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock, simulator: Any, no_network: None
+) -> Iterator[Machine]:
+    import boto3
+    from moto import mock_aws
+    from moto.awslambda.exceptions import LambdaClientError
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+        WaitFunction,
+    )
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    from orchestration.aws import AwsSessions
+    from orchestration.bootstrap import build_services
+    from orchestration.config import Settings
+    from orchestration.drs.clients import SimulatedDrsClients
+    from orchestration.handlers import runtime
+    from orchestration.handlers.execution import lambda_handler
+    from orchestration.store.sqlite import SqliteStore
+
+    fake_aws_env(monkeypatch, tmp_path)
+    over = threading.Event()  # set at teardown: a machine still running must not reach drbot
+    threads_before = len(TMP_THREADS)
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
+        session = boto3.session.Session(region_name=AWS_REGION)
+        iam = session.client("iam")
+        role = iam.create_role(
+            RoleName="drbot-execution",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )["Role"]["Arn"]
+        function_arn = session.client("lambda").create_function(
+            FunctionName="drbot-execution",
+            Runtime="python3.11",
+            Role=role,
+            Handler="handler.lambda_handler",
+            Code={"ZipFile": _zip()},
+        )["FunctionArn"]
+        sfn = session.client("stepfunctions")
+        arn = sfn.create_state_machine(
+            name="drbot-orchestration",
+            definition=json.dumps(definition({FUNCTION_ARN_PLACEHOLDER: function_arn})),
+            roleArn=role,
+            type="STANDARD",
+        )["stateMachineArn"]
+
+        store = SqliteStore(tmp_path / "drbot.db", clock=clock)
+        driver = StepFunctionsDriver(arn, sfn)
+        services = build_services(
+            Settings.from_env({}, db_path=tmp_path / "drbot.db", state_machine_arn=arn),
+            clock=clock,
+            store=store,
+            drs=SimulatedDrsClients(simulator),
+            aws=AwsSessions(store, session),
+            notifier=RecordingNotifier(),
+            driver=driver,
+        )
+        machine = Machine(
+            services=services, sfn=sfn, arn=arn, clock=clock, simulator=simulator, driver=driver
+        )
+
+        def invoke(backend: Any, function_name: str, *request: Any) -> bytes:
+            """The Lambda as AWS runs it: the payload to drbot's handler, an exception to a
+            FunctionError with the Python runtime's error document."""
+            _qualifier, body, _headers, response_headers = request
+            if over.is_set():
+                raise LambdaClientError("ServiceException", "the test is over")
+            event = json.loads(body)
+            machine.invocations.append(event)
+            try:
+                for hook in list(machine.before_task):
+                    hook(event)
+                result = lambda_handler(event, _lambda_context())
+            except LambdaClientError:
+                raise  # a Lambda service error, not the function's
+            except Exception as exc:
+                response_headers["x-amz-function-error"] = "Unhandled"
+                document = {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": []}
+                return json.dumps(document).encode()
+            return json.dumps(result).encode()
+
+        def wait_on_the_fake_clock(self: Any, env: Any, wait_seconds: int) -> None:
+            clock.advance(max(0, wait_seconds))
+
+        monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+        monkeypatch.setattr(WaitFunction, "_wait_interval", wait_on_the_fake_clock)
+        monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=clock.advance))
+        runtime.use(services)
+        try:
+            yield machine
+        finally:
+            over.set()
+            for execution in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]:
+                sfn.stop_execution(executionArn=execution["executionArn"])
+            give_up = time.monotonic() + 5.0
+            for thread in list(TMP_THREADS[threads_before:]):
+                thread.join(timeout=max(0.0, give_up - time.monotonic()))
+            runtime.use(None)
+            services.close()
+
+
+def _plan(services: Any, sim: Any, *, pause_wave_3: bool = False) -> Any:
+    """Three waves as a DAG: Database and App start together, Web waits for both."""
+    groups: dict[str, dict[str, Any]] = {
+        "DB": {"sourceServerIds": [sim.server_id("db-primary-01"), sim.server_id("db-replica-01")]},
+        "App": {"serverSelectionTags": {"Tier": "app", "Application": "orders"}},
+        "Web": {"serverSelectionTags": {"Tier": "web"}},
+    }
+    ids = {
+        name: create_protection_group(
+            services,
+            CreateProtectionGroup.model_validate({"groupName": name, "region": AWS_REGION, **selection}),
+            "alice",
+        ).group.group_id
+        for name, selection in groups.items()
+    }
+    web: dict[str, Any] = {
+        "waveNumber": 3,
+        "waveName": "Web",
+        "protectionGroupId": ids["Web"],
+        "dependsOnWaves": [1, 2],
+    }
+    if pause_wave_3:
+        web["pauseBefore"] = True
+    body = {
+        "planName": "Orders DR",
+        "waves": [
+            {"waveNumber": 1, "waveName": "Database", "protectionGroupId": ids["DB"], "dependsOnWaves": []},
+            {"waveNumber": 2, "waveName": "App", "protectionGroupId": ids["App"], "dependsOnWaves": []},
+            web,
+        ],
+    }
+    return create_recovery_plan(services, CreateRecoveryPlan.model_validate(body), "alice").plan
+
+
+def _new_drill(machine: Machine, **plan_options: Any) -> str:
+    plan = _plan(machine.services, machine.simulator, **plan_options)
+    execution = build_execution(machine.services, plan, ExecutionType.DRILL, "alice", ExecutionStatus.PENDING)
+    return str(machine.services.store.create_execution(execution, "alice").execution_id)
+
+
+def _execution(machine: Machine | Any, execution_id: str) -> Execution:
+    """The execution as stored, through a Machine or plain Services."""
+    services = machine.services if isinstance(machine, Machine) else machine
+    found: Execution = services.store.get_execution(execution_id)
+    return found
+
+
+def _assert_completed_drill(machine: Machine, execution_id: str) -> Execution:
+    execution = _execution(machine, execution_id)
+    assert execution.status == ExecutionStatus.COMPLETED
+    assert [w.status for w in execution.waves] == [WaveStatus.COMPLETED] * 3
+    assert [len(w.servers) for w in execution.waves] == [2, 2, 3]
+    db, app, web = execution.waves
+    assert web.start_time is not None and db.end_time is not None and app.end_time is not None
+    assert web.start_time >= max(db.end_time, app.end_time)  # the DAG: Web after Database and App
+    assert execution.cleanup is not None and execution.cleanup.status == CleanupStatus.COMPLETED
+    assert machine.simulator.client(AWS_REGION).describe_recovery_instances()["items"] == []
+    launches = [
+        j for j in machine.simulator.client(AWS_REGION).describe_jobs()["items"] if j["type"] == "LAUNCH"
+    ]
+    assert len(launches) == 3  # one DRS job per wave
+    notifier: RecordingNotifier = machine.services.notifier
+    delivered = notifier.events(execution_id)
+    assert [e.seq for e in delivered] == [e.seq for e in execution.events]  # every event delivered
+    return execution
+
+
+def test_a_three_wave_drill_runs_to_completed_through_the_state_machine(machine: Machine) -> None:
+    execution_id = _new_drill(machine)
+    started_at = machine.clock.now()
+    execution_arn = machine.start(execution_id)
+    assert (
+        execution_arn == f"arn:aws:states:{AWS_REGION}:{ACCOUNT}:execution:drbot-orchestration:{execution_id}"
+    )
+
+    described = machine.finished(execution_arn)
+
+    assert described["status"] == "SUCCEEDED", described
+    assert described["name"] == execution_id
+    output = json.loads(described["output"])
+    assert output == {
+        "executionId": execution_id,
+        "status": "COMPLETED",
+        "done": True,
+        "waitSeconds": output["waitSeconds"],
+        "paused": False,
+    }
+    execution = _assert_completed_drill(machine, execution_id)
+    assert execution.state_machine_arn == execution_arn
+    states = machine.entered(execution_arn)
+    assert states[0] == "Advance" and states[-1] == "Succeeded"
+    assert "Wait" in states and "WaitForResume" not in states and "MarkFailed" not in states
+    assert states.count("Advance") == len(machine.tasks("advance"))
+    # the machine's waits moved the fake clock, not real time: DRS took its simulated minutes
+    assert machine.clock.now() - started_at >= 60
+
+
+def test_starting_twice_is_idempotent(machine: Machine) -> None:
+    execution_id = _new_drill(machine)
+    execution_arn = machine.start(execution_id)
+    again = machine.driver.start(_execution(machine, execution_id))
+    assert again.state_machine_arn == execution_arn
+    assert machine.finished(execution_arn)["status"] == "SUCCEEDED"
+    after_the_end = machine.driver.start(_execution(machine, execution_id))  # ExecutionAlreadyExists
+    assert after_the_end.state_machine_arn == execution_arn
+    runs = machine.sfn.list_executions(stateMachineArn=machine.arn)["executions"]
+    assert [r["name"] for r in runs] == [execution_id]
+
+
+def test_a_pause_gate_waits_on_the_task_token_until_resumed(machine: Machine) -> None:
+    execution_id = _new_drill(machine, pause_wave_3=True)
+    execution_arn = machine.start(execution_id)
+
+    def holding_a_token() -> Execution | None:
+        current = _execution(machine, execution_id)
+        return current if current.status == ExecutionStatus.PAUSED and current.task_token else None
+
+    paused = eventually(holding_a_token, "the machine to wait on its task token")
+    assert paused.gate_wave == 3
+    assert [w.status for w in paused.waves] == [
+        WaveStatus.COMPLETED,
+        WaveStatus.COMPLETED,
+        WaveStatus.PENDING,
+    ]
+    assert machine.sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
+    assert machine.entered(execution_arn)[-1] == "WaitForResume"
+    ticks_while_paused = len(machine.tasks("advance"))
+    # the machine is parked on the token: time passing does not make it poll
+    machine.clock.advance(600)
+    threading.Event().wait(0.1)  # a moment of real time in which a polling machine would tick
+    assert len(machine.tasks("advance")) == ticks_while_paused
+    assert machine.entered(execution_arn)[-1] == "WaitForResume"
+
+    # resume, as the execution service does: save RUNNING with the gate passed, then wake
+    resumed = paused.with_status(ExecutionStatus.RUNNING, int(machine.clock.now())).model_copy(
+        update={"gates_passed": [3], "gate_wave": None}
+    )
+    saved = machine.services.store.update_execution(resumed, "bob")
+    machine.driver.wake(saved)
+
+    described = machine.finished(execution_arn)
+    assert described["status"] == "SUCCEEDED", described
+    _assert_completed_drill(machine, execution_id)
+    assert [t["taskToken"] for t in machine.tasks("pause")] == [paused.task_token]
+    machine.driver.wake(saved)  # the token is spent: waking again is harmless
+
+
+def test_a_resume_racing_the_pause_task_releases_the_wait_at_once(machine: Machine) -> None:
+    execution_id = _new_drill(machine, pause_wave_3=True)
+
+    def resume_first(event: dict[str, Any]) -> None:
+        """The resume lands between advance() reporting PAUSED and the pause task saving the token."""
+        if event.get("task") != "pause":
+            return
+        current = _execution(machine, execution_id)
+        resumed = current.with_status(ExecutionStatus.RUNNING, int(machine.clock.now())).model_copy(
+            update={"gates_passed": [3], "gate_wave": None}
+        )
+        machine.driver.wake(machine.services.store.update_execution(resumed, "bob"))  # no token yet
+
+    machine.before_task.append(resume_first)
+    execution_arn = machine.start(execution_id)
+
+    described = machine.finished(execution_arn)
+    assert described["status"] == "SUCCEEDED", described
+    _assert_completed_drill(machine, execution_id)
+    assert len(machine.tasks("pause")) == 1
+    assert machine.entered(execution_arn).count("WaitForResume") == 1
+    assert _execution(machine, execution_id).task_token is None  # released at once, never stored
+
+
+def test_transient_lambda_errors_are_retried(machine: Machine) -> None:
+    from moto.awslambda.exceptions import LambdaClientError
+
+    execution_id = _new_drill(machine)
+    throttled: list[int] = []
+
+    def throttle_twice(event: dict[str, Any]) -> None:
+        if event.get("task") == "advance" and len(throttled) < 2:
+            throttled.append(1)
+            raise LambdaClientError("TooManyRequestsException", "Rate exceeded")
+
+    machine.before_task.append(throttle_twice)
+    execution_arn = machine.start(execution_id)
+
+    described = machine.finished(execution_arn)
+    assert described["status"] == "SUCCEEDED", described
+    _assert_completed_drill(machine, execution_id)
+    failures = [e for e in machine.history(execution_arn) if e["type"] == "TaskFailed"]
+    assert [f["taskFailedEventDetails"]["error"] for f in failures] == ["Lambda.TooManyRequestsException"] * 2
+
+
+def test_an_advance_that_fails_marks_the_execution_failed(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    execution_id = _new_drill(machine)
+    calls: list[str] = []
+
+    def advance_failing_once(services: Any, wanted: str) -> Any:
+        calls.append(wanted)
+        if len(calls) == 2:  # after the first tick launched waves 1 and 2
+            raise RuntimeError("DynamoDB table drbot-execution-history is gone")
+        return real_advance(services, wanted)
+
+    monkeypatch.setattr(stepfunctions, "advance", advance_failing_once)
+    execution_arn = machine.start(execution_id)
+
+    described = machine.finished(execution_arn)
+    assert described["status"] == "FAILED", described
+    assert described["error"] == "RuntimeError"
+    assert "drbot-execution-history is gone" in described["cause"]
+    assert machine.entered(execution_arn)[-2:] == ["MarkFailed", "Failed"]
+    assert len(calls) == 2  # a non-transient error is not retried
+
+    execution = _execution(machine, execution_id)
+    assert execution.status == ExecutionStatus.FAILED
+    assert execution.end_time is not None and execution.task_token is None
+    assert "drbot-execution-history is gone" in (execution.status_reason or "")
+    assert [w.status for w in execution.waves] == [
+        WaveStatus.LAUNCHING,
+        WaveStatus.LAUNCHING,
+        WaveStatus.SKIPPED,
+    ]
+    failed = [e for e in execution.events if e.type == EventType.FAILED]
+    assert len(failed) == 1
+    assert failed[0].details == {
+        "error": "RuntimeError",
+        "cause": "DynamoDB table drbot-execution-history is gone",
+    }
+    assert "no longer watched" in failed[0].message
+    notifier: RecordingNotifier = machine.services.notifier
+    assert notifier.events(execution_id)[-1].type == EventType.FAILED  # delivered
+
+    # the Catch is idempotent: marking an ended execution again changes nothing
+    again = handle_task({"task": "mark_failed", "executionId": execution_id, "error": {"Error": "X"}})
+    assert again["status"] == "FAILED"
+    assert _execution(machine, execution_id).version == execution.version
+
+
+def test_a_failure_during_a_drills_delayed_cleanup_records_the_instances_left(
+    sqlite_services: Any, clock: FakeClock, simulator: Any
+) -> None:
+    from orchestration.engine.advance import advance
+    from orchestration.handlers import runtime
+
+    services = sqlite_services
+    services.notifier = RecordingNotifier()
+    plan = _plan(services, simulator)
+    execution = build_execution(
+        services, plan, ExecutionType.DRILL, "alice", ExecutionStatus.PENDING, cleanup_after_minutes=60
+    )
+    execution_id = services.store.create_execution(execution, "alice").execution_id
+    for _ in range(200):
+        result = advance(services, execution_id)
+        if result.status == ExecutionStatus.COMPLETED:
+            break
+        clock.advance(result.wait_seconds)
+    completed = _execution(services, execution_id)
+    assert completed.status == ExecutionStatus.COMPLETED
+    assert completed.cleanup is not None and completed.cleanup.status == CleanupStatus.SCHEDULED
+    instances = list(completed.cleanup.recovery_instance_ids)
+    assert len(instances) == 7
+
+    runtime.use(services)
+    try:
+        handle_task(
+            {
+                "task": "mark_failed",
+                "executionId": execution_id,
+                "error": {"Error": "States.TaskFailed", "Cause": "the Lambda was deleted"},
+            }
+        )
+        again = handle_task({"task": "mark_failed", "executionId": execution_id, "error": {}})
+    finally:
+        runtime.use(None)
+
+    ended = _execution(services, execution_id)
+    assert ended.status == ExecutionStatus.COMPLETED  # the drill itself succeeded
+    assert ended.cleanup is not None and ended.cleanup.status == CleanupStatus.FAILED
+    assert ended.cleanup.recovery_instance_ids == instances
+    assert "the Lambda was deleted" in (ended.cleanup.error or "")
+    assert ended.events[-1].type == EventType.CLEANUP_FAILED
+    assert ended.events[-1].details["recoveryInstanceIds"] == instances
+    assert not ended.needs_driving  # nothing left pending, every event delivered
+    assert services.notifier.events(execution_id)[-1].type == EventType.CLEANUP_FAILED
+    assert again["status"] == "COMPLETED"  # nothing more to record the second time
+    assert _execution(services, execution_id).version == ended.version
