@@ -431,7 +431,10 @@ class CleanupRun(WireModel):
     status: CleanupStatus = CleanupStatus.SCHEDULED
     due_at: EpochSeconds
     recovery_instance_ids: list[str] = Field(default_factory=list)
-    job_ids: list[str] = Field(default_factory=list)
+    # rounds: terminate what still exists, wait for those jobs, look again — until nothing is left
+    job_ids: list[str] = Field(default_factory=list)  # TERMINATE jobs of the current round
+    rounds: int = Field(default=0, ge=0)  # rounds whose jobs have finished
+    round_started_at: EpochSeconds | None = None  # first claim of the current round (job lookup)
     claimed_at: EpochSeconds | None = None
     finished_at: EpochSeconds | None = None
     error: str | None = None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from orchestration.errors import (
     Conflict,
@@ -207,7 +207,8 @@ class RecoveryInstance:
         )
 
 
-def _batches(ids: Sequence[str], size: int) -> Iterator[list[str]]:
+def batches(ids: Sequence[str], size: int) -> Iterator[list[str]]:
+    """`ids` without repeats, in chunks of at most `size` (DRS's per-call limits)."""
     unique = list(dict.fromkeys(ids))
     for start in range(0, len(unique), size):
         yield unique[start : start + size]
@@ -229,6 +230,8 @@ def parse_iso_datetime(text: str | None) -> int | None:
 
 def translate_client_error(exc: ClientError | BotoCoreError, action: str) -> DrbotError:
     """A botocore failure as the domain error that says what it means to a DRS user."""
+    if isinstance(exc, ParamValidationError):
+        return ValidationFailed(f"DRS would not accept the request to {action}: {exc}")
     if isinstance(exc, BotoCoreError):
         return DrsUnavailable(f"DRS could not be reached while trying to {action}: {exc}")
     error = exc.response.get("Error", {})
@@ -283,7 +286,7 @@ class DrsGateway:
         if job_ids is None:
             return self._describe_jobs({})
         jobs: list[DrsJob] = []
-        for batch in _batches(job_ids, MAX_JOB_IDS_PER_CALL):
+        for batch in batches(job_ids, MAX_JOB_IDS_PER_CALL):
             jobs.extend(self._describe_jobs({"jobIDs": batch}))
         return jobs
 
@@ -302,7 +305,7 @@ class DrsGateway:
         if source_server_ids is None:
             return self._describe_recovery_instances({})
         instances: list[RecoveryInstance] = []
-        for batch in _batches(source_server_ids, MAX_SERVER_IDS_PER_CALL):
+        for batch in batches(source_server_ids, MAX_SERVER_IDS_PER_CALL):
             instances.extend(self._describe_recovery_instances({"sourceServerIDs": batch}))
         return instances
 
@@ -353,7 +356,7 @@ class DrsGateway:
     def terminate_recovery_instances(self, recovery_instance_ids: Sequence[str]) -> list[DrsJob]:
         """Terminate recovery instances (≤200 per call, as DRS allows); the TERMINATE jobs."""
         jobs: list[DrsJob] = []
-        for batch in _batches(recovery_instance_ids, MAX_SERVER_IDS_PER_CALL):
+        for batch in batches(recovery_instance_ids, MAX_SERVER_IDS_PER_CALL):
             response = self._call(
                 f"terminate {len(batch)} recovery instance(s)",
                 lambda batch=batch: self._client.terminate_recovery_instances(recoveryInstanceIDs=batch),  # type: ignore[misc]
@@ -364,6 +367,6 @@ class DrsGateway:
     def recovery_instances_by_id(self, recovery_instance_ids: Sequence[str]) -> list[RecoveryInstance]:
         """The recovery instances among `recovery_instance_ids` that still exist."""
         instances: list[RecoveryInstance] = []
-        for batch in _batches(recovery_instance_ids, MAX_SERVER_IDS_PER_CALL):
+        for batch in batches(recovery_instance_ids, MAX_SERVER_IDS_PER_CALL):
             instances.extend(self._describe_recovery_instances({"recoveryInstanceIDs": batch}))
         return instances

@@ -26,11 +26,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from orchestration.bootstrap import Services
-from orchestration.drs.gateway import DrsGateway, DrsJob, RecoveryInstance
+from orchestration.drs.gateway import MAX_SERVER_IDS_PER_CALL, DrsGateway, DrsJob, RecoveryInstance, batches
 from orchestration.engine.decide import IN_FLIGHT, Decision, Observation, decide
-from orchestration.engine.timing import wait_seconds
+from orchestration.engine.timing import backoff_seconds, wait_seconds
 from orchestration.errors import DrbotError, DrsLimitExceeded, DrsUnavailable, NotFound, StaleVersion
 from orchestration.models import (
+    CleanupRun,
     CleanupStatus,
     EventType,
     Execution,
@@ -38,6 +39,7 @@ from orchestration.models import (
     ExecutionType,
     LaunchStatus,
     ServerRun,
+    WaveRun,
     WaveStatus,
 )
 from orchestration.services.groups import servers_of
@@ -49,6 +51,7 @@ TAG_EXECUTION = "drbot:executionId"
 TAG_WAVE = "drbot:wave"
 DELIVERY_GIVE_UP_SECONDS = 24 * 3600  # an ended execution stops retrying a notifier after a day
 _RACE_RETRIES = 3
+MAX_CLEANUP_ROUNDS = 3  # rounds of termination before the survivors are reported for a person
 
 Place = tuple[str, str | None]  # (region, account id)
 
@@ -101,6 +104,7 @@ class _Tick:
         self.store = services.store
         self.execution_id = execution_id
         self.now = int(services.clock.now())
+        self.streak = 0  # consecutive DRS refusals before this tick (backoff)
 
     def save(self, execution: Execution) -> Execution:
         return self.store.update_execution(execution, ENGINE)
@@ -134,6 +138,7 @@ class _Tick:
                     f"{_kind(execution)} of {execution.plan_name} started: {len(execution.waves)} wave(s)",
                 )
             )
+        self.streak = execution.transient_errors
         try:
             observation = self._observe(execution)
         except DrsUnavailable as error:
@@ -175,7 +180,8 @@ class _Tick:
             if wave.status in IN_FLIGHT and wave.job_id:
                 job_ids[place].append(wave.job_id)
             if execution.cleanup is not None and execution.cleanup.status == CleanupStatus.TERMINATING:
-                job_ids[place].extend(wave.terminate_job_ids)
+                this_round = set(execution.cleanup.job_ids)
+                job_ids[place].extend(j for j in wave.terminate_job_ids if j in this_round)
         jobs: dict[str, DrsJob] = {}
         instances: dict[str, RecoveryInstance] = {}
         for place, ids in job_ids.items():
@@ -206,8 +212,9 @@ class _Tick:
         ]
 
     def _back_off(self, execution: Execution, error: DrbotError) -> Execution:
-        first_of_streak = execution.transient_errors == 0
-        execution = execution.model_copy(update={"transient_errors": execution.transient_errors + 1})
+        # the streak counts from before this tick: the decision saved earlier in the tick reset it
+        first_of_streak = self.streak == 0
+        execution = execution.model_copy(update={"transient_errors": self.streak + 1})
         if first_of_streak:
             execution = execution.with_event(
                 EventType.DRS_RETRY,
@@ -228,6 +235,8 @@ class _Tick:
                 job = self._find_job(gateway, execution, number)
                 if job is not None:
                     return self._record_launch(execution, number, job, adopted=True)
+                if execution.status == ExecutionStatus.CANCELLING:
+                    return self._cancel_unlaunched(execution, number)
             server_ids, hostnames = self._wave_servers(execution, number, gateway)
             if not server_ids:
                 done = execution.wave(number).with_status(WaveStatus.COMPLETED, self.now)
@@ -316,6 +325,25 @@ class _Tick:
 
         return self.apply(execution, record)
 
+    def _cancel_unlaunched(self, execution: Execution, number: int) -> Execution:
+        """A claimed wave that never reached DRS, of an execution cancelled since: not launched."""
+
+        def cancel(current: Execution) -> Execution:
+            wave = current.wave(number)
+            if wave.status != WaveStatus.INITIATED or wave.job_id is not None:
+                return current
+            cancelled = wave.with_status(WaveStatus.CANCELLED, self.now).model_copy(
+                update={"claimed_at": None}
+            )
+            return current.replace_wave(cancelled).with_event(
+                EventType.WAVE_CANCELLED,
+                self.now,
+                f"Wave {number} ({wave.wave_name}) cancelled before it was launched",
+                wave_number=number,
+            )
+
+        return self.apply(execution, cancel)
+
     def _fail_wave(self, execution: Execution, number: int, reason: str) -> Execution:
         wave = execution.wave(number)
         failed = wave.with_status(WaveStatus.FAILED, self.now).model_copy(
@@ -331,53 +359,134 @@ class _Tick:
         )
 
     def _terminate(self, execution: Execution) -> Execution:
-        """Terminate the drill's instances that still exist (a retried cleanup finds fewer)."""
+        """One round of a drill's cleanup: terminate its instances that still exist (≤200 per DRS
+        call), adopting TERMINATE jobs an interrupted tick of this round already started. A round
+        that finds nothing left completes the cleanup; DRS refusing for now (throttled, quota
+        full) keeps what was started and retries the rest in the next round."""
         cleanup = execution.cleanup
         if cleanup is None:
             return execution
         wanted = set(cleanup.recovery_instance_ids)
-        job_ids: dict[int, list[str]] = {}  # by wave number: the TERMINATE jobs started now
-        count = 0
-        try:
-            for wave in execution.waves:
-                ids = [s.recovery_instance_id for s in wave.servers if s.recovery_instance_id in wanted]
-                if not ids:
-                    continue
-                gateway = self.gateway((wave.region or self.services.settings.region, wave.account_id))
+        started: dict[int, list[str]] = {}  # wave number -> TERMINATE jobs of this round
+        survivors: list[str] = []
+        refused: DrbotError | None = None
+        for wave in execution.waves:
+            ids = [s.recovery_instance_id for s in wave.servers if s.recovery_instance_id in wanted]
+            if not ids or refused is not None:
+                continue
+            gateway = self.gateway((wave.region or self.services.settings.region, wave.account_id))
+            try:
                 existing = [
                     i.recovery_instance_id for i in gateway.recovery_instances_by_id([i for i in ids if i])
                 ]
-                jobs = gateway.terminate_recovery_instances(existing) if existing else []
-                count += len(existing)
-                job_ids[wave.wave_number] = [j.job_id for j in jobs]
-        except DrsUnavailable as error:
-            return self._back_off(execution, error)
+                if not existing:
+                    continue
+                survivors.extend(existing)
+                adopted = self._terminations_in_flight(gateway, cleanup, wave)
+                started[wave.wave_number] = [job.job_id for job in adopted]
+                covered = {s.recovery_instance_id for job in adopted for s in job.servers}
+                remaining = [i for i in existing if i not in covered]
+                if cleanup.rounds >= MAX_CLEANUP_ROUNDS:
+                    continue  # give up below, naming what is left
+                for batch in batches(remaining, MAX_SERVER_IDS_PER_CALL):
+                    started[wave.wave_number] += [
+                        job.job_id for job in gateway.terminate_recovery_instances(batch)
+                    ]
+            except (DrsUnavailable, DrsLimitExceeded) as error:
+                refused = error
+            except DrbotError as error:
+                refused = error
+        return self.apply(
+            execution,
+            lambda current: self._record_cleanup_round(current, started, survivors, refused, len(wanted)),
+        )
 
-        def record(current: Execution) -> Execution:
-            # applied to whatever was saved meanwhile (a second tick, a delivery cursor): what DRS
-            # already did must not be lost to a version race
-            claim = current.cleanup
-            if claim is None or claim.status != CleanupStatus.TERMINATING:
-                return current  # the cleanup moved on
-            if any(w.terminate_job_ids for w in current.waves):
-                return current  # someone recorded it already
-            waves = [
-                w.model_copy(update={"terminate_job_ids": job_ids[w.wave_number]})
-                if w.wave_number in job_ids
-                else w
-                for w in current.waves
-            ]
-            recorded = current.model_copy(update={"waves": waves})
-            if not any(job_ids.values()):
-                done = claim.model_copy(update={"status": CleanupStatus.COMPLETED, "finished_at": self.now})
-                return recorded.model_copy(update={"cleanup": done}).with_event(
-                    EventType.CLEANUP_COMPLETED, self.now, "Cleanup done: no drill instance was left running"
-                )
-            return recorded.with_event(
-                EventType.CLEANUP_STARTED, self.now, f"Terminating {count} drill instance(s)", instances=count
+    def _terminations_in_flight(
+        self, gateway: DrsGateway, cleanup: CleanupRun, wave: WaveRun
+    ) -> list[DrsJob]:
+        """Active TERMINATE jobs for this wave's servers started since the round began."""
+        since = (cleanup.round_started_at or self.now) - 60
+        servers = {s.source_server_id for s in wave.servers}
+        return [
+            job
+            for job in gateway.jobs_since(since)
+            if job.type == "TERMINATE" and job.is_active and servers & set(job.server_ids)
+        ]
+
+    def _record_cleanup_round(
+        self,
+        current: Execution,
+        started: dict[int, list[str]],
+        survivors: list[str],
+        refused: DrbotError | None,
+        total: int,
+    ) -> Execution:
+        claim = current.cleanup
+        if claim is None or claim.status != CleanupStatus.TERMINATING or claim.job_ids:
+            return current  # the cleanup moved on, or this round was recorded already
+        jobs = [job_id for ids in started.values() for job_id in ids]
+        waves = [
+            w.model_copy(
+                update={"terminate_job_ids": [*w.terminate_job_ids, *started.get(w.wave_number, [])]}
             )
+            for w in current.waves
+        ]
+        current = current.model_copy(update={"waves": waves})
+        transient = isinstance(refused, (DrsUnavailable, DrsLimitExceeded))
+        if refused is not None and not transient:
+            return self._end_cleanup(
+                current, CleanupStatus.FAILED, f"DRS refused the cleanup: {refused.message}"
+            )
+        if not survivors:
+            done = claim.model_copy(update={"status": CleanupStatus.COMPLETED, "finished_at": self.now})
+            return current.model_copy(update={"cleanup": done}).with_event(
+                EventType.CLEANUP_COMPLETED, self.now, f"Cleanup done: {total} drill instance(s) terminated"
+            )
+        if jobs:
+            updated = current.model_copy(update={"cleanup": claim.model_copy(update={"job_ids": jobs})})
+            if claim.rounds == 0:
+                updated = updated.with_event(
+                    EventType.CLEANUP_STARTED,
+                    self.now,
+                    f"Terminating {len(survivors)} drill instance(s)",
+                    instances=len(survivors),
+                )
+            return updated
+        if claim.rounds >= MAX_CLEANUP_ROUNDS:
+            left = ", ".join(survivors[:10]) + (
+                f" and {len(survivors) - 10} more" if len(survivors) > 10 else ""
+            )
+            return self._end_cleanup(
+                current,
+                CleanupStatus.FAILED,
+                f"{len(survivors)} drill instance(s) still running after {claim.rounds} attempts: {left}; "
+                "terminate them in the DRS console",
+            )
+        # DRS refused before anything started: try the round again after a backoff
+        streak = self.streak + 1
+        retry = claim.model_copy(
+            update={
+                "status": CleanupStatus.SCHEDULED,
+                "due_at": self.now + backoff_seconds(streak),
+                "claimed_at": None,
+            }
+        )
+        current = current.model_copy(update={"cleanup": retry, "transient_errors": streak})
+        if self.streak == 0 and refused is not None:
+            current = current.with_event(
+                EventType.DRS_RETRY,
+                self.now,
+                f"DRS refused the cleanup for now ({refused.message}); retrying",
+            )
+        return current
 
-        return self.apply(execution, record)
+    def _end_cleanup(self, current: Execution, status: CleanupStatus, message: str) -> Execution:
+        claim = current.cleanup
+        assert claim is not None  # the caller checked
+        ended = claim.model_copy(update={"status": status, "finished_at": self.now, "error": message})
+        return current.model_copy(update={"cleanup": ended}).with_event(
+            EventType.CLEANUP_FAILED, self.now, message
+        )
 
 
 def deliver(services: Services, execution: Execution) -> Execution:

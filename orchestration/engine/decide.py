@@ -154,37 +154,25 @@ def _fold_job(
 
 
 def observe_cleanup(execution: Execution, observation: Observation, now: int) -> Execution:
+    """When every TERMINATE job of the round has finished, the round is over: the next round
+    (claimed at once) terminates whatever still exists, or finds nothing and completes."""
     cleanup = execution.cleanup
-    if cleanup is None or cleanup.status != CleanupStatus.TERMINATING:
+    if cleanup is None or cleanup.status != CleanupStatus.TERMINATING or not cleanup.job_ids:
         return execution
-    job_ids = [j for w in execution.waves for j in w.terminate_job_ids]
-    jobs = [observation.jobs.get(j) for j in job_ids]
-    if not job_ids or any(job is None or job.status != "COMPLETED" for job in jobs):
+    jobs = [observation.jobs.get(j) for j in cleanup.job_ids]
+    if any(job is None or job.status != "COMPLETED" for job in jobs):
         return execution
-    failed = [s.source_server_id for job in jobs if job for s in job.servers if s.launch_status == "FAILED"]
-    terminated = len(cleanup.recovery_instance_ids) - len(failed)
-    if failed:
-        done = cleanup.model_copy(
-            update={
-                "status": CleanupStatus.FAILED,
-                "finished_at": now,
-                "error": f"DRS could not terminate the instances of {', '.join(failed)}",
-            }
-        )
-        return execution.model_copy(update={"cleanup": done}).with_event(
-            EventType.CLEANUP_FAILED,
-            now,
-            f"Cleanup failed for {len(failed)} server(s): {', '.join(failed)}; terminate their drill "
-            "instances in the DRS console",
-            failedServers=failed,
-        )
-    done = cleanup.model_copy(update={"status": CleanupStatus.COMPLETED, "finished_at": now})
-    return execution.model_copy(update={"cleanup": done}).with_event(
-        EventType.CLEANUP_COMPLETED,
-        now,
-        f"Cleanup done: {terminated} drill instance(s) terminated",
-        terminated=terminated,
+    next_round = cleanup.model_copy(
+        update={
+            "status": CleanupStatus.SCHEDULED,
+            "due_at": now,
+            "job_ids": [],
+            "rounds": cleanup.rounds + 1,
+            "round_started_at": None,
+            "claimed_at": None,
+        }
     )
+    return execution.model_copy(update={"cleanup": next_round})
 
 
 # -- moving the execution along ------------------------------------------------------------------
@@ -325,18 +313,23 @@ def _finish(execution: Execution, target: ExecutionStatus, now: int, reason: str
 
 
 def claim_cleanup(execution: Execution, now: int) -> tuple[Execution, bool]:
-    """Claim the termination of a drill's instances once it is due (or its earlier claim died)."""
+    """Claim a round of the drill's cleanup once it is due, or again when a claim died before
+    recording its TERMINATE jobs (its lease ran out)."""
     cleanup = execution.cleanup
     if cleanup is None or now < cleanup.due_at:
         return execution, False
-    unrecorded_claim = cleanup.status == CleanupStatus.TERMINATING and not any(
-        w.terminate_job_ids for w in execution.waves
-    )
+    unrecorded_claim = cleanup.status == CleanupStatus.TERMINATING and not cleanup.job_ids
     due = cleanup.status == CleanupStatus.SCHEDULED or unrecorded_claim
     lease_free = cleanup.claimed_at is None or now - cleanup.claimed_at >= LEASE_SECONDS
     if not (due and lease_free):
         return execution, False
-    claimed = cleanup.model_copy(update={"status": CleanupStatus.TERMINATING, "claimed_at": now})
+    claimed = cleanup.model_copy(
+        update={
+            "status": CleanupStatus.TERMINATING,
+            "claimed_at": now,
+            "round_started_at": cleanup.round_started_at or now,
+        }
+    )
     return execution.model_copy(update={"cleanup": claimed}), True
 
 

@@ -15,12 +15,17 @@ MAX_BACKOFF = 300
 DELIVERY_RETRY = 30
 
 
+def backoff_seconds(streak: int) -> int:
+    """5 s, doubling per consecutive DRS refusal, at most 5 minutes."""
+    backoff: int = 5 * 2 ** min(streak, 10)
+    return min(MAX_BACKOFF, backoff)
+
+
 def wait_seconds(execution: Execution, now: int, launched: bool) -> int:
     if not execution.needs_driving:
         return 0
     if execution.transient_errors:
-        backoff: int = 5 * 2 ** min(execution.transient_errors, 10)
-        return min(MAX_BACKOFF, backoff)
+        return backoff_seconds(execution.transient_errors)
     if execution.status == ExecutionStatus.PENDING_APPROVAL:
         remaining = (execution.expires_at or now + IDLE) - now
         return max(1, min(IDLE, remaining))

@@ -493,7 +493,8 @@ def approve_execution(services: Services, execution_id: str, approver: str) -> A
         return _Step(updated, True, message, "execution.approve", {"approvals": have, "required": need})
 
     saved, step = _apply(services, execution_id, approver, evaluate)
-    started = step.changed and saved.status == _S.PENDING
+    # judged on what THIS approval saved: `saved` may be a re-read showing another writer's PENDING
+    started = step.changed and step.execution.status == _S.PENDING
     if started:
         saved = deliver(services, _start(services, saved))
     return ApprovalOutcome(saved, step.changed, step.message, started=started)

@@ -353,32 +353,34 @@ def terminating(claimed_at: int, *terminate_jobs: str) -> Execution:
         status=CleanupStatus.TERMINATING,
         due_at=claimed_at,
         claimed_at=claimed_at,
+        round_started_at=claimed_at,
+        job_ids=list(terminate_jobs),
         recovery_instance_ids=[f"i-{1:017x}", f"i-{2:017x}"],
     )
     return execution(done, status=_E.COMPLETED, cleanup=cleanup)
 
 
-def test_finished_terminate_jobs_complete_the_cleanup() -> None:
+def test_a_finished_round_of_terminate_jobs_claims_the_next_round_at_once() -> None:
+    """The next round terminates whatever survived (a failed termination), or finds nothing and
+    completes the cleanup (advance does the looking)."""
     start = terminating(NOW - 30, "term-1")
     running = decide(start, observe(job("term-1", "STARTED", {1: "PENDING"}, kind="TERMINATE")), NOW, LIMITS)
     assert running.execution == start and running.terminate is False
-    done = decide(
-        start,
-        observe(job("term-1", "COMPLETED", {1: "LAUNCHED", 2: "LAUNCHED"}, kind="TERMINATE")),
-        NOW,
-        LIMITS,
-    )
-    assert done.execution.cleanup is not None and done.execution.cleanup.status == CleanupStatus.COMPLETED
-    assert event_types(done) == [EventType.CLEANUP_COMPLETED]
-    failed = decide(
-        start,
-        observe(job("term-1", "COMPLETED", {1: "LAUNCHED", 2: "FAILED"}, kind="TERMINATE")),
-        NOW,
-        LIMITS,
-    )
-    assert failed.execution.cleanup is not None and failed.execution.cleanup.status == CleanupStatus.FAILED
-    assert sid(2) in (failed.execution.cleanup.error or "")
-    assert event_types(failed) == [EventType.CLEANUP_FAILED]
+    for outcome in ({1: "LAUNCHED", 2: "LAUNCHED"}, {1: "LAUNCHED", 2: "FAILED"}):
+        done = decide(start, observe(job("term-1", "COMPLETED", outcome, kind="TERMINATE")), NOW, LIMITS)
+        cleanup = done.execution.cleanup
+        assert cleanup is not None and done.terminate is True
+        assert (cleanup.status, cleanup.rounds, cleanup.job_ids) == (CleanupStatus.TERMINATING, 1, [])
+        assert (cleanup.claimed_at, cleanup.round_started_at) == (NOW, NOW)
+        assert event_types(done) == []
+
+
+def test_a_claimed_round_that_recorded_no_job_is_claimed_again_after_its_lease() -> None:
+    stuck = terminating(NOW - LEASE_SECONDS)
+    again = decide(stuck, observe(), NOW, LIMITS)
+    assert again.terminate is True
+    fresh = decide(terminating(NOW - 5), observe(), NOW, LIMITS)
+    assert fresh.terminate is False
 
 
 # -- leases ------------------------------------------------------------------------------------------
