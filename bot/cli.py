@@ -10,8 +10,9 @@ from pathlib import Path
 
 from bot.commands import build_registry
 from bot.console import Console, run_console
-from orchestration.bootstrap import build_services
+from bot.console_notifier import ConsoleNotifier
 from orchestration.config import Settings
+from orchestration.engine.local_runner import build_running_services
 from orchestration.errors import DrbotError
 
 
@@ -38,7 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         overrides = {"db_path": args.db} if args.db else {}
-        services = build_services(Settings.from_env(**overrides))
+        # the local runner drives executions in the background; their events print as they happen
+        services = build_running_services(
+            Settings.from_env(**overrides), notifier=ConsoleNotifier(sys.stdout)
+        )
     except DrbotError as error:
         print(f"drbot: {error.message}", file=sys.stderr)
         return 2

@@ -30,6 +30,7 @@ class Services:
     driver: Driver = field(default_factory=ManualDriver)  # what calls advance() until done
 
     def close(self) -> None:
+        self.driver.close()  # first: a local runner must stop ticking before the store closes
         self.drs.close()
         self.store.close()
 

@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from aws_lambda_powertools import Logger
 
 from orchestration.bootstrap import Services, build_services
+from orchestration.clock import Clock
 from orchestration.config import Settings
 from orchestration.engine.advance import advance
 from orchestration.engine.ports import Notifier
@@ -73,6 +74,9 @@ class LocalRunner:
                 self._scheduler.start()
                 self._running = True
         return len(pending)
+
+    def close(self) -> None:
+        self.shutdown()
 
     def shutdown(self) -> None:
         with self._lock:
@@ -133,14 +137,16 @@ class LocalRunner:
             self._due[execution_id] = at if current is None else min(current, at)
 
 
-def build_running_services(settings: Settings | None = None, notifier: Notifier | None = None) -> Services:
+def build_running_services(
+    settings: Settings | None = None, notifier: Notifier | None = None, clock: Clock | None = None
+) -> Services:
     """Services for a long-lived local process: on the embedded default, with a LocalRunner as the
     driver, started (it picks up what a previous process left running). On AWS, Step Functions
     drives executions and nothing is started here."""
     settings = settings or Settings.from_env()
     if settings.backend != "embedded":
-        return build_services(settings, notifier=notifier)
+        return build_services(settings, notifier=notifier, clock=clock)
     runner = LocalRunner()
-    services = build_services(settings, notifier=notifier, driver=runner)
+    services = build_services(settings, notifier=notifier, driver=runner, clock=clock)
     runner.bind(services).run()
     return services

@@ -76,6 +76,10 @@ class Driver(Protocol):
         """Something changed (resume, cancel): tick soon, and release a PAUSED wait."""
         ...
 
+    def close(self) -> None:
+        """Stop driving from this process (the store keeps what is left to do)."""
+        ...
+
 
 class ManualDriver:
     """Drives nothing: the caller calls `advance` itself (tests, benchmarks, scripts)."""
@@ -90,3 +94,6 @@ class ManualDriver:
 
     def wake(self, execution: Execution) -> None:
         self.woken.append(execution.execution_id)
+
+    def close(self) -> None:
+        return None

@@ -272,6 +272,9 @@ class StepFunctionsDriver:
                 arn = execution_arn(self.state_machine_arn, execution_id)  # started already: fine
         return execution.model_copy(update={"state_machine_arn": arn})
 
+    def close(self) -> None:
+        """Nothing to stop: Step Functions drives executions outside this process."""
+
     def wake(self, execution: Execution) -> None:
         """Release the state machine's WaitForResume with the stored task token, if any. Never
         raises: the resume or cancel is saved already, and the wait's timeout looks again."""
