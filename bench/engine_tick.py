@@ -54,7 +54,7 @@ REGION = "us-east-1"
 SERVERS_PER_JOB = 100  # DRS: one job launches at most 100 servers, and one wave is one job
 MAX_TICKS = 5000
 
-# (waves, servers): the sizes of issue 4 item 8 (1, 5, 20, 40 waves; 10, 100, 1000, 4000 servers)
+# (waves, servers): plans of 1, 5, 20, 40 waves and 10, 100, 1000, 4000 servers
 # where a wave fits one DRS job (servers <= 100 x waves) and every wave has a server (waves <= servers)
 DEFAULT_MATRIX: tuple[tuple[int, int], ...] = (
     (1, 10),

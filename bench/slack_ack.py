@@ -1,4 +1,4 @@
-"""Slack ack latency and the Lambda entry's cold import (issue 5, item 8).
+"""Slack ack latency and the Lambda entry's cold import.
 
     python -m bench.slack_ack [--requests 1000] [--imports 5]
 

@@ -1,4 +1,4 @@
-"""Two writers on one execution at once (issue 4 item 3): `advance` racing `advance`, and a pause
+"""Two writers on one execution at once: `advance` racing `advance`, and a pause
 racing `advance`.
 
 Each racer has its OWN store instance on the same state (two SqliteStore on one file; two

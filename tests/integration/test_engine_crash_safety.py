@@ -1,4 +1,4 @@
-"""Crash safety, proven (issue 4 item 3): a crash before and after every external call of `advance`.
+"""Crash safety, proven: a crash before and after every external call of `advance`.
 
 Every call `advance` makes to the outside — each DRS gateway method and each store method — goes
 through a proxy that counts the calls of the whole run and raises `Crash` at call number k, either

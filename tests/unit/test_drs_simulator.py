@@ -32,8 +32,8 @@ LAUNCH_SECONDS = 20.0
 ENOUGH_FOR_ANY_LAUNCH = 120.0  # pending 5 s + 20 s x the slowest factor (1.8) x jitter (1.1)
 
 Captured = list[tuple[OperationModel, dict[str, Any]]]
-# DRS answers date-times with an offset ("2026-01-01T00:00:00.000000+00:00", as the brief and the AWS
-# CLI show) although the model's pattern for them ends in "Z"; every other pattern is checked
+# DRS answers date-times with an offset ("2026-01-01T00:00:00.000000+00:00", as the AWS
+# CLI shows) although the model's pattern for them ends in "Z"; every other pattern is checked
 UNPATTERNED = frozenset({"ISO8601DatetimeString"})
 
 
