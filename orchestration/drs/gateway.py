@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
@@ -25,6 +25,19 @@ from orchestration.errors import (
 if TYPE_CHECKING:
     from mypy_boto3_drs import DrsClient
 
+# DRS `dataReplicationState` values (botocore's drs model); CONTINUOUS is healthy
+DataReplicationState = Literal[
+    "STOPPED",
+    "INITIATING",
+    "INITIAL_SYNC",
+    "BACKLOG",
+    "CREATING_SNAPSHOT",
+    "CONTINUOUS",
+    "PAUSED",
+    "RESCAN",
+    "STALLED",
+    "DISCONNECTED",
+]
 HEALTHY_REPLICATION_STATE = "CONTINUOUS"
 JOB_DONE_STATUS = "COMPLETED"  # DRS job status is PENDING | STARTED | COMPLETED, whatever the servers did
 MAX_JOB_IDS_PER_CALL = 1000  # describe_jobs filters.jobIDs (botocore's drs model)

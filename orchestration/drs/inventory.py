@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from orchestration.drs.gateway import DataReplicationState
 from orchestration.drs.sim.format import parse_iso_duration
 from orchestration.errors import ValidationFailed
 
@@ -24,18 +25,6 @@ REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 ACCOUNT_PATTERN = r"^\d{12}$"
 _PROBLEMS_SHOWN = 5
 
-DataReplicationState = Literal[
-    "STOPPED",
-    "INITIATING",
-    "INITIAL_SYNC",
-    "BACKLOG",
-    "CREATING_SNAPSHOT",
-    "CONTINUOUS",
-    "PAUSED",
-    "RESCAN",
-    "STALLED",
-    "DISCONNECTED",
-]
 DataReplicationError = Literal[
     "AGENT_NOT_SEEN",
     "SNAPSHOTS_FAILURE",

@@ -4,27 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from orchestration.bootstrap import Services
-from orchestration.drs.gateway import SourceServer
+from orchestration.drs.gateway import DataReplicationState, SourceServer
 from orchestration.errors import ValidationFailed
 from orchestration.models import ProtectionGroup
 from orchestration.services.common import server_summary
 
-# DRS `dataReplicationState` values (from the DRS API model)
-REPLICATION_STATES = (
-    "STOPPED",
-    "INITIATING",
-    "INITIAL_SYNC",
-    "BACKLOG",
-    "CREATING_SNAPSHOT",
-    "CONTINUOUS",
-    "PAUSED",
-    "RESCAN",
-    "STALLED",
-    "DISCONNECTED",
-)
+REPLICATION_STATES: tuple[str, ...] = get_args(DataReplicationState)
 
 
 @dataclass(frozen=True)
