@@ -1,0 +1,144 @@
+"""The buttons of an execution's messages: Approve, Reject (a modal asks why), Pause, Resume, Cancel.
+
+Every click is acked at once and the service call runs lazily (as `/dr` does). The clicker is
+`body["user"]["id"]`; the services decide who may do what. A refusal (any DrbotError: not an
+approver, the requester approving their own run, a run that already ended) is told to the clicker
+alone, ephemerally, and changes nothing. A change replaces the message with the fresh summary; a
+no-op (a double click, a Slack retry) only tells the clicker it was already done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.listeners.errors import Redactor, log_failure
+from bot.views.executions import build_outcome
+from bot.views.failures import build_failure_message
+from bot.views.ids import ActionId
+from bot.views.message import Message
+from bot.views.reject_modal import (
+    RejectModalId,
+    RejectTarget,
+    build_reject_modal,
+    reason_errors,
+    submitted_reason,
+)
+from orchestration.bootstrap import Services
+from orchestration.errors import DrbotError
+from orchestration.services.executions import (
+    Outcome,
+    approve_execution,
+    cancel_execution,
+    pause_execution,
+    reject_execution,
+    resume_execution,
+)
+
+ServiceCall = Callable[[Services, str, str], Outcome]
+
+BUTTONS: dict[ActionId, ServiceCall] = {
+    ActionId.APPROVE: approve_execution,
+    ActionId.PAUSE: pause_execution,
+    ActionId.RESUME: resume_execution,
+    ActionId.CANCEL: cancel_execution,
+}
+
+
+def register(app: App, services: Services, redact: Redactor | None = None) -> None:
+    redact = redact or Redactor()
+    # the app's own client: bolt's per-request copy adds `team_id` to every call, which only an
+    # org-wide (Enterprise Grid) install needs
+    client = app.client
+
+    def ack_at_once(ack: Ack) -> None:
+        ack()
+
+    for action_id, call in BUTTONS.items():
+        app.action(action_id.value)(ack=ack_at_once, lazy=[_clicked(services, client, call, redact)])
+
+    def ask_reason(ack: Ack, body: dict[str, Any]) -> None:
+        ack()  # the trigger_id lives 3 seconds: the modal opens here, not lazily
+        client.views_open(trigger_id=body["trigger_id"], view=build_reject_modal(RejectTarget.of_click(body)))
+
+    def check_reason(ack: Ack, view: dict[str, Any]) -> None:
+        errors = reason_errors(submitted_reason(view))
+        if errors:
+            ack(response_action="errors", errors=errors)
+        else:
+            ack()
+
+    def reject(body: dict[str, Any], view: dict[str, Any]) -> None:
+        reason = submitted_reason(view)
+        if reason_errors(reason) is None:  # an empty reason was answered inline: nothing to do
+            _reject(services, client, RejectTarget.from_metadata(view["private_metadata"]), body, reason)
+
+    app.action(ActionId.REJECT.value)(ask_reason)
+    app.view(RejectModalId.CALLBACK.value)(ack=check_reason, lazy=[reject])
+
+
+def _clicked(
+    services: Services, client: WebClient, call: ServiceCall, redact: Redactor
+) -> Callable[..., None]:
+    """The lazy half of a button: call the service as the clicker and show what it did."""
+
+    def run_action(body: dict[str, Any], respond: Respond) -> None:
+        try:
+            outcome = call(services, body["actions"][0]["value"], body["user"]["id"])
+        except DrbotError as error:
+            _tell(respond, error.message)
+            return
+        except Exception as error:  # answered and logged here: bolt would only log a one-liner
+            reference = log_failure("execution button failed", error, redact, body)
+            _tell(respond, build_failure_message(_label(body), reference).text)
+            return
+        message = build_outcome(outcome, int(services.clock.now()))
+        if not outcome.changed:
+            _tell(respond, outcome.message)
+        elif (body.get("container") or {}).get("is_ephemeral"):
+            respond(replace_original=True, text=message.text, blocks=message.blocks)
+        else:
+            _update(client, body["container"], message)
+
+    return run_action
+
+
+def _reject(
+    services: Services, client: WebClient, target: RejectTarget, body: Mapping[str, Any], reason: str
+) -> None:
+    """The lazy half of the reject modal: refusals and no-ops go to the clicker ephemerally."""
+    user = body["user"]["id"]
+    try:
+        outcome = reject_execution(services, target.execution_id, user, reason)
+    except DrbotError as error:
+        _whisper(client, target, user, Message(text=error.message))
+        return
+    message = build_outcome(outcome, int(services.clock.now()))
+    if outcome.changed and target.message_ts and not target.is_ephemeral:
+        _update(client, {"channel_id": target.channel_id, "message_ts": target.message_ts}, message)
+    else:
+        _whisper(client, target, user, message if outcome.changed else Message(text=outcome.message))
+
+
+def _tell(respond: Respond, text: str) -> None:
+    respond(response_type="ephemeral", replace_original=False, text=text)
+
+
+def _update(client: WebClient, container: Mapping[str, Any], message: Message) -> None:
+    client.chat_update(
+        channel=container["channel_id"], ts=container["message_ts"], text=message.text, blocks=message.blocks
+    )
+
+
+def _whisper(client: WebClient, target: RejectTarget, user: str, message: Message) -> None:
+    if target.channel_id:
+        client.chat_postEphemeral(
+            channel=target.channel_id, user=user, text=message.text, blocks=message.blocks or None
+        )
+
+
+def _label(body: Mapping[str, Any]) -> str:
+    return f"the {body['actions'][0]['action_id']} button"

@@ -1,0 +1,255 @@
+"""Execution events in Slack: a live summary at the root of the execution's thread, replies in it.
+
+The Notifier port (orchestration/engine/ports.py) for executions that have `execution.slack` set:
+
+- the root message shows the live summary (`build_execution_summary`); when the run request did not
+  post one (`slack.thread_ts` is None) the first delivery posts it and the notifier remembers its ts;
+- every new event makes the root stale: it is refreshed with chat.update at most once per
+  `min_update_seconds` per execution, except when the execution ends (always refreshed);
+- wave launches, completions and failures (naming the failed servers and their errors), pause,
+  resume, cancel requests and cleanup are thread replies; WAVE_PROGRESS only refreshes the root;
+- COMPLETED / FAILED / CANCELLED are thread replies broadcast to the channel (`reply_broadcast`).
+
+Events arrive at least once and in order; the notifier remembers, per execution, the last event it
+handled, so a redelivery never posts twice. Slack rate-limiting (HTTP 429) or a Slack outage
+(HTTP 5xx, connection errors) raises: the engine keeps the events and offers them again on its next
+tick, so Slack only ever delays messages, never the drill. The notifier never sleeps; after a 429 it
+does not call that method again until Retry-After has passed. Permanent refusals (channel_not_found,
+not_in_channel, …) are logged and the message is dropped — retrying them would change nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.views.common import escape, section
+from bot.views.executions import build_execution_summary
+from bot.views.message import Message
+from orchestration.clock import Clock
+from orchestration.models import EventType, Execution, ExecutionEvent, LaunchStatus
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RETRY_AFTER_SECONDS = 1.0
+MAX_FAILED_SERVERS_LISTED = 20
+
+_T = EventType
+# events that are thread replies (the rest only refresh the root)
+REPLY_ICONS: dict[EventType, str] = {
+    _T.WAVE_LAUNCHED: ":rocket:",
+    _T.WAVE_COMPLETED: ":white_check_mark:",
+    _T.WAVE_FAILED: ":x:",
+    _T.PAUSED: ":double_vertical_bar:",
+    _T.RESUMED: ":arrow_forward:",
+    _T.CANCEL_REQUESTED: ":black_square_for_stop:",
+    _T.CLEANUP_SCHEDULED: ":broom:",
+    _T.CLEANUP_STARTED: ":broom:",
+    _T.CLEANUP_COMPLETED: ":broom:",
+    _T.CLEANUP_FAILED: ":warning:",
+    _T.COMPLETED: ":white_check_mark:",
+    _T.FAILED: ":x:",
+    _T.CANCELLED: ":black_square_for_stop:",
+}
+# the final result: a thread reply also shown in the channel
+BROADCAST = frozenset({_T.COMPLETED, _T.FAILED, _T.CANCELLED})
+# the root is refreshed at once, whatever the throttle says
+FORCE_UPDATE = frozenset(
+    {_T.COMPLETED, _T.FAILED, _T.CANCELLED, _T.REJECTED, _T.EXPIRED, _T.CLEANUP_COMPLETED, _T.CLEANUP_FAILED}
+)
+
+
+class SlackUnavailable(Exception):
+    """Slack did not take a message now (rate-limited or down): the events are offered again later."""
+
+    def __init__(self, method: str, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{method}: {reason}" + (f" (retry after {retry_after:g}s)" if retry_after else ""))
+        self.method = method
+        self.retry_after = retry_after
+
+
+@dataclass
+class _Thread:
+    """What the notifier knows of one execution's Slack thread."""
+
+    root_ts: str | None = None  # the root message, if this notifier posted it
+    handled_through: int = 0  # last event seq posted (or deliberately not posted)
+    last_update: float | None = None  # when the root last showed the live summary
+    stale: bool = False  # events since the last refresh of the root
+    forced: bool = False  # an event that always refreshes the root is waiting for it
+    disabled: bool = False  # the root could not be posted for good (e.g. channel_not_found)
+
+
+class SlackNotifier:
+    """The Notifier port for Slack threads; see the module docstring."""
+
+    def __init__(self, client: WebClient, clock: Clock, min_update_seconds: float = 5.0) -> None:
+        self.client = client
+        self.clock = clock
+        self.min_update_seconds = min_update_seconds
+        self._threads: dict[str, _Thread] = {}
+        self._blocked_until: dict[str, float] = {}  # method -> end of its Retry-After
+        self._lock = threading.Lock()
+
+    def root_ts(self, execution_id: str) -> str | None:
+        """The ts of the root message this notifier posted for an execution (None: not posted)."""
+        with self._lock:
+            thread = self._threads.get(execution_id)
+            return thread.root_ts if thread else None
+
+    # -- the port ----------------------------------------------------------------------------------
+
+    def deliver(self, execution: Execution, events: Sequence[ExecutionEvent]) -> None:
+        slack = execution.slack
+        if slack is None:
+            return
+        with self._lock:
+            thread = self._threads.setdefault(execution.execution_id, _Thread())
+            if thread.disabled:
+                return
+            fresh = [e for e in sorted(events, key=lambda e: e.seq) if e.seq > thread.handled_through]
+            if not fresh and not thread.stale:
+                return
+            root = slack.thread_ts or thread.root_ts
+            if root is None:
+                root = self._post_root(execution, thread)
+                if root is None:
+                    return
+            for event in fresh:
+                if event.type in REPLY_ICONS:
+                    self._reply(execution, root, event)
+                thread.handled_through = event.seq
+                thread.stale = True
+                thread.forced = thread.forced or event.type in FORCE_UPDATE
+            self._refresh(execution, slack.progress_ts or root, thread)
+
+    # -- the messages ------------------------------------------------------------------------------
+
+    def _post_root(self, execution: Execution, thread: _Thread) -> str | None:
+        assert execution.slack is not None
+        message = build_execution_summary(execution, self._now())
+        answer = self._call(
+            "chat.postMessage",
+            channel=execution.slack.channel,
+            text=message.text,
+            blocks=message.block_dicts(),
+        )
+        if answer is None:
+            thread.disabled = True
+            return None
+        thread.root_ts = str(answer["ts"])
+        thread.last_update = self.clock.now()
+        thread.stale = thread.forced = False
+        return thread.root_ts
+
+    def _reply(self, execution: Execution, root: str, event: ExecutionEvent) -> None:
+        assert execution.slack is not None
+        message = reply_message(execution, event)
+        arguments: dict[str, Any] = {
+            "channel": execution.slack.channel,
+            "thread_ts": root,
+            "text": message.text,
+            "blocks": message.block_dicts(),
+        }
+        if event.type in BROADCAST:
+            arguments["reply_broadcast"] = True
+        self._call("chat.postMessage", **arguments)
+
+    def _refresh(self, execution: Execution, ts: str, thread: _Thread) -> None:
+        """chat.update the live summary if it is stale and the throttle allows (or it must)."""
+        if not thread.stale:
+            return
+        now = self.clock.now()
+        due = thread.last_update is None or now - thread.last_update >= self.min_update_seconds
+        if not (due or thread.forced):
+            return
+        assert execution.slack is not None
+        message = build_execution_summary(execution, int(now))
+        self._call(
+            "chat.update",
+            channel=execution.slack.channel,
+            ts=ts,
+            text=message.text,
+            blocks=message.block_dicts(),
+        )
+        thread.last_update = now
+        thread.stale = thread.forced = False
+
+    # -- Slack -------------------------------------------------------------------------------------
+
+    def _call(self, method: str, **arguments: Any) -> dict[str, Any] | None:
+        """The answer of a Web API call; None when Slack refused it for good (logged).
+
+        Raises SlackUnavailable when Slack is rate-limiting or down (the caller's events are kept)."""
+        now = self.clock.now()
+        blocked_until = self._blocked_until.get(method)
+        if blocked_until is not None and now < blocked_until:
+            raise SlackUnavailable(method, "rate-limited", blocked_until - now)
+        try:
+            response = self.client.api_call(method, json=arguments)
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            if status == 429:
+                retry_after = _retry_after(exc.response.headers)
+                self._blocked_until[method] = now + retry_after
+                raise SlackUnavailable(method, "rate-limited", retry_after) from exc
+            if status >= 500:
+                raise SlackUnavailable(method, f"HTTP {status}") from exc
+            logger.warning(
+                "Slack refused a message; dropped",
+                extra={
+                    "method": method,
+                    "error": exc.response.get("error"),
+                    "channel": arguments.get("channel"),
+                },
+            )
+            return None
+        self._blocked_until.pop(method, None)
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def _now(self) -> int:
+        return int(self.clock.now())
+
+
+def _retry_after(headers: Any) -> float:
+    value = None
+    if headers:
+        for name, header in dict(headers).items():
+            if str(name).lower() == "retry-after":
+                value = header[0] if isinstance(header, list) else header
+    try:
+        return max(0.0, float(value)) if value is not None else DEFAULT_RETRY_AFTER_SECONDS
+    except ValueError:
+        return DEFAULT_RETRY_AFTER_SECONDS
+
+
+def reply_message(execution: Execution, event: ExecutionEvent) -> Message:
+    """A thread reply for one event: its message, and for a failed wave each failed server's error."""
+    icon = REPLY_ICONS.get(event.type, ":information_source:")
+    text = f"{icon} {event.message}"
+    lines = [f"{icon} {escape(event.message)}"]
+    if event.type == EventType.WAVE_FAILED and event.wave_number is not None:
+        lines.extend(_failed_servers(execution, event.wave_number))
+    return Message(text=text, blocks=[section("\n".join(lines))], response_type="in_channel")
+
+
+def _failed_servers(execution: Execution, wave_number: int) -> list[str]:
+    try:
+        wave = execution.wave(wave_number)
+    except KeyError:
+        return []
+    failed = [s for s in wave.servers if s.launch_status != LaunchStatus.LAUNCHED]
+    lines = [
+        f"• `{escape(s.hostname or s.source_server_id)}` ({s.launch_status}): "
+        f"{escape(s.error or 'did not launch')}"
+        for s in failed[:MAX_FAILED_SERVERS_LISTED]
+    ]
+    if len(failed) > MAX_FAILED_SERVERS_LISTED:
+        lines.append(f"…and {len(failed) - MAX_FAILED_SERVERS_LISTED} more")
+    return lines
