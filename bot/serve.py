@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot.app import build_app, socket_mode_handler
+from bot.slack_notifier import SlackNotifier
 from orchestration.bootstrap import Services
 from orchestration.config import (
     ENV_SLACK_APP_TOKEN,
@@ -36,9 +37,12 @@ def serve(services: Services, mode: ServeMode, *, port: int = DEFAULT_PORT) -> N
     """Run the Slack app until interrupted (Ctrl-C)."""
     if mode == "socket":
         app = build_app(services, socket_mode=True)
+        services.notifier = SlackNotifier(app.client, services.clock)  # runs report in their thread
         socket_mode_handler(app, services.settings).start()  # type: ignore[no-untyped-call]
     else:
-        build_app(services).start(port=port, path=EVENTS_PATH)
+        app = build_app(services)
+        services.notifier = SlackNotifier(app.client, services.clock)
+        app.start(port=port, path=EVENTS_PATH)
 
 
 def missing_credentials(settings: Settings, mode: ServeMode) -> list[str]:
