@@ -36,11 +36,9 @@ from orchestration.models import (
     RecoveryPlan,
     WaveStatus,
 )
-from orchestration.requests import CreateProtectionGroup, CreateRecoveryPlan
 from orchestration.services.execution_builder import build_execution
-from orchestration.services.groups import create_protection_group
-from orchestration.services.plans import create_recovery_plan
 from orchestration.store.base import Store
+from tests.drills import dag_plan
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -84,32 +82,6 @@ def race(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
         one = pool.submit(released, first)
         two = pool.submit(released, second)
         return one.result(timeout=120), two.result(timeout=120)
-
-
-def dag_plan(services: Services, simulator: DrsSimulator) -> RecoveryPlan:
-    """Waves 1 (DB) and 2 (App) in parallel, 3 (Web) after both."""
-    groups: dict[str, dict[str, Any]] = {
-        "DB": {
-            "sourceServerIds": [simulator.server_id("db-primary-01"), simulator.server_id("db-replica-01")]
-        },
-        "App": {"serverSelectionTags": {"Tier": "app", "Application": "orders"}},
-        "Web": {"serverSelectionTags": {"Tier": "web"}},
-    }
-    ids: dict[str, str] = {}
-    for name, selection in groups.items():
-        request = CreateProtectionGroup.model_validate(
-            {"groupName": name, "region": "us-east-1", **selection}
-        )
-        ids[name] = create_protection_group(services, request, "alice").group.group_id
-    body = {
-        "planName": "DAG",
-        "waves": [
-            {"waveNumber": 1, "waveName": "Database", "protectionGroupId": ids["DB"]},
-            {"waveNumber": 2, "waveName": "App", "protectionGroupId": ids["App"], "dependsOnWaves": []},
-            {"waveNumber": 3, "waveName": "Web", "protectionGroupId": ids["Web"], "dependsOnWaves": [1, 2]},
-        ],
-    }
-    return create_recovery_plan(services, CreateRecoveryPlan.model_validate(body), "alice").plan
 
 
 def start_drill(services: Services, plan: RecoveryPlan) -> str:

@@ -31,11 +31,9 @@ from orchestration.engine.advance import TAG_EXECUTION, TAG_WAVE, advance
 from orchestration.engine.decide import LEASE_SECONDS
 from orchestration.engine.ports import RecordingNotifier
 from orchestration.models import EventType, Execution, ExecutionStatus, ExecutionType, WaveStatus
-from orchestration.requests import CreateProtectionGroup, CreateRecoveryPlan
 from orchestration.services.execution_builder import build_execution
-from orchestration.services.groups import create_protection_group
-from orchestration.services.plans import create_recovery_plan
 from orchestration.store.base import Store
+from tests.drills import dag_plan
 
 R = TypeVar("R")
 Position = Literal["before", "after"]
@@ -179,29 +177,8 @@ def new_world(make_store: StoreFactory, name: str, root: Path, injector: Injecto
 
 
 def start_dag_drill(services: Services, simulator: DrsSimulator) -> str:
-    """Waves 1 (2 DB servers by id) and 2 (2 app servers by tags) in parallel, 3 (3 web) after both."""
-    groups: dict[str, dict[str, Any]] = {
-        "DB": {
-            "sourceServerIds": [simulator.server_id("db-primary-01"), simulator.server_id("db-replica-01")]
-        },
-        "App": {"serverSelectionTags": {"Tier": "app", "Application": "orders"}},
-        "Web": {"serverSelectionTags": {"Tier": "web"}},
-    }
-    ids: dict[str, str] = {}
-    for name, selection in groups.items():
-        request = CreateProtectionGroup.model_validate(
-            {"groupName": name, "region": "us-east-1", **selection}
-        )
-        ids[name] = create_protection_group(services, request, "alice").group.group_id
-    body = {
-        "planName": "DAG",
-        "waves": [
-            {"waveNumber": 1, "waveName": "Database", "protectionGroupId": ids["DB"]},
-            {"waveNumber": 2, "waveName": "App", "protectionGroupId": ids["App"], "dependsOnWaves": []},
-            {"waveNumber": 3, "waveName": "Web", "protectionGroupId": ids["Web"], "dependsOnWaves": [1, 2]},
-        ],
-    }
-    plan = create_recovery_plan(services, CreateRecoveryPlan.model_validate(body), "alice").plan
+    """The DAG drill of tests/drills.py, requested and ready to run."""
+    plan = dag_plan(services, simulator)
     execution = build_execution(services, plan, ExecutionType.DRILL, "alice", ExecutionStatus.PENDING)
     return str(services.store.create_execution(execution, "alice").execution_id)
 

@@ -40,7 +40,7 @@ from orchestration.requests import CreateRecoveryPlan, StartExecution
 from orchestration.services import executions as ex
 from orchestration.services.execution_builder import build_execution
 from orchestration.services.plans import create_recovery_plan
-from tests.integration.test_engine import make_plan, run_until_done, three_tier_plan
+from tests.drills import make_plan, run_until_done, three_tier_plan
 
 HOUR = 3600
 

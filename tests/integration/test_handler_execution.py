@@ -158,7 +158,7 @@ def test_seed_example_6_script_polls_until_completed(api):
     seen: list[str] = []
     status = exec_response["status"]
     for _ in range(60):  # max_polls
-        drive_once = advance(api, execution_id)  # instead of time.sleep(30)
+        drive_once = advance(api, execution_id)  # instead of sleeping 30 s
         api.clock.advance(drive_once.wait_seconds)
         status_response = execution.lambda_handler(
             {"operation": "get_execution_details", "body": {"executionId": execution_id}}, None

@@ -13,7 +13,7 @@ from orchestration.engine.local_runner import LocalRunner
 from orchestration.engine.ports import RecordingNotifier
 from orchestration.models import ExecutionStatus, ExecutionType, WaveStatus
 from orchestration.services.execution_builder import build_execution
-from tests.integration.test_engine import three_tier_plan
+from tests.drills import three_tier_plan
 
 
 def embedded(tmp_path: Path, clock: Any) -> Any:

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot.slack_notifier import SlackNotifier
 from orchestration.engine.advance import advance
 from orchestration.models import EventType, ExecutionEvent, ExecutionStatus, SlackThread
-from tests.integration.test_engine import run_until_done, start, three_tier_plan
+from tests.drills import run_until_done, start, three_tier_plan
 from tests.slack_stub import RecordedCall, SlackStub
 
 CHANNEL = "C0DRILLS"
