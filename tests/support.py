@@ -7,6 +7,9 @@ import subprocess
 import sys
 from typing import Any
 
+from bot.views.message import Message
+from bot.views.text import render_message
+
 
 def apigw_event(
     method: str,
@@ -54,3 +57,19 @@ def run_drbot(stdin: str, env: dict[str, str], *args: str) -> subprocess.Complet
         timeout=120,
         check=False,
     )
+
+
+def ok(message: Message) -> str:
+    """A command's answer that must be a success: its text (and valid Block Kit)."""
+    text = render_message(message)
+    assert not message.is_error, text
+    message.to_slack()  # valid Block Kit
+    return text
+
+
+def failed(message: Message, code: str) -> str:
+    """A command's answer that must be the error `code`, saying nothing changed."""
+    text = render_message(message)
+    assert message.is_error, text
+    assert code in text and "nothing was changed" in text, text
+    return text

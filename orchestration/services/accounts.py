@@ -17,6 +17,7 @@ from pydantic import Field, StringConstraints
 from orchestration.bootstrap import Services
 from orchestration.errors import Conflict, InUse, NotFound, ValidationFailed
 from orchestration.models import AccountId, Name, Region, RoleArn, TargetAccount, WireModel
+from orchestration.services.common import apply_changes
 from orchestration.validation import parse_model
 
 ExternalId = Annotated[str, StringConstraints(min_length=2, max_length=1224)]
@@ -90,16 +91,9 @@ def update_target_account(
     services: Services, account_id: str, request: UpdateTargetAccount, actor: str
 ) -> TargetAccount:
     current = services.store.get_target_account(account_id)
-    changes = request.changes()
-    if not changes:
-        raise ValidationFailed("Nothing to update: give at least one field to change.")
-    merged = {
-        **current.to_wire(),
-        **changes,
-        "version": request.version or current.version,
-        "lastModifiedDate": int(services.clock.now()),
-    }
-    account = parse_model(TargetAccount, {k: v for k, v in merged.items() if v is not None})
+    account = apply_changes(
+        TargetAccount, current, request.changes(), request.version, int(services.clock.now())
+    )
     _check_rules(account)
     return services.store.update_target_account(account, actor)
 

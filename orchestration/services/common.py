@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from orchestration.bootstrap import Services
 from orchestration.drs.gateway import SourceServer
-from orchestration.models import Execution
+from orchestration.errors import ValidationFailed
+from orchestration.models import Execution, WireModel
+from orchestration.validation import parse_model
+
+W = TypeVar("W", bound=WireModel)
+
+
+def apply_changes(model: type[W], current: W, changes: dict[str, Any], version: int | None, now: int) -> W:
+    """`current` with the fields a caller changed (camelCase; `None` clears an optional field),
+    validated as a whole; `version` is the one the caller read (the store refuses a stale one)."""
+    if not changes:
+        raise ValidationFailed("Nothing to update: give at least one field to change.")
+    merged = {
+        **current.to_wire(),
+        **changes,
+        "version": version or getattr(current, "version"),  # noqa: B009 - every aggregate has it
+        "lastModifiedDate": now,
+    }
+    return parse_model(model, {k: v for k, v in merged.items() if v is not None})
 
 
 def active_executions(services: Services, plan_id: str) -> list[Execution]:

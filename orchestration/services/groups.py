@@ -21,11 +21,10 @@ from orchestration.errors import (
     NotFound,
     ServerConflict,
     ServersNotFound,
-    ValidationFailed,
 )
 from orchestration.models import ProtectionGroup, RecoveryPlan
 from orchestration.requests import CreateProtectionGroup, ResolveTags, UpdateProtectionGroup
-from orchestration.services.common import active_executions, server_summary, unhealthy_warning
+from orchestration.services.common import active_executions, apply_changes, server_summary, unhealthy_warning
 from orchestration.validation import parse_model
 
 
@@ -156,9 +155,6 @@ def update_protection_group(
     services: Services, group_id: str, request: UpdateProtectionGroup, actor: str
 ) -> GroupView:
     current = services.store.get_group(group_id)
-    changes = request.changes()
-    if not changes:
-        raise ValidationFailed("Nothing to update: give at least one field to change.")
     for plan in plans_using(services, group_id):
         running = active_executions(services, plan.plan_id)
         if running:
@@ -168,13 +164,9 @@ def update_protection_group(
                 planIds=[plan.plan_id],
                 executionIds=[e.execution_id for e in running],
             )
-    merged = {
-        **current.to_wire(),
-        **changes,
-        "version": request.version or current.version,
-        "lastModifiedDate": int(services.clock.now()),
-    }
-    group = parse_model(ProtectionGroup, {k: v for k, v in merged.items() if v is not None})
+    group = apply_changes(
+        ProtectionGroup, current, request.changes(), request.version, int(services.clock.now())
+    )
     view = _check_servers(services, group)
     stored = services.store.update_group(group, actor)
     return GroupView(stored, view.servers)

@@ -13,10 +13,10 @@ from typing import Any
 from orchestration.bootstrap import Services
 from orchestration.drs.gateway import SourceServer
 from orchestration.drs.limits import DrsLimits
-from orchestration.errors import DuplicateName, InUse, NotFound, ValidationFailed, WaveSizeLimitExceeded
+from orchestration.errors import DuplicateName, InUse, NotFound, WaveSizeLimitExceeded
 from orchestration.models import ProtectionGroup, RecoveryPlan
 from orchestration.requests import CreateRecoveryPlan, UpdateRecoveryPlan
-from orchestration.services.common import active_executions, server_summary, unhealthy_warning
+from orchestration.services.common import active_executions, apply_changes, server_summary, unhealthy_warning
 from orchestration.services.groups import region_servers, servers_of
 from orchestration.validation import parse_model
 
@@ -176,17 +176,8 @@ def update_recovery_plan(
     services: Services, plan_id: str, request: UpdateRecoveryPlan, actor: str
 ) -> PlanView:
     current = services.store.get_plan(plan_id)
-    changes = request.changes()
-    if not changes:
-        raise ValidationFailed("Nothing to update: give at least one field to change.")
     _refuse_if_running(services, current, "changed")
-    merged = {
-        **current.to_wire(),
-        **changes,
-        "version": request.version or current.version,
-        "lastModifiedDate": int(services.clock.now()),
-    }
-    plan = parse_model(RecoveryPlan, {k: v for k, v in merged.items() if v is not None})
+    plan = apply_changes(RecoveryPlan, current, request.changes(), request.version, int(services.clock.now()))
     view = _validated(services, plan)
     return PlanView(services.store.update_plan(plan, actor), view.waves)
 

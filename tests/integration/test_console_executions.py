@@ -22,6 +22,7 @@ from orchestration.engine.advance import advance
 from orchestration.engine.ports import ManualDriver
 from orchestration.models import ExecutionStatus, ExecutionType
 from orchestration.services.execution_builder import build_execution
+from tests.support import failed, ok
 
 
 @pytest.fixture
@@ -33,20 +34,6 @@ def dr(services: Any):
         return registry.dispatch(services, Invocation(text=text, user_id=user, channel_id=channel))
 
     return run
-
-
-def ok(message: Message) -> str:
-    text = render_message(message)
-    assert not message.is_error, text
-    message.to_slack()  # valid Block Kit
-    return text
-
-
-def failed(message: Message, code: str) -> str:
-    text = render_message(message)
-    assert message.is_error, text
-    assert code in text and "nothing was changed" in text, text
-    return text
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from bot.commands.registry import Invocation
 from bot.views.message import Message
 from bot.views.text import render_message
 from orchestration.models import Execution, ExecutionStatus, ExecutionType
+from tests.support import failed, ok
 
 
 @pytest.fixture
@@ -25,20 +26,6 @@ def dr(services: Any):
         return registry.dispatch(services, Invocation(text=text, user_id=user))
 
     return run
-
-
-def ok(message: Message) -> str:
-    text = render_message(message)
-    assert not message.is_error, text
-    message.to_slack()  # valid Block Kit
-    return text
-
-
-def failed(message: Message, code: str) -> str:
-    text = render_message(message)
-    assert message.is_error, text
-    assert code in text and "nothing was changed" in text, text
-    return text
 
 
 def state(services: Any) -> tuple[list[Any], list[Any]]:
