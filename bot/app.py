@@ -7,6 +7,9 @@ Building the App calls `auth.test` once (bolt's token verification) through the 
 whose base URL is SLACK_API_URL when set (GovSlack, Enterprise proxies, the tests' loopback stub);
 tests that pass `token_verification=False` still meet `auth.test` on the first request, through the
 same client.
+
+When the roles name Slack user groups and the services know no directory yet, the app's client
+becomes the services' directory (bot/slack_directory.py), so group members get their roles.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from slack_sdk import WebClient
 from bot.commands import build_registry
 from bot.commands.registry import CommandRegistry
 from bot.listeners import commands, errors, executions
+from bot.slack_directory import SlackDirectory, usergroups_named
 from orchestration.bootstrap import Services
 from orchestration.config import ENV_SLACK_APP_TOKEN, ENV_SLACK_BOT_TOKEN, ENV_SLACK_SIGNING_SECRET, Settings
+from orchestration.directory import NoDirectory
 from orchestration.errors import ValidationFailed
 
 if TYPE_CHECKING:
@@ -66,6 +71,10 @@ def build_app(
         process_before_response=process_before_response,
         token_verification_enabled=token_verification,
     )
+    if isinstance(services.directory, NoDirectory) and usergroups_named(settings.roles):
+        services.directory = SlackDirectory(
+            client, settings.roles, services.clock, settings.usergroup_cache_seconds
+        )
     redact = errors.Redactor.of([client.token, bot_token, secret, _reveal(settings.slack_app_token)])
     errors.register(app, redact)
     commands.register(app, services, registry or build_registry(), redact)

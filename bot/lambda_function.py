@@ -16,6 +16,9 @@ For the template:
   !Sub from the name, not !GetAtt, which would be a circular reference).
 - `AWS::Lambda::EventInvokeConfig` with `MaximumRetryAttempts: 0`: a lazy run that timed out must
   not run the command a second time (and after 5 minutes its signature would be refused anyway).
+- Events of executions changed here (an approval click, an expiry found on touch) go to Slack through
+  the app's client (a SlackNotifier keeping its state on the executions), unless DRBOT_NOTIFIER
+  already gave the services a notifier.
 - `secretsmanager:GetSecretValue` on SLACK_SECRET_ARN (JSON: bot_token, signing_secret); without
   it, SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are read from the environment.
 """
@@ -32,7 +35,9 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
 from bot.app import build_app
+from bot.slack_notifier import SlackNotifier
 from bot.slack_secrets import slack_secrets
+from orchestration.engine.ports import NullNotifier
 from orchestration.handlers.runtime import current_services
 
 logger = Logger(service="drbot")
@@ -65,6 +70,8 @@ def slack_handler() -> SlackRequestHandler:
             app = build_app(
                 services, token=token, signing_secret=signing_secret, process_before_response=True
             )
+            if isinstance(services.notifier, NullNotifier):  # events must not be "delivered" to nobody
+                services.notifier = SlackNotifier(app.client, services.clock, services=services)
             slack = SlackRequestHandler(app)
             if _lambda_client is not None:
                 app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(

@@ -37,11 +37,12 @@ def serve(services: Services, mode: ServeMode, *, port: int = DEFAULT_PORT) -> N
     """Run the Slack app until interrupted (Ctrl-C)."""
     if mode == "socket":
         app = build_app(services, socket_mode=True)
-        services.notifier = SlackNotifier(app.client, services.clock)  # runs report in their thread
+        # runs report in their thread
+        services.notifier = SlackNotifier(app.client, services.clock, services=services)
         socket_mode_handler(app, services.settings).start()  # type: ignore[no-untyped-call]
     else:
         app = build_app(services)
-        services.notifier = SlackNotifier(app.client, services.clock)
+        services.notifier = SlackNotifier(app.client, services.clock, services=services)
         app.start(port=port, path=EVENTS_PATH)
 
 

@@ -10,10 +10,18 @@ The Notifier port (orchestration/engine/ports.py) for executions that have `exec
   resume, cancel requests and cleanup are thread replies; WAVE_PROGRESS only refreshes the root;
 - COMPLETED / FAILED / CANCELLED are thread replies broadcast to the channel (`reply_broadcast`).
 
+A request still awaiting approval may have a copy in the approvals channel
+(`slack.approval_channel`/`approval_ts`): APPROVED, REJECTED and EXPIRED update it too.
+
 Events arrive at least once and in order; the notifier remembers, per execution, the last event it
-handled, so a redelivery never posts twice. Slack rate-limiting (HTTP 429) or a Slack outage
-(HTTP 5xx, connection errors) raises: the engine keeps the events and offers them again on its next
-tick, so Slack only ever delays messages, never the drill. The notifier never sleeps; after a 429 it
+handled, so a redelivery never posts twice. Each Lambda invocation is a fresh process, so what it
+remembers — the root's ts, the last event handled, the last event the summary shows and when it was
+refreshed (the throttle) — is also kept on the execution (`execution.slack`) once `bind(services)`
+gave it the store, with a version-checked write of the Slack thread alone.
+
+Slack rate-limiting (HTTP 429) or a Slack outage (HTTP 5xx, connection errors) raises: the engine
+keeps the events and offers them again on its next tick, so Slack only ever delays messages, never
+the drill. The notifier never sleeps; after a 429 it
 does not call that method again until Retry-After has passed. Permanent refusals (channel_not_found,
 not_in_channel, …) are logged and the message is dropped — retrying them would change nothing.
 """
@@ -29,11 +37,15 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.slack_secrets import slack_secrets
 from bot.views.common import escape, section
-from bot.views.executions import build_execution_summary
+from bot.views.executions import build_approval_copy, build_execution_summary
 from bot.views.message import Message
+from orchestration.bootstrap import Services
 from orchestration.clock import Clock
-from orchestration.models import EventType, Execution, ExecutionEvent, LaunchStatus
+from orchestration.config import Settings
+from orchestration.models import EventType, Execution, ExecutionEvent, LaunchStatus, SlackThread
+from orchestration.services.executions import update_slack_thread
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +73,19 @@ REPLY_ICONS: dict[EventType, str] = {
 BROADCAST = frozenset({_T.COMPLETED, _T.FAILED, _T.CANCELLED})
 # the root is refreshed at once, whatever the throttle says
 FORCE_UPDATE = frozenset(
-    {_T.COMPLETED, _T.FAILED, _T.CANCELLED, _T.REJECTED, _T.EXPIRED, _T.CLEANUP_COMPLETED, _T.CLEANUP_FAILED}
+    {
+        _T.APPROVED,
+        _T.COMPLETED,
+        _T.FAILED,
+        _T.CANCELLED,
+        _T.REJECTED,
+        _T.EXPIRED,
+        _T.CLEANUP_COMPLETED,
+        _T.CLEANUP_FAILED,
+    }
 )
+# the approvals channel's copy of a request is updated on these
+COPY_UPDATES = frozenset({_T.APPROVED, _T.REJECTED, _T.EXPIRED})
 
 
 class SlackUnavailable(Exception):
@@ -76,26 +99,59 @@ class SlackUnavailable(Exception):
 
 @dataclass
 class _Thread:
-    """What the notifier knows of one execution's Slack thread."""
+    """What the notifier knows of one execution's Slack thread (merged with `execution.slack`)."""
 
-    root_ts: str | None = None  # the root message, if this notifier posted it
+    root_ts: str | None = None  # the root message
     handled_through: int = 0  # last event seq posted (or deliberately not posted)
+    shown_through: int = 0  # last event seq the live summary shows
     last_update: float | None = None  # when the root last showed the live summary
-    stale: bool = False  # events since the last refresh of the root
-    forced: bool = False  # an event that always refreshes the root is waiting for it
     disabled: bool = False  # the root could not be posted for good (e.g. channel_not_found)
+
+    def absorb(self, slack: SlackThread) -> None:
+        """Take in what an earlier process kept on the execution."""
+        self.root_ts = self.root_ts or slack.thread_ts
+        self.handled_through = max(self.handled_through, slack.posted_through)
+        self.shown_through = max(self.shown_through, slack.shown_through)
+        if slack.updated_at is not None:
+            self.last_update = max(self.last_update or 0.0, float(slack.updated_at))
+
+    def kept(self, slack: SlackThread) -> SlackThread:
+        """`slack` with what this process learnt (never going back)."""
+        updated_at = slack.updated_at
+        if self.last_update is not None:
+            updated_at = max(updated_at or 0, int(self.last_update))
+        return slack.model_copy(
+            update={
+                "thread_ts": slack.thread_ts or self.root_ts,
+                "posted_through": max(slack.posted_through, self.handled_through),
+                "shown_through": max(slack.shown_through, self.shown_through),
+                "updated_at": updated_at,
+            }
+        )
 
 
 class SlackNotifier:
     """The Notifier port for Slack threads; see the module docstring."""
 
-    def __init__(self, client: WebClient, clock: Clock, min_update_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        clock: Clock,
+        min_update_seconds: float = 5.0,
+        services: Services | None = None,
+    ) -> None:
         self.client = client
         self.clock = clock
         self.min_update_seconds = min_update_seconds
+        self._services = services
         self._threads: dict[str, _Thread] = {}
         self._blocked_until: dict[str, float] = {}  # method -> end of its Retry-After
         self._lock = threading.Lock()
+
+    def bind(self, services: Services) -> SlackNotifier:
+        """Keep each thread's state on the executions of `services` (see the module docstring)."""
+        self._services = services
+        return self
 
     def root_ts(self, execution_id: str) -> str | None:
         """The ts of the root message this notifier posted for an execution (None: not posted)."""
@@ -113,21 +169,48 @@ class SlackNotifier:
             thread = self._threads.setdefault(execution.execution_id, _Thread())
             if thread.disabled:
                 return
+            thread.absorb(slack)
             fresh = [e for e in sorted(events, key=lambda e: e.seq) if e.seq > thread.handled_through]
-            if not fresh and not thread.stale:
+            if not fresh and thread.shown_through >= thread.handled_through:
                 return
-            root = slack.thread_ts or thread.root_ts
+            try:
+                self._deliver(execution, slack, thread, fresh, events)
+            finally:  # what was posted stays posted, even when Slack refused the rest for now
+                self._keep(execution.execution_id, thread)
+
+    def _deliver(
+        self,
+        execution: Execution,
+        slack: SlackThread,
+        thread: _Thread,
+        fresh: list[ExecutionEvent],
+        events: Sequence[ExecutionEvent],
+    ) -> None:
+        root = thread.root_ts
+        if root is None:
+            root = self._post_root(execution, thread)
             if root is None:
-                root = self._post_root(execution, thread)
-                if root is None:
-                    return
-            for event in fresh:
-                if event.type in REPLY_ICONS:
-                    self._reply(execution, root, event)
-                thread.handled_through = event.seq
-                thread.stale = True
-                thread.forced = thread.forced or event.type in FORCE_UPDATE
-            self._refresh(execution, slack.progress_ts or root, thread)
+                return
+        for event in fresh:
+            if event.type in REPLY_ICONS:
+                self._reply(execution, root, event)
+            if event.type in COPY_UPDATES:
+                self._update_copy(execution)
+            thread.handled_through = event.seq
+        every = {e.seq: e for e in [*execution.events, *events]}
+        forced = any(e.type in FORCE_UPDATE for seq, e in every.items() if seq > thread.shown_through)
+        self._refresh(execution, slack.progress_ts or root, thread, forced)
+
+    def _keep(self, execution_id: str, thread: _Thread) -> None:
+        """Save the thread's state on the execution when it moved (no-op when unbound)."""
+        if self._services is None:
+            return
+        try:
+            update_slack_thread(
+                self._services, execution_id, lambda e: thread.kept(e.slack) if e.slack else None
+            )
+        except Exception:  # this process still remembers; only a later process could post twice
+            logger.warning("could not keep the Slack thread state", extra={"execution_id": execution_id})
 
     # -- the messages ------------------------------------------------------------------------------
 
@@ -145,7 +228,7 @@ class SlackNotifier:
             return None
         thread.root_ts = str(answer["ts"])
         thread.last_update = self.clock.now()
-        thread.stale = thread.forced = False
+        thread.shown_through = max(thread.shown_through, max((e.seq for e in execution.events), default=0))
         return thread.root_ts
 
     def _reply(self, execution: Execution, root: str, event: ExecutionEvent) -> None:
@@ -161,13 +244,27 @@ class SlackNotifier:
             arguments["reply_broadcast"] = True
         self._call("chat.postMessage", **arguments)
 
-    def _refresh(self, execution: Execution, ts: str, thread: _Thread) -> None:
+    def _update_copy(self, execution: Execution) -> None:
+        """The approvals channel's copy of the request shows what became of it."""
+        slack = execution.slack
+        if slack is None or not (slack.approval_channel and slack.approval_ts):
+            return
+        message = build_approval_copy(execution, self._now())
+        self._call(
+            "chat.update",
+            channel=slack.approval_channel,
+            ts=slack.approval_ts,
+            text=message.text,
+            blocks=message.block_dicts(),
+        )
+
+    def _refresh(self, execution: Execution, ts: str, thread: _Thread, forced: bool) -> None:
         """chat.update the live summary if it is stale and the throttle allows (or it must)."""
-        if not thread.stale:
+        if thread.shown_through >= thread.handled_through:
             return
         now = self.clock.now()
         due = thread.last_update is None or now - thread.last_update >= self.min_update_seconds
-        if not (due or thread.forced):
+        if not (due or forced):
             return
         assert execution.slack is not None
         message = build_execution_summary(execution, int(now))
@@ -179,7 +276,7 @@ class SlackNotifier:
             blocks=message.block_dicts(),
         )
         thread.last_update = now
-        thread.stale = thread.forced = False
+        thread.shown_through = thread.handled_through
 
     # -- Slack -------------------------------------------------------------------------------------
 
@@ -215,6 +312,24 @@ class SlackNotifier:
 
     def _now(self) -> int:
         return int(self.clock.now())
+
+
+def notifier_from_settings(settings: Settings, clock: Clock) -> SlackNotifier | None:
+    """The DRBOT_NOTIFIER factory for the AWS functions that drive executions (the execution and
+    scheduled-drill functions): a SlackNotifier whose WebClient uses the bot token of the Slack
+    secret (SLACK_SECRET_ARN, else SLACK_BOT_TOKEN) and SLACK_API_URL. The runtime binds it to the
+    services it builds, so its state is kept on the executions."""
+    from bot.app import api_base_url  # the app module is heavier than a notifier needs at import
+
+    if settings.slack_secret_arn:
+        token = slack_secrets(settings)[0]
+    elif settings.slack_bot_token is not None:
+        token = settings.slack_bot_token
+    else:
+        logger.warning("Slack is not configured (no SLACK_SECRET_ARN or SLACK_BOT_TOKEN): no Slack notifier")
+        return None
+    client = WebClient(token=token.get_secret_value(), base_url=api_base_url(settings))
+    return SlackNotifier(client, clock)
 
 
 def _retry_after(headers: Any) -> float:

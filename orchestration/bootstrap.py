@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from orchestration.aws import AwsApi, AwsSessions, NoAws
 from orchestration.clock import Clock, SystemClock
 from orchestration.config import Settings
+from orchestration.directory import Directory, NoDirectory
 from orchestration.drs.clients import AwsDrsClients, DrsClients, SimulatedDrsClients
 from orchestration.engine.ports import Driver, ManualDriver, Notifier, NullNotifier
 from orchestration.store.base import Store
@@ -28,6 +29,7 @@ class Services:
     aws: AwsApi  # EC2, IAM, STS; the embedded default has none and says so
     notifier: Notifier = field(default_factory=NullNotifier)  # where execution events go
     driver: Driver = field(default_factory=ManualDriver)  # what calls advance() until done
+    directory: Directory = field(default_factory=NoDirectory)  # group memberships for the role checks
 
     def close(self) -> None:
         self.driver.close()  # first: a local runner must stop ticking before the store closes
@@ -44,6 +46,7 @@ def build_services(
     aws: AwsApi | None = None,
     notifier: Notifier | None = None,
     driver: Driver | None = None,
+    directory: Directory | None = None,
 ) -> Services:
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
@@ -74,4 +77,5 @@ def build_services(
         aws=aws,
         notifier=notifier or NullNotifier(),
         driver=driver or ManualDriver(),
+        directory=directory or NoDirectory(),
     )

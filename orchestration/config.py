@@ -44,9 +44,13 @@ ENV_ROLES = "DRBOT_ROLES"
 ENV_ROLES_FILE = "DRBOT_ROLES_FILE"
 ENV_APPROVAL_EXPIRY_MINUTES = "DRBOT_APPROVAL_EXPIRY_MINUTES"
 ENV_REQUIRE_API_APPROVAL = "DRBOT_REQUIRE_API_APPROVAL"
+ENV_APPROVAL_CHANNEL = "DRBOT_APPROVAL_CHANNEL"  # a Slack channel id that gets a copy of every request
+ENV_USERGROUP_CACHE_SECONDS = "DRBOT_USERGROUP_CACHE_SECONDS"
+ENV_NOTIFIER = "DRBOT_NOTIFIER"  # `module:function`, a notifier factory (Settings, Clock) -> Notifier | None
 
 DEFAULT_SIM_LAUNCH_SECONDS = 20.0
 DEFAULT_APPROVAL_EXPIRY_MINUTES = 60
+DEFAULT_USERGROUP_CACHE_SECONDS = 300
 
 
 def default_db_path() -> Path:
@@ -82,6 +86,9 @@ class Settings:
     roles: RoleConfig = field(default_factory=RoleConfig)
     approval_expiry_minutes: int = DEFAULT_APPROVAL_EXPIRY_MINUTES  # an unapproved run request expires
     require_api_approval: bool = False  # direct/REST execute_recovery_plan waits for approvers too
+    approval_channel: str | None = None  # Slack channel id that gets a copy of every approval request
+    usergroup_cache_seconds: float = DEFAULT_USERGROUP_CACHE_SECONDS  # Slack user-group members cached
+    notifier: str | None = None  # dotted path of the notifier factory the Lambda runtime loads
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -158,9 +165,32 @@ class Settings:
             roles=roles,
             approval_expiry_minutes=int(expiry) if expiry else DEFAULT_APPROVAL_EXPIRY_MINUTES,
             require_api_approval=api_approval in ("true", "1", "yes"),
+            approval_channel=get(ENV_APPROVAL_CHANNEL),
+            usergroup_cache_seconds=_whole_seconds(
+                ENV_USERGROUP_CACHE_SECONDS, get(ENV_USERGROUP_CACHE_SECONDS), DEFAULT_USERGROUP_CACHE_SECONDS
+            ),
+            notifier=_function_path(ENV_NOTIFIER, get(ENV_NOTIFIER)),
         )
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
         if unknown:
             raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
         return replace(settings, **overrides)
+
+
+def _whole_seconds(name: str, value: str | None, default: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise ValidationFailed(f"{name} must be a whole number of seconds, not '{value}'")
+    return int(value)
+
+
+def _function_path(name: str, value: str | None) -> str | None:
+    """A `module:function` path (resolved where it is used, with pkgutil.resolve_name)."""
+    if value is not None and ":" not in value:
+        raise ValidationFailed(
+            f"{name} must name a function as `module:function`, e.g. "
+            f"`bot.slack_notifier:notifier_from_settings`, not '{value}'"
+        )
+    return value

@@ -450,11 +450,18 @@ class Approval(WireModel):
 
 
 class SlackThread(WireModel):
-    """Where an execution's Slack thread lives."""
+    """Where an execution's Slack thread lives, and what the Slack notifier already did there (kept
+    on the execution because each Lambda invocation is a fresh process)."""
 
     channel: str
-    thread_ts: str | None = None
-    progress_ts: str | None = None
+    thread_ts: str | None = None  # the root message
+    progress_ts: str | None = None  # the message showing the live summary (default: the root)
+    permalink: str | None = None  # a link to the root message
+    approval_channel: str | None = None  # the approvals channel's copy of the request …
+    approval_ts: str | None = None  # … and its ts
+    posted_through: int = Field(default=0, ge=0)  # last event seq handled in the thread
+    shown_through: int = Field(default=0, ge=0)  # last event seq the live summary shows
+    updated_at: EpochSeconds | None = None  # when the live summary was last refreshed
 
 
 class Execution(WireModel):

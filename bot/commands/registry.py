@@ -27,6 +27,15 @@ class Invocation:
     text: str  # the text after `/dr`
     user_id: str
     channel_id: str | None = None
+    can_post: bool = False  # Slack: the caller posts a ThreadRoot answer in channel_id itself
+
+
+@dataclass(frozen=True)
+class ThreadRoot(Message):
+    """An answer that opens an execution's thread: Slack posts it in the channel and records it on
+    the execution (bot/slack_threads.py); the console shows it like any message."""
+
+    execution_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,14 @@
 
 Every pre-flight rule runs first (a run that would fail them is refused and nothing is created);
 then the request waits for approval: one approver for a drill, two different approvers for a
-recovery, never the requester. The answer is the execution's root message with Approve/Reject.
+recovery, never the requester. The answer is the execution's root message with Approve/Reject;
+in Slack it is posted in the channel as the root of the execution's thread (bot/slack_threads.py).
 """
 
 from __future__ import annotations
 
 from bot.commands.grammar import Arguments, Flag, Positional
-from bot.commands.registry import Command, CommandContext
+from bot.commands.registry import Command, CommandContext, ThreadRoot
 from bot.views.executions import build_approval_request, build_started
 from bot.views.message import Message
 from orchestration.errors import UsageError
@@ -56,12 +57,20 @@ def _run(ctx: CommandContext, args: Arguments) -> Message:
             "cleanupAfterMinutes": cleanup,
         },
     )
-    channel = SlackThread(channel=ctx.invocation.channel_id) if ctx.invocation.channel_id else None
+    posts = ctx.invocation.can_post and ctx.invocation.channel_id is not None
+    # Slack posts the root itself and then records the thread; until then nobody else may post one
+    channel = None
+    if ctx.invocation.channel_id and not posts:
+        channel = SlackThread(channel=ctx.invocation.channel_id)
     execution = execute_recovery_plan(ctx.services, request, user, require_approval=True, channel=channel)
     now = int(ctx.services.clock.now())
     if execution.status == ExecutionStatus.PENDING_APPROVAL:
-        return build_approval_request(execution, now)
-    return build_started(execution, now)
+        message = build_approval_request(execution, now)
+    else:
+        message = build_started(execution, now)
+    if posts:
+        return ThreadRoot(message.text, message.blocks, "in_channel", execution_id=execution.execution_id)
+    return message
 
 
 COMMANDS = [

@@ -3,6 +3,9 @@
 On Lambda (process_before_response) the ack is the HTTP response, so it must leave within Slack's
 3 seconds: the command itself runs in the lazy listener, which bolt starts by invoking this same
 function again (see bot/lambda_function.py). Locally the lazy listener runs on bolt's thread pool.
+
+A run request (`/dr plan run`) is posted in the channel as the root of its thread
+(bot/slack_threads.py); the requester is told where, through the response_url.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.commands.registry import SLASH, CommandRegistry, Invocation
+from bot.commands.registry import SLASH, CommandRegistry, Invocation, ThreadRoot
 from bot.listeners.errors import Redactor, log_failure, logger
+from bot.slack_threads import open_execution_thread
 from bot.views.failures import build_failure_message
 from bot.views.message import Message
 from orchestration.bootstrap import Services
@@ -21,7 +25,9 @@ from orchestration.bootstrap import Services
 
 def invocation_from(body: Mapping[str, Any]) -> Invocation:
     """Who asked for what, from a slash command's form fields."""
-    return Invocation(text=body.get("text") or "", user_id=body["user_id"], channel_id=body.get("channel_id"))
+    return Invocation(
+        text=body.get("text") or "", user_id=body["user_id"], channel_id=body.get("channel_id"), can_post=True
+    )
 
 
 def register(app: App, services: Services, registry: CommandRegistry, redact: Redactor | None = None) -> None:
@@ -34,6 +40,10 @@ def register(app: App, services: Services, registry: CommandRegistry, redact: Re
         invocation = invocation_from(body)
         try:
             message = registry.dispatch(services, invocation)
+            if isinstance(message, ThreadRoot) and invocation.channel_id:
+                message = open_execution_thread(
+                    app.client, services, message, invocation.channel_id, invocation.user_id
+                )
         except Exception as error:  # answered and logged here: bolt would only log a one-liner
             reference = log_failure(f"{SLASH} command failed", error, redact, body)
             message = build_failure_message(f"{SLASH} {invocation.text}", reference)

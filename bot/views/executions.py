@@ -291,6 +291,25 @@ def build_approval_request(execution: Execution, now: int) -> Message:
     return Message(text=message.text, blocks=message.blocks, response_type="in_channel")
 
 
+def build_approval_copy(execution: Execution, now: int, headline: str | None = None) -> Message:
+    """The approvals channel's copy of a request: a link to its thread, the summary, and the
+    Approve/Reject buttons while it awaits approval (the run itself is steered in its thread)."""
+    link = ""
+    if execution.slack is not None:
+        link = f" in <#{execution.slack.channel}>"
+        if execution.slack.permalink:
+            link += f": <{execution.slack.permalink}|open the thread>"
+    first = headline or (
+        f":lock: *{escape(execution.initiated_by)} asks to run a {kind_title(execution).lower()} of "
+        f"{escape(execution.plan_name)}*"
+    )
+    message = build_execution_summary(execution, now, headline=first + link)
+    blocks = message.blocks
+    if execution.status != _S.PENDING_APPROVAL:
+        blocks = [b for b in blocks if not isinstance(b, ActionsBlock)]
+    return Message(text=message.text, blocks=blocks, response_type="in_channel")
+
+
 def build_started(execution: Execution, now: int) -> Message:
     """A run that needed no approval (or had it beforehand) and was handed to the engine."""
     headline = f":rocket: *{kind_title(execution)} of {escape(execution.plan_name)} started*"

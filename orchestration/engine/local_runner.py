@@ -5,6 +5,10 @@ Each execution that needs driving has a due time, moved after every tick by the 
 picks up every such execution from the store, so killing drbot mid-drill and starting it again
 loses nothing: the store is the source of truth, the runner only remembers when to look next.
 
+The pump also sweeps (orchestration/services/sweep.py) every `SWEEP_SECONDS` of the services' clock:
+approval requests whose time is up are expired (their messages updated), approved runs nobody
+started are started.
+
 Why one pump job rather than an APScheduler date job per execution: a date job is removed by the
 scheduler thread after it fires, which can race with the tick re-adding the same job id; and due
 times measured on the services' clock let tests drive the runner with a FakeClock
@@ -43,6 +47,7 @@ class LocalRunner:
         self._due: dict[str, float] = {}  # execution id -> epoch seconds on the services' clock
         self._lock = threading.Lock()
         self._running = False
+        self._next_sweep: float | None = None  # None: at the first pump
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -101,7 +106,9 @@ class LocalRunner:
             return dict(self._due)
 
     def run_pending(self) -> int:
-        """Tick every execution that is due by the services' clock; returns how many."""
+        """Sweep when due, then tick every execution that is due by the services' clock; returns how
+        many were ticked."""
+        self.sweep_if_due()
         now = self._bound().clock.now()
         with self._lock:
             due = [execution_id for execution_id, at in self._due.items() if at <= now]
@@ -110,6 +117,22 @@ class LocalRunner:
         for execution_id in due:
             self.tick(execution_id)
         return len(due)
+
+    def sweep_if_due(self) -> bool:
+        """Run the sweep if `SWEEP_SECONDS` have passed since the last one; True if it ran."""
+        from orchestration.services.sweep import SWEEP_SECONDS, sweep  # services import the engine
+
+        services = self._bound()
+        now = services.clock.now()
+        with self._lock:
+            if self._next_sweep is not None and now < self._next_sweep:
+                return False
+            self._next_sweep = now + SWEEP_SECONDS
+        try:
+            sweep(services)
+        except Exception:  # the store was unreachable, say: the next sweep tries again
+            logger.exception("sweep failed")
+        return True
 
     def tick(self, execution_id: str) -> None:
         try:

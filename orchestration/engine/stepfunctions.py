@@ -5,7 +5,9 @@ Two halves:
 
 - `handle_task(event)` is what the state machine's Lambda tasks run (the execution handler
   dispatches events carrying a "task" key here): "advance" (one engine step), "pause" (keep the
-  Step Functions task token on the PAUSED execution), "mark_failed" (the Catch of a failed advance).
+  Step Functions task token on the PAUSED execution), "mark_failed" (the Catch of a failed advance);
+  and "sweep" (no executionId), which a schedule sends every minute: expire due approval requests,
+  start approved executions nobody started (orchestration/services/sweep.py).
 - `StepFunctionsDriver` is the Driver port: `start` starts the state machine for a PENDING
   execution, `wake` releases a PAUSED wait by sending the stored task token back.
 
@@ -50,7 +52,8 @@ logger = Logger(service="drbot")
 TASK_ADVANCE = "advance"
 TASK_PAUSE = "pause"
 TASK_MARK_FAILED = "mark_failed"
-TASKS = (TASK_ADVANCE, TASK_PAUSE, TASK_MARK_FAILED)
+TASK_SWEEP = "sweep"
+TASKS = (TASK_ADVANCE, TASK_PAUSE, TASK_MARK_FAILED, TASK_SWEEP)
 
 # a token already used, timed out, or whose execution has ended: nothing is waiting on it any more
 _SPENT_TOKEN_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
@@ -72,6 +75,10 @@ def handle_task(event: dict[str, Any]) -> dict[str, Any]:
         raise InvalidOperation(
             f"Unknown state machine task '{task}': expected one of {', '.join(TASKS)}", task=task
         )
+    if task == TASK_SWEEP:
+        from orchestration.services.sweep import sweep  # services import the engine
+
+        return sweep(current_services()).to_wire()
     execution_id = event.get("executionId")
     if not isinstance(execution_id, str) or not execution_id:
         raise MissingField("The state machine task needs an executionId", field="executionId")

@@ -192,7 +192,8 @@ handler = OperationHandler("execution", OPERATIONS)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    if isinstance(event, dict) and "task" in event:  # the state machine's Advance task
+    # the state machine's tasks, and the scheduled {"task": "sweep"}
+    if isinstance(event, dict) and "task" in event:
         from orchestration.engine.stepfunctions import handle_task
 
         return handle_task(event)

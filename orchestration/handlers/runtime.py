@@ -2,16 +2,35 @@
 
 Nothing is built at import time (a cold start only pays for what a request needs). Tests and local
 scripts hand in their own Services with `use()`.
+
+Where execution events go is configuration, not an import: DRBOT_NOTIFIER names a factory
+`module:function` taking (Settings, Clock) and returning a Notifier (or None: nobody to tell), e.g.
+`bot.slack_notifier:notifier_from_settings` — so orchestration never imports the Slack side. A
+notifier with a `bind(services)` method is given the built services (it keeps its own state on the
+executions).
 """
 
 from __future__ import annotations
 
+import pkgutil
 import threading
+from typing import Protocol, runtime_checkable
 
 from orchestration.bootstrap import Services
+from orchestration.clock import Clock, SystemClock
+from orchestration.config import ENV_NOTIFIER, Settings
+from orchestration.engine.ports import Notifier
+from orchestration.errors import ValidationFailed
 
 _lock = threading.Lock()
 _services: Services | None = None
+
+
+@runtime_checkable
+class BindsServices(Protocol):
+    """A notifier that needs the services it reports for (e.g. to keep its state in the store)."""
+
+    def bind(self, services: Services) -> object: ...
 
 
 def current_services() -> Services:
@@ -22,8 +41,30 @@ def current_services() -> Services:
             # these handlers in a plain Python process are driven to the end
             from orchestration.engine.local_runner import build_running_services
 
-            _services = build_running_services()
+            settings = Settings.from_env()
+            clock = SystemClock()
+            notifier = load_notifier(settings, clock)
+            _services = build_running_services(settings, notifier=notifier, clock=clock)
+            if isinstance(notifier, BindsServices):
+                notifier.bind(_services)
         return _services
+
+
+def load_notifier(settings: Settings, clock: Clock) -> Notifier | None:
+    """The notifier DRBOT_NOTIFIER's factory builds (None when it is not set or builds none)."""
+    if not settings.notifier:
+        return None
+    try:
+        factory = pkgutil.resolve_name(settings.notifier)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ValidationFailed(
+            f"{ENV_NOTIFIER} names `{settings.notifier}`, which cannot be loaded ({type(exc).__name__}: "
+            f"{exc}); it must be `module:function` of an installed module"
+        ) from exc
+    if not callable(factory):
+        raise ValidationFailed(f"{ENV_NOTIFIER} names `{settings.notifier}`, which is not a function")
+    notifier: Notifier | None = factory(settings, clock)
+    return notifier
 
 
 def use(services: Services | None) -> None:

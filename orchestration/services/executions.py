@@ -122,6 +122,11 @@ def _now(services: Services) -> int:
     return int(services.clock.now())
 
 
+def _require(services: Services, principal: str, permission: Permission) -> None:
+    """Refuse (PermissionDenied) unless `principal`, or a group they belong to, has `permission`."""
+    services.settings.roles.require(principal, permission, services.directory.groups_of(principal))
+
+
 def kind_word(execution: Execution) -> str:
     """`drill` or `recovery`, as a sentence says it."""
     return "drill" if execution.execution_type == ExecutionType.DRILL else "recovery"
@@ -234,7 +239,7 @@ def execute_recovery_plan(
     """Check the plan and create its execution: awaiting approval, or started at once.
 
     `approved_by` records an approval given beforehand (a schedule's creator approved its runs)."""
-    services.settings.roles.require(actor, Permission.REQUEST_EXECUTION)
+    _require(services, actor, Permission.REQUEST_EXECUTION)
     cleanup = cleanup_after_minutes if cleanup_after_minutes is not None else request.cleanup_after_minutes
     if request.execution_type == ExecutionType.RECOVERY and cleanup is not None:
         raise ValidationFailed(
@@ -449,12 +454,43 @@ def _start(services: Services, execution: Execution) -> Execution:
     return saved
 
 
+def hand_to_driver(services: Services, execution: Execution) -> Execution:
+    """Start driving a PENDING execution (again): drivers make a second start harmless, so this is
+    how a run approved just before a crash, and never started, gets going."""
+    if execution.status != _S.PENDING:
+        raise _refuse(execution, "started", "a PENDING execution")
+    return deliver(services, _start(services, execution))
+
+
+# -- the Slack thread -----------------------------------------------------------------------------
+
+
+def update_slack_thread(
+    services: Services, execution_id: str, change: Callable[[Execution], SlackThread | None]
+) -> Execution:
+    """Save `change(execution)` as the execution's Slack thread, and nothing else: re-read and
+    re-applied when another writer (the engine, a click) saved first. No event, no delivery."""
+    for _ in range(_RETRIES):
+        current = services.store.get_execution(execution_id)
+        thread = change(current)
+        if thread == current.slack:
+            return current
+        try:
+            return services.store.update_execution(current.model_copy(update={"slack": thread}), "drbot")
+        except StaleVersion:
+            continue
+    raise Conflict(
+        f"Execution {execution_id} kept changing while its Slack thread was being saved; try again.",
+        executionId=execution_id,
+    )
+
+
 # -- approvals ------------------------------------------------------------------------------------
 
 
 def approve_execution(services: Services, execution_id: str, approver: str) -> ApprovalOutcome:
     """Record `approver`'s approval; the last approval needed starts the execution."""
-    services.settings.roles.require(approver, Permission.APPROVE)
+    _require(services, approver, Permission.APPROVE)
 
     def evaluate(current: Execution, now: int) -> _Step:
         kind = kind_word(current)
@@ -502,7 +538,7 @@ def approve_execution(services: Services, execution_id: str, approver: str) -> A
 
 def reject_execution(services: Services, execution_id: str, approver: str, reason: str) -> ApprovalOutcome:
     """Refuse a request awaiting approval, saying why."""
-    services.settings.roles.require(approver, Permission.APPROVE)
+    _require(services, approver, Permission.APPROVE)
     reason = reason.strip()
     if not reason:
         raise MissingField("reason: say why the request is rejected (the requester sees it)", field="reason")
@@ -530,7 +566,7 @@ def reject_execution(services: Services, execution_id: str, approver: str, reaso
 
 def pause_execution(services: Services, execution_id: str, actor: str) -> Outcome:
     """RUNNING → PAUSED: waves in flight finish, no new wave launches until resumed."""
-    services.settings.roles.require(actor, Permission.CONTROL_EXECUTION)
+    _require(services, actor, Permission.CONTROL_EXECUTION)
 
     def evaluate(current: Execution, now: int) -> _Step:
         kind = kind_word(current)
@@ -552,7 +588,7 @@ def pause_execution(services: Services, execution_id: str, actor: str) -> Outcom
 
 def resume_execution(services: Services, execution_id: str, actor: str) -> Outcome:
     """PAUSED → RUNNING; a pauseBefore gate holding the execution is passed, so its wave launches."""
-    services.settings.roles.require(actor, Permission.CONTROL_EXECUTION)
+    _require(services, actor, Permission.CONTROL_EXECUTION)
 
     def evaluate(current: Execution, now: int) -> _Step:
         kind = kind_word(current)
@@ -584,7 +620,6 @@ def resume_execution(services: Services, execution_id: str, actor: str) -> Outco
 def cancel_execution(services: Services, execution_id: str, actor: str) -> Outcome:
     """Stop an execution: no further wave launches, a drill's instances are terminated. A request
     still awaiting approval is withdrawn by its requester instead."""
-    roles = services.settings.roles
 
     def evaluate(current: Execution, now: int) -> _Step:
         kind = kind_word(current)
@@ -596,7 +631,7 @@ def cancel_execution(services: Services, execution_id: str, actor: str) -> Outco
                     permission=Permission.CONTROL_EXECUTION.value,
                     executionId=current.execution_id,
                 )
-            roles.require(actor, Permission.REQUEST_EXECUTION)
+            _require(services, actor, Permission.REQUEST_EXECUTION)
             if is_expired(current, now):
                 step = _expired_step(current, now, "withdrawn")
                 return _Step(
@@ -606,7 +641,7 @@ def cancel_execution(services: Services, execution_id: str, actor: str) -> Outco
             withdrawn = current.with_status(_S.REJECTED, now, reason=f"Withdrawn by {actor}")
             withdrawn = withdrawn.with_event(EventType.REJECTED, now, message, actor=actor, withdrawn=True)
             return _Step(withdrawn, True, message, "execution.withdraw")
-        roles.require(actor, Permission.CONTROL_EXECUTION)
+        _require(services, actor, Permission.CONTROL_EXECUTION)
         if current.status in (_S.CANCELLING, _S.CANCELLED):
             return _Step(current, False, f"This {kind} is already {current.status.lower()}.")
         if current.status not in _STOPPABLE:
@@ -926,6 +961,7 @@ __all__ = [
     "execution_waves",
     "find_execution",
     "get_execution",
+    "hand_to_driver",
     "is_expired",
     "kind_word",
     "list_executions",
@@ -934,5 +970,6 @@ __all__ = [
     "progress",
     "reject_execution",
     "resume_execution",
+    "update_slack_thread",
     "wave_wire",
 ]

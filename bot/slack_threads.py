@@ -1,0 +1,151 @@
+"""Opening an execution's Slack thread: `/dr plan run` answered in Slack posts the run request in
+the channel, as the root of the execution's thread, and records it on the execution.
+
+1. chat.postMessage of the root in the command's channel. If Slack refuses (the bot is not in the
+   channel, a DM it cannot post in, or anything else), the request is withdrawn at once and the
+   requester is told why (`/invite @drbot`): a request nobody can see would hold its plan until it
+   expired. Withdrawing after the fact, rather than asking Slack first, is deliberate: only the post
+   itself says whether the bot may post (public channels with chat:write.public, membership that
+   changes), and the withdrawn request stays in the history, audited.
+2. The thread is recorded on the execution (`execution.slack`, a version-checked write of that
+   field alone), with the root's permalink; the Slack notifier then replies in that thread and
+   updates that root.
+3. With DRBOT_APPROVAL_CHANNEL, a copy of the request with a link to the thread and the same
+   Approve/Reject buttons goes there; the notifier updates it when the request is approved,
+   rejected or expires. A copy Slack refuses is logged and said to the requester; the request
+   stands (its own channel has it).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.commands.registry import ThreadRoot
+from bot.views.common import escape
+from bot.views.executions import build_approval_copy, kind_title, short_id
+from bot.views.message import Message
+from orchestration.bootstrap import Services
+from orchestration.errors import DrbotError
+from orchestration.models import Execution, ExecutionStatus, SlackThread
+from orchestration.services.executions import cancel_execution, update_slack_thread
+
+logger = logging.getLogger(__name__)
+
+# Slack's answers meaning "this bot cannot post there" (as opposed to an outage)
+CANNOT_POST = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
+
+
+def open_execution_thread(
+    client: WebClient, services: Services, root: ThreadRoot, channel: str, user: str
+) -> Message:
+    """Post `root` in `channel`, record the thread, copy it to the approvals channel; returns what
+    the requester is told (ephemerally). See the module docstring."""
+    execution = services.store.get_execution(root.execution_id)
+    try:
+        posted = client.chat_postMessage(channel=channel, text=root.text, blocks=root.block_dicts())
+    except Exception as exc:
+        _withdraw(services, execution, user)
+        if isinstance(exc, SlackApiError) and exc.response.get("error") in CANNOT_POST:
+            return _cannot_post(execution, channel, str(exc.response.get("error")))
+        raise
+    ts = str(posted["ts"])
+    permalink = _permalink(client, channel, ts)
+    seen = max((e.seq for e in execution.events), default=0)  # the root shows these already
+    now = int(services.clock.now())
+    thread = SlackThread(
+        channel=channel,
+        thread_ts=ts,
+        permalink=permalink,
+        posted_through=seen,
+        shown_through=seen,
+        updated_at=now,
+    )
+    saved = update_slack_thread(services, execution.execution_id, lambda current: _merged(current, thread))
+    copied = _copy(client, services, saved)
+    return _posted(saved, copied)
+
+
+def _merged(current: Execution, thread: SlackThread) -> SlackThread:
+    """The new thread, keeping anything another writer recorded meanwhile."""
+    if current.slack is None:
+        return thread
+    return current.slack.model_copy(
+        update={
+            "channel": thread.channel,
+            "thread_ts": thread.thread_ts,
+            "permalink": thread.permalink,
+            "posted_through": max(current.slack.posted_through, thread.posted_through),
+            "shown_through": max(current.slack.shown_through, thread.shown_through),
+            "updated_at": thread.updated_at,
+        }
+    )
+
+
+def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
+    try:
+        answer = client.chat_getPermalink(channel=channel, message_ts=ts)
+    except Exception:  # a missing link only makes the copy less handy
+        logger.warning("no permalink for an execution's root", extra={"channel": channel}, exc_info=True)
+        return None
+    link = answer.get("permalink")
+    return str(link) if link else None
+
+
+def _copy(client: WebClient, services: Services, execution: Execution) -> bool | None:
+    """Post the approvals channel's copy and record it; None: no approvals channel (or no request)."""
+    channel = services.settings.approval_channel
+    if not channel or execution.status != ExecutionStatus.PENDING_APPROVAL or execution.slack is None:
+        return None
+    message = build_approval_copy(execution, int(services.clock.now()))
+    try:
+        posted = client.chat_postMessage(channel=channel, text=message.text, blocks=message.block_dicts())
+    except Exception:
+        logger.warning(
+            "could not post the approval request's copy",
+            extra={"channel": channel, "execution_id": execution.execution_id},
+            exc_info=True,
+        )
+        return False
+    ts = str(posted["ts"])
+
+    def with_copy(current: Execution) -> SlackThread | None:
+        if current.slack is None:
+            return None
+        return current.slack.model_copy(update={"approval_channel": channel, "approval_ts": ts})
+
+    update_slack_thread(services, execution.execution_id, with_copy)
+    return True
+
+
+def _withdraw(services: Services, execution: Execution, user: str) -> None:
+    try:
+        cancel_execution(services, execution.execution_id, user)
+    except DrbotError:  # already over (someone else withdrew or rejected it): nothing to undo
+        logger.info("request already settled", extra={"execution_id": execution.execution_id})
+
+
+def _cannot_post(execution: Execution, channel: str, error: str) -> Message:
+    text = (
+        f":warning: drbot cannot post in <#{channel}> (Slack said `{error}`), so the "
+        f"{kind_title(execution).lower()} request for {escape(execution.plan_name)} was withdrawn and "
+        "nothing will run. Add drbot to the channel with `/invite @drbot` and run the command again."
+    )
+    return Message(text=text, is_error=True)
+
+
+def _posted(execution: Execution, copied: bool | None) -> Message:
+    kind = kind_title(execution).lower()
+    link = ""
+    if execution.slack is not None and execution.slack.permalink:
+        link = f" (<{execution.slack.permalink}|open the thread>)"
+    text = (
+        f":white_check_mark: Your {kind} request for {escape(execution.plan_name)} is posted in the "
+        f"channel{link}; it waits for {execution.required_approvals} approval(s). "
+        f"`/dr status {short_id(execution.execution_id)}` shows it."
+    )
+    if copied is False:
+        text += " The copy for the approvals channel could not be posted (is drbot in that channel?)."
+    return Message(text=text)
