@@ -1,0 +1,239 @@
+"""EventBridge Scheduler: one schedule per drill schedule, in drbot's schedule group, whose target is
+the scheduled-drill Lambda (`scheduler.handler.lambda_handler`) with the input
+`{"scheduleId": "<id>", "scheduledTime": "<aws.scheduler.scheduled-time>"}`.
+
+Every request is checked here against the API's documented constraints before it is sent (names,
+ARNs, lengths, retry bounds): botocore validates only types and required members, and moto, which
+the tests run against, validates nothing. A refusal of AWS becomes an InternalError naming the
+operation; ResourceNotFound on delete means "already gone".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from orchestration.config import (
+    ENV_SCHEDULE_DLQ_ARN,
+    ENV_SCHEDULE_GROUP,
+    ENV_SCHEDULED_DRILL_FUNCTION_ARN,
+    ENV_SCHEDULER_ROLE_ARN,
+    Settings,
+)
+from orchestration.errors import InternalError, ValidationFailed
+from orchestration.models import Schedule
+from scheduler.backends.port import BackendEntry, ScheduleBackend
+
+if TYPE_CHECKING:
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+
+NAME_PREFIX = "drbot-"
+SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"  # EventBridge Scheduler fills this context attribute
+MAX_EVENT_AGE_SECONDS = 3600  # a fire not delivered within an hour goes to the dead-letter queue
+MAX_RETRY_ATTEMPTS = 5
+
+# the API reference's constraints (CreateSchedule, Target, RetryPolicy)
+_NAME = re.compile(r"^[0-9a-zA-Z\-_.]{1,64}$")
+_FUNCTION_ARN = re.compile(
+    r"^arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:\d{12}:function:[A-Za-z0-9\-_]{1,64}(:[A-Za-z0-9\-_$]{1,128})?$"
+)
+_ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/\-]{1,512}$")
+_QUEUE_ARN = re.compile(r"^arn:aws[a-z\-]*:sqs:[a-z0-9\-]+:\d{12}:[A-Za-z0-9_\-]{1,80}(\.fifo)?$")
+MAX_EXPRESSION = 256
+MAX_TIMEZONE = 50
+MAX_DESCRIPTION = 512
+MAX_INPUT = 8192
+RETRY_AGE_RANGE = (60, 86400)
+RETRY_ATTEMPTS_RANGE = (0, 185)
+
+
+def schedule_name(schedule_id: str) -> str:
+    """The EventBridge schedule's name: `drbot-<schedule id>` (a UUID makes 42 characters)."""
+    name = f"{NAME_PREFIX}{schedule_id}"
+    if not _NAME.match(name):
+        raise ValidationFailed(
+            f"Schedule id '{schedule_id}' cannot name an EventBridge schedule (letters, digits, - _ . and "
+            "at most 64 characters with the prefix).",
+            scheduleId=schedule_id,
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class EventBridgeTarget:
+    """Where drbot's schedules live and what they invoke."""
+
+    group: str
+    function_arn: str
+    role_arn: str
+    dead_letter_arn: str
+    max_event_age_seconds: int = MAX_EVENT_AGE_SECONDS
+    max_retry_attempts: int = MAX_RETRY_ATTEMPTS
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not _NAME.match(self.group):
+            problems.append(
+                f"{ENV_SCHEDULE_GROUP} '{self.group}' is not a schedule group name (A-Z a-z 0-9 - _ .)"
+            )
+        if not _FUNCTION_ARN.match(self.function_arn):
+            problems.append(
+                f"{ENV_SCHEDULED_DRILL_FUNCTION_ARN} '{self.function_arn}' is not a Lambda function ARN"
+            )
+        if not _ROLE_ARN.match(self.role_arn):
+            problems.append(f"{ENV_SCHEDULER_ROLE_ARN} '{self.role_arn}' is not an IAM role ARN")
+        if not _QUEUE_ARN.match(self.dead_letter_arn):
+            problems.append(f"{ENV_SCHEDULE_DLQ_ARN} '{self.dead_letter_arn}' is not an SQS queue ARN")
+        if not RETRY_AGE_RANGE[0] <= self.max_event_age_seconds <= RETRY_AGE_RANGE[1]:
+            problems.append(
+                f"the maximum event age must be {RETRY_AGE_RANGE[0]}-{RETRY_AGE_RANGE[1]} seconds"
+            )
+        if not RETRY_ATTEMPTS_RANGE[0] <= self.max_retry_attempts <= RETRY_ATTEMPTS_RANGE[1]:
+            problems.append(f"the retry attempts must be {RETRY_ATTEMPTS_RANGE[0]}-{RETRY_ATTEMPTS_RANGE[1]}")
+        if problems:
+            raise ValidationFailed("EventBridge Scheduler is misconfigured: " + "; ".join(problems) + ".")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EventBridgeTarget:
+        missing = [
+            name
+            for name, value in (
+                (ENV_SCHEDULED_DRILL_FUNCTION_ARN, settings.scheduled_drill_function_arn),
+                (ENV_SCHEDULER_ROLE_ARN, settings.scheduler_role_arn),
+                (ENV_SCHEDULE_DLQ_ARN, settings.schedule_dlq_arn),
+            )
+            if not value
+        ]
+        if missing:
+            raise ValidationFailed(f"Drill schedules on AWS need {', '.join(missing)} set.")
+        assert (
+            settings.scheduled_drill_function_arn
+            and settings.scheduler_role_arn
+            and settings.schedule_dlq_arn
+        )
+        return cls(
+            group=settings.schedule_group,
+            function_arn=settings.scheduled_drill_function_arn,
+            role_arn=settings.scheduler_role_arn,
+            dead_letter_arn=settings.schedule_dlq_arn,
+        )
+
+
+class EventBridgeSchedulerBackend(ScheduleBackend):
+    """The AWS backend (see the module docstring)."""
+
+    name = "EventBridge"
+
+    def __init__(self, client: EventBridgeSchedulerClient, target: EventBridgeTarget) -> None:
+        self._client = client
+        self.target = target
+
+    def ensure_group(self) -> None:
+        """Create drbot's schedule group unless it exists (the template normally creates it)."""
+        try:
+            self._client.get_schedule_group(Name=self.target.group)
+        except ClientError as error:
+            if _code(error) != "ResourceNotFoundException":
+                raise _failed("GetScheduleGroup", error) from error
+            try:
+                self._client.create_schedule_group(Name=self.target.group)
+            except ClientError as create_error:
+                if _code(create_error) != "ConflictException":  # created meanwhile
+                    raise _failed("CreateScheduleGroup", create_error) from create_error
+
+    def request(self, entry: BackendEntry, schedule: Schedule) -> dict[str, Any]:
+        """The CreateSchedule/UpdateSchedule parameters of an entry, checked."""
+        payload = json.dumps({"scheduleId": entry.schedule_id, "scheduledTime": SCHEDULED_TIME})
+        description = f"drbot drill schedule of plan {schedule.plan_id}"[:MAX_DESCRIPTION]
+        if len(entry.expression) > MAX_EXPRESSION:
+            raise ValidationFailed(
+                f"The expression is longer than {MAX_EXPRESSION} characters.", field="expression"
+            )
+        if len(entry.timezone) > MAX_TIMEZONE:
+            raise ValidationFailed(
+                f"The time zone is longer than {MAX_TIMEZONE} characters.", field="timezone"
+            )
+        if len(payload) > MAX_INPUT:  # cannot happen with an id-sized input; checked as AWS would
+            raise ValidationFailed(f"The target input is longer than {MAX_INPUT} characters.")
+        return {
+            "Name": schedule_name(entry.schedule_id),
+            "GroupName": self.target.group,
+            "Description": description,
+            "ScheduleExpression": entry.expression,
+            "ScheduleExpressionTimezone": entry.timezone,
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "State": "ENABLED" if entry.enabled else "DISABLED",
+            "ActionAfterCompletion": "NONE",  # an at() schedule stays, so `show` still finds it
+            "Target": {
+                "Arn": self.target.function_arn,
+                "RoleArn": self.target.role_arn,
+                "Input": payload,
+                "RetryPolicy": {
+                    "MaximumEventAgeInSeconds": self.target.max_event_age_seconds,
+                    "MaximumRetryAttempts": self.target.max_retry_attempts,
+                },
+                "DeadLetterConfig": {"Arn": self.target.dead_letter_arn},
+            },
+        }
+
+    # -- primitives -------------------------------------------------------------------------------
+
+    def _put(self, entry: BackendEntry, schedule: Schedule) -> None:
+        params = self.request(entry, schedule)
+        try:
+            self._client.update_schedule(**params)
+        except ClientError as error:
+            if _code(error) != "ResourceNotFoundException":
+                raise _failed("UpdateSchedule", error) from error
+            try:
+                self._client.create_schedule(**params)
+            except ClientError as create_error:
+                raise _failed("CreateSchedule", create_error) from create_error
+
+    def _delete(self, schedule_id: str) -> None:
+        try:
+            self._client.delete_schedule(Name=schedule_name(schedule_id), GroupName=self.target.group)
+        except ClientError as error:
+            if _code(error) != "ResourceNotFoundException":
+                raise _failed("DeleteSchedule", error) from error
+
+    def _get(self, schedule_id: str) -> BackendEntry | None:
+        try:
+            found = self._client.get_schedule(Name=schedule_name(schedule_id), GroupName=self.target.group)
+        except ClientError as error:
+            if _code(error) == "ResourceNotFoundException":
+                return None
+            raise _failed("GetSchedule", error) from error
+        return BackendEntry(
+            schedule_id=schedule_id,
+            expression=found["ScheduleExpression"],
+            timezone=found.get("ScheduleExpressionTimezone", "UTC"),
+            enabled=found.get("State") == "ENABLED",
+        )
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _failed(operation: str, error: ClientError | BotoCoreError) -> InternalError:
+    code = _code(error) if isinstance(error, ClientError) else type(error).__name__
+    return InternalError(
+        f"EventBridge Scheduler refused {operation} ({code}).", operation=operation, awsError=code
+    )
+
+
+def backend_from_settings(
+    settings: Settings, client: EventBridgeSchedulerClient | None = None
+) -> EventBridgeSchedulerBackend:
+    """The AWS backend for these settings (a boto3 `scheduler` client in drbot's region unless given)."""
+    target = EventBridgeTarget.from_settings(settings)
+    if client is None:
+        import boto3
+
+        client = boto3.client("scheduler", region_name=settings.region)
+    return EventBridgeSchedulerBackend(client, target)

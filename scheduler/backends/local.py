@@ -1,0 +1,177 @@
+"""The embedded default's backend: APScheduler in drbot's own process, next to the local runner.
+
+The store is the source of truth. The backend keeps, per active schedule, an EventBridgeTrigger
+(the same fire-time calculation as AWS, daylight saving included) and fires what is due. At start-up
+and on every pump it re-reads the store, so a schedule approved, paused or deleted by another drbot
+process sharing the file takes effect here too, and a restarted drbot rebuilds everything it fires.
+
+A fire that came due while drbot was not running is run once at start-up when it is at most
+`missed_fire_grace_minutes` (DRBOT_MISSED_FIRE_GRACE_MINUTES) late; older ones are reported as
+missed (`scheduler.fire.record_missed`), never run. Several due at once run at most once (the newest).
+
+Why one pump job rather than an APScheduler job per schedule firing on its own: due times are
+measured on the services' clock, so tests drive the backend with a FakeClock (`run_pending()`)
+without waiting for real time — as the local runner does for executions.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from aws_lambda_powertools import Logger
+
+from orchestration.bootstrap import Services
+from orchestration.models import Schedule
+from scheduler.apscheduler_trigger import EventBridgeTrigger
+from scheduler.backends.port import BackendEntry, ScheduleBackend
+from scheduler.expressions import parse
+from scheduler.fire import FireResult, fire_schedule, record_missed
+from scheduler.reporting import LoggingReporter, ScheduleReporter
+from scheduler.service import ScheduleState, state_of
+from scheduler.timing import active_since, due_since_active, start_of
+
+logger = Logger(service="drbot")
+
+PUMP_SECONDS = 10.0  # schedules fire on the minute at the finest: ten seconds late at most
+
+
+@dataclass(frozen=True)
+class _Job:
+    entry: BackendEntry
+    trigger: EventBridgeTrigger
+    version: int  # the stored schedule's version this job was built from
+
+
+class LocalScheduleBackend(ScheduleBackend):
+    """The APScheduler backend (see the module docstring)."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        services: Services,
+        reporter: ScheduleReporter | None = None,
+        *,
+        grace_minutes: int | None = None,
+        scheduler: BackgroundScheduler | None = None,
+    ) -> None:
+        self._services = services
+        self.reporter: ScheduleReporter = reporter or LoggingReporter()
+        minutes = services.settings.missed_fire_grace_minutes if grace_minutes is None else grace_minutes
+        self.grace_seconds = max(0, minutes) * 60
+        self._scheduler = scheduler or BackgroundScheduler(timezone=UTC)
+        self._jobs: dict[str, _Job] = {}
+        self._lock = threading.Lock()
+        self._fire_lock = threading.Lock()  # one pump at a time: a fire is never handled twice at once
+        self._running = False
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def start(self, pump: bool = True) -> list[FireResult]:
+        """Rebuild from the store, handle fires missed while drbot was down, then (unless `pump` is
+        False, as in tests) check every PUMP_SECONDS in the background. Returns the fires handled."""
+        results = self.run_pending()
+        with self._lock:
+            if pump and not self._running:
+                self._scheduler.add_job(
+                    self._pump,
+                    trigger="interval",
+                    seconds=PUMP_SECONDS,
+                    id="drbot-schedules-pump",
+                    max_instances=1,
+                    coalesce=True,
+                    replace_existing=True,
+                )
+                self._scheduler.start()
+                self._running = True
+        return results
+
+    def close(self) -> None:
+        with self._lock:
+            if self._running:
+                self._scheduler.shutdown(wait=False)
+                self._running = False
+
+    # -- firing -----------------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Make the jobs match the store: one per active schedule, rebuilt when it changed."""
+        stored = {s.schedule_id: s for s in self._services.store.list_schedules()}
+        with self._lock:
+            for schedule_id in [sid for sid in self._jobs if sid not in stored]:
+                del self._jobs[schedule_id]
+        for schedule in stored.values():
+            job = self._jobs.get(schedule.schedule_id)
+            if state_of(schedule) == ScheduleState.AWAITING_APPROVAL:
+                with self._lock:
+                    self._jobs.pop(schedule.schedule_id, None)
+            elif job is None or job.version != schedule.version:
+                self.register(schedule)
+
+    def next_fire(self, schedule_id: str) -> datetime | None:
+        """When the schedule fires next, as its trigger computes it (None: not active here)."""
+        job = self._jobs.get(schedule_id)
+        if job is None or not job.entry.enabled:
+            return None
+        now = datetime.fromtimestamp(self._services.clock.now(), UTC)
+        after = datetime.fromtimestamp(self._anchor(schedule_id), UTC)
+        fire: datetime | None = job.trigger.get_next_fire_time(after, now)
+        return fire
+
+    def run_pending(self) -> list[FireResult]:
+        """Fire every active schedule that is due by the services' clock; returns what was handled."""
+        with self._fire_lock:
+            self.sync()
+            now = self._services.clock.now()
+            results: list[FireResult] = []
+            for schedule in self._services.store.list_schedules():
+                job = self._jobs.get(schedule.schedule_id)
+                if job is None or not job.entry.enabled:
+                    continue
+                results.extend(self._fire_due(job, schedule, now))
+            return results
+
+    def _fire_due(self, job: _Job, schedule: Schedule, now: float) -> list[FireResult]:
+        moment = datetime.fromtimestamp(now, UTC)
+        first = job.trigger.get_next_fire_time(datetime.fromtimestamp(active_since(schedule), UTC), moment)
+        if first is None or first > moment:
+            return []  # the usual answer, from one calculation
+        due = due_since_active(schedule, now)
+        if not due:
+            return []
+        newest = due[-1]
+        late = now - newest > self.grace_seconds
+        missed = due if late else due[:-1]
+        if missed:
+            record_missed(self._services, schedule.schedule_id, missed, self.reporter)
+        if late:
+            return []
+        return [fire_schedule(self._services, schedule.schedule_id, newest, self.reporter, self)]
+
+    def _pump(self) -> None:
+        try:
+            self.run_pending()
+        except Exception:  # the next pump tries again; a schedule is never dropped
+            logger.exception("schedule pump failed")
+
+    def _anchor(self, schedule_id: str) -> int:
+        return active_since(self._services.store.get_schedule(schedule_id))
+
+    # -- primitives -------------------------------------------------------------------------------
+
+    def _put(self, entry: BackendEntry, schedule: Schedule) -> None:
+        trigger = EventBridgeTrigger(parse(entry.expression), entry.timezone, start=start_of(schedule))
+        with self._lock:
+            self._jobs[entry.schedule_id] = _Job(entry, trigger, schedule.version)
+
+    def _delete(self, schedule_id: str) -> None:
+        with self._lock:
+            self._jobs.pop(schedule_id, None)
+
+    def _get(self, schedule_id: str) -> BackendEntry | None:
+        with self._lock:
+            job = self._jobs.get(schedule_id)
+        return job.entry if job else None

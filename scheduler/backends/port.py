@@ -1,0 +1,85 @@
+"""The ScheduleBackend port: register a schedule's fire times with whatever fires them.
+
+The base class holds what every backend shares — which schedules may fire at all (approved ones),
+the expression and time zone checked and put in canonical form — and the adapters implement three
+primitives: `_put` (create or replace one entry), `_delete` and `_get`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from orchestration.errors import ValidationFailed
+from orchestration.models import Schedule
+from scheduler.expressions import parse, validate_timezone
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    """What a backend fires: the schedule's id, expression (canonical), time zone and state."""
+
+    schedule_id: str
+    expression: str
+    timezone: str
+    enabled: bool
+
+
+class ScheduleBackend(ABC):
+    """Fires approved schedules; `register` is create-or-update, `remove` forgets one (no error when
+    it is already gone). Neither touches the store: the schedule services save first, then call here."""
+
+    name: str = "backend"
+
+    def register(self, schedule: Schedule) -> BackendEntry:
+        """Create or update the schedule's entry: enabled while the schedule is approved and enabled."""
+        if schedule.approved_by is None:
+            raise ValidationFailed(
+                f"Schedule {schedule.schedule_id} awaits approval: only an approved schedule is registered.",
+                scheduleId=schedule.schedule_id,
+            )
+        entry = BackendEntry(
+            schedule_id=schedule.schedule_id,
+            expression=parse(schedule.expression).to_aws(),
+            timezone=validate_timezone(schedule.timezone),
+            enabled=schedule.enabled,
+        )
+        self._put(entry, schedule)
+        return entry
+
+    def remove(self, schedule_id: str) -> None:
+        self._delete(schedule_id)
+
+    def entry(self, schedule_id: str) -> BackendEntry | None:
+        """The entry as the backend holds it now, or None."""
+        return self._get(schedule_id)
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Stop firing from this process; the default has nothing to stop."""
+
+    # -- primitives -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def _put(self, entry: BackendEntry, schedule: Schedule) -> None: ...
+
+    @abstractmethod
+    def _delete(self, schedule_id: str) -> None: ...
+
+    @abstractmethod
+    def _get(self, schedule_id: str) -> BackendEntry | None: ...
+
+
+class StoreOnlyBackend(ScheduleBackend):
+    """The embedded default when no drbot process fires schedules right now: the store is all there
+    is, and the local backend reads it when the next `drbot` or `drbot serve` starts."""
+
+    name = "store"
+
+    def _put(self, entry: BackendEntry, schedule: Schedule) -> None:
+        return None
+
+    def _delete(self, schedule_id: str) -> None:
+        return None
+
+    def _get(self, schedule_id: str) -> BackendEntry | None:
+        return None

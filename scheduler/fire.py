@@ -1,0 +1,318 @@
+"""A fire: what happens when a backend says a schedule is due (DESIGN.md §7).
+
+A fire creates a pre-approved DRILL execution: initiated by `schedule:<id>`, the schedule's approver
+recorded as its approval, its root message posted to the schedule's channel by the engine's notifier,
+driven like any other run. A fire starts nothing, and says so through the ScheduleReporter, when the
+plan still has an execution that has not ended (skipped) or when pre-flight refuses the run; a
+schedule whose plan was deleted is disabled (and its backend entry with it) and says so.
+
+Backends deliver at least once (EventBridge Scheduler retries; the local backend may see the same
+due time again after a restart), so each fire first claims its scheduled time on the schedule with a
+version-checked write of `lastRunAt`: of two deliveries of one fire, exactly one claims it, the other
+is a DUPLICATE and starts nothing. A claimed fire is never tried again, even if starting the drill
+then fails: at most one drill per fire, and a refusal is reported rather than retried.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from orchestration.bootstrap import Services
+from orchestration.errors import Conflict, DrbotError, InUse, NotFound, StaleVersion
+from orchestration.models import ExecutionType, Schedule, SlackThread
+from orchestration.rbac import Role, RoleConfig
+from orchestration.requests import StartExecution
+from orchestration.services.common import active_executions
+from orchestration.services.executions import execute_recovery_plan
+from scheduler.backends.port import ScheduleBackend
+from scheduler.reporting import ScheduleReporter, tell
+from scheduler.timing import expression_of, local_text, upcoming
+
+logger = Logger(service="drbot")
+
+PRINCIPAL_PREFIX = "schedule:"
+_RETRIES = 8
+
+
+def principal(schedule_id: str) -> str:
+    """Who a scheduled drill is initiated by: `schedule:<id>`."""
+    return f"{PRINCIPAL_PREFIX}{schedule_id}"
+
+
+class FireOutcome(StrEnum):
+    STARTED = "STARTED"  # a drill was started
+    DUPLICATE = "DUPLICATE"  # this fire time was handled already (a redelivery)
+    INACTIVE = "INACTIVE"  # the schedule is paused or awaits approval: nothing to do
+    GONE = "GONE"  # the schedule was deleted
+    PLAN_DELETED = "PLAN_DELETED"  # the plan is gone: the schedule was disabled
+    SKIPPED = "SKIPPED"  # the plan still has an execution that has not ended
+    REFUSED = "REFUSED"  # pre-flight (or a DRS limit) refused the run
+
+
+@dataclass(frozen=True)
+class FireResult:
+    outcome: FireOutcome
+    schedule_id: str
+    scheduled_at: int  # epoch seconds: the fire time the backend named
+    message: str
+    execution_id: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        wire: dict[str, Any] = {
+            "outcome": str(self.outcome),
+            "scheduleId": self.schedule_id,
+            "scheduledTime": self.scheduled_at,
+            "message": self.message,
+        }
+        if self.execution_id is not None:
+            wire["executionId"] = self.execution_id
+        return wire
+
+
+def fire_schedule(
+    services: Services,
+    schedule_id: str,
+    scheduled_at: int,
+    reporter: ScheduleReporter,
+    backend: ScheduleBackend | None = None,
+) -> FireResult:
+    """Handle one fire of the schedule due at `scheduled_at` (see the module docstring)."""
+    claimed = _claim(services, schedule_id, scheduled_at)
+    if isinstance(claimed, FireResult):
+        logger.info(claimed.message, extra={"schedule_id": schedule_id, "outcome": str(claimed.outcome)})
+        return claimed
+    schedule = claimed
+    actor = principal(schedule_id)
+    due = local_text(scheduled_at, schedule.timezone)
+    try:
+        plan = services.store.get_plan(schedule.plan_id)
+    except NotFound:
+        return _disable_for_deleted_plan(services, schedule, scheduled_at, reporter, backend)
+
+    def refused(outcome: FireOutcome, message: str, **details: Any) -> FireResult:
+        services.store.append_audit(
+            actor,
+            f"schedule.{outcome.lower()}",
+            f"schedule:{schedule_id}",
+            scheduledTime=scheduled_at,
+            **details,
+        )
+        tell(reporter, schedule, message)
+        return FireResult(outcome, schedule_id, scheduled_at, message)
+
+    running = active_executions(services, plan.plan_id)
+    if running:
+        other = running[0]
+        return refused(
+            FireOutcome.SKIPPED,
+            f"Skipped the scheduled drill of {plan.plan_name} due {due}: its {_kind(other.execution_type)} "
+            f"{other.execution_id[:8]} is still {other.status}.{_next_text(services, schedule)}",
+            executionId=other.execution_id,
+        )
+    request = StartExecution(
+        plan_id=plan.plan_id,
+        execution_type=ExecutionType.DRILL,
+        initiated_by=actor,
+        reason=f"Scheduled drill ({expression_of(schedule).describe(schedule.timezone)}), due {due}",
+    )
+    try:
+        execution = execute_recovery_plan(
+            _acting_as(services, actor),
+            request,
+            actor,
+            require_approval=False,
+            approved_by=schedule.approved_by,
+            schedule_id=schedule_id,
+            channel=SlackThread(channel=schedule.channel) if schedule.channel else None,
+            cleanup_after_minutes=schedule.cleanup_after_minutes,
+        )
+    except InUse as error:  # a run of the plan was requested between the check above and the start
+        return refused(
+            FireOutcome.SKIPPED,
+            f"Skipped the scheduled drill of {plan.plan_name} due {due}: {error.message}"
+            f"{_next_text(services, schedule)}",
+        )
+    except DrbotError as error:
+        return refused(
+            FireOutcome.REFUSED,
+            f"The scheduled drill of {plan.plan_name} due {due} did not start: {error.message}"
+            f"{_next_text(services, schedule)}",
+            error=error.code,
+        )
+    _record_execution(services, schedule_id, scheduled_at, execution.execution_id, actor)
+    services.store.append_audit(
+        actor,
+        "schedule.fire",
+        f"schedule:{schedule_id}",
+        scheduledTime=scheduled_at,
+        executionId=execution.execution_id,
+        approvedBy=schedule.approved_by,
+    )
+    message = f"Started the scheduled drill of {plan.plan_name} due {due}"
+    return FireResult(FireOutcome.STARTED, schedule_id, scheduled_at, message, execution.execution_id)
+
+
+def record_missed(
+    services: Services, schedule_id: str, missed: list[int], reporter: ScheduleReporter
+) -> Schedule | None:
+    """Fires that came and went while nothing could run them, beyond the grace period: moves the
+    schedule's `lastRunAt` past them (so they are reported once) and says so. None: nothing to record
+    (the schedule is gone, inactive, or another process recorded them first)."""
+    if not missed:
+        return None
+    for _ in range(_RETRIES):
+        try:
+            schedule = services.store.get_schedule(schedule_id)
+        except NotFound:
+            return None
+        fresh = [t for t in missed if t > (schedule.last_run_at or 0)]
+        if not fresh or schedule.approved_by is None or not schedule.enabled:
+            return None
+        try:
+            saved = services.store.update_schedule(
+                schedule.model_copy(update={"last_run_at": fresh[-1]}), principal(schedule_id)
+            )
+        except StaleVersion:
+            continue
+        times = ", ".join(local_text(t, schedule.timezone) for t in fresh[-3:])
+        more = f" (and {len(fresh) - 3} earlier)" if len(fresh) > 3 else ""
+        message = (
+            f"Missed {len(fresh)} scheduled drill(s) of plan {_plan_name(services, schedule)} while drbot "
+            f"was not running: {times}{more}. They were not run late.{_next_text(services, saved)}"
+        )
+        services.store.append_audit(
+            principal(schedule_id), "schedule.missed", f"schedule:{schedule_id}", scheduledTimes=fresh
+        )
+        tell(reporter, saved, message)
+        return saved
+    return None
+
+
+# -- internals ------------------------------------------------------------------------------------
+
+
+def _claim(services: Services, schedule_id: str, scheduled_at: int) -> Schedule | FireResult:
+    for _ in range(_RETRIES):
+        try:
+            schedule = services.store.get_schedule(schedule_id)
+        except NotFound:
+            return FireResult(FireOutcome.GONE, schedule_id, scheduled_at, f"Schedule {schedule_id} is gone")
+        if schedule.approved_by is None or not schedule.enabled:
+            state = "awaits approval" if schedule.approved_by is None else "is paused"
+            return FireResult(
+                FireOutcome.INACTIVE, schedule_id, scheduled_at, f"Schedule {schedule_id} {state}: no drill"
+            )
+        if schedule.last_run_at is not None and schedule.last_run_at >= scheduled_at:
+            return FireResult(
+                FireOutcome.DUPLICATE,
+                schedule_id,
+                scheduled_at,
+                f"The fire of schedule {schedule_id} due at {scheduled_at} was handled already",
+                schedule.last_execution_id,
+            )
+        try:
+            return services.store.update_schedule(
+                schedule.model_copy(update={"last_run_at": scheduled_at}), principal(schedule_id)
+            )
+        except StaleVersion:
+            continue  # someone else wrote first: perhaps the same fire, delivered twice
+    raise Conflict(f"Schedule {schedule_id} kept changing while its fire was claimed; the fire is retried.")
+
+
+def _record_execution(
+    services: Services, schedule_id: str, scheduled_at: int, execution_id: str, actor: str
+) -> None:
+    for _ in range(_RETRIES):
+        try:
+            schedule = services.store.get_schedule(schedule_id)
+        except NotFound:
+            return  # deleted while its drill started: the drill runs on, the execution names the schedule
+        if (schedule.last_run_at or 0) > scheduled_at:
+            return  # a later fire was recorded already
+        try:
+            services.store.update_schedule(
+                schedule.model_copy(update={"last_execution_id": execution_id}), actor
+            )
+            return
+        except StaleVersion:
+            continue
+
+
+def _disable_for_deleted_plan(
+    services: Services,
+    schedule: Schedule,
+    scheduled_at: int,
+    reporter: ScheduleReporter,
+    backend: ScheduleBackend | None,
+) -> FireResult:
+    actor = principal(schedule.schedule_id)
+    current = schedule
+    for _ in range(_RETRIES):
+        try:
+            current = services.store.update_schedule(
+                current.model_copy(
+                    update={"enabled": False, "last_modified_date": int(services.clock.now())}
+                ),
+                actor,
+            )
+            break
+        except StaleVersion:
+            try:
+                current = services.store.get_schedule(schedule.schedule_id)
+            except NotFound:
+                break
+    if backend is not None:
+        try:
+            backend.register(current)
+        except Exception:  # the store says disabled, so a stray backend fire would do nothing anyway
+            logger.exception(
+                "could not disable the backend entry", extra={"schedule_id": schedule.schedule_id}
+            )
+    message = (
+        f"Schedule {schedule.schedule_id[:8]} is disabled: its recovery plan ({schedule.plan_id}) was "
+        f"deleted, so the drill due {local_text(scheduled_at, schedule.timezone)} did not run. "
+        f"`/dr schedule delete {schedule.schedule_id[:8]}` removes it."
+    )
+    services.store.append_audit(
+        actor,
+        "schedule.disable",
+        f"schedule:{schedule.schedule_id}",
+        reason="plan deleted",
+        planId=schedule.plan_id,
+    )
+    tell(reporter, current, message)
+    return FireResult(FireOutcome.PLAN_DELETED, schedule.schedule_id, scheduled_at, message)
+
+
+def _acting_as(services: Services, actor: str) -> Services:
+    """The services as the schedule acts: with the standing its approval gave it, that of an operator
+    requesting the run (the approver's approval is recorded on the execution)."""
+    roles = services.settings.roles
+    operators = roles.members.get(Role.OPERATOR, frozenset()) | {actor}
+    granted = RoleConfig(members={**roles.members, Role.OPERATOR: operators}, default_role=roles.default_role)
+    return dataclasses.replace(services, settings=dataclasses.replace(services.settings, roles=granted))
+
+
+def _next_text(services: Services, schedule: Schedule) -> str:
+    if not schedule.enabled:
+        return ""
+    following = upcoming(schedule, services.clock.now(), 1)
+    return (
+        f" Next: {local_text(following[0], schedule.timezone)}." if following else " It will not fire again."
+    )
+
+
+def _plan_name(services: Services, schedule: Schedule) -> str:
+    try:
+        return services.store.get_plan(schedule.plan_id).plan_name
+    except NotFound:
+        return schedule.plan_id
+
+
+def _kind(execution_type: ExecutionType) -> str:
+    return "drill" if execution_type == ExecutionType.DRILL else "recovery"
