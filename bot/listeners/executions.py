@@ -4,7 +4,9 @@ Every click is acked at once and the service call runs lazily (as `/dr` does). T
 `body["user"]["id"]`; the services decide who may do what. A refusal (any DrbotError: not an
 approver, the requester approving their own run, a run that already ended) is told to the clicker
 alone, ephemerally, and changes nothing. A change replaces the message with the fresh summary; a
-no-op (a double click, a Slack retry) only tells the clicker it was already done.
+no-op (a double click, a Slack retry) only tells the clicker it was already done. A click on the
+approvals channel's copy of a request keeps the copy's shape (its link to the thread); the Slack
+notifier updates the other message.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.listeners.errors import Redactor, log_failure
-from bot.views.executions import build_outcome
+from bot.views.common import escape
+from bot.views.executions import build_approval_copy, build_outcome
 from bot.views.failures import build_failure_message
 from bot.views.ids import ActionId
 from bot.views.message import Message
@@ -101,7 +104,7 @@ def _clicked(
         elif (body.get("container") or {}).get("is_ephemeral"):
             respond(replace_original=True, text=message.text, blocks=message.blocks)
         else:
-            _update(client, body["container"], message)
+            _update(client, body["container"], _as_shown(outcome, body["container"], message, services))
 
     return run_action
 
@@ -118,9 +121,22 @@ def _reject(
         return
     message = build_outcome(outcome, int(services.clock.now()))
     if outcome.changed and target.message_ts and not target.is_ephemeral:
-        _update(client, {"channel_id": target.channel_id, "message_ts": target.message_ts}, message)
+        container = {"channel_id": target.channel_id, "message_ts": target.message_ts}
+        _update(client, container, _as_shown(outcome, container, message, services))
     else:
         _whisper(client, target, user, message if outcome.changed else Message(text=outcome.message))
+
+
+def _as_shown(
+    outcome: Outcome, container: Mapping[str, Any], message: Message, services: Services
+) -> Message:
+    """`message`, unless the click was on the approvals channel's copy: then the copy, updated."""
+    slack = outcome.execution.slack
+    clicked = (container.get("channel_id"), container.get("message_ts"))
+    if slack is None or not slack.approval_ts or clicked != (slack.approval_channel, slack.approval_ts):
+        return message
+    headline = f":white_check_mark: *{escape(outcome.message)}*"
+    return build_approval_copy(outcome.execution, int(services.clock.now()), headline=headline)
 
 
 def _tell(respond: Respond, text: str) -> None:
