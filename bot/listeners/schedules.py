@@ -1,0 +1,96 @@
+"""The buttons of a drill schedule's approval request: Approve and Reject.
+
+As with the execution buttons, every click is acked at once and the service call runs lazily; the
+clicker is `body["user"]["id"]` and the schedule services decide who may do what (an approver, never
+the schedule's requester). A refusal is told to the clicker alone, ephemerally, and changes nothing;
+a change replaces the request with the schedule as it now is; a no-op (a double click, a Slack
+retry) only tells the clicker it was already done. Reject asks for confirmation in Slack itself and
+records "rejected in Slack" as the reason (`/dr schedule reject <id> --reason …` says more).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.listeners.errors import Redactor, log_failure
+from bot.views.failures import build_failure_message
+from bot.views.ids import ScheduleActionId
+from bot.views.message import Message
+from bot.views.schedules import build_schedule_gone, build_schedule_outcome
+from orchestration.bootstrap import Services
+from orchestration.errors import DrbotError
+from scheduler.service import approve_schedule, next_fire_times, plan_of, reject_schedule
+
+BUTTON_REJECT_REASON = "rejected in Slack"
+
+
+def register(app: App, services: Services, redact: Redactor | None = None) -> None:
+    redact = redact or Redactor()
+    client = app.client  # the app's own client, as the execution buttons use
+
+    def ack_at_once(ack: Ack) -> None:
+        ack()
+
+    app.action(ScheduleActionId.APPROVE.value)(
+        ack=ack_at_once, lazy=[_clicked(services, client, redact, _approve)]
+    )
+    app.action(ScheduleActionId.REJECT.value)(
+        ack=ack_at_once, lazy=[_clicked(services, client, redact, _reject)]
+    )
+
+
+Click = Callable[[Services, str, str], tuple[Message, bool, str]]
+
+
+def _approve(services: Services, schedule_id: str, user: str) -> tuple[Message, bool, str]:
+    outcome = approve_schedule(services, schedule_id, user)
+    plan = plan_of(services, outcome.schedule)
+    message = build_schedule_outcome(outcome, plan, next_fire_times(services, outcome.schedule))
+    return message, outcome.changed, outcome.message
+
+
+def _reject(services: Services, schedule_id: str, user: str) -> tuple[Message, bool, str]:
+    outcome = reject_schedule(services, schedule_id, user, BUTTON_REJECT_REASON)
+    plan = plan_of(services, outcome.schedule)
+    name = plan.plan_name if plan else outcome.schedule.plan_id
+    return build_schedule_gone(outcome.schedule, name, outcome.message), outcome.changed, outcome.message
+
+
+def _clicked(services: Services, client: WebClient, redact: Redactor, click: Click) -> Callable[..., None]:
+    """The lazy half of a button: act as the clicker and show what it did."""
+
+    def run_action(body: dict[str, Any], respond: Respond) -> None:
+        try:
+            message, changed, sentence = click(services, body["actions"][0]["value"], body["user"]["id"])
+        except DrbotError as error:
+            _tell(respond, error.message)
+            return
+        except Exception as error:  # answered and logged here: bolt would only log a one-liner
+            reference = log_failure("schedule button failed", error, redact, body)
+            _tell(
+                respond,
+                build_failure_message(f"the {body['actions'][0]['action_id']} button", reference).text,
+            )
+            return
+        container: Mapping[str, Any] = body.get("container") or {}
+        if not changed:
+            _tell(respond, sentence)
+        elif container.get("is_ephemeral") or not container.get("message_ts"):
+            respond(replace_original=True, text=message.text, blocks=message.blocks)
+        else:
+            client.chat_update(
+                channel=container["channel_id"],
+                ts=container["message_ts"],
+                text=message.text,
+                blocks=message.blocks,
+            )
+
+    return run_action
+
+
+def _tell(respond: Respond, text: str) -> None:
+    respond(response_type="ephemeral", replace_original=False, text=text)

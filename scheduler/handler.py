@@ -1,0 +1,145 @@
+"""The scheduled-drill Lambda: `scheduler.handler.lambda_handler(event, context)`.
+
+EventBridge Scheduler invokes it (asynchronously, at least once) with the input its schedule holds:
+`{"scheduleId": "<id>", "scheduledTime": "<aws.scheduler.scheduled-time>"}`, the second filled in by
+EventBridge Scheduler with the fire's time (ISO 8601, UTC). The fire is handled by
+`scheduler.fire.fire_schedule`, whose version-checked claim already makes a redelivery harmless; with
+DRBOT_IDEMPOTENCY_TABLE set, powertools idempotency (DynamoDBPersistenceLayer) also answers a
+redelivery from its record without touching the store, and keeps a concurrent duplicate out while
+the first is in progress.
+
+The answer is the fire's outcome (`FireResult.to_wire()`); an event that is not a fire answers with
+the seed's error shape and is not retried. Drills report through the notifier the runtime loads
+(DRBOT_NOTIFIER); fires that start nothing report through a Slack reporter when Slack is configured
+(`bot.schedule_reporter:reporter_from_settings`, loaded by name so that this package never imports
+the Slack side), else to the log.
+
+For the template: the function needs the store's tables, the execution driver's permissions
+(Step Functions StartExecution), DRS through the hub role, `scheduler:UpdateSchedule` on drbot's
+group (to disable a schedule whose plan was deleted), and read/write on the idempotency table
+(partition key `id`, TTL attribute `expiration`).
+"""
+
+from __future__ import annotations
+
+import pkgutil
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+
+from orchestration.bootstrap import Services
+from orchestration.config import Settings
+from orchestration.errors import DrbotError, ValidationFailed
+from orchestration.handlers.runtime import current_services
+from scheduler.fire import fire_schedule
+from scheduler.reporting import LoggingReporter, ScheduleReporter
+from scheduler.runtime import schedule_backend
+
+logger = Logger(service="drbot")
+
+SLACK_REPORTER = "bot.schedule_reporter:reporter_from_settings"
+IDEMPOTENCY_SECONDS = 7 * 24 * 3600  # longer than EventBridge Scheduler keeps retrying a fire
+
+ReporterFactory = Callable[[Settings], ScheduleReporter | None]
+
+_lock = threading.Lock()
+_reporter: ScheduleReporter | None = None
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        schedule_id, scheduled_at = parse_fire(event)
+    except DrbotError as error:
+        logger.error("not a scheduled fire", extra={"error": error.code, "detail": error.message})
+        return error.to_body()
+    services = current_services()
+    fire = {"scheduleId": schedule_id, "scheduledTime": scheduled_at}
+    table = services.settings.idempotency_table
+    if not table:
+        return _fire(services, fire)
+    config = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_SECONDS)
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        config.register_lambda_context(context)
+    persistence: BasePersistenceLayer = DynamoDBPersistenceLayer(table_name=table)
+
+    def scheduled_fire(fire: dict[str, Any]) -> dict[str, Any]:
+        return _fire(services, fire)
+
+    guarded = idempotent_function(
+        scheduled_fire, data_keyword_argument="fire", persistence_store=persistence, config=config
+    )
+    result: dict[str, Any] = guarded(fire=fire)
+    return result
+
+
+def parse_fire(event: Any) -> tuple[str, int]:
+    """(schedule id, fire time in epoch seconds) from the target input, or ValidationFailed."""
+    if not isinstance(event, dict):
+        raise ValidationFailed("A scheduled fire is a JSON object {scheduleId, scheduledTime}.")
+    schedule_id = event.get("scheduleId")
+    if not isinstance(schedule_id, str) or not schedule_id.strip():
+        raise ValidationFailed("The fire names no schedule: scheduleId is missing.", field="scheduleId")
+    raw = event.get("scheduledTime")
+    if not isinstance(raw, str):
+        raise ValidationFailed(
+            "The fire has no scheduledTime: EventBridge Scheduler fills <aws.scheduler.scheduled-time>.",
+            field="scheduledTime",
+        )
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValidationFailed(
+            f"scheduledTime '{raw}' is not an ISO 8601 time such as 2026-02-01T02:00:00Z.",
+            field="scheduledTime",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # EventBridge Scheduler's context attribute is UTC
+    return schedule_id.strip(), int(moment.timestamp())
+
+
+def use_reporter(reporter: ScheduleReporter | None) -> None:
+    """Report fires through `reporter` (None: choose from the settings on next use)."""
+    global _reporter  # noqa: PLW0603 - the per-container singleton Lambda's execution model wants
+    with _lock:
+        _reporter = reporter
+
+
+def reporter_for(settings: Settings) -> ScheduleReporter:
+    """The container's reporter: Slack when configured, else the log."""
+    global _reporter  # noqa: PLW0603
+    with _lock:
+        if _reporter is None:
+            _reporter = _slack_reporter(settings) or LoggingReporter()
+        return _reporter
+
+
+def _slack_reporter(settings: Settings) -> ScheduleReporter | None:
+    if not (settings.slack_secret_arn or settings.slack_bot_token):
+        return None
+    try:
+        factory: ReporterFactory = pkgutil.resolve_name(SLACK_REPORTER)
+    except (ImportError, AttributeError, ValueError):
+        logger.exception("the Slack schedule reporter cannot be loaded; reporting to the log")
+        return None
+    return factory(settings)
+
+
+def _fire(services: Services, fire: dict[str, Any]) -> dict[str, Any]:
+    result = fire_schedule(
+        services,
+        fire["scheduleId"],
+        int(fire["scheduledTime"]),
+        reporter_for(services.settings),
+        schedule_backend(services),
+    )
+    logger.info(result.message, extra=result.to_wire())
+    return result.to_wire()
