@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 
 from bot.commands import build_registry
 from bot.commands.registry import CommandRegistry
-from bot.listeners import commands, errors, executions
+from bot.listeners import commands, errors, executions, schedules
 from bot.slack_directory import SlackDirectory, usergroups_named
 from orchestration.bootstrap import Services
 from orchestration.config import ENV_SLACK_APP_TOKEN, ENV_SLACK_BOT_TOKEN, ENV_SLACK_SIGNING_SECRET, Settings
@@ -79,6 +79,7 @@ def build_app(
     errors.register(app, redact)
     commands.register(app, services, registry or build_registry(), redact)
     executions.register(app, services, redact)
+    schedules.register(app, services, redact)
     return app
 
 

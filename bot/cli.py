@@ -14,6 +14,8 @@ from bot.console_notifier import ConsoleNotifier
 from orchestration.config import Settings
 from orchestration.engine.local_runner import build_running_services
 from orchestration.errors import DrbotError
+from scheduler.reporting import PrintingReporter
+from scheduler.runtime import start_local_schedules, stop_local_schedules
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DrbotError as error:
         print(f"drbot: {error.message}", file=sys.stderr)
         return 2
+    # drill schedules fire in this process too (rebuilt from the store; late fires handled now)
+    schedules = start_local_schedules(services, PrintingReporter(sys.stdout))
     user = args.user or _login_name()
     registry = build_registry()
     try:
@@ -53,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return Console(services, registry, user, sys.stdout).run(args.command, echo=False)
         return run_console(services, registry, user)
     finally:
+        stop_local_schedules(schedules)
         services.close()
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot.app import build_app, socket_mode_handler
+from bot.schedule_reporter import SlackScheduleReporter
 from bot.slack_notifier import SlackNotifier
 from orchestration.bootstrap import Services
 from orchestration.config import (
@@ -26,6 +27,7 @@ from orchestration.config import (
     Settings,
 )
 from orchestration.errors import DrbotError
+from scheduler.runtime import start_local_schedules, stop_local_schedules
 
 ServeMode = Literal["socket", "http"]
 
@@ -39,11 +41,19 @@ def serve(services: Services, mode: ServeMode, *, port: int = DEFAULT_PORT) -> N
         app = build_app(services, socket_mode=True)
         # runs report in their thread
         services.notifier = SlackNotifier(app.client, services.clock, services=services)
-        socket_mode_handler(app, services.settings).start()  # type: ignore[no-untyped-call]
+        schedules = start_local_schedules(services, SlackScheduleReporter(app.client))
+        try:
+            socket_mode_handler(app, services.settings).start()  # type: ignore[no-untyped-call]
+        finally:
+            stop_local_schedules(schedules)
     else:
         app = build_app(services)
         services.notifier = SlackNotifier(app.client, services.clock, services=services)
-        app.start(port=port, path=EVENTS_PATH)
+        schedules = start_local_schedules(services, SlackScheduleReporter(app.client))
+        try:
+            app.start(port=port, path=EVENTS_PATH)
+        finally:
+            stop_local_schedules(schedules)
 
 
 def missing_credentials(settings: Settings, mode: ServeMode) -> list[str]:

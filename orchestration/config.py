@@ -47,10 +47,19 @@ ENV_REQUIRE_API_APPROVAL = "DRBOT_REQUIRE_API_APPROVAL"
 ENV_APPROVAL_CHANNEL = "DRBOT_APPROVAL_CHANNEL"  # a Slack channel id that gets a copy of every request
 ENV_USERGROUP_CACHE_SECONDS = "DRBOT_USERGROUP_CACHE_SECONDS"
 ENV_NOTIFIER = "DRBOT_NOTIFIER"  # `module:function`, a notifier factory (Settings, Clock) -> Notifier | None
+# drill schedules: EventBridge Scheduler (AWS) and the embedded backend's missed-fire grace
+ENV_SCHEDULE_GROUP = "DRBOT_SCHEDULE_GROUP"
+ENV_SCHEDULER_ROLE_ARN = "DRBOT_SCHEDULER_ROLE_ARN"
+ENV_SCHEDULED_DRILL_FUNCTION_ARN = "DRBOT_SCHEDULED_DRILL_FUNCTION_ARN"
+ENV_SCHEDULE_DLQ_ARN = "DRBOT_SCHEDULE_DLQ_ARN"
+ENV_MISSED_FIRE_GRACE_MINUTES = "DRBOT_MISSED_FIRE_GRACE_MINUTES"
+ENV_IDEMPOTENCY_TABLE = "DRBOT_IDEMPOTENCY_TABLE"
 
 DEFAULT_SIM_LAUNCH_SECONDS = 20.0
 DEFAULT_APPROVAL_EXPIRY_MINUTES = 60
 DEFAULT_USERGROUP_CACHE_SECONDS = 300
+DEFAULT_SCHEDULE_GROUP = "drbot"
+DEFAULT_MISSED_FIRE_GRACE_MINUTES = 60
 
 
 def default_db_path() -> Path:
@@ -89,6 +98,12 @@ class Settings:
     approval_channel: str | None = None  # Slack channel id that gets a copy of every approval request
     usergroup_cache_seconds: float = DEFAULT_USERGROUP_CACHE_SECONDS  # Slack user-group members cached
     notifier: str | None = None  # dotted path of the notifier factory the Lambda runtime loads
+    schedule_group: str = DEFAULT_SCHEDULE_GROUP  # EventBridge Scheduler group of drbot's schedules
+    scheduler_role_arn: str | None = None  # the role EventBridge Scheduler assumes to invoke the target
+    scheduled_drill_function_arn: str | None = None  # the target: scheduler.handler.lambda_handler
+    schedule_dlq_arn: str | None = None  # SQS queue for fires EventBridge Scheduler could not deliver
+    missed_fire_grace_minutes: int = DEFAULT_MISSED_FIRE_GRACE_MINUTES  # embedded: a late fire still runs
+    idempotency_table: str | None = None  # powertools idempotency records of the scheduled-drill function
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -147,6 +162,13 @@ class Settings:
         if api_approval not in ("true", "false", "1", "0", "yes", "no"):
             raise ValidationFailed(f"{ENV_REQUIRE_API_APPROVAL} must be true or false, not '{api_approval}'")
 
+        grace = get(ENV_MISSED_FIRE_GRACE_MINUTES)
+        if grace is not None and not grace.isdigit():
+            raise ValidationFailed(
+                f"{ENV_MISSED_FIRE_GRACE_MINUTES} must be a whole number of minutes (0: never run late), "
+                f"not '{grace}'"
+            )
+
         inventory = get(ENV_SIM_INVENTORY)
         db_path = get(ENV_DB_PATH)
         settings = cls(
@@ -170,6 +192,12 @@ class Settings:
                 ENV_USERGROUP_CACHE_SECONDS, get(ENV_USERGROUP_CACHE_SECONDS), DEFAULT_USERGROUP_CACHE_SECONDS
             ),
             notifier=_function_path(ENV_NOTIFIER, get(ENV_NOTIFIER)),
+            schedule_group=get(ENV_SCHEDULE_GROUP) or DEFAULT_SCHEDULE_GROUP,
+            scheduler_role_arn=get(ENV_SCHEDULER_ROLE_ARN),
+            scheduled_drill_function_arn=get(ENV_SCHEDULED_DRILL_FUNCTION_ARN),
+            schedule_dlq_arn=get(ENV_SCHEDULE_DLQ_ARN),
+            missed_fire_grace_minutes=int(grace) if grace else DEFAULT_MISSED_FIRE_GRACE_MINUTES,
+            idempotency_table=get(ENV_IDEMPOTENCY_TABLE),
         )
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known

@@ -18,3 +18,11 @@ class ActionId(StrEnum):
 
 class BlockId(StrEnum):
     EXECUTION_ACTIONS = "execution_actions"
+
+
+class ScheduleActionId(StrEnum):
+    """Buttons of a drill schedule's approval request (a click's `value` is the schedule id)."""
+
+    APPROVE = "schedule_approve"
+    REJECT = "schedule_reject"
+    BLOCK = "schedule_actions"  # the actions block holding them
