@@ -1,0 +1,57 @@
+"""The Slack notifier as each Lambda invocation has it: a new notifier (no memory) for every engine
+tick, its state read back from the execution. A whole drill must read exactly as with one notifier:
+one root, each reply once, the throttle honoured across invocations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.slack_notifier import REPLY_ICONS, SlackNotifier
+from orchestration.engine.advance import advance
+from orchestration.models import ExecutionStatus, SlackThread
+from tests.drills import start, three_tier_plan
+from tests.slack_stub import SlackStub
+
+CHANNEL = "C0DRILLS"
+
+
+def test_a_drill_told_by_a_fresh_notifier_every_tick_posts_each_message_once(
+    sqlite_services: Any, slack_stub: SlackStub, clock: Any, simulator: Any
+) -> None:
+    services = sqlite_services
+    execution_id = start(services, three_tier_plan(services, simulator))
+    execution = services.store.get_execution(execution_id)
+    services.store.update_execution(
+        execution.model_copy(update={"slack": SlackThread(channel=CHANNEL)}), "alice"
+    )
+    client = WebClient(base_url=slack_stub.api_url, token="xoxb-test")
+
+    for _ in range(400):
+        services.notifier = SlackNotifier(client, clock, min_update_seconds=30, services=services)
+        result = advance(services, execution_id)
+        if result.done:
+            break
+        clock.advance(result.wait_seconds)
+    else:
+        raise AssertionError("the drill did not finish")
+
+    execution = services.store.get_execution(execution_id)
+    assert execution.status == ExecutionStatus.COMPLETED
+    assert execution.notified_through == execution.events[-1].seq
+    posts = slack_stub.calls("chat.postMessage")
+    roots = [c for c in posts if not c.args.get("thread_ts")]
+    assert len(roots) == 1
+    assert execution.slack is not None and execution.slack.thread_ts is not None
+    replies = [c.args["text"] for c in posts if c.args.get("thread_ts")]
+    told = [e for e in execution.events if e.type in REPLY_ICONS]
+    assert len(replies) == len(told)
+    for event in told:
+        assert sum(event.message in text for text in replies) == 1, event.message
+    # the throttle held across invocations: refreshes at least 30 s apart unless forced by the end
+    updates = slack_stub.calls("chat.update")
+    assert 1 <= len(updates) < len(execution.events)
+    assert "COMPLETED" in updates[-1].args["text"]
+    assert execution.slack.shown_through == execution.slack.posted_through == execution.events[-1].seq
+    assert slack_stub.violations == []
