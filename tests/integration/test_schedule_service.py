@@ -1,0 +1,345 @@
+"""Schedule rules and fires against both stores: who may create and approve, what is refused (and
+changes nothing), at most one drill per fire however often it is delivered, late and missed fires
+at start-up, and a schedule whose plan was deleted."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from orchestration.errors import (
+    InvalidScheduleExpression,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from orchestration.models import ExecutionType
+from scheduler.backends.local import LocalScheduleBackend
+from scheduler.fire import FireOutcome, fire_schedule
+from scheduler.reporting import RecordingReporter
+from scheduler.service import (
+    NewSchedule,
+    ScheduleState,
+    approve_schedule,
+    create_schedule,
+    delete_schedule,
+    find_schedule,
+    next_for_plan,
+    pause_schedule,
+    reject_schedule,
+    resume_schedule,
+    state_of,
+)
+from tests.drills import three_tier_plan
+
+DAILY_3AM = "cron(0 3 * * ? *)"
+
+
+def epoch(*parts: int) -> int:
+    return int(datetime(*parts, tzinfo=UTC).timestamp())
+
+
+@pytest.fixture
+def plan(services: Any, simulator: Any) -> Any:
+    return three_tier_plan(services, simulator)
+
+
+def add(services: Any, expression: str = DAILY_3AM, **options: Any) -> Any:
+    return create_schedule(services, NewSchedule(plan="DR", expression=expression, **options), "alice")
+
+
+def approved(services: Any, expression: str = DAILY_3AM, **options: Any) -> Any:
+    schedule = add(services, expression, **options)
+    return approve_schedule(
+        services, schedule.schedule_id, "bob", backend=LocalScheduleBackend(services)
+    ).schedule
+
+
+def executions_of(services: Any, schedule_id: str) -> list[Any]:
+    return [e for e in services.store.list_executions(limit=100) if e.schedule_id == schedule_id]
+
+
+# -- creating and approving ---------------------------------------------------------------------------
+
+
+def test_a_new_schedule_awaits_approval_and_the_requester_cannot_approve_it(services: Any, plan: Any) -> None:
+    schedule = add(services, "cron(0 3 ? * SUN#1 *)", timezone="Europe/Berlin", cleanup_after_minutes=30)
+    assert state_of(schedule) == ScheduleState.AWAITING_APPROVAL
+    assert (schedule.plan_id, schedule.expression, schedule.created_by) == (
+        plan.plan_id,
+        "cron(0 3 ? * SUN#1 *)",
+        "alice",
+    )
+
+    with pytest.raises(PermissionDenied, match="alice may not approve"):  # alice is an operator
+        approve_schedule(services, schedule.schedule_id, "alice")
+    outcome = approve_schedule(services, schedule.schedule_id, "bob")
+    assert outcome.changed and outcome.schedule.approved_by == "bob"
+    assert state_of(outcome.schedule) == ScheduleState.ACTIVE
+    again = approve_schedule(services, schedule.schedule_id, "carol")
+    assert not again.changed and again.schedule.approved_by == "bob"
+    audit = [e.action for e in services.store.list_audit(subject=f"schedule:{schedule.schedule_id}")]
+    assert "schedule.approve" in audit
+
+
+def test_an_approver_who_requested_a_schedule_still_cannot_approve_it(services: Any, plan: Any) -> None:
+    from dataclasses import replace
+
+    from orchestration.rbac import RoleConfig
+
+    roles = RoleConfig.from_mapping({"admin": ["dana"], "approver": ["bob"]})
+    admin_services = replace(services, settings=replace(services.settings, roles=roles))
+    schedule = create_schedule(admin_services, NewSchedule(plan="DR", expression=DAILY_3AM), "dana")
+    with pytest.raises(PermissionDenied, match="dana requested this schedule and cannot approve it"):
+        approve_schedule(admin_services, schedule.schedule_id, "dana")
+    assert services.store.get_schedule(schedule.schedule_id) == schedule
+
+
+@pytest.mark.parametrize(
+    ("request_options", "error", "words"),
+    [
+        ({"expression": "cron(0 3 * * *)"}, InvalidScheduleExpression, "expected 6 fields"),
+        ({"expression": "cron(0 3 * * MON *)"}, InvalidScheduleExpression, "?"),
+        ({"expression": DAILY_3AM, "timezone": "Berlin"}, InvalidScheduleExpression, "not an IANA time zone"),
+        ({"expression": "at(2025-12-01T03:00:00)"}, InvalidScheduleExpression, "never fires again"),
+        ({"expression": DAILY_3AM, "channel": "#drills"}, ValidationFailed, "channel"),
+        (
+            {"expression": DAILY_3AM, "execution_type": ExecutionType.RECOVERY},
+            ValidationFailed,
+            "Only drills",
+        ),
+        ({"expression": DAILY_3AM, "plan": "No such plan"}, NotFound, "No recovery plan"),
+    ],
+)
+def test_bad_requests_are_refused_and_change_nothing(
+    services: Any, plan: Any, request_options: dict[str, Any], error: type[Exception], words: str
+) -> None:
+    options = {"plan": "DR", **request_options}
+    with pytest.raises(error) as raised:
+        create_schedule(services, NewSchedule(**options), "alice")
+    assert words in raised.value.message  # type: ignore[attr-defined]
+    assert services.store.list_schedules() == []
+
+
+def test_a_viewer_may_not_schedule(services: Any, plan: Any) -> None:
+    from dataclasses import replace
+
+    from orchestration.rbac import RoleConfig
+
+    viewer_services = replace(services, settings=replace(services.settings, roles=RoleConfig()))
+    with pytest.raises(PermissionDenied, match="may not manage schedules"):
+        create_schedule(viewer_services, NewSchedule(plan="DR", expression=DAILY_3AM), "victor")
+
+
+def test_reject_deletes_a_schedule_awaiting_approval_and_says_why(services: Any, plan: Any) -> None:
+    schedule = add(services)
+    with pytest.raises(ValidationFailed, match="Say why"):
+        reject_schedule(services, schedule.schedule_id, "bob", " ")
+    outcome = reject_schedule(services, schedule.schedule_id, "bob", "quarter close")
+    assert outcome.message == "bob rejected the schedule: quarter close"
+    assert services.store.list_schedules() == []
+    (event,) = [e for e in services.store.list_audit() if e.action == "schedule.reject"]
+    assert event.details == {"reason": "quarter close"}
+
+
+def test_an_approved_schedule_is_paused_resumed_and_deleted_not_rejected(services: Any, plan: Any) -> None:
+    backend = LocalScheduleBackend(services)
+    schedule = approved(services)
+    with pytest.raises(InvalidTransition, match="can no longer be rejected"):
+        reject_schedule(services, schedule.schedule_id, "bob", "too late")
+    paused = pause_schedule(services, schedule.schedule_id, "alice", backend=backend)
+    assert paused.changed and state_of(paused.schedule) == ScheduleState.PAUSED
+    assert backend.entry(schedule.schedule_id).enabled is False
+    assert not pause_schedule(services, schedule.schedule_id, "alice", backend=backend).changed
+    resumed = resume_schedule(services, schedule.schedule_id, "alice", backend=backend)
+    assert resumed.changed and backend.entry(schedule.schedule_id).enabled is True
+    delete_schedule(services, schedule.schedule_id, "alice", backend=backend)
+    assert backend.entry(schedule.schedule_id) is None
+    with pytest.raises(NotFound):
+        services.store.get_schedule(schedule.schedule_id)
+
+
+def test_pause_needs_an_approved_schedule(services: Any, plan: Any) -> None:
+    schedule = add(services)
+    with pytest.raises(InvalidTransition, match="awaits approval"):
+        pause_schedule(services, schedule.schedule_id, "alice")
+
+
+def test_schedules_are_found_by_a_prefix_of_their_id(services: Any, plan: Any) -> None:
+    schedule = add(services)
+    assert find_schedule(services, schedule.schedule_id[:8].upper()) == schedule
+    with pytest.raises(ValidationFailed, match="too short"):
+        find_schedule(services, schedule.schedule_id[:3])
+
+
+def test_next_lists_the_soonest_drills_over_the_plans_active_schedules(
+    services: Any, plan: Any, clock: Any
+) -> None:
+    approved(services, "cron(0 3 ? * SUN#1 *)", timezone="Europe/Berlin")
+    approved(services, "rate(7 days)")
+    add(services, "cron(0 1 * * ? *)")  # awaiting approval: not counted
+    _, fires = next_for_plan(services, "DR")
+    start = clock.now()
+    assert [int(t.timestamp() - start) // 86400 for t, _ in fires] == [3, 7, 14, 21, 28]  # 4 Jan is a Sunday
+
+
+# -- fires ------------------------------------------------------------------------------------------
+
+
+def test_a_fire_delivered_twice_starts_one_drill(services: Any, plan: Any, clock: Any) -> None:
+    schedule = approved(services)
+    reporter = RecordingReporter()
+    due = epoch(2026, 1, 1, 3, 0, 0)
+    clock.set(due + 2)
+    first = fire_schedule(services, schedule.schedule_id, due, reporter)
+    second = fire_schedule(services, schedule.schedule_id, due, reporter)
+    assert (first.outcome, second.outcome) == (FireOutcome.STARTED, FireOutcome.DUPLICATE)
+    assert second.execution_id == first.execution_id
+    assert [e.execution_id for e in executions_of(services, schedule.schedule_id)] == [first.execution_id]
+    assert services.store.get_schedule(schedule.schedule_id).last_execution_id == first.execution_id
+    assert reporter.reports == []
+
+
+def test_two_processes_racing_on_one_fire_start_one_drill(services: Any, plan: Any, clock: Any) -> None:
+    schedule = approved(services)
+    due = epoch(2026, 1, 1, 3, 0, 0)
+    clock.set(due + 2)
+    results: list[Any] = []
+    barrier = threading.Barrier(4)
+
+    def deliver() -> None:
+        barrier.wait()
+        results.append(fire_schedule(services, schedule.schedule_id, due, RecordingReporter()))
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    outcomes = sorted(str(r.outcome) for r in results)
+    assert outcomes == ["DUPLICATE", "DUPLICATE", "DUPLICATE", "STARTED"]
+    assert len(executions_of(services, schedule.schedule_id)) == 1
+
+
+def test_a_paused_or_deleted_schedule_fires_nothing(services: Any, plan: Any, clock: Any) -> None:
+    schedule = approved(services)
+    pause_schedule(services, schedule.schedule_id, "alice", backend=LocalScheduleBackend(services))
+    due = epoch(2026, 1, 1, 3, 0, 0)
+    clock.set(due)
+    assert (
+        fire_schedule(services, schedule.schedule_id, due, RecordingReporter()).outcome
+        == FireOutcome.INACTIVE
+    )
+    delete_schedule(services, schedule.schedule_id, "alice", backend=LocalScheduleBackend(services))
+    assert fire_schedule(services, schedule.schedule_id, due, RecordingReporter()).outcome == FireOutcome.GONE
+    assert executions_of(services, schedule.schedule_id) == []
+
+
+def test_a_schedule_whose_plan_was_deleted_is_disabled_and_says_so(
+    services: Any, plan: Any, clock: Any
+) -> None:
+    from orchestration.services.plans import delete_recovery_plan
+
+    backend = LocalScheduleBackend(services)
+    schedule = approved(services, channel="C0DRILLS")
+    backend.register(services.store.get_schedule(schedule.schedule_id))
+    delete_recovery_plan(services, plan.plan_id, "alice")
+    reporter = RecordingReporter()
+    due = epoch(2026, 1, 1, 3, 0, 0)
+    clock.set(due + 1)
+    result = fire_schedule(services, schedule.schedule_id, due, reporter, backend)
+    assert result.outcome == FireOutcome.PLAN_DELETED
+    stored = services.store.get_schedule(schedule.schedule_id)
+    assert state_of(stored) == ScheduleState.PAUSED and backend.entry(schedule.schedule_id).enabled is False
+    (message,) = reporter.messages()
+    assert (
+        f"Schedule {schedule.schedule_id[:8]} is disabled: its recovery plan ({plan.plan_id}) was deleted"
+        in message
+    )
+    with pytest.raises(NotFound, match="was deleted: it cannot run again"):
+        resume_schedule(services, schedule.schedule_id, "alice", backend=backend)
+    assert any(e.action == "schedule.disable" for e in services.store.list_audit())
+
+
+def test_a_refused_preflight_is_reported_and_not_retried(
+    services: Any, plan: Any, clock: Any, simulator: Any
+) -> None:
+    from dataclasses import replace
+
+    from orchestration.drs.limits import DrsLimits
+
+    schedule = approved(services)
+    tight = replace(
+        services, settings=replace(services.settings, drs_limits=DrsLimits(max_servers_per_job=1))
+    )
+    due = epoch(2026, 1, 1, 3, 0, 0)
+    clock.set(due + 1)
+    reporter = RecordingReporter()
+    result = fire_schedule(tight, schedule.schedule_id, due, reporter)
+    assert result.outcome == FireOutcome.REFUSED
+    assert "The scheduled drill of DR due Thu 2026-01-01 03:00 UTC did not start:" in reporter.messages()[0]
+    assert fire_schedule(tight, schedule.schedule_id, due, reporter).outcome == FireOutcome.DUPLICATE
+    assert executions_of(services, schedule.schedule_id) == []
+
+
+# -- the local backend at start-up --------------------------------------------------------------------
+
+
+def test_a_fire_missed_while_down_runs_once_at_start_up_within_the_grace_period(
+    services: Any, plan: Any, clock: Any
+) -> None:
+    schedule = approved(services)  # daily at 03:00 UTC, approved at 2026-01-01 00:00
+    clock.set(epoch(2026, 1, 1, 3, 40, 0))  # drbot comes back 40 minutes late
+    reporter = RecordingReporter()
+    (result,) = LocalScheduleBackend(services, reporter, grace_minutes=60).start(pump=False)
+    assert (result.outcome, result.schedule_id) == (FireOutcome.STARTED, schedule.schedule_id)
+    assert result.scheduled_at == epoch(2026, 1, 1, 3, 0, 0)
+    assert reporter.reports == []
+    assert (
+        LocalScheduleBackend(services, reporter, grace_minutes=60).start(pump=False) == []
+    )  # restarted again
+
+
+def test_fires_missed_beyond_the_grace_period_are_reported_once_and_not_run(
+    services: Any, plan: Any, clock: Any
+) -> None:
+    schedule = approved(services)
+    clock.set(epoch(2026, 1, 3, 5, 0, 0))  # down for the drills of 1, 2 and 3 January
+    reporter = RecordingReporter()
+    assert LocalScheduleBackend(services, reporter, grace_minutes=60).start(pump=False) == []
+    (message,) = reporter.messages(schedule.schedule_id)
+    assert message.startswith("Missed 3 scheduled drill(s) of plan DR while drbot was not running:")
+    assert "Next: Sun 2026-01-04 03:00 UTC." in message
+    assert LocalScheduleBackend(services, reporter, grace_minutes=60).start(pump=False) == []
+    assert len(reporter.messages()) == 1  # said once, not at every start
+    assert executions_of(services, schedule.schedule_id) == []
+
+
+def test_a_paused_schedule_misses_nothing_when_resumed(services: Any, plan: Any, clock: Any) -> None:
+    backend = LocalScheduleBackend(services, RecordingReporter())
+    schedule = approved(services)
+    pause_schedule(services, schedule.schedule_id, "alice", backend=backend)
+    clock.set(epoch(2026, 1, 5, 12, 0, 0))
+    resume_schedule(services, schedule.schedule_id, "alice", backend=backend)
+    assert backend.start(pump=False) == []
+    assert backend.reporter.reports == []  # type: ignore[attr-defined]
+    clock.set(epoch(2026, 1, 6, 3, 0, 1))
+    (result,) = backend.run_pending()
+    assert result.outcome == FireOutcome.STARTED
+
+
+def test_a_rate_schedule_counts_from_its_approval(services: Any, plan: Any, clock: Any) -> None:
+    backend = LocalScheduleBackend(services, RecordingReporter())
+    schedule = add(services, "rate(6 hours)")
+    clock.advance(3600)  # approved an hour after it was requested
+    approve_schedule(services, schedule.schedule_id, "bob", backend=backend)
+    clock.advance(6 * 3600 - 1)
+    assert backend.run_pending() == []
+    clock.advance(2)
+    (result,) = backend.run_pending()
+    assert result.scheduled_at == epoch(2026, 1, 1, 7, 0, 0)
+    assert backend.next_fire(schedule.schedule_id) == datetime(2026, 1, 1, 13, 0, tzinfo=UTC)
