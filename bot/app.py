@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 
 from bot.commands import build_registry
 from bot.commands.registry import CommandRegistry
-from bot.listeners import commands, errors, executions, schedules
+from bot.listeners import builders, commands, errors, executions, schedules
 from bot.slack_directory import SlackDirectory, usergroups_named
 from orchestration.bootstrap import Services
 from orchestration.config import ENV_SLACK_APP_TOKEN, ENV_SLACK_BOT_TOKEN, ENV_SLACK_SIGNING_SECRET, Settings
@@ -78,6 +78,7 @@ def build_app(
     redact = errors.Redactor.of([client.token, bot_token, secret, _reveal(settings.slack_app_token)])
     errors.register(app, redact)
     commands.register(app, services, registry or build_registry(), redact)
+    builders.register(app, services, redact)
     executions.register(app, services, redact)
     schedules.register(app, services, redact)
     return app

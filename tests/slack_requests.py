@@ -313,3 +313,115 @@ def _view(
 
 def _trigger_id() -> str:
     return f"{int(time.time())}.{TEAM_ID}.{uuid.uuid4().hex}"
+
+
+def view_state(
+    view: dict[str, Any], typed: dict[str, dict[str, dict[str, Any]]] | None = None
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """`view.state.values` as Slack reports it for a modal shown as built (each input holding its
+    initial value), then what the person `typed` (block id -> action id -> element state) on top."""
+    values: dict[str, dict[str, dict[str, Any]]] = {}
+    for block in view.get("blocks", []):
+        elements = [block["element"]] if block["type"] == "input" else block.get("elements", [])
+        for element in elements:
+            state = _element_state(element)
+            if state is not None and block["type"] in ("input", "actions"):
+                values.setdefault(block["block_id"], {})[element["action_id"]] = state
+    for block_id, actions in (typed or {}).items():
+        for action_id, state in actions.items():
+            values.setdefault(block_id, {})[action_id] = state
+    return values
+
+
+def _element_state(element: dict[str, Any]) -> dict[str, Any] | None:
+    kind = element["type"]
+    if kind == "plain_text_input":
+        return {"type": kind, "value": element.get("initial_value")}
+    if kind in ("static_select", "external_select"):
+        return {"type": kind, "selected_option": element.get("initial_option")}
+    if kind in ("multi_static_select", "multi_external_select", "checkboxes"):
+        return {"type": kind, "selected_options": element.get("initial_options", [])}
+    return None  # buttons hold no state
+
+
+def view_block_actions(
+    signing_secret: str,
+    view: dict[str, Any],
+    action_id: str,
+    *,
+    block_id: str,
+    value: str = "",
+    values: dict[str, dict[str, dict[str, Any]]] | None = None,
+    user_id: str = USER_ID,
+    timestamp: int | None = None,
+) -> SignedRequest:
+    """A button click inside an open modal: `view` is the one Slack shows (with its id and hash),
+    `values` its state (default: as built, see `view_state`)."""
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": _user(user_id),
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": {"type": "view", "view_id": view["id"]},
+        "trigger_id": _trigger_id(),
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {
+            **_view(
+                view["id"],
+                view["callback_id"],
+                view.get("private_metadata", ""),
+                view_state(view) if values is None else values,
+                view["blocks"],
+            ),
+            "hash": view.get("hash", ""),
+        },
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": block_id,
+                "text": {"type": "plain_text", "text": action_id, "emoji": True},
+                "value": value,
+                "type": "button",
+                "action_ts": f"{int(time.time())}.000000",
+            }
+        ],
+    }
+    return _interaction(payload, signing_secret, timestamp)
+
+
+def view_block_suggestion(
+    signing_secret: str,
+    view: dict[str, Any],
+    action_id: str,
+    value: str,
+    *,
+    block_id: str,
+    values: dict[str, dict[str, dict[str, Any]]] | None = None,
+    user_id: str = USER_ID,
+    timestamp: int | None = None,
+) -> SignedRequest:
+    """Type-ahead in an external select of an open modal, with the modal's state as it is (default:
+    as built, see `view_state`)."""
+    payload = {
+        "type": "block_suggestion",
+        "user": _user(user_id),
+        "container": {"type": "view", "view_id": view["id"]},
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": value,
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": _view(
+            view["id"],
+            view["callback_id"],
+            view.get("private_metadata", ""),
+            view_state(view) if values is None else values,
+            view["blocks"],
+        ),
+    }
+    return _interaction(payload, signing_secret, timestamp)

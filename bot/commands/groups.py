@@ -1,7 +1,8 @@
 """`/dr group create|list|show|edit|delete`: protection groups from the command line.
 
 Servers are named by DRS source-server id or by hostname; hostnames are resolved against the
-group's region (and account) before the service checks every rule.
+group's region (and account) before the service checks every rule. Given no flags, create and edit
+open the group builder modal (bot/views/group_builder.py) where Slack can show one.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from dataclasses import replace
 from pydantic import TypeAdapter, ValidationError
 
 from bot.commands.grammar import Arguments, Flag, Positional
-from bot.commands.registry import Command, CommandContext
+from bot.commands.registry import Answer, Command, CommandContext, ModalAnswer
 from bot.commands.servers import parse_tag_filters
+from bot.views import group_builder  # as a module: it imports from bot.commands
 from bot.views.common import escape
 from bot.views.groups import build_deleted, build_group_message, build_groups_list, plural
 from bot.views.message import Message
@@ -24,6 +26,7 @@ from orchestration.errors import ServersNotFound, UsageError, ValidationFailed
 from orchestration.models import AccountId, Region
 from orchestration.requests import CreateProtectionGroup, UpdateProtectionGroup
 from orchestration.services.groups import (
+    GroupView,
     create_protection_group,
     delete_protection_group,
     find_group,
@@ -129,19 +132,29 @@ def _headline(verb: str, name: str, count: int, actor: str) -> str:
     return f":white_check_mark: {verb} {what} (by {escape(actor)})."
 
 
+_NO_SERVERS = "Say which servers the group holds: `--server HOST|ID` (repeatable) or `--tag Key=Value`."
+_FORM = "In Slack, `/dr group {verb}` with no options opens a form."
+
+
+def saved_message(services: Services, view: GroupView, verb: str, actor: str) -> Message:
+    """What a create or an edit answers (flags or form): the group and its servers, in the channel."""
+    headline = _headline(verb, view.group.group_name, len(view.servers), actor)
+    plans = plans_using(services, view.group.group_id) if verb == "Updated" else []
+    return replace(build_group_message(view, plans=plans, headline=headline), response_type="in_channel")
+
+
 def _create(ctx: CommandContext, args: Arguments) -> Message:
+    name = args.positionals["name"]
     region = args.get("region") or ctx.services.settings.region
     account_id = args.get("account")
     check_place(region, account_id)
     selection = _selection(ctx.services, args, region, account_id)
     if not selection:
-        raise UsageError(
-            "Say which servers the group holds: `--server HOST|ID` (repeatable) or `--tag Key=Value`."
-        )
+        raise UsageError(_NO_SERVERS)
     request = parse_model(
         CreateProtectionGroup,
         {
-            "groupName": args.positionals["name"],
+            "groupName": name,
             "region": region,
             "accountId": account_id,
             "description": args.get("description", ""),
@@ -149,8 +162,18 @@ def _create(ctx: CommandContext, args: Arguments) -> Message:
         },
     )
     view = create_protection_group(ctx.services, request, ctx.invocation.user_id)
-    headline = _headline("Created", view.group.group_name, len(view.servers), ctx.invocation.user_id)
-    return replace(build_group_message(view, plans=[], headline=headline), response_type="in_channel")
+    return saved_message(ctx.services, view, "Created", ctx.invocation.user_id)
+
+
+def _create_form(ctx: CommandContext, args: Arguments) -> Answer:
+    """`/dr group create [name]` alone: the group builder, empty but for the name and region."""
+    if ctx.invocation.trigger_id is None:
+        raise UsageError(f"{_NO_SERVERS} {_FORM.format(verb='create')}")
+    draft = group_builder.GroupDraft(
+        name=args.positionals.get("name", ""), region=ctx.services.settings.region
+    )
+    target = group_builder.GroupTarget(channel_id=ctx.invocation.channel_id)
+    return ModalAnswer(group_builder.build_group_modal(draft, target))
 
 
 def _list(ctx: CommandContext, args: Arguments) -> Message:
@@ -175,9 +198,22 @@ def _edit(ctx: CommandContext, args: Arguments) -> Message:
         raise UsageError("Nothing to change: give `--name`, `--description`, `--server` or `--tag`.")
     request = parse_model(UpdateProtectionGroup, changes)
     view = update_protection_group(ctx.services, group.group_id, request, ctx.invocation.user_id)
-    headline = _headline("Updated", view.group.group_name, len(view.servers), ctx.invocation.user_id)
-    message = build_group_message(view, plans=plans_using(ctx.services, group.group_id), headline=headline)
-    return replace(message, response_type="in_channel")
+    return saved_message(ctx.services, view, "Updated", ctx.invocation.user_id)
+
+
+def _edit_form(ctx: CommandContext, args: Arguments) -> Answer:
+    """`/dr group edit <group>` alone: the group builder filled with the group as stored now."""
+    ref = args.positionals.get("group")
+    if ref is None:
+        raise UsageError(f"Missing <group>: {_GROUP.help}.")
+    if ctx.invocation.trigger_id is None:
+        raise UsageError(
+            "Nothing to change: give `--name`, `--description`, `--server` or `--tag`. "
+            + _FORM.format(verb="edit <group>")
+        )
+    view = get_protection_group(ctx.services, ref)
+    target = group_builder.GroupTarget(view.group.group_id, view.group.version, ctx.invocation.channel_id)
+    return ModalAnswer(group_builder.build_group_modal(group_builder.GroupDraft.of_group(view), target))
 
 
 def _delete(ctx: CommandContext, args: Arguments) -> Message:
@@ -204,8 +240,12 @@ COMMANDS = [
     Command(
         noun="group",
         verb="create",
-        summary="Create a protection group: servers by hostname or id, or every server with some tags.",
+        summary=(
+            "Create a protection group: servers by hostname or id, or every server with some tags; "
+            "in Slack, with no options, a form."
+        ),
         handler=_create,
+        modal=_create_form,
         positionals=(Positional("name", "the new group's name (quote it if it has spaces)"),),
         flags=(
             Flag("region", "AWS region of the servers (default: the configured region)", value="REGION"),
@@ -238,8 +278,12 @@ COMMANDS = [
     Command(
         noun="group",
         verb="edit",
-        summary="Rename a group, change its description, or replace its servers or tags.",
+        summary=(
+            "Rename a group, change its description, or replace its servers or tags; "
+            "in Slack, with no options, a form filled with the group."
+        ),
         handler=_edit,
+        modal=_edit_form,
         positionals=(_GROUP,),
         flags=(
             Flag("name", "the new name", value="NAME"),

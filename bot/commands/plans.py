@@ -1,7 +1,8 @@
 """`/dr plan create|list|show|edit|delete|check`: recovery plans from the command line.
 
 A plan's waves are written one `--wave` each (bot/commands/wave_spec.py); each wave's group is
-named by name or id and resolved here, so a typo names the wave it is in.
+named by name or id and resolved here, so a typo names the wave it is in. Given no flags, create and
+edit open the plan builder modal (bot/views/plan_builder.py) where Slack can show one.
 """
 
 from __future__ import annotations
@@ -14,18 +15,20 @@ from typing import Any
 
 from bot.commands.grammar import Arguments, Flag, Positional
 from bot.commands.groups import parse_positive_int
-from bot.commands.registry import Command, CommandContext
+from bot.commands.registry import Answer, Command, CommandContext, ModalAnswer
 from bot.commands.wave_spec import WAVE_SPEC_GRAMMAR, WAVE_SPEC_HELP, WaveSpec, parse_wave_specs
+from bot.views import plan_builder  # as a module: it imports from bot.commands
 from bot.views.common import escape
 from bot.views.groups import build_deleted, plural
 from bot.views.message import Message
 from bot.views.plans import build_plan_check, build_plan_message, build_plans_list
 from orchestration.bootstrap import Services
 from orchestration.errors import CircularDependency, NotFound, UsageError
-from orchestration.models import ExecutionType
+from orchestration.models import ExecutionType, ProtectionGroup
 from orchestration.requests import CreateRecoveryPlan, UpdateRecoveryPlan
 from orchestration.services.groups import find_group, list_protection_groups
 from orchestration.services.plans import (
+    PlanView,
     create_recovery_plan,
     delete_recovery_plan,
     find_plan,
@@ -74,7 +77,7 @@ def resolve_waves(services: Services, specs: Sequence[WaveSpec]) -> list[dict[st
 
 
 @contextmanager
-def _cycles_named(waves: Sequence[dict[str, Any]] | None) -> Iterator[None]:
+def cycles_named(waves: Sequence[dict[str, Any]] | None) -> Iterator[None]:
     """Name the waves of a dependency cycle the model found, as the person typed them."""
     try:
         yield
@@ -110,14 +113,45 @@ def _headline(verb: str, name: str, waves: int, actor: str) -> str:
     return f":white_check_mark: {verb} {what} (by {escape(actor)})."
 
 
-def _create(ctx: CommandContext, args: Arguments) -> Message:
-    if not args.all("wave"):
-        raise UsageError(f"A plan needs at least one wave: `--wave {WAVE_SPEC_GRAMMAR}`, once per wave.")
-    request = parse_model(CreateRecoveryPlan, {**_fields(ctx, args), "planName": args.positionals["name"]})
-    with _cycles_named(request.to_wire()["waves"]):
-        view = create_recovery_plan(ctx.services, request, ctx.invocation.user_id)
-    headline = _headline("Created", view.plan.plan_name, len(view.waves), ctx.invocation.user_id)
+_NO_WAVES = f"A plan needs at least one wave: `--wave {WAVE_SPEC_GRAMMAR}`, once per wave."
+_FORM = "In Slack, `/dr plan {verb}` with no options opens a form."
+
+
+def saved_message(view: PlanView, verb: str, actor: str) -> Message:
+    """What a create or an edit answers (flags or form): the plan and its waves, in the channel."""
+    headline = _headline(verb, view.plan.plan_name, len(view.waves), actor)
     return replace(build_plan_message(view, headline=headline), response_type="in_channel")
+
+
+def _create(ctx: CommandContext, args: Arguments) -> Message:
+    name = args.positionals["name"]
+    if not args.all("wave"):
+        raise UsageError(_NO_WAVES)
+    request = parse_model(CreateRecoveryPlan, {**_fields(ctx, args), "planName": name})
+    with cycles_named(request.to_wire()["waves"]):
+        view = create_recovery_plan(ctx.services, request, ctx.invocation.user_id)
+    return saved_message(view, "Created", ctx.invocation.user_id)
+
+
+def _groups_for_waves(services: Services) -> list[ProtectionGroup]:
+    groups = list_protection_groups(services)
+    if not groups:
+        raise NotFound(
+            "There is no protection group yet, and each wave recovers one: create one first "
+            "(`/dr group create`).",
+            resourceType="group",
+        )
+    return groups
+
+
+def _create_form(ctx: CommandContext, args: Arguments) -> Answer:
+    """`/dr plan create [name]` alone: the plan builder with one empty wave."""
+    if ctx.invocation.trigger_id is None:
+        raise UsageError(f"{_NO_WAVES} {_FORM.format(verb='create')}")
+    groups = _groups_for_waves(ctx.services)
+    draft = plan_builder.PlanDraft(name=args.positionals.get("name", ""))
+    target = plan_builder.PlanTarget(channel_id=ctx.invocation.channel_id)
+    return ModalAnswer(plan_builder.build_plan_modal(draft, target, groups))
 
 
 def _list(ctx: CommandContext, args: Arguments) -> Message:
@@ -138,10 +172,26 @@ def _edit(ctx: CommandContext, args: Arguments) -> Message:
         )
     plan = find_plan(ctx.services, args.positionals["plan"])
     request = parse_model(UpdateRecoveryPlan, {**changes, **({"version": version} if version else {})})
-    with _cycles_named(changes.get("waves")):
+    with cycles_named(changes.get("waves")):
         view = update_recovery_plan(ctx.services, plan.plan_id, request, ctx.invocation.user_id)
-    headline = _headline("Updated", view.plan.plan_name, len(view.waves), ctx.invocation.user_id)
-    return replace(build_plan_message(view, headline=headline), response_type="in_channel")
+    return saved_message(view, "Updated", ctx.invocation.user_id)
+
+
+def _edit_form(ctx: CommandContext, args: Arguments) -> Answer:
+    """`/dr plan edit <plan>` alone: the plan builder filled with the plan as stored now."""
+    ref = args.positionals.get("plan")
+    if ref is None:
+        raise UsageError(f"Missing <plan>: {_PLAN.help}.")
+    if ctx.invocation.trigger_id is None:
+        raise UsageError(
+            "Nothing to change: give `--name`, `--description`, `--rto`, `--channel` or the new `--wave`s. "
+            + _FORM.format(verb="edit <plan>")
+        )
+    plan = find_plan(ctx.services, ref)
+    groups = _groups_for_waves(ctx.services)
+    draft = plan_builder.PlanDraft.of_plan(plan, {g.group_id: g for g in groups})
+    target = plan_builder.PlanTarget(plan.plan_id, plan.version, ctx.invocation.channel_id)
+    return ModalAnswer(plan_builder.build_plan_modal(draft, target, groups))
 
 
 def _delete(ctx: CommandContext, args: Arguments) -> Message:
@@ -178,6 +228,7 @@ COMMANDS = [
             "starts it at once, after=1,3 waits for waves 1 and 3; pause asks for a go-ahead first."
         ),
         handler=_create,
+        modal=_create_form,
         positionals=(Positional("name", "the new plan's name (quote it if it has spaces)"),),
         flags=(
             _WAVE,
@@ -210,6 +261,7 @@ COMMANDS = [
             "`--wave` given replaces all the waves."
         ),
         handler=_edit,
+        modal=_edit_form,
         positionals=(_PLAN,),
         flags=(
             Flag("name", "the new name", value="NAME"),

@@ -4,12 +4,19 @@ A command parses its text, calls one service function and returns a Message buil
 The dispatcher owns the parts every command shares: finding the command, parsing its arguments,
 and turning any DrbotError into an answer that says what was wrong and shows the right usage —
 in which case nothing has changed.
+
+A command with a `modal` handler (group and plan create/edit) answers a ModalAnswer when it is
+given no flags: a form for Slack to open with the invocation's trigger_id, which asks for whatever
+positional is missing. Without a trigger_id (the console, automation) that handler refuses with
+the command's flag form instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from slack_sdk.models.views import View
 
 from bot.commands.grammar import Arguments, Flag, Positional, parse_arguments, tokenize
 from bot.views.errors import build_error_message
@@ -28,6 +35,7 @@ class Invocation:
     user_id: str
     channel_id: str | None = None
     can_post: bool = False  # Slack: the caller posts a ThreadRoot answer in channel_id itself
+    trigger_id: str | None = None  # Slack's, for views.open (lives 3 seconds); None: no modals here
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,15 @@ class CommandContext:
     invocation: Invocation
 
 
-Handler = Callable[[CommandContext, Arguments], Message]
+@dataclass(frozen=True)
+class ModalAnswer:
+    """An answer that is a form for Slack to open (views.open) rather than a message."""
+
+    view: View
+
+
+Answer = Message | ModalAnswer
+Handler = Callable[[CommandContext, Arguments], Answer]
 
 
 @dataclass(frozen=True)
@@ -56,6 +72,7 @@ class Command:
     positionals: tuple[Positional, ...] = ()
     flags: tuple[Flag, ...] = ()
     examples: tuple[str, ...] = ()
+    modal: Handler | None = None  # what the command answers when given no flags: a form
 
     @property
     def words(self) -> str:
@@ -105,19 +122,51 @@ class CommandRegistry:
     def _overview(self) -> str:
         return "\n".join(f"{SLASH} {noun} — {summary}" for noun, summary in self.noun_summaries.items())
 
-    def dispatch(self, services: Services, invocation: Invocation) -> Message:
+    def opens_modal(self, invocation: Invocation) -> bool:
+        """Whether the command would answer with a form to open (so Slack must open it within the
+        trigger_id's 3 seconds); a command that does not parse does not."""
+        if not invocation.trigger_id:
+            return False
+        try:
+            _, _, for_form = self._parse(invocation)
+        except DrbotError:
+            return False
+        return for_form
+
+    def answer(self, services: Services, invocation: Invocation) -> Answer:
         """Run one `/dr` command; every DrbotError becomes an error message (nothing changed)."""
         command: Command | None = None
         try:
-            tokens = tokenize(_strip_slash(invocation.text))
-            command, rest = self.resolve(tokens)
-            arguments = parse_arguments(rest, command.positionals, command.flags)
-            return command.handler(CommandContext(services, invocation), arguments)
+            command, rest = self.resolve(tokenize(_strip_slash(invocation.text)))
+            arguments, for_form = _arguments(command, rest)
+            handler = command.modal if command.modal is not None and for_form else command.handler
+            return handler(CommandContext(services, invocation), arguments)
         except DrbotError as error:
             usage = error.details.get("usage")
             if usage is None and isinstance(error, UsageError) and command is not None:
                 usage = command.usage()
             return build_error_message(error, usage=usage)
+
+    def dispatch(self, services: Services, invocation: Invocation) -> Message:
+        """`answer` where only messages can be shown: a command that would open a form says its
+        flag form instead."""
+        answer = self.answer(services, replace(invocation, trigger_id=None))
+        if isinstance(answer, ModalAnswer):  # a modal handler ignored the missing trigger_id
+            return build_error_message(UsageError("This command opens a form, which cannot be shown here."))
+        return answer
+
+    def _parse(self, invocation: Invocation) -> tuple[Command, Arguments, bool]:
+        command, rest = self.resolve(tokenize(_strip_slash(invocation.text)))
+        return command, *_arguments(command, rest)
+
+
+def _arguments(command: Command, rest: Sequence[str]) -> tuple[Arguments, bool]:
+    """The command's arguments, and whether they are for its form: it has one and no flag was
+    given (positionals are then optional: the form asks for what is missing)."""
+    if command.modal is not None and not any(token.startswith("--") for token in rest):
+        optional = tuple(replace(p, required=False) for p in command.positionals)
+        return parse_arguments(rest, optional, command.flags), True
+    return parse_arguments(rest, command.positionals, command.flags), False
 
 
 def _strip_slash(text: str) -> str:

@@ -4,6 +4,10 @@ On Lambda (process_before_response) the ack is the HTTP response, so it must lea
 3 seconds: the command itself runs in the lazy listener, which bolt starts by invoking this same
 function again (see bot/lambda_function.py). Locally the lazy listener runs on bolt's thread pool.
 
+A command that answers with a form (group or plan create/edit given no flags) is matched by its
+own listener and opened in the ack: the trigger_id lives 3 seconds, which a lazy listener started
+as another Lambda invocation may outlive. An error (an unknown plan, say) is the ack's answer.
+
 A run request (`/dr plan run`) is posted in the channel as the root of its thread
 (bot/slack_threads.py); the requester is told where, through the response_url.
 """
@@ -14,8 +18,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk.errors import SlackApiError
 
-from bot.commands.registry import SLASH, CommandRegistry, Invocation, ThreadRoot
+from bot.commands.registry import SLASH, CommandRegistry, Invocation, ModalAnswer, ThreadRoot
 from bot.listeners.errors import Redactor, log_failure, logger
 from bot.slack_threads import open_execution_thread
 from bot.views.failures import build_failure_message
@@ -26,7 +31,11 @@ from orchestration.bootstrap import Services
 def invocation_from(body: Mapping[str, Any]) -> Invocation:
     """Who asked for what, from a slash command's form fields."""
     return Invocation(
-        text=body.get("text") or "", user_id=body["user_id"], channel_id=body.get("channel_id"), can_post=True
+        text=body.get("text") or "",
+        user_id=body["user_id"],
+        channel_id=body.get("channel_id"),
+        can_post=True,
+        trigger_id=body.get("trigger_id"),
     )
 
 
@@ -49,6 +58,28 @@ def register(app: App, services: Services, registry: CommandRegistry, redact: Re
             message = build_failure_message(f"{SLASH} {invocation.text}", reference)
         deliver(respond, message, redact, body)
 
+    def opens_modal(body: dict[str, Any]) -> bool:
+        return registry.opens_modal(invocation_from(body))
+
+    def open_modal(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        invocation = invocation_from(body)
+        try:
+            answer = registry.answer(services, invocation)
+        except Exception as error:  # answered and logged here: bolt would only log a one-liner
+            reference = log_failure(f"{SLASH} command failed", error, redact, body)
+            answer = build_failure_message(f"{SLASH} {invocation.text}", reference)
+        if not isinstance(answer, ModalAnswer):
+            ack(**answer.to_slack())
+            return
+        ack()
+        try:
+            app.client.views_open(trigger_id=invocation.trigger_id, view=answer.view)
+        except SlackApiError as error:  # e.g. expired_trigger_id
+            reference = log_failure("Slack did not open the form", error, redact, body)
+            text = f"Slack did not open the form (reference {reference}); try again, or give the options."
+            deliver(respond, Message(text=text), redact, body)
+
+    app.command(SLASH, matchers=[opens_modal])(open_modal)  # first: bolt runs the first match
     app.command(SLASH)(ack=ack_command, lazy=[run_command])
 
 
