@@ -245,7 +245,11 @@ def test_the_scheduler_role_may_fire_the_scheduled_drill_function_only(transform
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
     granted = {(a, _resource_id(r)) for a, r in _grants([role])}
     assert granted == {
-        ("lambda:InvokeFunction", "ScheduledDrillFunction"),
+        (
+            "lambda:InvokeFunction",
+            "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+            "${ProjectName}-scheduled-drill-handler-${Environment}",
+        ),
         ("sqs:SendMessage", "ScheduleDeadLetterQueue"),
     }
 
@@ -310,12 +314,14 @@ def test_each_function_has_the_variables_its_runtime_needs(transformed: dict[str
     for logical_id in ("ExecutionFunction", "ScheduledDrillFunction"):
         env = transformed["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
         assert env["DRBOT_NOTIFIER"] == "bot.slack_notifier:notifier_from_settings"
-    assert {
+    schedule_target = {
         "DRBOT_SCHEDULE_GROUP",
         "DRBOT_SCHEDULER_ROLE_ARN",
         "DRBOT_SCHEDULED_DRILL_FUNCTION_ARN",
         "DRBOT_SCHEDULE_DLQ_ARN",
-    } <= variables["SlackFunction"]
+    }
+    for logical_id in ("SlackFunction", "ScheduledDrillFunction"):  # both write EventBridge schedules
+        assert schedule_target <= variables[logical_id], logical_id
     assert "DRBOT_IDEMPOTENCY_TABLE" in variables["ScheduledDrillFunction"]
 
 
