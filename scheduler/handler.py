@@ -141,5 +141,12 @@ def _fire(services: Services, fire: dict[str, Any]) -> dict[str, Any]:
         reporter_for(services.settings),
         schedule_backend(services),
     )
-    logger.info(result.message, extra=result.to_wire())
+    logger.info(
+        result.message,
+        extra={
+            "schedule_id": result.schedule_id,
+            "outcome": str(result.outcome),
+            "execution_id": result.execution_id,
+        },
+    )
     return result.to_wire()
