@@ -15,6 +15,7 @@ becomes the services' directory (bot/slack_directory.py), so group members get t
 from __future__ import annotations
 
 import os
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
@@ -46,9 +47,12 @@ def build_app(
     registry: CommandRegistry | None = None,
     token_verification: bool = True,
     socket_mode: bool = False,
+    listener_executor: Executor | None = None,
 ) -> App:
     """The Slack app. `client` (its token wins over `token`) lets a caller choose the Web API end;
-    `process_before_response` is for Lambda; `socket_mode` needs no signing secret."""
+    `process_before_response` is for Lambda; `socket_mode` needs no signing secret;
+    `listener_executor` runs listeners and lazy listeners (default: bolt's thread pool; the console
+    passes one that runs them inline, so each request is finished when `dispatch` returns)."""
     settings = services.settings
     bot_token = _reveal(token) or _reveal(settings.slack_bot_token)
     secret = _reveal(signing_secret) or _reveal(settings.slack_signing_secret)
@@ -70,6 +74,7 @@ def build_app(
         signing_secret=secret,
         process_before_response=process_before_response,
         token_verification_enabled=token_verification,
+        listener_executor=listener_executor,
     )
     if isinstance(services.directory, NoDirectory) and usergroups_named(settings.roles):
         services.directory = SlackDirectory(

@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.commands import build_registry
-from bot.console import Console, run_console
-from bot.console_notifier import ConsoleNotifier
+from bot.console import HELP, Console, run_console
 from orchestration.config import Settings
 from orchestration.engine.local_runner import build_running_services
 from orchestration.errors import DrbotError
@@ -21,8 +20,15 @@ from scheduler.runtime import start_local_schedules, stop_local_schedules
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="drbot",
-        description="drbot: DRS drills from Slack. Without Slack credentials it opens the console.",
-        epilog="drbot serve [--http --port N] runs the Slack app (Socket Mode, or HTTP with --http).",
+        description=(
+            "drbot: DRS drills from Slack. Without Slack credentials it opens the console: the same "
+            "Slack app, its messages as text. Piped into, it runs each line and exits at the end."
+        ),
+        epilog=(
+            f"In the console: {HELP} Piped, a modal's answers are the lines after the command that "
+            "opened it, one per prompt. "
+            "drbot serve [--http --port N] runs the Slack app (Socket Mode, or HTTP with --http)."
+        ),
     )
     parser.add_argument("-c", "--command", action="append", help="run this /dr command and exit (repeatable)")
     parser.add_argument(
@@ -41,10 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         overrides = {"db_path": args.db} if args.db else {}
-        # the local runner drives executions in the background; their events print as they happen
-        services = build_running_services(
-            Settings.from_env(**overrides), notifier=ConsoleNotifier(sys.stdout)
-        )
+        # the local runner drives executions in the background; the console's Slack prints their
+        # events as they happen (the console sets the notifier)
+        services = build_running_services(Settings.from_env(**overrides))
     except DrbotError as error:
         print(f"drbot: {error.message}", file=sys.stderr)
         return 2
@@ -54,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     registry = build_registry()
     try:
         if args.command:
-            return Console(services, registry, user, sys.stdout).run(args.command, echo=False)
+            with Console(services, registry, user, sys.stdout) as console:
+                return console.run(args.command, echo=False)
         return run_console(services, registry, user)
     finally:
         stop_local_schedules(schedules)

@@ -1,19 +1,36 @@
-"""The console: the `/dr` commands without Slack, messages rendered as text.
+"""The console: drbot's Slack app in a terminal, messages rendered as text.
+
+The console is a Slack client of the real bolt app (bot/app.py): the app's WebClient and every
+response_url point at an in-process Slack (bot/console_slack.py) that prints what the app says.
+A `/dr …` line is a signed slash command dispatched into the app; a button's number (`3`, or
+`/dr click 3`) is a signed block_actions request for that button; a modal the app opens is asked
+input by input (bot/console_modals.py) and submitted as a view_submission. Listeners run inline
+(InlineExecutor), so each line's answer is printed before the next line is read. Execution events
+reach the console through the same SlackNotifier as in Slack: thread replies under the run's root.
 
 Interactive on a terminal (a `drbot>` prompt); with a non-interactive stdin it runs each line as a
-command, echoing it, and exits at the end of input — with status 1 if any command failed.
+command, echoing it, and exits at the end of input — with status 1 if any command failed. Inside a
+modal every following line answers one prompt (see bot/console_modals.py for the format).
+
+Console-only verbs: `/dr as <user>` (who is typing), `/dr wait [execution]`, `/dr click <n>`, `exit`.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TextIO
 
+from bot.app import build_app
 from bot.commands.grammar import tokenize
 from bot.commands.identity import switch_user
-from bot.commands.registry import SLASH, CommandRegistry, Invocation
+from bot.commands.registry import SLASH, CommandRegistry
+from bot.console_modals import Ask, ModalSession
+from bot.console_requests import block_actions, slash_command
+from bot.console_slack import ConsoleSlack, InlineExecutor, Posted
+from bot.slack_notifier import SlackNotifier
 from bot.views.errors import build_error_message
 from bot.views.message import Message
 from bot.views.text import render_message
@@ -25,46 +42,157 @@ from orchestration.services.executions import find_execution, list_executions
 PROMPT = "drbot> "
 _EXIT_WORDS = frozenset({"exit", "quit", ":q"})
 
-
 WAIT_USAGE = "/dr wait [execution]   (console only: wait until it has ended, printing its progress)"
+CLICK_USAGE = "/dr click <n>   (console only: click the button shown as [n]; typing n alone does the same)"
+HELP = (
+    "Buttons show their number: type it (or `/dr click N`) to click. A modal asks its fields one by "
+    "one: answer each prompt on its own line (an option's number or text; several separated by "
+    "commas; an empty line keeps the value or skips an optional field; `cancel` closes it). "
+    "`/dr as bob` switches user, `/dr wait` waits for a run to end, `exit` leaves."
+)
+_FAILED_UNEXPECTEDLY = re.compile(r" failed unexpectedly \(reference \w+\)$")
+
+
+def _error_codes() -> frozenset[str]:
+    codes: set[str] = set()
+    pending: list[type[DrbotError]] = [DrbotError]
+    while pending:
+        kind = pending.pop()
+        codes.add(kind.code)
+        pending.extend(kind.__subclasses__())
+    return frozenset(codes)
+
+
+def is_error_answer(posted: Posted) -> bool:
+    """An answer built by build_error_message (its fallback text starts with the error's code) or
+    build_failure_message: the command did not do what was asked."""
+    code = posted.text.split(":", 1)[0]
+    return code in _error_codes() or bool(_FAILED_UNEXPECTEDLY.search(posted.text))
 
 
 class Console:
+    """One person (who can switch who they are) typing into the app through the console Slack.
+    Close it (or use it as a context manager) to stop the console Slack."""
+
     def __init__(
         self,
         services: Services,
         registry: CommandRegistry,
         user_id: str,
         out: TextIO,
+        *,
         sleep: Callable[[float], None] = time.sleep,
+        usergroups: Mapping[str, list[str]] | None = None,
     ) -> None:
         self.services = services
-        self.registry = registry
         self.user_id = user_id
         self.out = out
         self.sleep = sleep  # how `/dr wait` lets time pass (tests move a fake clock instead)
+        self.slack = ConsoleSlack(out, usergroups=usergroups).start()
+        try:
+            self.app = build_app(
+                services,
+                client=self.slack.client(),
+                signing_secret=self.slack.signing_secret,
+                registry=registry,
+                listener_executor=InlineExecutor(),
+            )
+        except BaseException:
+            self.slack.close()
+            raise
+        # runs report in their thread, as in Slack (the local runner delivers from its own thread)
+        services.notifier = SlackNotifier(self.app.client, services.clock)
+        self._ask: Ask = lambda _prompt: None
+
+    def close(self) -> None:
+        self.slack.close()
+
+    def __enter__(self) -> Console:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- one line ----------------------------------------------------------------------------------
 
     def execute(self, line: str) -> bool:
         """Run one command line; False when it answered with an error."""
         text = line.strip()
         if not text.startswith(SLASH):
             text = f"{SLASH} {text}"
+        words = text.split()[1:]
         switched = switch_user(self.services, text)  # `/dr as bob`: the console keeps who is typing
         if switched is not None:
             user, message = switched
             self.user_id = user or self.user_id
-        elif text.split()[1:2] == ["wait"]:
-            message = self.wait(text)
-        else:
-            message = self.registry.dispatch(self.services, Invocation(text=text, user_id=self.user_id))
-        self.out.write(render_message(message) + "\n\n")
-        self.out.flush()
-        return not message.is_error
+            return self._show(message)
+        if words[:1] == ["wait"]:
+            waited = self.wait(text)
+            if isinstance(waited, Message):
+                return self._show(waited)
+            return self.command(f"{SLASH} status {waited}")
+        if words[:1] == ["click"] or (len(words) == 1 and words[0].isdigit()):
+            return self.click(words[-1] if words[-1] != "click" else "")
+        return self.command(text)
 
-    def wait(self, text: str) -> Message:
+    def command(self, text: str) -> bool:
+        """A slash command into the app, then whatever modal it opened."""
+        response_url = self.slack.new_response_url(self.user_id)
+        request = slash_command(
+            self.slack.workspace,
+            SLASH,
+            text.strip()[len(SLASH) :].strip(),
+            user_id=self.user_id,
+            response_url=response_url,
+            trigger_id=self.slack.new_trigger_id(self.user_id),
+        )
+        response = self.app.dispatch(request.bolt())
+        if response.status != 200:
+            self.slack.write(f"The app refused the command (HTTP {response.status}).\n\n")
+            return False
+        self._modals()
+        return not any(is_error_answer(posted) for posted in self.slack.answers(response_url))
+
+    def click(self, number: str) -> bool:
+        """Click the button shown as `[number]`, as the current user."""
+        choice = self.slack.choice(int(number)) if number.isdigit() else None
+        if choice is None:
+            error = UsageError(f"There is no button [{number}]." if number else "Say which button.")
+            return self._show(build_error_message(error, usage=CLICK_USAGE))
+        posted = self.slack.message(choice.channel or "", choice.message_ts or "")
+        if posted is None or posted.deleted or choice.button.key not in [b.key for b in posted.buttons()]:
+            where = "its form is closed" if choice.view_id else "its message no longer has it"
+            error = UsageError(f"Button [{number}] ({choice.button.label}) cannot be clicked: {where}.")
+            return self._show(build_error_message(error))
+        if posted.visible_to not in (None, self.user_id):
+            error = UsageError(f"Only {posted.visible_to} sees button [{number}]; `/dr as` them to click it.")
+            return self._show(build_error_message(error))
+        self.slack.write(f"→ {self.user_id} clicks [{number}] {choice.button.label}\n\n")
+        request = block_actions(
+            self.slack.workspace,
+            choice.button.action(),
+            user_id=self.user_id,
+            trigger_id=self.slack.new_trigger_id(self.user_id),
+            container={
+                "type": "message",
+                "message_ts": posted.ts,
+                "channel_id": posted.channel,
+                "is_ephemeral": posted.visible_to is not None,
+            },
+            message=posted.payload(),
+            response_url=self.slack.new_response_url(self.user_id, posted.ts, posted.channel),
+        )
+        response = self.app.dispatch(request.bolt())
+        if response.status != 200:
+            self.slack.write(f"The app refused the click (HTTP {response.status}).\n\n")
+            return False
+        self._modals()
+        return True
+
+    def wait(self, text: str) -> str | Message:
         """`/dr wait [execution]`: block until the execution (default: the newest one still being
-        driven) needs nothing more, while the local runner drives it and events print; then show
-        its status. Lets a piped session run a whole drill before the console exits."""
+        driven) needs nothing more, while the local runner drives it and its events print; then
+        its id (or the error). Lets a piped session run a whole drill before the console exits."""
         try:
             words = tokenize(text)[2:]
             if len(words) > 1:
@@ -86,39 +214,68 @@ class Console:
                 self.sleep(1.0)
         except DrbotError as error:
             return build_error_message(error, usage=error.details.get("usage"))
-        return self.registry.dispatch(
-            self.services, Invocation(text=f"{SLASH} status {execution.execution_id}", user_id=self.user_id)
-        )
+        return execution.execution_id
+
+    def _modals(self) -> None:
+        if self.slack.top_view(self.user_id) is not None:
+            ModalSession(self.slack, self.app, self.user_id, self._ask).run()
+
+    def _show(self, message: Message) -> bool:
+        """A console-only answer (not from the app)."""
+        self.slack.write(render_message(message) + "\n\n")
+        return not message.is_error
+
+    # -- many lines --------------------------------------------------------------------------------
 
     def run(self, lines: Iterable[str], echo: bool) -> int:
+        """Run each line (a modal's answers are the lines after the command that opened it)."""
+        source = iter(lines)
+        self._ask = _reader(source, self.slack.write if echo else None)
         failures = 0
-        for raw in lines:
+        for raw in source:
             line = raw.strip()
             if not line or line.startswith("#"):
                 continue
             if line.lower() in _EXIT_WORDS:
                 break
             if echo:
-                self.out.write(f"{PROMPT}{line}\n")
+                self.slack.write(f"{PROMPT}{line}\n")
             if not self.execute(line):
                 failures += 1
         return 1 if failures else 0
 
     def interactive(self) -> int:
-        self.out.write(self.banner() + "\n\n")
+        self.slack.write(self.banner() + "\n\n")
 
-        def lines() -> Iterable[str]:
+        def ask(prompt: str) -> str | None:
+            try:
+                return input(prompt)
+            except EOFError:
+                self.slack.write("\n")
+                return None
+
+        def lines() -> Iterator[str]:
             while True:
                 try:
-                    yield input(PROMPT)
-                except EOFError:
-                    self.out.write("\n")
-                    return
+                    line = ask(PROMPT)
                 except KeyboardInterrupt:
-                    self.out.write("\n")
+                    self.slack.write("\n")
                     continue
+                if line is None:
+                    return
+                yield line
 
-        self.run(lines(), echo=False)
+        self._ask = ask
+        for line in lines():
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            if text.lower() in _EXIT_WORDS:
+                break
+            try:
+                self.execute(text)
+            except KeyboardInterrupt:
+                self.slack.write("\n")
         return 0
 
     def banner(self) -> str:
@@ -131,15 +288,30 @@ class Console:
         return (
             f"drbot console ({where})\n"
             f"You are '{self.user_id}' (`/dr as bob` switches). Type `/dr help` for the commands, "
-            "`/dr servers` to see the source servers, `exit` to leave."
+            f"`/dr servers` to see the source servers.\n{HELP}"
         )
+
+
+def _reader(source: Iterator[str], echo: Callable[[str], None] | None) -> Ask:
+    """A modal's answers from the lines still to come (echoed after their prompt when piped)."""
+
+    def ask(prompt: str) -> str | None:
+        line = next(source, None)
+        if line is None:
+            return None
+        line = line.rstrip("\r\n")
+        if echo is not None:
+            echo(f"{prompt}{line}\n")
+        return line
+
+    return ask
 
 
 def run_console(
     services: Services, registry: CommandRegistry, user_id: str, stdin: TextIO | None = None
 ) -> int:
     stdin = stdin or sys.stdin
-    console = Console(services, registry, user_id, sys.stdout)
-    if stdin.isatty():
-        return console.interactive()
-    return console.run(stdin, echo=True)
+    with Console(services, registry, user_id, sys.stdout) as console:
+        if stdin.isatty():
+            return console.interactive()
+        return console.run(stdin, echo=True)

@@ -7,7 +7,7 @@ numbered choices and replies in a thread are indented by the caller.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.views.message import Message
@@ -27,6 +27,8 @@ EMOJI = {
     ":rocket:": "»",
     ":lock:": "#",
     ":calendar:": "@",
+    ":broom:": "~",
+    ":information_source:": "i",
 }
 
 _LINK = re.compile(r"<([^<>|]+)\|([^<>]+)>")
@@ -122,11 +124,18 @@ def render_table(rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def render_blocks(blocks: Sequence[dict[str, Any]], choices: list[dict[str, Any]] | None = None) -> str:
-    """Render block dicts; every button found is appended to `choices` and shown as `[n] label`."""
+# gives a button (element, block id) its number
+ButtonNumbers = Callable[[dict[str, Any], str], int]
+Choices = list[dict[str, Any]] | ButtonNumbers
+
+
+def render_blocks(blocks: Sequence[dict[str, Any]], choices: Choices | None = None) -> str:
+    """Render block dicts. Buttons are shown as `[label]`; with `choices`, as `[n] label`: a list
+    gets every button appended (n is its position), a function gives each button its number."""
     out: list[str] = []
     for block in blocks:
         kind = block.get("type")
+        block_id = str(block.get("block_id", ""))
         if kind == "header":
             title = _text_of(block.get("text"))
             out.append(f"{title}\n{'=' * len(title)}")
@@ -137,7 +146,7 @@ def render_blocks(blocks: Sequence[dict[str, Any]], choices: list[dict[str, Any]
                 parts.append("\n".join(fields))
             accessory = block.get("accessory")
             if accessory and accessory.get("type") == "button":
-                parts.append(_button(accessory, choices))
+                parts.append(_button(accessory, block_id, choices))
             out.append("\n".join(p for p in parts if p))
         elif kind == "context":
             out.append(
@@ -146,7 +155,9 @@ def render_blocks(blocks: Sequence[dict[str, Any]], choices: list[dict[str, Any]
         elif kind == "divider":
             out.append("-" * 60)
         elif kind == "actions":
-            buttons = [_button(e, choices) for e in block.get("elements", []) if e.get("type") == "button"]
+            buttons = [
+                _button(e, block_id, choices) for e in block.get("elements", []) if e.get("type") == "button"
+            ]
             if buttons:
                 out.append("   ".join(buttons))
         elif kind == "table":
@@ -159,15 +170,17 @@ def render_blocks(blocks: Sequence[dict[str, Any]], choices: list[dict[str, Any]
     return "\n\n".join(part for part in out if part)
 
 
-def _button(element: dict[str, Any], choices: list[dict[str, Any]] | None) -> str:
+def _button(element: dict[str, Any], block_id: str, choices: Choices | None) -> str:
     label = _text_of(element.get("text"))
     if choices is None:
         return f"[{label}]"
+    if callable(choices):
+        return f"[{choices(element, block_id)}] {label}"
     choices.append(element)
     return f"[{len(choices)}] {label}"
 
 
-def render_message(message: Message, choices: list[dict[str, Any]] | None = None) -> str:
+def render_message(message: Message, choices: Choices | None = None) -> str:
     if not message.blocks:
         return mrkdwn_to_text(message.text)
     return render_blocks(message.block_dicts(), choices)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC
 from typing import Any
 
 import pytest
@@ -14,7 +13,6 @@ import pytest
 from bot.commands import build_registry
 from bot.commands.registry import Invocation
 from bot.console import Console
-from bot.console_notifier import ConsoleNotifier
 from bot.views.ids import ActionId
 from bot.views.message import Message
 from bot.views.text import render_message
@@ -203,21 +201,22 @@ def test_executions_are_named_by_id_or_a_unique_prefix(dr, services, estate):
 def test_as_switches_the_console_user_and_is_refused_in_slack(services, estate):
     services.driver = ManualDriver()
     out = io.StringIO()
-    services.notifier = ConsoleNotifier(out, tz=UTC)
-    console = Console(services, build_registry(), "alice", out)
-    assert console.execute('/dr plan run "Prod DR"')
-    short = only_execution(services).execution_id[:8]
-    assert not console.execute(f"/dr approve {short}")
-    assert console.execute("as bob")
-    assert console.user_id == "bob"
-    assert console.execute(f"/dr approve {short}")
-    assert not console.execute("/dr as")  # says who to be
-    assert console.user_id == "bob"
+    with Console(services, build_registry(), "alice", out) as console:
+        assert console.execute('/dr plan run "Prod DR"')
+        short = only_execution(services).execution_id[:8]
+        assert not console.execute(f"/dr approve {short}")
+        assert console.execute("as bob")
+        assert console.user_id == "bob"
+        assert console.execute(f"/dr approve {short}")
+        assert not console.execute("/dr as")  # says who to be
+        assert console.user_id == "bob"
     text = out.getvalue()
     assert "You are now bob (roles: approver)" in text
-    assert "  [00:00:00] alice requested a drill of Prod DR" in text
-    assert "  [00:00:00] bob approved the drill (1 of 1): it starts now." in text
-    assert text.count("bob approved the drill (1 of 1)") == 2  # the event line, and the answer
+    assert "alice asks to run a drill of Prod DR" in text  # the request, in the channel
+    assert "alice may not approve" in text
+    assert "» bob approved the drill (1 of 1): it starts now." in text
+    assert "Approvals: 1/1 (bob)" in text
+    assert only_execution(services).approvals[0].user_id == "bob"
 
     registry = build_registry()
     refused = registry.dispatch(services, Invocation(text="/dr as carol", user_id="U123", channel_id="C1"))

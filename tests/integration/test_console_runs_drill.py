@@ -1,5 +1,6 @@
 """The console as `make run` builds it: the local runner drives a drill while `/dr wait` waits,
-events print as they happen; and the seed's Example 6 polling loop, through the handlers."""
+events print as they happen (thread replies of the run's Slack message); and the seed's Example 6
+polling loop, through the handlers."""
 
 from __future__ import annotations
 
@@ -8,22 +9,18 @@ from typing import Any
 
 from bot.commands import build_registry
 from bot.console import Console
-from bot.console_notifier import ConsoleNotifier
 from orchestration.config import Settings
 from orchestration.engine.local_runner import build_running_services
 from orchestration.handlers import data_management, execution, query, runtime
 
 
-def running(tmp_path: Any, clock: Any, out: io.StringIO | None = None) -> Any:
-    notifier = ConsoleNotifier(out) if out is not None else None
-    return build_running_services(
-        Settings.from_env({}, db_path=tmp_path / "drbot.db"), notifier=notifier, clock=clock
-    )
+def running(tmp_path: Any, clock: Any) -> Any:
+    return build_running_services(Settings.from_env({}, db_path=tmp_path / "drbot.db"), clock=clock)
 
 
 def test_a_piped_session_runs_a_whole_drill_with_wait(tmp_path, clock):
     out = io.StringIO()
-    services = running(tmp_path, clock, out)
+    services = running(tmp_path, clock)
 
     def let_time_pass(_: float) -> None:  # instead of sleeping: move the clock, tick what is due
         clock.advance(5)
@@ -55,6 +52,7 @@ def test_a_piped_session_runs_a_whole_drill_with_wait(tmp_path, clock):
             == 0
         )
     finally:
+        console.close()
         services.close()
     text = out.getvalue()
     for line in (
@@ -64,7 +62,8 @@ def test_a_piped_session_runs_a_whole_drill_with_wait(tmp_path, clock):
         "Drill completed after",
         "Cleanup done: 6 drill instance(s) terminated",
     ):
-        assert line in text
+        assert f"  │ » {line}" in text or f"  │ ✔ {line}" in text or f"  │ ~ {line}" in text, line
+    assert "(also sent to the channel)" in text.split("Drill completed after", 1)[1].split("\n", 2)[1]
     assert text.index("Wave 3 (web) launching") > text.index("Wave 2 (app) completed")
     assert "Status: ✔ COMPLETED" in text
 

@@ -1,0 +1,620 @@
+"""The console's Slack: an in-process Slack Web API on 127.0.0.1 that prints what the app says.
+
+`drbot` without Slack credentials runs the real bolt app (bot/app.py) against this server: the
+app's WebClient and every response_url point at it. It answers the Web API methods drbot calls
+(auth.test, chat.postMessage with thread_ts and reply_broadcast, chat.update, chat.postEphemeral,
+chat.getPermalink, views.open/update/push, usergroups.users.list from a local map, users.info,
+conversations.info) and response_url posts (response_type, replace_original, delete_original), and
+writes each message on the console as text (bot/views/text.py):
+
+- a message in the channel is printed whole; a thread reply is indented under a line naming its
+  root, and a reply also sent to the channel says so;
+- an ephemeral answer is marked as visible to its user only;
+- an update (chat.update, replace_original) is printed whole only when its buttons or its first
+  line changed; otherwise one line with its new summary text (a live summary is refreshed on every
+  progress tick), or nothing when that text is the same too;
+- buttons get numbers, increasing for the whole session, so that `3` always means the same button;
+  clicking one that its message no longer has is refused.
+
+It remembers messages, buttons and each user's stack of open views, for the console to act on
+(bot/console.py). State and output share one lock: the local runner posts from its own thread.
+The bot token and signing secret are random per process; nothing here reaches beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ParamSpec, TextIO, TypeVar
+from urllib.parse import parse_qsl, urlsplit
+
+from slack_sdk import WebClient
+
+from bot.console_requests import Workspace
+from bot.views.text import mrkdwn_to_text, render_blocks
+
+TEAM_ID = "T0CONSOLE"
+TEAM_DOMAIN = "drbot-console"
+APP_ID = "A0DRBOT"
+BOT_USER_ID = "U0DRBOT"
+BOT_ID = "B0DRBOT"
+CHANNEL_ID = "C0CONSOLE"
+CHANNEL_NAME = "console"
+
+THREAD_BAR = "  │ "
+ONLY_YOU = "(only visible to {user})"
+JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")  # JSON strings when sent as a form
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+class InlineExecutor(Executor):
+    """Runs each submitted function at once, on the caller's thread: bolt's listeners and lazy
+    listeners are done when `app.dispatch` returns, so the console's output follows its input."""
+
+    def submit(self, fn: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_R]:
+        future: Future[_R] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # kept in the future, as a thread pool would
+            future.set_exception(error)
+        return future
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button as the app placed it: the element and the block it is in."""
+
+    element: dict[str, Any]
+    block_id: str
+
+    @property
+    def label(self) -> str:
+        return mrkdwn_to_text(str((self.element.get("text") or {}).get("text", "")))
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (str(self.element.get("action_id")), str(self.element.get("value", "")), self.label)
+
+    def action(self) -> dict[str, Any]:
+        """The `actions[0]` of a click on it."""
+        action = {
+            "type": "button",
+            "action_id": self.element.get("action_id"),
+            "block_id": self.block_id,
+            "text": self.element.get("text"),
+        }
+        for name in ("value", "style", "url"):
+            if name in self.element:
+                action[name] = self.element[name]
+        return action
+
+
+@dataclass
+class Posted:
+    """A message in the console channel (or in another channel an execution names)."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    visible_to: str | None = None  # an ephemeral message: only this user sees it
+    deleted: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        """The message as a block_actions request carries it."""
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "ts": self.ts,
+            "text": self.text,
+            "blocks": self.blocks,
+        }
+        if self.thread_ts:
+            message["thread_ts"] = self.thread_ts
+        return message
+
+    def buttons(self) -> list[Button]:
+        return buttons_in(self.blocks)
+
+    def first_line(self) -> str:
+        return render_blocks(self.blocks).split("\n", 1)[0] if self.blocks else mrkdwn_to_text(self.text)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A numbered button: on a message (`message_ts`) or in a view (`view_id`)."""
+
+    number: int
+    button: Button
+    channel: str | None = None
+    message_ts: str | None = None
+    view_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ResponseTarget:
+    """Who a response_url answers, and the message whose button gave it (to replace or delete)."""
+
+    user_id: str
+    channel: str
+    message_ts: str | None = None
+
+
+@dataclass
+class _Views:
+    """One user's stack of open views, the newest last."""
+
+    stack: list[dict[str, Any]] = field(default_factory=list)
+
+
+def buttons_in(blocks: list[dict[str, Any]]) -> list[Button]:
+    """Every button of actions blocks and section accessories, in order."""
+    found: list[Button] = []
+    for block in blocks:
+        block_id = str(block.get("block_id", ""))
+        if block.get("type") == "actions":
+            elements = block.get("elements", [])
+        elif block.get("type") == "section" and block.get("accessory"):
+            elements = [block["accessory"]]
+        else:
+            continue
+        found.extend(Button(e, block_id) for e in elements if e.get("type") == "button")
+    return found
+
+
+class ConsoleSlack:
+    """See the module docstring. `start()` it (or use it as a context manager), give `client()`
+    and `signing_secret` to build_app, then dispatch the requests built from `workspace`."""
+
+    def __init__(
+        self,
+        out: TextIO,
+        *,
+        usergroups: Mapping[str, list[str]] | None = None,
+        lock: threading.RLock | None = None,
+    ) -> None:
+        self.out = out
+        self.lock = lock or threading.RLock()
+        self.usergroups = {name: list(users) for name, users in (usergroups or {}).items()}
+        self.token = "xoxb-console-" + secrets.token_hex(12)
+        self.signing_secret = secrets.token_hex(32)
+        self.workspace = Workspace(
+            TEAM_ID, TEAM_DOMAIN, APP_ID, CHANNEL_ID, CHANNEL_NAME, self.signing_secret
+        )
+        self._messages: dict[tuple[str, str], Posted] = {}
+        self._choices: dict[int, Choice] = {}
+        self._numbers = itertools.count(1)
+        self._counter = itertools.count(1)
+        self._epoch = int(time.time())
+        self._responses: dict[str, ResponseTarget] = {}
+        self._answers: dict[str, list[Posted]] = {}  # response_url key -> the messages it posted
+        self._triggers: dict[str, str] = {}  # trigger_id -> user
+        self._views: dict[str, _Views] = {}
+        self._last_thread: str | None = None  # the thread the last printed message was in
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> ConsoleSlack:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server.daemon_threads = True
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="console-slack", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> ConsoleSlack:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the console Slack is not running: start() it first")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def client(self) -> WebClient:
+        """A WebClient of the app's bot token, calling this server."""
+        return WebClient(token=self.token, base_url=f"{self.base_url}/api/")
+
+    # -- what the console hands out ----------------------------------------------------------------
+
+    def new_response_url(self, user_id: str, message_ts: str | None = None, channel: str = CHANNEL_ID) -> str:
+        key = secrets.token_hex(8)
+        with self.lock:
+            self._responses[key] = ResponseTarget(user_id, channel, message_ts)
+        return f"{self.base_url}/response/{key}"
+
+    def new_trigger_id(self, user_id: str) -> str:
+        trigger_id = f"{int(time.time())}.{TEAM_ID}.{secrets.token_hex(16)}"
+        with self.lock:
+            self._triggers[trigger_id] = user_id
+        return trigger_id
+
+    def write(self, text: str) -> None:
+        """Print whole lines under the lock (the runner's thread prints too)."""
+        with self.lock:
+            self._emit(text)
+
+    # -- what the console reads --------------------------------------------------------------------
+
+    def choice(self, number: int) -> Choice | None:
+        with self.lock:
+            return self._choices.get(number)
+
+    def message(self, channel: str, ts: str) -> Posted | None:
+        with self.lock:
+            return self._messages.get((channel, ts))
+
+    def messages(self) -> list[Posted]:
+        with self.lock:
+            return list(self._messages.values())
+
+    def answers(self, response_url: str) -> list[Posted]:
+        """The new messages posted to a response_url (one from `new_response_url`)."""
+        with self.lock:
+            return list(self._answers.get(response_url.rsplit("/", 1)[-1], []))
+
+    def top_view(self, user_id: str) -> dict[str, Any] | None:
+        """The view the user sees now (the top of their stack), if any."""
+        with self.lock:
+            stack = self._views.get(user_id, _Views()).stack
+            return stack[-1] if stack else None
+
+    def number_buttons(self, buttons: list[Button], *, view_id: str) -> dict[int, Button]:
+        """Numbers for the buttons of a view (the console offers them before submitting)."""
+        with self.lock:
+            numbered: dict[int, Button] = {}
+            for button in buttons:
+                number = next(self._numbers)
+                self._choices[number] = Choice(number, button, view_id=view_id)
+                numbered[number] = button
+            return numbered
+
+    def after_submission(self, user_id: str, view_id: str, answer: Mapping[str, Any]) -> None:
+        """Apply an accepted view_submission ack: close the view, or update, push or clear."""
+        action = answer.get("response_action")
+        with self.lock:
+            stack = self._views.setdefault(user_id, _Views()).stack
+            if action == "update" and isinstance(answer.get("view"), Mapping):
+                self._replace_view(stack, view_id, answer["view"])
+            elif action == "push" and isinstance(answer.get("view"), Mapping):
+                stack.append(self._new_view(answer["view"], stack[-1]["id"] if stack else None))
+            elif action == "clear":
+                stack.clear()
+            else:
+                self._drop_view(stack, view_id)
+
+    def close_view(self, user_id: str, view_id: str) -> None:
+        with self.lock:
+            self._drop_view(self._views.setdefault(user_id, _Views()).stack, view_id)
+
+    # -- the Web API -------------------------------------------------------------------------------
+
+    def call(self, method: str, args: Mapping[str, Any], token: str | None) -> dict[str, Any]:
+        """The answer to one Web API call."""
+        if token != self.token:
+            return {"ok": False, "error": "invalid_auth"}
+        handler = _METHODS.get(method)
+        if handler is None:
+            return {"ok": False, "error": "unknown_method"}
+        with self.lock:
+            return handler(self, args)
+
+    def _auth_test(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": f"https://{TEAM_DOMAIN}.slack.com/",
+            "team": "drbot console",
+            "user": "drbot",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _post_message(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or CHANNEL_ID)
+        thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
+        posted = self._store(channel, args, thread_ts=thread_ts)
+        self._print_new(posted, broadcast=bool(args.get("reply_broadcast")) and thread_ts is not None)
+        return {"ok": True, "channel": channel, "ts": posted.ts, "message": posted.payload()}
+
+    def _post_ephemeral(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or CHANNEL_ID)
+        posted = self._store(channel, args, visible_to=str(args.get("user") or ""))
+        self._print_new(posted)
+        return {"ok": True, "message_ts": posted.ts}
+
+    def _update(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        ts = str(args.get("ts") or "")
+        posted = self._messages.get((channel, ts))
+        if posted is None or posted.deleted:
+            return {"ok": False, "error": "message_not_found"}
+        self._print_update(posted, str(args.get("text") or ""), _blocks(args))
+        return {"ok": True, "channel": channel, "ts": ts, "text": posted.text, "message": posted.payload()}
+
+    def _permalink(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        ts = str(args.get("message_ts") or "").replace(".", "")
+        return {"ok": True, "channel": channel, "permalink": f"{self.base_url}/archives/{channel}/p{ts}"}
+
+    def _views_open(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        user = self._triggers.get(str(args.get("trigger_id") or ""))
+        if user is None:
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if not isinstance(args.get("view"), Mapping):
+            return {"ok": False, "error": "invalid_arguments"}
+        view = self._new_view(args["view"], None)
+        self._views[user] = _Views([view])
+        return {"ok": True, "view": view}
+
+    def _views_push(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        user = self._triggers.get(str(args.get("trigger_id") or ""))
+        stack = self._views.get(user or "", _Views()).stack
+        if user is None or not stack or not isinstance(args.get("view"), Mapping):
+            return {"ok": False, "error": "invalid_trigger_id" if user is None else "invalid_arguments"}
+        view = self._new_view(args["view"], stack[-1]["id"])
+        stack.append(view)
+        return {"ok": True, "view": view}
+
+    def _views_update(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        if not isinstance(args.get("view"), Mapping):
+            return {"ok": False, "error": "invalid_arguments"}
+        for views in self._views.values():
+            for existing in views.stack:
+                named = existing["id"] == args.get("view_id") or (
+                    args.get("external_id") and existing.get("external_id") == args.get("external_id")
+                )
+                if named:
+                    return {"ok": True, "view": self._replace_view(views.stack, existing["id"], args["view"])}
+        return {"ok": False, "error": "not_found"}
+
+    def _usergroup_members(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "users": list(self.usergroups.get(str(args.get("usergroup")), []))}
+
+    def _user_info(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        user = str(args.get("user") or "")
+        return {"ok": True, "user": {"id": user, "name": user, "real_name": user, "is_bot": False}}
+
+    def _conversation_info(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        name = CHANNEL_NAME if channel == CHANNEL_ID else channel.lower()
+        return {"ok": True, "channel": {"id": channel, "name": name, "is_member": True}}
+
+    # -- response_url ------------------------------------------------------------------------------
+
+    def respond(self, key: str, payload: Mapping[str, Any]) -> tuple[int, str]:
+        """A post to a response_url: a new message, or a change of the one whose button gave it."""
+        with self.lock:
+            target = self._responses.get(key)
+            if target is None:
+                return 404, "no_service"
+            original = self._messages.get((target.channel, target.message_ts or ""))
+            if payload.get("delete_original") and original is not None:
+                original.deleted = True
+                self._write_block(f"(message deleted: {original.first_line()})")
+            elif payload.get("replace_original") and original is not None:
+                self._print_update(original, str(payload.get("text") or ""), _blocks(payload))
+            else:
+                ephemeral = payload.get("response_type") != "in_channel"
+                thread_ts = str(payload["thread_ts"]) if payload.get("thread_ts") else None
+                posted = self._store(
+                    target.channel,
+                    payload,
+                    thread_ts=thread_ts,
+                    visible_to=target.user_id if ephemeral else None,
+                )
+                self._answers.setdefault(key, []).append(posted)
+                self._print_new(posted)
+            return 200, "ok"
+
+    # -- printing ----------------------------------------------------------------------------------
+
+    def _store(
+        self,
+        channel: str,
+        args: Mapping[str, Any],
+        *,
+        thread_ts: str | None = None,
+        visible_to: str | None = None,
+    ) -> Posted:
+        ts = f"{self._epoch}.{next(self._counter):06d}"
+        posted = Posted(channel, ts, str(args.get("text") or ""), _blocks(args), thread_ts, visible_to)
+        self._messages[(channel, ts)] = posted
+        return posted
+
+    def _render(self, posted: Posted) -> str:
+        numbered: list[tuple[int, Button]] = []
+
+        def number(element: dict[str, Any], block_id: str) -> int:
+            button = Button(element, block_id)
+            choice = Choice(next(self._numbers), button, posted.channel, posted.ts)
+            self._choices[choice.number] = choice
+            numbered.append((choice.number, button))
+            return choice.number
+
+        text = render_blocks(posted.blocks, number) if posted.blocks else mrkdwn_to_text(posted.text)
+        if posted.visible_to:
+            text = ONLY_YOU.format(user=posted.visible_to) + "\n" + text
+        if posted.channel != CHANNEL_ID:
+            text = f"(in <#{posted.channel}>)\n" + text
+        return text
+
+    def _print_new(self, posted: Posted, broadcast: bool = False) -> None:
+        text = self._render(posted)
+        if posted.thread_ts is None:
+            self._write_block(text)
+            return
+        lines = []
+        if self._last_thread != posted.thread_ts:
+            root = self._messages.get((posted.channel, posted.thread_ts))
+            title = root.first_line() if root else posted.thread_ts
+            lines.append(f"{THREAD_BAR.rstrip()} in the thread of “{title}”:")
+        body = text + ("\n(also sent to the channel)" if broadcast else "")
+        lines.extend(THREAD_BAR + line if line else THREAD_BAR.rstrip() for line in body.splitlines())
+        thread = self._last_thread
+        self._last_thread = None
+        self._emit(("\n" if thread not in (None, posted.thread_ts) else "") + "\n".join(lines) + "\n")
+        self._last_thread = posted.thread_ts
+
+    def _print_update(self, posted: Posted, text: str, blocks: list[dict[str, Any]]) -> None:
+        """Print an update compactly (see the module docstring)."""
+        before = (posted.text, posted.blocks, [b.key for b in posted.buttons()], posted.first_line())
+        posted.text, posted.blocks = text, blocks
+        if (posted.text, posted.blocks) == before[:2]:
+            return
+        buttons_changed = [b.key for b in posted.buttons()] != before[2]
+        if buttons_changed or posted.first_line() != before[3]:
+            self._write_block("↻ updated:\n" + self._render(posted))
+        elif posted.text != before[0]:
+            self._write_block(f"↻ {mrkdwn_to_text(posted.text)}")
+
+    def _write_block(self, text: str) -> None:
+        self._emit(text + "\n\n")
+
+    def _emit(self, text: str) -> None:
+        if self._last_thread is not None:  # a blank line after the last reply of a thread
+            text = "\n" + text
+            self._last_thread = None
+        self.out.write(text)
+        self.out.flush()
+
+    # -- views -------------------------------------------------------------------------------------
+
+    def _new_view(self, view: Mapping[str, Any], previous: str | None) -> dict[str, Any]:
+        view_id = f"V{next(self._counter):08d}"
+        return {
+            **dict(view),
+            "id": view_id,
+            "team_id": TEAM_ID,
+            "state": {"values": {}},
+            "hash": f"{self._epoch}.{secrets.token_hex(4)}",
+            "previous_view_id": previous,
+            "root_view_id": view_id,
+            "app_id": APP_ID,
+            "app_installed_team_id": TEAM_ID,
+            "bot_id": BOT_ID,
+        }
+
+    def _replace_view(
+        self, stack: list[dict[str, Any]], view_id: str, view: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        for index, existing in enumerate(stack):
+            if existing["id"] == view_id:
+                stack[index] = {
+                    **dict(view),
+                    **{
+                        k: existing[k]
+                        for k in ("id", "team_id", "previous_view_id", "root_view_id", "app_id")
+                    },
+                    "state": {"values": {}},
+                    "hash": f"{self._epoch}.{secrets.token_hex(4)}",
+                    "bot_id": BOT_ID,
+                }
+                return stack[index]
+        return dict(view)
+
+    @staticmethod
+    def _drop_view(stack: list[dict[str, Any]], view_id: str) -> None:
+        stack[:] = [view for view in stack if view["id"] != view_id]
+
+
+_METHODS: dict[str, Callable[[ConsoleSlack, Mapping[str, Any]], dict[str, Any]]] = {
+    "auth.test": ConsoleSlack._auth_test,
+    "chat.postMessage": ConsoleSlack._post_message,
+    "chat.postEphemeral": ConsoleSlack._post_ephemeral,
+    "chat.update": ConsoleSlack._update,
+    "chat.getPermalink": ConsoleSlack._permalink,
+    "views.open": ConsoleSlack._views_open,
+    "views.push": ConsoleSlack._views_push,
+    "views.update": ConsoleSlack._views_update,
+    "usergroups.users.list": ConsoleSlack._usergroup_members,
+    "users.info": ConsoleSlack._user_info,
+    "conversations.info": ConsoleSlack._conversation_info,
+}
+
+
+def _blocks(args: Mapping[str, Any]) -> list[dict[str, Any]]:
+    blocks = args.get("blocks")
+    return [dict(b) for b in blocks if isinstance(b, Mapping)] if isinstance(blocks, list) else []
+
+
+def _handler_for(slack: ConsoleSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._serve()
+
+        def do_POST(self) -> None:
+            self._serve()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # the console prints messages, not requests
+
+        def _serve(self) -> None:
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode("utf-8") if length else ""
+            args: dict[str, Any] = dict(parse_qsl(url.query, keep_blank_values=True))
+            args.update(_parse_body(raw, self.headers.get("Content-Type") or ""))
+            if url.path.startswith("/api/"):
+                authorization = self.headers.get("Authorization") or ""
+                token = authorization.removeprefix("Bearer ") if authorization else args.get("token")
+                answer = slack.call(url.path.removeprefix("/api/"), args, token)
+                self._send(200, json.dumps(answer), "application/json; charset=utf-8")
+            elif url.path.startswith("/response/"):
+                status, body = slack.respond(url.path.removeprefix("/response/"), args)
+                self._send(status, body, "text/plain")
+            else:
+                self._send(404, json.dumps({"ok": False, "error": "not_found"}), "application/json")
+
+        def _send(self, status: int, body: str, content_type: str) -> None:
+            data = body.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def _parse_body(raw: str, content_type: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if content_type.startswith("application/json"):
+        parsed = json.loads(raw)
+        return dict(parsed) if isinstance(parsed, dict) else {}
+    args: dict[str, Any] = dict(parse_qsl(raw, keep_blank_values=True))
+    for name in JSON_ARGUMENTS:
+        value = args.get(name)
+        if isinstance(value, str) and value[:1] in ("[", "{"):
+            with contextlib.suppress(ValueError):  # else left as sent, to show as it came
+                args[name] = json.loads(value)
+    return args
