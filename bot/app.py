@@ -76,7 +76,7 @@ def build_app(
         token_verification_enabled=token_verification,
         listener_executor=listener_executor,
     )
-    if isinstance(services.directory, NoDirectory) and usergroups_named(settings.roles):
+    if usergroups_named(settings.roles) and isinstance(services.directory, NoDirectory):
         services.directory = SlackDirectory(
             client, settings.roles, services.clock, settings.usergroup_cache_seconds
         )
