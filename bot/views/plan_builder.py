@@ -352,11 +352,12 @@ def _wave(values: Mapping[str, Any], number: int, revision: int) -> WaveDraft:
         values, wave_block(PlanBuilderId.WAVE_GROUP, number, revision), PlanBuilderId.GROUP_SELECT
     )
     option = chosen.get("selected_option") or {}
-    group = GroupChoice(str(option["value"]), str((option.get("text") or {}).get("text") or option["value"]))
+    value = str(option.get("value") or "")
+    group = GroupChoice(value, str((option.get("text") or {}).get("text") or value)) if value else None
     pause = _element(values, wave_block(PlanBuilderId.WAVE_ACTIONS, number, revision), PlanBuilderId.PAUSE)
     return WaveDraft(
         name=_text(values, wave_block(PlanBuilderId.WAVE_NAME, number, revision), PlanBuilderId.WAVE_NAME),
-        group=group if option.get("value") else None,
+        group=group,
         after=_text(values, wave_block(PlanBuilderId.WAVE_AFTER, number, revision), PlanBuilderId.WAVE_AFTER),
         pause=bool(pause.get("selected_options")),
     )
