@@ -1,0 +1,151 @@
+"""The schedule buttons through the real path: signed block_actions requests into `app.dispatch`,
+answered through the loopback Slack stub (chat.update, the response_url), with roles of Slack user
+ids: U_ALICE operates (and approves), U_BOB approves, anyone else views. And the Slack reporter,
+which says in the schedule's channel what a fire did not do."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+
+from bot.app import build_app
+from bot.commands import build_registry
+from bot.commands.registry import Invocation
+from bot.schedule_reporter import SlackScheduleReporter
+from bot.views.ids import ScheduleActionId
+from orchestration.engine.ports import ManualDriver
+from orchestration.models import Schedule
+from orchestration.rbac import RoleConfig
+from scheduler.backends.local import LocalScheduleBackend
+from scheduler.fire import FireOutcome, fire_schedule
+from scheduler.service import ScheduleState, state_of
+from tests.integration.conftest import SLACK_SIGNING_SECRET
+from tests.slack_requests import CHANNEL_ID, block_actions
+from tests.slack_stub import RESPONSE_URL, SlackStub
+
+ALICE, BOB, VICTOR = "U_ALICE", "U_BOB", "U_VICTOR"
+ROOT_TS = "1767225600.000200"
+ROLES = {"operator": [ALICE], "approver": [ALICE, BOB], "default": "viewer"}
+
+
+@pytest.fixture
+def services(slack_services: Any) -> Any:
+    settings = dataclasses.replace(slack_services.settings, roles=RoleConfig.from_mapping(ROLES))
+    services = dataclasses.replace(slack_services, settings=settings)
+    services.driver = ManualDriver()
+    return services
+
+
+@pytest.fixture
+def app(services: Any) -> Any:
+    return build_app(services)
+
+
+@pytest.fixture
+def schedule(services: Any) -> Schedule:
+    """A monthly drill schedule of a one-wave plan requested by U_ALICE in the drills channel."""
+    registry = build_registry()
+    for text in (
+        '/dr group create "DB tier" --server db-primary-01,db-replica-01',
+        '/dr plan create "Prod DR" --wave "Database:DB tier"',
+        '/dr schedule add "Prod DR" "cron(0 3 ? * SUN#1 *)" --tz Europe/Berlin',
+    ):
+        message = registry.dispatch(services, Invocation(text=text, user_id=ALICE, channel_id=CHANNEL_ID))
+        assert not message.is_error, message.text
+    (requested,) = services.store.list_schedules()
+    return requested
+
+
+def click(app: Any, stub: SlackStub, action: ScheduleActionId, schedule_id: str, user: str) -> str:
+    response_url = stub.new_response_url()
+    request = block_actions(
+        SLACK_SIGNING_SECRET,
+        action.value,
+        value=schedule_id,
+        block_id=ScheduleActionId.BLOCK.value,
+        response_url=response_url,
+        user_id=user,
+        message_ts=ROOT_TS,
+    )
+    response = app.dispatch(request.bolt())
+    assert (response.status, response.body) == (200, "")  # acked at once, empty
+    return response_url
+
+
+def test_an_approvers_click_approves_and_updates_the_request(
+    app: Any, slack_stub: SlackStub, services: Any, schedule: Schedule
+) -> None:
+    click(app, slack_stub, ScheduleActionId.APPROVE, schedule.schedule_id, BOB)
+
+    (update,) = slack_stub.wait_for("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == (CHANNEL_ID, ROOT_TS)
+    assert "U_BOB approved the schedule: its drills run unattended" in update.args["text"]
+    blocks = json.dumps(update.args["blocks"])
+    assert "approved by:* U_BOB" in blocks and "Next drills" in blocks
+    assert ScheduleActionId.APPROVE.value not in blocks  # the buttons are gone
+    stored = services.store.get_schedule(schedule.schedule_id)
+    assert (state_of(stored), stored.approved_by) == (ScheduleState.ACTIVE, BOB)
+    assert slack_stub.calls(RESPONSE_URL) == []
+    assert slack_stub.violations == []
+
+
+def test_the_requesters_own_click_is_refused_ephemerally(
+    app: Any, slack_stub: SlackStub, services: Any, schedule: Schedule
+) -> None:
+    response_url = click(app, slack_stub, ScheduleActionId.APPROVE, schedule.schedule_id, ALICE)
+
+    answer = slack_stub.answer_at(response_url)
+    assert (answer.args["response_type"], answer.args["replace_original"]) == ("ephemeral", False)
+    assert "U_ALICE requested this schedule and cannot approve it" in answer.args["text"]
+    assert services.store.get_schedule(schedule.schedule_id) == schedule
+    assert slack_stub.calls("chat.update") == []
+
+
+def test_a_viewers_reject_is_refused_and_an_approvers_reject_deletes_the_request(
+    app: Any, slack_stub: SlackStub, services: Any, schedule: Schedule
+) -> None:
+    refused = click(app, slack_stub, ScheduleActionId.REJECT, schedule.schedule_id, VICTOR)
+    assert "U_VICTOR may not approve" in slack_stub.answer_at(refused).args["text"]
+    assert services.store.list_schedules() == [schedule]
+
+    click(app, slack_stub, ScheduleActionId.REJECT, schedule.schedule_id, BOB)
+    (update,) = slack_stub.wait_for("chat.update")
+    assert "U_BOB rejected the schedule: rejected in Slack" in update.args["text"]
+    assert services.store.list_schedules() == []
+    assert slack_stub.violations == []
+
+
+def test_a_double_approve_click_is_harmless(
+    app: Any, slack_stub: SlackStub, services: Any, schedule: Schedule
+) -> None:
+    click(app, slack_stub, ScheduleActionId.APPROVE, schedule.schedule_id, BOB)
+    slack_stub.wait_for("chat.update")
+    again = click(app, slack_stub, ScheduleActionId.APPROVE, schedule.schedule_id, BOB)
+    assert "approved already, by U_BOB" in slack_stub.answer_at(again).args["text"]
+    assert len(slack_stub.calls("chat.update")) == 1
+
+
+def test_a_skipped_fire_is_said_in_the_schedules_channel(
+    app: Any, slack_stub: SlackStub, services: Any, schedule: Schedule, clock: Any
+) -> None:
+    from tests.drills import start
+
+    backend = LocalScheduleBackend(services)
+    click(app, slack_stub, ScheduleActionId.APPROVE, schedule.schedule_id, BOB)
+    slack_stub.wait_for("chat.update")
+    busy = start(services, services.store.find_plan_by_name("Prod DR"))
+    clock.set(1767492000 + 5)  # Sunday 4 January 2026, 03:00 in Berlin
+
+    result = fire_schedule(
+        services, schedule.schedule_id, 1767492000, SlackScheduleReporter(app.client), backend
+    )
+
+    assert result.outcome == FireOutcome.SKIPPED
+    (post,) = slack_stub.wait_for("chat.postMessage")
+    assert post.args["channel"] == CHANNEL_ID
+    assert f"its drill {busy[:8]} is still PENDING" in post.args["text"]
+    assert f"/dr schedule show {schedule.schedule_id[:8]}" in json.dumps(post.args["blocks"])
+    assert slack_stub.violations == []
