@@ -39,6 +39,7 @@ from bot.slack_notifier import SlackNotifier
 from bot.slack_secrets import slack_secrets
 from orchestration.engine.ports import NullNotifier
 from orchestration.handlers.runtime import current_services
+from orchestration.observability import lambda_entry
 
 logger = Logger(service="drbot")
 
@@ -54,7 +55,7 @@ _built: _Built | None = None
 _lambda_client: Any = None  # None: bolt makes boto3.client("lambda") on the first lazy run
 
 
-@logger.inject_lambda_context(clear_state=True)
+@lambda_entry
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response: dict[str, Any] = slack_handler().handle(event, context)  # type: ignore[no-untyped-call]
     return response

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import traceback
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,10 +71,29 @@ def log_failure(what: str, error: BaseException, redact: Redactor, body: Mapping
     return reference
 
 
+def correlation_keys(body: Mapping[str, Any]) -> dict[str, str]:
+    """The keys every log line of a Slack request carries: who (Slack user), where (team, channel)."""
+    fields = request_fields(body)
+    keys = {"slack_user": fields.get("user_id"), "slack_team": fields.get("team_id")}
+    keys["slack_channel"] = fields.get("channel_id")
+    return {name: str(value) for name, value in keys.items() if value}
+
+
 def register(app: App, redact: Redactor) -> None:
-    """Bolt's global error handler: whatever a listener or middleware raised is logged, redacted."""
+    """Bolt's global error handler: whatever a listener or middleware raised is logged, redacted;
+    and a global middleware that puts the request's Slack user on every log line it writes."""
 
     def on_error(error: Exception, body: dict[str, Any]) -> None:
         log_failure("unhandled error in a Slack listener", error, redact, body)
 
+    def correlate(body: dict[str, Any], next: Callable[[], Any]) -> Any:  # bolt passes them by name
+        # thread-local keys: concurrent requests (drbot serve) never swap their users
+        keys = correlation_keys(body)
+        logger.thread_safe_append_keys(**keys)
+        try:
+            return next()
+        finally:
+            logger.thread_safe_remove_keys(keys)
+
     app.error(on_error)
+    app.middleware(correlate)

@@ -21,6 +21,7 @@ from orchestration.errors import (
     NotFound,
     ValidationFailed,
 )
+from orchestration.observability import record_drs_api_error
 
 if TYPE_CHECKING:
     from mypy_boto3_drs import DrsClient
@@ -243,6 +244,8 @@ def parse_iso_datetime(text: str | None) -> int | None:
 
 def translate_client_error(exc: ClientError | BotoCoreError, action: str) -> DrbotError:
     """A botocore failure as the domain error that says what it means to a DRS user."""
+    code_seen = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
+    record_drs_api_error(str(code_seen))
     if isinstance(exc, ParamValidationError):
         return ValidationFailed(f"DRS would not accept the request to {action}: {exc}")
     if isinstance(exc, BotoCoreError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestration.handlers.api import Call, Operation, OperationHandler
+from orchestration.observability import lambda_entry
 from orchestration.requests import (
     CreateProtectionGroup,
     CreateRecoveryPlan,
@@ -233,5 +234,6 @@ OPERATIONS = [
 handler = OperationHandler("data-management", OPERATIONS)
 
 
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handler(event, context)

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from orchestration.handlers.api import Call, Operation, OperationHandler
 from orchestration.models import ExecutionStatus, WireModel
+from orchestration.observability import lambda_entry
 from orchestration.requests import StartExecution
 from orchestration.services import executions
 from orchestration.services.executions import ApprovalOutcome, Outcome
@@ -191,6 +192,7 @@ OPERATIONS = [
 handler = OperationHandler("execution", OPERATIONS)
 
 
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # the state machine's tasks, and the scheduled {"task": "sweep"}
     if isinstance(event, dict) and "task" in event:

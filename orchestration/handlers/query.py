@@ -7,6 +7,7 @@ from typing import Any
 
 from orchestration.errors import ValidationFailed
 from orchestration.handlers.api import Call, Operation, OperationHandler
+from orchestration.observability import lambda_entry
 from orchestration.services import configuration, queries
 from orchestration.services.servers import list_source_servers
 
@@ -150,5 +151,6 @@ OPERATIONS = [
 handler = OperationHandler("query", OPERATIONS)
 
 
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handler(event, context)

@@ -21,6 +21,7 @@ from orchestration.clock import Clock, SystemClock
 from orchestration.config import ENV_NOTIFIER, Settings
 from orchestration.engine.ports import Notifier
 from orchestration.errors import ValidationFailed
+from orchestration.observability import with_metrics
 
 _lock = threading.Lock()
 _services: Services | None = None
@@ -44,7 +45,9 @@ def current_services() -> Services:
             settings = Settings.from_env()
             clock = SystemClock()
             notifier = load_notifier(settings, clock)
-            _services = build_running_services(settings, notifier=notifier, clock=clock)
+            # the events a notifier is given also become CloudWatch metrics (orchestration/observability.py)
+            metered = with_metrics(notifier) if notifier is not None else None
+            _services = build_running_services(settings, notifier=metered, clock=clock)
             if isinstance(notifier, BindsServices):
                 notifier.bind(_services)
         return _services

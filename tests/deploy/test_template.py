@@ -311,7 +311,7 @@ def test_each_function_has_the_variables_its_runtime_needs(transformed: dict[str
         assert tables | {"DRBOT_BACKEND", "STEP_FUNCTIONS_STATE_MACHINE_ARN"} <= names, logical_id
     for logical_id in ("SlackFunction", "ExecutionFunction", "ScheduledDrillFunction"):
         assert "SLACK_SECRET_ARN" in variables[logical_id], logical_id
-    for logical_id in ("ExecutionFunction", "ScheduledDrillFunction"):
+    for logical_id in ("SlackFunction", "ExecutionFunction", "ScheduledDrillFunction"):  # they deliver events
         env = transformed["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
         assert env["DRBOT_NOTIFIER"] == "bot.slack_notifier:notifier_from_settings"
     schedule_target = {
