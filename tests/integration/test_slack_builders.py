@@ -18,9 +18,12 @@ from bot.views.ids import GroupBuilderId, PlanBuilderId
 from bot.views.plan_builder import wave_block
 from bot.views.text import render_message
 from tests.integration.conftest import SLACK_SIGNING_SECRET
+from tests.integration.test_slack_app import lambda_entry  # noqa: F401 - the Lambda entry fixture
 from tests.slack_requests import (
     CHANNEL_ID,
     USER_ID,
+    LambdaContext,
+    StubbedLambda,
     slash_command,
     view_block_actions,
     view_block_suggestion,
@@ -561,3 +564,40 @@ def test_without_a_channel_the_result_goes_to_the_users_dm(
     (dm,) = slack_stub.wait_for("chat.postMessage")
     assert dm.args["channel"] == USER_ID
     assert "Updated protection group *Web tier*" in json.dumps(dm.args["blocks"])
+
+
+# -- on Lambda: everything in the ack, no self-invocation -----------------------------------------
+
+
+def test_on_lambda_the_form_opens_and_saves_within_the_ack(
+    lambda_entry: StubbedLambda,  # noqa: F811 - the fixture imported above
+    slack_stub: SlackStub,
+    slack_services: Any,
+    simulator: Any,
+) -> None:
+    from bot.lambda_function import handler
+
+    response_url = slack_stub.new_response_url()
+    request = slash_command(SLACK_SIGNING_SECRET, 'group create "Web tier"', response_url=response_url)
+    response = handler(request.apigw_event(), LambdaContext())
+
+    assert (response["statusCode"], response["body"]) == (200, "")
+    (call,) = slack_stub.calls("views.open")  # already made when the ack left
+    view = {**call.args["view"], "id": "V0001", "hash": "1.hash"}
+    admin = option(simulator.server_id("web-admin-01"))
+    chosen = {"type": "multi_external_select", "selected_options": [admin]}
+    submission = view_submission(
+        SLACK_SIGNING_SECRET,
+        view["callback_id"],
+        view_state(view, {GroupBuilderId.SERVERS.value: {GroupBuilderId.SERVERS.value: chosen}}),
+        private_metadata=view["private_metadata"],
+        blocks=view["blocks"],
+    )
+
+    saved = handler(submission.apigw_event(), LambdaContext())
+
+    assert (saved["statusCode"], saved["body"]) == (200, "")
+    assert [g.group_name for g in slack_services.store.list_groups()] == ["Web tier"]
+    assert len(slack_stub.calls("chat.postEphemeral")) == 1
+    assert lambda_entry.invocations == []  # nothing was handed to a lazy run
+    assert slack_stub.violations == []
