@@ -95,9 +95,12 @@ def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
 
 
 def _copy(client: WebClient, services: Services, execution: Execution) -> bool | None:
-    """Post the approvals channel's copy and record it; None: no approvals channel (or no request)."""
+    """Post the approvals channel's copy and record it; None: no copy needed (no approvals channel,
+    no request, or the request was made in the approvals channel itself)."""
     channel = services.settings.approval_channel
     if not channel or execution.status != ExecutionStatus.PENDING_APPROVAL or execution.slack is None:
+        return None
+    if channel == execution.slack.channel:
         return None
     message = build_approval_copy(execution, int(services.clock.now()))
     try:

@@ -63,11 +63,13 @@ def app(services: Any) -> Any:
     return build_app(services)
 
 
-def run_plan(app: Any, stub: SlackStub, text: str = '"Prod DR" --reason "monthly drill"') -> RecordedCall:
-    """`/dr plan run …` by U_ALICE in the drills channel; returns the requester's answer."""
+def run_plan(
+    app: Any, stub: SlackStub, text: str = '"Prod DR" --reason "monthly drill"', channel: str = CHANNEL_ID
+) -> RecordedCall:
+    """`/dr plan run …` by U_ALICE (in the drills channel); returns the requester's answer."""
     response_url = stub.new_response_url()
     request = slash_command(
-        SLACK_SIGNING_SECRET, f"plan run {text}", response_url=response_url, user_id=ALICE
+        SLACK_SIGNING_SECRET, f"plan run {text}", response_url=response_url, user_id=ALICE, channel_id=channel
     )
     response = app.dispatch(request.bolt())
     assert (response.status, response.body) == (200, "")
@@ -180,6 +182,18 @@ def test_when_the_bot_is_not_in_the_channel_the_request_is_withdrawn_and_the_req
     run_plan(app, slack_stub)
     assert [e.status for e in services.store.list_executions()].count(ExecutionStatus.PENDING_APPROVAL) == 1
     assert slack_stub.violations == []
+
+
+def test_a_request_made_in_the_approvals_channel_is_not_copied_there(
+    app: Any, slack_stub: SlackStub, services: Any
+) -> None:
+    run_plan(app, slack_stub, channel=APPROVALS_CHANNEL)
+
+    (root,) = slack_stub.calls("chat.postMessage")
+    assert root.args["channel"] == APPROVALS_CHANNEL
+    execution = requested(services)
+    assert execution.slack is not None and execution.slack.thread_ts is not None
+    assert execution.slack.approval_ts is None
 
 
 # -- approving -----------------------------------------------------------------------------------------
