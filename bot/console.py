@@ -12,7 +12,8 @@ Interactive on a terminal (a `drbot>` prompt); with a non-interactive stdin it r
 command, echoing it, and exits at the end of input — with status 1 if any command failed. Inside a
 modal every following line answers one prompt (see bot/console_modals.py for the format).
 
-Console-only verbs: `/dr as <user>` (who is typing), `/dr wait [execution]`, `/dr click <n>`, `exit`.
+Console-only verbs: `/dr as <user>` (who is typing), `/dr wait [execution]`, `/dr click <n|label>`,
+`exit`.
 """
 
 from __future__ import annotations
@@ -43,9 +44,13 @@ PROMPT = "drbot> "
 _EXIT_WORDS = frozenset({"exit", "quit", ":q"})
 
 WAIT_USAGE = "/dr wait [execution]   (console only: wait until it has ended, printing its progress)"
-CLICK_USAGE = "/dr click <n>   (console only: click the button shown as [n]; typing n alone does the same)"
+CLICK_USAGE = (
+    "/dr click <n|label>   (console only: click the button shown as [n], or the newest one with this "
+    "label; typing n alone does the same)"
+)
 HELP = (
-    "Buttons show their number: type it (or `/dr click N`) to click. A modal asks its fields one by "
+    "Buttons show their number: type it (or `/dr click N`, or `/dr click Approve` for the newest "
+    "button of that label) to click. A modal asks its fields one by "
     "one: answer each prompt on its own line (an option's number or text; several separated by "
     "commas; an empty line keeps the value or skips an optional field; `cancel` closes it). "
     "`/dr as bob` switches user, `/dr wait` waits for a run to end, `exit` leaves."
@@ -132,7 +137,7 @@ class Console:
                 return self._show(waited)
             return self.command(f"{SLASH} status {waited}")
         if words[:1] == ["click"] or (len(words) == 1 and words[0].isdigit()):
-            return self.click(words[-1] if words[-1] != "click" else "")
+            return self.click(" ".join(words[1:]) if words[0] == "click" else words[0])
         return self.command(text)
 
     def command(self, text: str) -> bool:
@@ -153,12 +158,16 @@ class Console:
         self._modals()
         return not any(is_error_answer(posted) for posted in self.slack.answers(response_url))
 
-    def click(self, number: str) -> bool:
-        """Click the button shown as `[number]`, as the current user."""
-        choice = self.slack.choice(int(number)) if number.isdigit() else None
+    def click(self, button: str) -> bool:
+        """Click the button shown as `[n]` (or the newest one with this label), as the current user."""
+        if button.isdigit():
+            choice = self.slack.choice(int(button))
+        else:
+            choice = self.slack.newest_choice(button.strip("[]` "), self.user_id) if button else None
         if choice is None:
-            error = UsageError(f"There is no button [{number}]." if number else "Say which button.")
+            error = UsageError(f"There is no button [{button}]." if button else "Say which button.")
             return self._show(build_error_message(error, usage=CLICK_USAGE))
+        number = str(choice.number)
         posted = self.slack.message(choice.channel or "", choice.message_ts or "")
         if posted is None or posted.deleted or choice.button.key not in [b.key for b in posted.buttons()]:
             where = "its form is closed" if choice.view_id else "its message no longer has it"

@@ -14,9 +14,13 @@ asked (its label; its hint and options above the prompt); one line answers one i
 - an empty line keeps the initial value, or leaves an optional input empty; a required one is
   asked again. `cancel` (on any prompt) closes the modal.
 
-When the view has buttons (e.g. "Add wave"), they are offered after the inputs as numbered choices
-next to `submit` and `cancel`; a click is a block_actions request with the view, and the app's
-views.update gives the view to go on with (answers to inputs it kept are kept, as in Slack).
+When the view has buttons (e.g. "Add wave"), they are offered after the inputs as numbered
+choices next to `submit` and `cancel` (a button's number or its label clicks it); a click is a
+block_actions request with the view and what was typed so far. The view the app answers with
+(views.update) is gone on with: an answer to an input it kept (same block and action id) is kept,
+as in Slack; a field asked before under the same label and action id holds what the app put in it
+(its initial value) and is not asked again; new fields are asked. Stateful elements of actions
+blocks (e.g. a checkbox) are asked like optional inputs, and a change is sent as block_actions.
 Without buttons the view is submitted after its last input. `response_action: errors` is shown
 next to each field named, and those fields are asked again; `update`, `push` and `clear` are
 followed like Slack follows them.
@@ -206,10 +210,15 @@ class ModalSession:
             line = self._line("│ choose: ").strip().lower()
             if line in SUBMIT_WORDS:
                 return True
+            by_label = [b for b in numbered.values() if b.label.lower() == line]
             if line.isdigit() and int(line) in numbered:
-                self._click(view, numbered[int(line)])
+                by_label = [numbered[int(line)]]
+            if by_label:
+                self._click(view, by_label[0])
                 return False
-            self.slack.write(f"│ ! Type one of {', '.join(map(str, numbered))}, submit or cancel.\n")
+            self.slack.write(
+                f"│ ! Type a number ({', '.join(map(str, numbered))}), a label, submit or cancel.\n"
+            )
 
     # -- requests into the app ---------------------------------------------------------------------
 
@@ -272,10 +281,14 @@ class ModalSession:
     def _show_errors(self, view: dict[str, Any], errors: Mapping[str, Any]) -> None:
         """Each error next to its field, whose answer is then asked again."""
         values = self._values.get(view["id"], {})
-        labels = {item.block_id: item.label for item in _inputs(view)}
+        seen = self._seen.get(view["id"], set())
+        fields = {item.block_id: item for item in _inputs(view)}
         asked_again = False
         for block_id, message in errors.items():
-            self.slack.write(f"│ ! {labels.get(block_id, block_id)}: {mrkdwn_to_text(str(message))}\n")
+            item = fields.get(block_id)
+            self.slack.write(f"│ ! {item.label if item else block_id}: {mrkdwn_to_text(str(message))}\n")
+            if item is not None:
+                seen.discard(item.seen_as)
             asked_again = values.pop(block_id, None) is not None or asked_again
         if not asked_again:  # nothing to answer differently: submitting again would change nothing
             raise Cancelled
@@ -397,7 +410,9 @@ def _preamble(view: Mapping[str, Any], item: _Input) -> str:
     start = index
     while start > 0 and blocks[start - 1].get("type") != "input":
         start -= 1
-    lines = [render_blocks(blocks[start:index])] if start < index else []
+    # actions blocks are not shown: their elements are asked, their buttons offered at the end
+    shown = [block for block in blocks[start:index] if block.get("type") != "actions"]
+    lines = [render_blocks(shown)] if shown else []
     if item.block.get("hint"):
         lines.append(f"({_plain(item.block['hint'])})")
     if item.kind in ("static_select", "multi_static_select", "checkboxes", "radio_buttons"):

@@ -267,6 +267,22 @@ class ConsoleSlack:
         with self.lock:
             return self._choices.get(number)
 
+    def newest_choice(self, label: str, user_id: str) -> Choice | None:
+        """The numbered button labelled `label` (any case) on the newest message that still has it
+        and that `user_id` sees."""
+        with self.lock:
+            for choice in sorted(self._choices.values(), key=lambda c: c.number, reverse=True):
+                posted = self._messages.get((choice.channel or "", choice.message_ts or ""))
+                if (
+                    posted is not None
+                    and not posted.deleted
+                    and posted.visible_to in (None, user_id)
+                    and choice.button.label.lower() == label.lower()
+                    and choice.button.key in [b.key for b in posted.buttons()]
+                ):
+                    return choice
+            return None
+
     def message(self, channel: str, ts: str) -> Posted | None:
         with self.lock:
             return self._messages.get((channel, ts))
