@@ -26,7 +26,7 @@ SHORT_ID = 8
 LIST_COLUMNS = ("ID", "Plan", "When", "State", "Next drill", "Last drill")
 STATE_TEXT = {
     ScheduleState.AWAITING_APPROVAL: ":lock: awaiting approval",
-    ScheduleState.ACTIVE: ":repeat: active",
+    ScheduleState.ACTIVE: ":arrow_forward: active",
     ScheduleState.PAUSED: ":double_vertical_bar: paused",
 }
 
@@ -175,7 +175,7 @@ def build_schedule_gone(schedule: Schedule, plan_name: str, what: str) -> Messag
     """A schedule that was rejected or deleted (`what` says which, and by whom)."""
     text = f"Drill schedule {short_id(schedule.schedule_id)} of {plan_name} ({when_text(schedule)}): {what}"
     blocks: list[Block] = [
-        section(f":wastebasket: *{escape(what)}*"),
+        section(f":black_square_for_stop: *{escape(what)}*"),
         context(
             f"Schedule `{schedule.schedule_id}` of {escape(plan_name)}: {escape(when_text(schedule))}. "
             "No drill of it runs any more; drills it started run on."
