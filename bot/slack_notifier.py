@@ -210,7 +210,9 @@ class SlackNotifier:
                 self._services, execution_id, lambda e: thread.kept(e.slack) if e.slack else None
             )
         except Exception:  # this process still remembers; only a later process could post twice
-            logger.warning("could not keep the Slack thread state", extra={"execution_id": execution_id})
+            logger.warning(
+                "could not keep the Slack thread state", extra={"execution_id": execution_id}, exc_info=True
+            )
 
     # -- the messages ------------------------------------------------------------------------------
 

@@ -123,8 +123,13 @@ def _now(services: Services) -> int:
 
 
 def _require(services: Services, principal: str, permission: Permission) -> None:
-    """Refuse (PermissionDenied) unless `principal`, or a group they belong to, has `permission`."""
-    services.settings.roles.require(principal, permission, services.directory.groups_of(principal))
+    """Refuse (PermissionDenied) unless `principal`, or a group they belong to, has `permission`.
+    Groups are only looked up when the principal's own roles do not suffice (a directory may be slow
+    or rate-limited)."""
+    roles = services.settings.roles
+    if permission in roles.permissions_of(principal):
+        return
+    roles.require(principal, permission, services.directory.groups_of(principal))
 
 
 def kind_word(execution: Execution) -> str:
