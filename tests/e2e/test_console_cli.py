@@ -35,3 +35,28 @@ def test_one_shot_command_flag(env):
     assert result.returncode == 0, result.stderr
     assert "STALLED" in result.stdout
     assert "CONTINUOUS" not in result.stdout.split("Protection group", 1)[1]
+
+
+def test_a_piped_session_fills_a_modal_and_an_inline_error_asks_again(env):
+    session = [
+        '/dr group create "DB tier" --server db-primary-01',
+        "/dr group create",  # the group modal: each following line answers one prompt
+        "DB tier",  # taken: the app answers with an inline error, the name is asked again
+        "",  # description
+        "",  # region: keeps us-east-1
+        "",  # account: this account
+        "db-replica",  # servers: the only match of the type-ahead
+        "",  # tags
+        "DB replicas",
+        "/dr group list",
+    ]
+    result = run_drbot("\n".join(session) + "\n", env, "--user", "alice")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "┌ New protection group\n│ Name: DB tier\n" in out
+    assert "│ Servers (optional): db-replica\n│   → db-replica-01" in out
+    assert "┌ New protection group (not submitted)\n│ ! Name: " in out
+    assert "│ Name: DB replicas\n└ Create\n" in out
+    assert "Created protection group DB replicas with 1 server (by alice)" in out
+    listing = out.split("drbot> /dr group list", 1)[1]
+    assert "DB replicas" in listing and "DB tier" in listing
