@@ -21,7 +21,8 @@ block_actions request with the view and what was typed so far. The view the app 
 as in Slack; a field asked before under the same label and action id holds what the app put in it
 (its initial value) and is not asked again; new fields are asked. Stateful elements of actions
 blocks (e.g. a checkbox) are asked like optional inputs, and a change is sent as block_actions.
-Without buttons the view is submitted after its last input. `response_action: errors` is shown
+Without buttons the view is submitted after its last input; a view without inputs asks for
+`submit` or `cancel`, one without a submit button is shown and closed. `response_action: errors` is shown
 next to each field named, and those fields are asked again; `update`, `push` and `clear` are
 followed like Slack follows them.
 """
@@ -165,8 +166,10 @@ class ModalSession:
             if item.dispatches:
                 self._dispatch_change(view, item, state)
                 return  # the app may have changed the view: look again
+        if not view.get("submit"):  # nothing to submit: read, then closed
+            raise Cancelled
         buttons = buttons_in(view.get("blocks", []))
-        if buttons and not self._choose(view, buttons):
+        if (buttons or not _inputs(view)) and not self._choose(view, buttons):
             return
         self._submit(view)
 
@@ -174,6 +177,9 @@ class ModalSession:
         """The title; for a view the app changed, the fields it kept and their values."""
         title = _plain(view.get("title")) or "Modal"
         lines = [f"┌ {title}" + (" (changed)" if seen else "")]
+        if not _inputs(view):  # nothing is asked: all of it is shown here
+            text = render_blocks([b for b in view.get("blocks", []) if b.get("type") != "actions"])
+            lines.extend(f"│ {line}" if line else "│" for line in text.splitlines())
         for item in _inputs(view):
             if item.seen_as in seen and item.action_id not in values.get(item.block_id, {}):
                 lines.append(f"│ {item.label}: {_describe(_kept(item)) or '-'}")
@@ -203,10 +209,10 @@ class ModalSession:
     def _choose(self, view: dict[str, Any], buttons: list[Any]) -> bool:
         """Offer the view's buttons next to submit; True to submit."""
         numbered = self.slack.number_buttons(buttons, view_id=view["id"])
-        offered = "   ".join(f"[{n}] {b.label}" for n, b in numbered.items())
+        offered = "".join(f"[{n}] {b.label}   " for n, b in numbered.items())
         submit = _plain(view.get("submit")) or "Submit"
         while True:
-            self.slack.write(f"│ {offered}   [submit] {submit}   [cancel]\n")
+            self.slack.write(f"│ {offered}[submit] {submit}   [cancel]\n")
             line = self._line("│ choose: ").strip().lower()
             if line in SUBMIT_WORDS:
                 return True
@@ -275,7 +281,8 @@ class ModalSession:
             self.slack.write(f"┌ {_plain(view.get('title')) or 'Modal'} (not submitted)\n")
             self._show_errors(view, answer["errors"])
             return
-        self._forget(view)
+        if answer.get("response_action") not in ("update", "push"):  # the view is gone
+            self._forget(view)
         self.slack.after_submission(self.user_id, view["id"], answer)
 
     def _show_errors(self, view: dict[str, Any], errors: Mapping[str, Any]) -> None:
