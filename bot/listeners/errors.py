@@ -19,6 +19,7 @@ from slack_bolt import App
 logger = Logger(service="drbot")
 
 REDACTED = "***"
+CORRELATION_KEYS = ("slack_user", "slack_team", "slack_channel")
 MAX_LOGGED_TEXT = 500
 
 
@@ -74,9 +75,8 @@ def log_failure(what: str, error: BaseException, redact: Redactor, body: Mapping
 def correlation_keys(body: Mapping[str, Any]) -> dict[str, str]:
     """The keys every log line of a Slack request carries: who (Slack user), where (team, channel)."""
     fields = request_fields(body)
-    keys = {"slack_user": fields.get("user_id"), "slack_team": fields.get("team_id")}
-    keys["slack_channel"] = fields.get("channel_id")
-    return {name: str(value) for name, value in keys.items() if value}
+    values = (fields.get("user_id"), fields.get("team_id"), fields.get("channel_id"))
+    return {name: str(value) for name, value in zip(CORRELATION_KEYS, values, strict=True) if value}
 
 
 def register(app: App, redact: Redactor) -> None:
@@ -87,13 +87,11 @@ def register(app: App, redact: Redactor) -> None:
         log_failure("unhandled error in a Slack listener", error, redact, body)
 
     def correlate(body: dict[str, Any], next: Callable[[], Any]) -> Any:  # bolt passes them by name
-        # thread-local keys: concurrent requests (drbot serve) never swap their users
-        keys = correlation_keys(body)
-        logger.thread_safe_append_keys(**keys)
-        try:
-            return next()
-        finally:
-            logger.thread_safe_remove_keys(keys)
+        # Thread-local keys, so concurrent requests (drbot serve) never swap their users. They are
+        # replaced, not removed afterwards: bolt's next() returns before the listener runs.
+        logger.thread_safe_remove_keys(CORRELATION_KEYS)
+        logger.thread_safe_append_keys(**correlation_keys(body))
+        return next()
 
     app.error(on_error)
     app.middleware(correlate)
