@@ -225,7 +225,8 @@ COMMANDS = [
         summary=(
             f"Create a recovery plan, one `--wave {WAVE_SPEC_GRAMMAR}` per wave. Waves are numbered "
             "1, 2, 3… in the order given; without after= a wave waits for the previous one, after=none "
-            "starts it at once, after=1,3 waits for waves 1 and 3; pause asks for a go-ahead first."
+            "starts it at once, after=1,3 waits for waves 1 and 3; pause asks for a go-ahead first. "
+            "In Slack, with no options, a form that adds and removes waves."
         ),
         handler=_create,
         modal=_create_form,
@@ -258,7 +259,7 @@ COMMANDS = [
         verb="edit",
         summary=(
             "Change a plan's name, description, RTO target or channel (`none` clears the last two); "
-            "`--wave` given replaces all the waves."
+            "`--wave` given replaces all the waves; in Slack, with no options, a form filled with the plan."
         ),
         handler=_edit,
         modal=_edit_form,
