@@ -32,7 +32,7 @@ from bot.views.form_errors import inline_errors
 from bot.views.groups import tags_text
 from bot.views.ids import GroupBuilderId
 from orchestration.drs.gateway import SourceServer
-from orchestration.errors import DrbotError, UsageError, ValidationFailed
+from orchestration.errors import DrbotError, ServerConflict, ServersNotFound, UsageError, ValidationFailed
 from orchestration.models import AccountId, Region
 from orchestration.services.groups import GroupView
 
@@ -53,9 +53,9 @@ FIELD_BLOCKS: dict[str, GroupBuilderId] = {
     "serverSelectionTags": GroupBuilderId.TAGS,
 }
 # errors that say which field only by their kind
-_KIND_BLOCKS: dict[str, GroupBuilderId] = {
-    "SERVERS_NOT_FOUND": GroupBuilderId.SERVERS,
-    "SERVER_CONFLICT": GroupBuilderId.SERVERS,
+_KIND_BLOCKS: dict[type[DrbotError], GroupBuilderId] = {
+    ServersNotFound: GroupBuilderId.SERVERS,
+    ServerConflict: GroupBuilderId.SERVERS,
 }
 
 
@@ -319,7 +319,8 @@ def place_of(view: Mapping[str, Any], default_region: str) -> tuple[str, str | N
 
 def errors_for(error: DrbotError) -> dict[str, str]:
     """The `response_action: errors` of a refused submission, each problem on its field's block."""
-    fallback = _KIND_BLOCKS.get(error.code, GroupBuilderId.NAME).value
+    kind = next((block for cls, block in _KIND_BLOCKS.items() if isinstance(error, cls)), GroupBuilderId.NAME)
+    fallback = kind.value
     return inline_errors(error, _block_of, fallback)
 
 
