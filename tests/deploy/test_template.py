@@ -555,3 +555,18 @@ def test_the_lambda_requirements_are_pyprojects_dependencies() -> None:
     required = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
     assert sorted(required) == sorted(declared)
+
+
+def test_samconfig_allows_the_named_roles_the_template_creates(template: dict[str, Any]) -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    capabilities = config["default"]["deploy"]["parameters"]["capabilities"].split()
+    named = [
+        k
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and "RoleName" in r["Properties"]
+    ]
+
+    assert named  # the seed's orchestration role
+    assert {"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"} <= set(capabilities)
