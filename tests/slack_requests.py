@@ -10,8 +10,6 @@ holding JSON.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -19,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from slack_bolt.request import BoltRequest
+from bot.console_requests import SignedRequest as ProductSignedRequest
 
 TEAM_ID = "T0DRBOT"
 TEAM_DOMAIN = "drbot-test"
@@ -33,35 +31,13 @@ FUNCTION_ARN = f"arn:aws:lambda:us-east-1:111122223333:function:{FUNCTION_NAME}"
 EVENTS_PATH = "/slack/events"
 
 
-def signature(signing_secret: str, timestamp: int, body: str) -> str:
-    base = f"v0:{timestamp}:{body}".encode()
-    return "v0=" + hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
-
-
 @dataclass(frozen=True)
-class SignedRequest:
-    body: str  # the raw form-encoded body, exactly what was signed
-    headers: dict[str, str]
-
-    @classmethod
-    def sign(cls, body: str, signing_secret: str, timestamp: int | None = None) -> SignedRequest:
-        ts = int(time.time()) if timestamp is None else timestamp
-        return cls(
-            body=body,
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
-                "X-Slack-Request-Timestamp": str(ts),
-                "X-Slack-Signature": signature(signing_secret, ts, body),
-            },
-        )
+class SignedRequest(ProductSignedRequest):
+    """The console's signed request (bot/console_requests.py: the same signing, the same
+    BoltRequest), plus what tests need: a forged signature and the API Gateway event."""
 
     def with_signature(self, value: str) -> SignedRequest:
         return replace(self, headers={**self.headers, "X-Slack-Signature": value})
-
-    def bolt(self) -> BoltRequest:
-        """For `app.dispatch(...)`: headers as lists, the way bolt's adapters build them."""
-        return BoltRequest(body=self.body, headers={k: [v] for k, v in self.headers.items()})
 
     def apigw_event(self, *, base64_encoded: bool = False) -> dict[str, Any]:
         """An API Gateway REST (v1 proxy) event for `POST /slack/events`."""
