@@ -105,11 +105,14 @@ class Console:
         except BaseException:
             self.slack.close()
             raise
-        # runs report in their thread, as in Slack (the local runner delivers from its own thread)
+        # runs report in their thread, as in Slack (the local runner delivers from its own thread),
+        # until the console closes and the notifier it replaced is back
+        self._notifier_before = services.notifier
         services.notifier = SlackNotifier(self.app.client, services.clock)
         self._ask: Ask = lambda _prompt: None
 
     def close(self) -> None:
+        self.services.notifier = self._notifier_before
         self.slack.close()
 
     def __enter__(self) -> Console:

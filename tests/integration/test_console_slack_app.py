@@ -157,3 +157,26 @@ def test_the_story_groups_and_a_two_wave_plan_in_modals_run_approved_reported(tm
     assert "  │ ✔ Wave 2 (Web) completed: 3 of 3 server(s) launched" in thread
     assert re.search(r"  │ ✔ Drill completed after [^\n]*\n  │ \(also sent to the channel\)\n", thread)
     assert "Status: ✔ COMPLETED" in text.split("drbot> /dr wait", 1)[1]
+
+
+def test_on_a_terminal_the_prompts_read_the_typed_lines(console, out, monkeypatch):
+    execution = requested(console)
+    typed = iter(["/dr as bob", "/dr click Reject", "change freeze", "exit"])
+    prompts: list[str] = []
+
+    def fake_input(prompt: str) -> str:
+        prompts.append(prompt)
+        return next(typed)
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    assert console.interactive() == 0
+    assert prompts == ["drbot> ", "drbot> ", "│ Reason: ", "drbot> "]
+    assert "`/dr click Approve` for the newest button of that label" in out.getvalue()  # the banner
+    assert stored(console, execution).status == ExecutionStatus.REJECTED
+
+
+def test_closing_the_console_gives_the_services_their_notifier_back(sqlite_services, out):
+    before = sqlite_services.notifier
+    with Console(sqlite_services, build_registry(), "alice", out):
+        assert sqlite_services.notifier is not before
+    assert sqlite_services.notifier is before
