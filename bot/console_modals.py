@@ -21,8 +21,9 @@ block_actions request with the view and what was typed so far. The view the app 
 as in Slack; a field asked before under the same label and action id holds what the app put in it
 (its initial value) and is not asked again; new fields are asked. Stateful elements of actions
 blocks (e.g. a checkbox) are asked like optional inputs, and a change is sent as block_actions.
-Without buttons the view is submitted after its last input; a view without inputs asks for
-`submit` or `cancel`, one without a submit button is shown and closed. `response_action: errors` is shown
+Without buttons the view is submitted after its last input; a view with nothing new to ask (no
+inputs, or the app changed or gave it back) asks for `submit` or `cancel`, and one without a
+submit button is shown and closed. `response_action: errors` is shown
 next to each field named, and those fields are asked again; `update`, `push` and `clear` are
 followed like Slack follows them.
 """
@@ -151,6 +152,7 @@ class ModalSession:
         if self._shown != (view["id"], view.get("hash", "")):
             self._shown = (view["id"], view.get("hash", ""))
             self._show(view, values, seen if updated else set())
+        asked = False
         for item in _inputs(view):
             if item.action_id in values.get(item.block_id, {}):
                 continue
@@ -158,6 +160,7 @@ class ModalSession:
                 values.setdefault(item.block_id, {})[item.action_id] = _kept(item)
                 continue
             state = self._answer(view, item)
+            asked = True
             seen.add(item.seen_as)
             if state is None:  # an actions element left as it was
                 values.setdefault(item.block_id, {})[item.action_id] = _kept(item)
@@ -169,7 +172,8 @@ class ModalSession:
         if not view.get("submit"):  # nothing to submit: read, then closed
             raise Cancelled
         buttons = buttons_in(view.get("blocks", []))
-        if (buttons or not _inputs(view)) and not self._choose(view, buttons):
+        # nothing newly typed (a view the app changed or gave back): submitting needs a yes
+        if (buttons or not asked) and not self._choose(view, buttons):
             return
         self._submit(view)
 

@@ -101,6 +101,23 @@ def form(extra: bool = False) -> dict[str, Any]:
     }
 
 
+def question() -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": "confirm",
+        "title": {"type": "plain_text", "text": "Sure?"},
+        "submit": {"type": "plain_text", "text": "Yes"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "why",
+                "label": {"type": "plain_text", "text": "Why"},
+                "element": {"type": "plain_text_input", "action_id": "why", "initial_value": "because"},
+            }
+        ],
+    }
+
+
 class Shop:
     """The app's side: what it was asked and what it received."""
 
@@ -133,6 +150,19 @@ class Shop:
             ack()
             client.views_update(view_id=body["view"]["id"], view=form(extra=True))
 
+        @app.view("confirm")
+        def confirm(ack: Ack, view: dict[str, Any]) -> None:
+            self.submitted.append(view["state"]["values"])
+            if len(self.submitted) == 1:  # shown again as it was: the person must submit it again
+                ack(response_action="update", view=question())
+            else:
+                ack()
+
+        @app.command("/ask")
+        def ask(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+            ack()
+            client.views_open(trigger_id=body["trigger_id"], view=question())
+
         @app.view("order")
         def order(ack: Ack, view: dict[str, Any]) -> None:
             values = view["state"]["values"]
@@ -157,8 +187,8 @@ def shop(slack: ConsoleSlack) -> Shop:
     return Shop(slack.client(), slack.signing_secret)
 
 
-def fill(slack: ConsoleSlack, shop: Shop, answers: list[str]) -> list[str]:
-    """Open the form as USER and answer from `answers`; the prompts asked, with their answers."""
+def fill(slack: ConsoleSlack, shop: Shop, answers: list[str], command: str = "/shop") -> list[str]:
+    """Open a form as USER and answer from `answers`; the prompts asked, with their answers."""
     lines = iter(answers)
     asked: list[str] = []
 
@@ -171,7 +201,7 @@ def fill(slack: ConsoleSlack, shop: Shop, answers: list[str]) -> list[str]:
 
     request = slash_command(
         slack.workspace,
-        "/shop",
+        command,
         "",
         user_id=USER,
         response_url=slack.new_response_url(USER),
@@ -261,4 +291,11 @@ def test_the_end_of_input_closes_the_modal(slack, shop):
     fill(slack, shop, ["ann"])
     assert shop.submitted == []
     assert "└ closed: Order\n" in slack.out.getvalue()  # type: ignore[attr-defined]
+    assert slack.top_view(USER) is None
+
+
+def test_a_view_given_back_unchanged_is_submitted_again_only_when_asked(slack, shop):
+    asked = fill(slack, shop, ["", "submit"], command="/ask")
+    assert asked == ["│ Why: ", "│ choose: submit"]  # the kept answer is not asked again
+    assert shop.submitted == [{"why": {"why": {"type": "plain_text_input", "value": "because"}}}] * 2
     assert slack.top_view(USER) is None
