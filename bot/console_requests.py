@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Self
@@ -62,10 +61,6 @@ class Workspace:
     channel_id: str
     channel_name: str
     signing_secret: str
-
-
-def new_trigger_id(team_id: str) -> str:
-    return f"{int(time.time())}.{team_id}.{uuid.uuid4().hex}"
 
 
 def slash_command(
