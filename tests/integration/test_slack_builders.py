@@ -390,6 +390,30 @@ def test_plan_create_opens_the_builder_with_one_wave_listing_the_groups(
     assert slack_stub.violations == []
 
 
+def test_group_type_ahead_answers_the_groups_whose_name_matches(
+    app: Any, slack_stub: SlackStub, tiers: None
+) -> None:
+    view = opened(app, slack_stub, "plan create")
+    block = wave_block(PlanBuilderId.WAVE_GROUP, 1, 0)
+
+    request = view_block_suggestion(
+        SLACK_SIGNING_SECRET, view, PlanBuilderId.GROUP_SELECT.value, "TIER", block_id=block
+    )
+    response = app.dispatch(request.bolt())
+
+    assert [o["text"]["text"] for o in json.loads(response.body)["options"]] == [
+        "App tier · us-east-1",
+        "DB tier · us-east-1",
+        "Web tier · us-east-1",
+    ]
+    narrowed = view_block_suggestion(
+        SLACK_SIGNING_SECRET, view, PlanBuilderId.GROUP_SELECT.value, "we", block_id=block
+    )
+    assert [o["text"]["text"] for o in json.loads(app.dispatch(narrowed.bolt()).body)["options"]] == [
+        "Web tier · us-east-1"
+    ]
+
+
 def test_plan_create_without_any_group_says_to_create_one_first(app: Any, slack_stub: SlackStub) -> None:
     response = command(app, slack_stub, "plan create")
 
