@@ -184,6 +184,19 @@ def test_when_the_bot_is_not_in_the_channel_the_request_is_withdrawn_and_the_req
     assert slack_stub.violations == []
 
 
+def test_when_slack_fails_to_take_the_request_it_is_withdrawn_and_the_failure_reported(
+    app: Any, slack_stub: SlackStub, services: Any
+) -> None:
+    slack_stub.fail("chat.postMessage", "fatal_error")
+
+    answer = run_plan(app, slack_stub)
+
+    assert answer.args["response_type"] == "ephemeral"
+    assert "failed unexpectedly" in answer.args["text"]
+    assert requested(services).status == ExecutionStatus.REJECTED
+    assert services.driver.started == []
+
+
 def test_a_request_made_in_the_approvals_channel_is_not_copied_there(
     app: Any, slack_stub: SlackStub, services: Any
 ) -> None:
