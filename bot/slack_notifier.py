@@ -228,10 +228,38 @@ class SlackNotifier:
         if answer is None:
             thread.disabled = True
             return None
-        thread.root_ts = str(answer["ts"])
+        thread.root_ts = self._adopt_first_root(execution, str(answer["ts"]))
         thread.last_update = self.clock.now()
         thread.shown_through = max(thread.shown_through, max((e.seq for e in execution.events), default=0))
         return thread.root_ts
+
+    def _adopt_first_root(self, execution: Execution, posted: str) -> str:
+        """Record the root just posted; if another process recorded one first (two invocations
+        delivering the same first events), delete ours and use theirs: one thread per execution."""
+        if self._services is None:
+            return posted
+
+        def first_root(current: Execution) -> SlackThread | None:
+            if current.slack is None:
+                return None
+            return current.slack.model_copy(update={"thread_ts": current.slack.thread_ts or posted})
+
+        try:
+            saved = update_slack_thread(self._services, execution.execution_id, first_root)
+        except Exception:  # kept later by _keep, or posted again by a later process: logged, not fatal
+            logger.warning(
+                "could not record the root", extra={"execution_id": execution.execution_id}, exc_info=True
+            )
+            return posted
+        winner = saved.slack.thread_ts if saved.slack else None
+        if winner is None or winner == posted:
+            return posted
+        assert execution.slack is not None
+        try:
+            self._call("chat.delete", channel=execution.slack.channel, ts=posted)
+        except SlackUnavailable:  # a second root stays visible; the thread is still the first one
+            logger.warning("could not delete a second root", extra={"execution_id": execution.execution_id})
+        return winner
 
     def _reply(self, execution: Execution, root: str, event: ExecutionEvent) -> None:
         assert execution.slack is not None

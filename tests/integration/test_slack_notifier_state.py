@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 
 from bot.slack_notifier import REPLY_ICONS, SlackNotifier
 from orchestration.engine.advance import advance
-from orchestration.models import ExecutionStatus, SlackThread
+from orchestration.models import EventType, ExecutionStatus, SlackThread
 from tests.drills import start, three_tier_plan
 from tests.slack_stub import SlackStub
 
@@ -54,4 +54,35 @@ def test_a_drill_told_by_a_fresh_notifier_every_tick_posts_each_message_once(
     assert 1 <= len(updates) < len(execution.events)
     assert "COMPLETED" in updates[-1].args["text"]
     assert execution.slack.shown_through == execution.slack.posted_through == execution.events[-1].seq
+    assert slack_stub.violations == []
+
+
+def test_two_invocations_posting_the_first_root_keep_one_thread(
+    sqlite_services: Any, slack_stub: SlackStub, clock: Any, simulator: Any
+) -> None:
+    services = sqlite_services
+    execution_id = start(services, three_tier_plan(services, simulator))
+    created = services.store.get_execution(execution_id)
+    stale = services.store.update_execution(
+        created.model_copy(update={"slack": SlackThread(channel=CHANNEL)}), "alice"
+    )
+    # another invocation delivering the same first events posted and recorded its root first
+    services.store.update_execution(
+        stale.model_copy(update={"slack": SlackThread(channel=CHANNEL, thread_ts="1767225600.000001")}),
+        "drbot",
+    )
+    client = WebClient(base_url=slack_stub.api_url, token="xoxb-test")
+    notifier = SlackNotifier(client, clock, services=services)
+    launched = stale.with_event(EventType.WAVE_LAUNCHED, int(clock.now()), "Wave 1 (Database) launching")
+
+    notifier.deliver(launched, launched.events)  # it read the execution before that root was recorded
+
+    (ours, reply) = slack_stub.calls("chat.postMessage")
+    assert "thread_ts" not in ours.args
+    (deleted,) = slack_stub.calls("chat.delete")
+    assert deleted.args["channel"] == CHANNEL and deleted.args["ts"] != "1767225600.000001"
+    assert reply.args["thread_ts"] == "1767225600.000001"
+    assert notifier.root_ts(execution_id) == "1767225600.000001"
+    kept = services.store.get_execution(execution_id).slack
+    assert kept is not None and kept.thread_ts == "1767225600.000001"
     assert slack_stub.violations == []
