@@ -3,7 +3,8 @@
 The Notifier port (orchestration/engine/ports.py) for executions that have `execution.slack` set:
 
 - the root message shows the live summary (`build_execution_summary`); when the run request did not
-  post one (`slack.thread_ts` is None) the first delivery posts it and the notifier remembers its ts;
+  post one (`slack.thread_ts` is None) the first delivery posts it and the notifier remembers its ts
+  (two invocations posting it at once: the root recorded first is the thread, the other is deleted);
 - every new event makes the root stale: it is refreshed with chat.update at most once per
   `min_update_seconds` per execution, except when the execution ends (always refreshed);
 - wave launches, completions and failures (naming the failed servers and their errors), pause,
