@@ -32,6 +32,7 @@ from orchestration.errors import (
 )
 from orchestration.models import ExecutionType, RecoveryPlan, Schedule
 from orchestration.rbac import Permission
+from orchestration.services.executions import _require as require_permission  # roles, then user groups
 from orchestration.services.plans import find_plan
 from orchestration.validation import parse_model
 from scheduler.backends.port import ScheduleBackend
@@ -103,7 +104,7 @@ def _backend(services: Services, backend: ScheduleBackend | None) -> ScheduleBac
 
 def create_schedule(services: Services, request: NewSchedule, actor: str) -> Schedule:
     """Store a new schedule awaiting approval; refuses bad input before anything is written."""
-    services.settings.roles.require(actor, Permission.MANAGE_SCHEDULES)
+    require_permission(services, actor, Permission.MANAGE_SCHEDULES)
     if request.execution_type != ExecutionType.DRILL:
         raise ValidationFailed(
             "Only drills can be scheduled: an unattended real failover is refused. Run a recovery with "
@@ -183,7 +184,7 @@ def approve_schedule(
     services: Services, schedule_id: str, actor: str, backend: ScheduleBackend | None = None
 ) -> ScheduleOutcome:
     """Approve a schedule awaiting approval: it is enabled and registered, and fires from now on."""
-    services.settings.roles.require(actor, Permission.APPROVE)
+    require_permission(services, actor, Permission.APPROVE)
 
     def evaluate(current: Schedule, now: int) -> _Step:
         if current.approved_by is not None:
@@ -209,7 +210,7 @@ def approve_schedule(
 
 def reject_schedule(services: Services, schedule_id: str, actor: str, reason: str) -> ScheduleOutcome:
     """Reject a schedule awaiting approval: it is deleted, the reason is in the audit trail."""
-    services.settings.roles.require(actor, Permission.APPROVE)
+    require_permission(services, actor, Permission.APPROVE)
     reason = reason.strip()
     if not reason:
         raise ValidationFailed(
@@ -237,7 +238,7 @@ def pause_schedule(
     services: Services, schedule_id: str, actor: str, backend: ScheduleBackend | None = None
 ) -> ScheduleOutcome:
     """Stop firing an approved schedule until it is resumed (a drill already running runs on)."""
-    services.settings.roles.require(actor, Permission.MANAGE_SCHEDULES)
+    require_permission(services, actor, Permission.MANAGE_SCHEDULES)
 
     def evaluate(current: Schedule, now: int) -> _Step:
         _require_approved(current, "paused")
@@ -258,7 +259,7 @@ def resume_schedule(
     services: Services, schedule_id: str, actor: str, backend: ScheduleBackend | None = None
 ) -> ScheduleOutcome:
     """Fire a paused schedule again, from now on (fires while it was paused are not run)."""
-    services.settings.roles.require(actor, Permission.MANAGE_SCHEDULES)
+    require_permission(services, actor, Permission.MANAGE_SCHEDULES)
 
     def evaluate(current: Schedule, now: int) -> _Step:
         _require_approved(current, "resumed")
@@ -286,7 +287,7 @@ def delete_schedule(
     services: Services, schedule_id: str, actor: str, backend: ScheduleBackend | None = None
 ) -> Schedule:
     """Remove the schedule from the store, then from the backend. A drill it started runs on."""
-    services.settings.roles.require(actor, Permission.MANAGE_SCHEDULES)
+    require_permission(services, actor, Permission.MANAGE_SCHEDULES)
     current = services.store.get_schedule(schedule_id)
     services.store.delete_schedule(schedule_id, actor, expected_version=current.version)
     try:
