@@ -343,3 +343,21 @@ def test_a_rate_schedule_counts_from_its_approval(services: Any, plan: Any, cloc
     (result,) = backend.run_pending()
     assert result.scheduled_at == epoch(2026, 1, 1, 7, 0, 0)
     assert backend.next_fire(schedule.schedule_id) == datetime(2026, 1, 1, 13, 0, tzinfo=UTC)
+
+
+def test_a_member_of_an_approver_user_group_approves(services: Any, plan: Any) -> None:
+    from dataclasses import replace
+
+    from orchestration.rbac import RoleConfig
+
+    class Groups:
+        def groups_of(self, user_id: str) -> frozenset[str]:
+            return frozenset({"S_DR_APPROVERS"}) if user_id == "U_ERIN" else frozenset()
+
+    roles = RoleConfig.from_mapping({"operator": ["alice"], "approver": ["S_DR_APPROVERS"]})
+    grouped = replace(services, settings=replace(services.settings, roles=roles), directory=Groups())
+    schedule = create_schedule(grouped, NewSchedule(plan="DR", expression=DAILY_3AM), "alice")
+    with pytest.raises(PermissionDenied):
+        approve_schedule(grouped, schedule.schedule_id, "U_FRANK", backend=LocalScheduleBackend(grouped))
+    outcome = approve_schedule(grouped, schedule.schedule_id, "U_ERIN", backend=LocalScheduleBackend(grouped))
+    assert outcome.schedule.approved_by == "U_ERIN"
