@@ -28,7 +28,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -40,11 +39,10 @@ from orchestration.bootstrap import Services
 from orchestration.config import Settings
 from orchestration.errors import DrbotError, ValidationFailed
 from orchestration.handlers.runtime import current_services
+from orchestration.observability import lambda_entry, logger
 from scheduler.fire import fire_schedule
 from scheduler.reporting import LoggingReporter, ScheduleReporter
 from scheduler.runtime import schedule_backend
-
-logger = Logger(service="drbot")
 
 SLACK_REPORTER = "bot.schedule_reporter:reporter_from_settings"
 IDEMPOTENCY_SECONDS = 7 * 24 * 3600  # longer than EventBridge Scheduler keeps retrying a fire
@@ -55,6 +53,7 @@ _lock = threading.Lock()
 _reporter: ScheduleReporter | None = None
 
 
+@lambda_entry
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         schedule_id, scheduled_at = parse_fire(event)

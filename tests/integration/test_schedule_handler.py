@@ -19,6 +19,7 @@ from scheduler.reporting import RecordingReporter
 from scheduler.service import NewSchedule, approve_schedule, create_schedule
 from tests.conftest import fake_aws_env
 from tests.drills import three_tier_plan
+from tests.slack_requests import LambdaContext
 
 IDEMPOTENCY_TABLE = "drbot-scheduled-drill-idempotency"
 FIRE_TIME = "2026-01-01T03:00:00Z"  # the form of <aws.scheduler.scheduled-time>
@@ -75,16 +76,6 @@ def idempotent(
         )
         settings = dataclasses.replace(sqlite_services.settings, idempotency_table=IDEMPOTENCY_TABLE)
         yield from use(dataclasses.replace(sqlite_services, settings=settings))
-
-
-class LambdaContext:
-    """The parts of a Lambda context the handler reads (powertools asks for the time left)."""
-
-    function_name = "drbot-scheduled-drill"
-    aws_request_id = "5b2e8b4c-0d6f-4c59-9b55-2f0f8c1f7a11"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
 
 
 def fire(schedule_id: str) -> dict[str, Any]:
