@@ -10,11 +10,10 @@ records "rejected in Slack" as the reason (`/dr schedule reject <id> --reason â€
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
 
 from bot.listeners.errors import Redactor, log_failure
 from bot.views.failures import build_failure_message
@@ -30,17 +29,12 @@ BUTTON_REJECT_REASON = "rejected in Slack"
 
 def register(app: App, services: Services, redact: Redactor | None = None) -> None:
     redact = redact or Redactor()
-    client = app.client  # the app's own client, as the execution buttons use
 
     def ack_at_once(ack: Ack) -> None:
         ack()
 
-    app.action(ScheduleActionId.APPROVE.value)(
-        ack=ack_at_once, lazy=[_clicked(services, client, redact, _approve)]
-    )
-    app.action(ScheduleActionId.REJECT.value)(
-        ack=ack_at_once, lazy=[_clicked(services, client, redact, _reject)]
-    )
+    app.action(ScheduleActionId.APPROVE.value)(ack=ack_at_once, lazy=[_clicked(services, redact, _approve)])
+    app.action(ScheduleActionId.REJECT.value)(ack=ack_at_once, lazy=[_clicked(services, redact, _reject)])
 
 
 Click = Callable[[Services, str, str], tuple[Message, bool, str]]
@@ -60,7 +54,7 @@ def _reject(services: Services, schedule_id: str, user: str) -> tuple[Message, b
     return build_schedule_gone(outcome.schedule, name, outcome.message), outcome.changed, outcome.message
 
 
-def _clicked(services: Services, client: WebClient, redact: Redactor, click: Click) -> Callable[..., None]:
+def _clicked(services: Services, redact: Redactor, click: Click) -> Callable[..., None]:
     """The lazy half of a button: act as the clicker and show what it did."""
 
     def run_action(body: dict[str, Any], respond: Respond) -> None:
@@ -76,18 +70,12 @@ def _clicked(services: Services, client: WebClient, redact: Redactor, click: Cli
                 build_failure_message(f"the {body['actions'][0]['action_id']} button", reference).text,
             )
             return
-        container: Mapping[str, Any] = body.get("container") or {}
         if not changed:
             _tell(respond, sentence)
-        elif container.get("is_ephemeral") or not container.get("message_ts"):
-            respond(replace_original=True, text=message.text, blocks=message.blocks)
         else:
-            client.chat_update(
-                channel=container["channel_id"],
-                ts=container["message_ts"],
-                text=message.text,
-                blocks=message.blocks,
-            )
+            # the request was the answer to `/dr schedule add`, posted through its response_url: the
+            # click's response_url replaces it, whether it was posted in the channel or ephemerally
+            respond(replace_original=True, text=message.text, blocks=message.blocks)
 
     return run_action
 

@@ -27,7 +27,7 @@ from tests.slack_requests import CHANNEL_ID, block_actions
 from tests.slack_stub import RESPONSE_URL, SlackStub
 
 ALICE, BOB, VICTOR = "U_ALICE", "U_BOB", "U_VICTOR"
-ROOT_TS = "1767225600.000200"
+ROOT_TS = "1767225600.000200"  # the request, as the response_url posted it
 ROLES = {"operator": [ALICE], "approver": [ALICE, BOB], "default": "viewer"}
 
 
@@ -78,17 +78,17 @@ def click(app: Any, stub: SlackStub, action: ScheduleActionId, schedule_id: str,
 def test_an_approvers_click_approves_and_updates_the_request(
     app: Any, slack_stub: SlackStub, services: Any, schedule: Schedule
 ) -> None:
-    click(app, slack_stub, ScheduleActionId.APPROVE, schedule.schedule_id, BOB)
+    response_url = click(app, slack_stub, ScheduleActionId.APPROVE, schedule.schedule_id, BOB)
 
-    (update,) = slack_stub.wait_for("chat.update")
-    assert (update.args["channel"], update.args["ts"]) == (CHANNEL_ID, ROOT_TS)
+    update = slack_stub.answer_at(response_url)
+    assert update.args["replace_original"] is True
     assert "U_BOB approved the schedule: its drills run unattended" in update.args["text"]
     blocks = json.dumps(update.args["blocks"])
     assert "approved by:* U_BOB" in blocks and "Next drills" in blocks
     assert ScheduleActionId.APPROVE.value not in blocks  # the buttons are gone
     stored = services.store.get_schedule(schedule.schedule_id)
     assert (state_of(stored), stored.approved_by) == (ScheduleState.ACTIVE, BOB)
-    assert slack_stub.calls(RESPONSE_URL) == []
+    assert slack_stub.calls("chat.update") == []
     assert slack_stub.violations == []
 
 
@@ -111,8 +111,9 @@ def test_a_viewers_reject_is_refused_and_an_approvers_reject_deletes_the_request
     assert "U_VICTOR may not approve" in slack_stub.answer_at(refused).args["text"]
     assert services.store.list_schedules() == [schedule]
 
-    click(app, slack_stub, ScheduleActionId.REJECT, schedule.schedule_id, BOB)
-    (update,) = slack_stub.wait_for("chat.update")
+    rejected = click(app, slack_stub, ScheduleActionId.REJECT, schedule.schedule_id, BOB)
+    update = slack_stub.answer_at(rejected)
+    assert update.args["replace_original"] is True
     assert "U_BOB rejected the schedule: rejected in Slack" in update.args["text"]
     assert services.store.list_schedules() == []
     assert slack_stub.violations == []
@@ -121,11 +122,13 @@ def test_a_viewers_reject_is_refused_and_an_approvers_reject_deletes_the_request
 def test_a_double_approve_click_is_harmless(
     app: Any, slack_stub: SlackStub, services: Any, schedule: Schedule
 ) -> None:
-    click(app, slack_stub, ScheduleActionId.APPROVE, schedule.schedule_id, BOB)
-    slack_stub.wait_for("chat.update")
+    first = click(app, slack_stub, ScheduleActionId.APPROVE, schedule.schedule_id, BOB)
+    assert slack_stub.answer_at(first).args["replace_original"] is True
     again = click(app, slack_stub, ScheduleActionId.APPROVE, schedule.schedule_id, BOB)
-    assert "approved already, by U_BOB" in slack_stub.answer_at(again).args["text"]
-    assert len(slack_stub.calls("chat.update")) == 1
+    answer = slack_stub.answer_at(again)
+    assert (answer.args["response_type"], answer.args["replace_original"]) == ("ephemeral", False)
+    assert "approved already, by U_BOB" in answer.args["text"]
+    assert len(slack_stub.calls(RESPONSE_URL)) == 2
 
 
 def test_a_skipped_fire_is_said_in_the_schedules_channel(
@@ -134,8 +137,7 @@ def test_a_skipped_fire_is_said_in_the_schedules_channel(
     from tests.drills import start
 
     backend = LocalScheduleBackend(services)
-    click(app, slack_stub, ScheduleActionId.APPROVE, schedule.schedule_id, BOB)
-    slack_stub.wait_for("chat.update")
+    slack_stub.answer_at(click(app, slack_stub, ScheduleActionId.APPROVE, schedule.schedule_id, BOB))
     busy = start(services, services.store.find_plan_by_name("Prod DR"))
     clock.set(1767492000 + 5)  # Sunday 4 January 2026, 03:00 in Berlin
 
