@@ -5,6 +5,7 @@ checks of its configuration before any call."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -223,3 +224,54 @@ def test_an_aws_refusal_becomes_an_internal_error(scheduler_client: Any) -> None
         )
         backend.remove(SCHEDULE_ID)  # already gone: nothing to do
         aws.assert_no_pending_responses()
+
+
+# -- the local backend in its process -------------------------------------------------------------------
+
+
+def test_the_local_backend_pumps_in_the_background_until_closed(sqlite_services: Any) -> None:
+    from datetime import UTC, timedelta
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from scheduler.backends.local import PUMP_SECONDS
+
+    scheduler = BackgroundScheduler(timezone=UTC)
+    backend = LocalScheduleBackend(sqlite_services, scheduler=scheduler)
+    assert backend.start() == []
+    try:
+        pump = scheduler.get_job("drbot-schedules-pump")
+        assert pump.trigger.interval == timedelta(seconds=PUMP_SECONDS) and scheduler.running
+    finally:
+        backend.close()
+    assert not scheduler.running
+
+
+def test_commands_reach_the_local_backend_this_process_started(sqlite_services: Any) -> None:
+    from scheduler.backends.port import StoreOnlyBackend
+    from scheduler.runtime import schedule_backend, start_local_schedules, stop_local_schedules
+
+    assert isinstance(schedule_backend(sqlite_services), StoreOnlyBackend)  # nothing fires here yet
+    started = start_local_schedules(sqlite_services, pump=False)
+    try:
+        assert schedule_backend(sqlite_services) is started
+    finally:
+        stop_local_schedules(started)
+    assert isinstance(schedule_backend(sqlite_services), StoreOnlyBackend)
+
+
+def test_on_aws_no_local_backend_starts_and_eventbridge_is_the_backend(
+    sqlite_services: Any, scheduler_client: Any
+) -> None:
+    from scheduler.runtime import schedule_backend, start_local_schedules
+
+    env = {
+        "DRBOT_BACKEND": "aws",
+        "DRBOT_SCHEDULER_ROLE_ARN": ROLE_ARN,
+        "DRBOT_SCHEDULED_DRILL_FUNCTION_ARN": FUNCTION_ARN,
+        "DRBOT_SCHEDULE_DLQ_ARN": DLQ_ARN,
+    }
+    aws = dataclasses.replace(sqlite_services, settings=Settings.from_env(env))
+    assert start_local_schedules(aws) is None
+    backend = schedule_backend(aws)
+    assert isinstance(backend, EventBridgeSchedulerBackend) and backend.target == TARGET
