@@ -50,6 +50,7 @@ ENGINE = "drbot-engine"  # the actor of the engine's own writes
 TAG_EXECUTION = "drbot:executionId"
 TAG_WAVE = "drbot:wave"
 DELIVERY_GIVE_UP_SECONDS = 24 * 3600  # an ended execution stops retrying a notifier after a day
+CURSOR_ATTEMPTS = 3  # a cursor write races at most the notifier's own write and a control click
 _RACE_RETRIES = 3
 MAX_CLEANUP_ROUNDS = 3  # rounds of termination before the survivors are reported for a person
 
@@ -513,12 +514,21 @@ def deliver(services: Services, execution: Execution) -> Execution:
         ):
             return execution
         logger.error("giving up delivering events", extra={"execution_id": execution.execution_id})
-    try:
-        return services.store.update_execution(
-            execution.model_copy(update={"notified_through": pending[-1].seq}), ENGINE
-        )
-    except StaleVersion:
-        return services.store.get_execution(execution.execution_id)
+    return _move_cursor(services, execution, pending[-1].seq)
+
+
+def _move_cursor(services: Services, execution: Execution, seq: int) -> Execution:
+    """Save `notified_through = seq`. A notifier may itself write the execution (the Slack thread it
+    posted): on a stale version the fresh copy gets the cursor, so the next tick offers nothing twice."""
+    for _ in range(CURSOR_ATTEMPTS):
+        if execution.notified_through >= seq:
+            return execution
+        try:
+            moved = execution.model_copy(update={"notified_through": seq})
+            return services.store.update_execution(moved, ENGINE)
+        except StaleVersion:
+            execution = services.store.get_execution(execution.execution_id)
+    return execution
 
 
 def _kind(execution: Execution) -> str:
