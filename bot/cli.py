@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.commands import build_registry
-from bot.console import HELP, Console, run_console
+from bot.console import HELP, PIPED_HELP, Console, run_console
 from orchestration.config import Settings
 from orchestration.engine.local_runner import build_running_services
 from orchestration.errors import DrbotError
@@ -25,8 +25,7 @@ def _parser() -> argparse.ArgumentParser:
             "Slack app, its messages as text. Piped into, it runs each line and exits at the end."
         ),
         epilog=(
-            f"In the console: {HELP} Piped, a modal's answers are the lines after the command that "
-            "opened it, one per prompt. "
+            f"In the console: {HELP} {PIPED_HELP} "
             "drbot serve [--http --port N] runs the Slack app (Socket Mode, or HTTP with --http)."
         ),
     )

@@ -55,6 +55,10 @@ HELP = (
     "commas; an empty line keeps the value or skips an optional field; `cancel` closes it). "
     "`/dr as bob` switches user, `/dr wait` waits for a run to end, `exit` leaves."
 )
+PIPED_HELP = (
+    "Piped in, the lines after a command that opens a modal are its answers, one per prompt, so a "
+    "script can fill it."
+)
 _FAILED_UNEXPECTEDLY = re.compile(r" failed unexpectedly \(reference \w+\)$")
 
 
@@ -141,7 +145,10 @@ class Console:
             return self.command(f"{SLASH} status {waited}")
         if words[:1] == ["click"] or (len(words) == 1 and words[0].isdigit()):
             return self.click(" ".join(words[1:]) if words[0] == "click" else words[0])
-        return self.command(text)
+        answered = self.command(text)
+        if words == ["help"]:  # what only the console adds: clicking, modals, piped answers
+            self.slack.write(f"In this console: {HELP} {PIPED_HELP}\n\n")
+        return answered
 
     def command(self, text: str) -> bool:
         """A slash command into the app, then whatever modal it opened."""

@@ -19,6 +19,9 @@ def test_each_line_runs_and_the_console_exits_at_end_of_input(env):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("drbot> ") == 2
     assert "us-west-2" in result.stdout
+    # the console's own help after the app's: buttons, modals and how a piped script answers them
+    assert "In this console: Buttons show their number" in result.stdout
+    assert "the lines after a command that opens a modal are its answers" in result.stdout
 
 
 def test_a_failing_command_is_reported_and_sets_the_exit_status(env):
