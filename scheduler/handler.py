@@ -40,6 +40,7 @@ from orchestration.config import Settings
 from orchestration.errors import DrbotError, ValidationFailed
 from orchestration.handlers.runtime import current_services
 from orchestration.observability import lambda_entry, logger
+from scheduler.backends.port import ScheduleBackend
 from scheduler.fire import fire_schedule
 from scheduler.reporting import LoggingReporter, ScheduleReporter
 from scheduler.runtime import schedule_backend
@@ -133,12 +134,15 @@ def _slack_reporter(settings: Settings) -> ScheduleReporter | None:
 
 
 def _fire(services: Services, fire: dict[str, Any]) -> dict[str, Any]:
+    try:
+        backend: ScheduleBackend | None = schedule_backend(services)
+    except DrbotError as error:  # only needed to disable a schedule whose plan was deleted
+        logger.warning(
+            "no schedule backend: a schedule to disable stays enabled", extra={"detail": error.message}
+        )
+        backend = None
     result = fire_schedule(
-        services,
-        fire["scheduleId"],
-        int(fire["scheduledTime"]),
-        reporter_for(services.settings),
-        schedule_backend(services),
+        services, fire["scheduleId"], int(fire["scheduledTime"]), reporter_for(services.settings), backend
     )
     logger.info(
         result.message,

@@ -182,3 +182,49 @@ def test_parse_fire_reads_the_scheduled_time_as_utc() -> None:
         handler.parse_fire({"scheduleId": "s1", "scheduledTime": "2026-01-01T04:00:00+01:00"})[1]
         == 1767236400
     )
+
+
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_network: None) -> dict[str, str]:
+    """Fake AWS credentials, and the settings of the scheduled-drill function in the template."""
+    fake_aws_env(monkeypatch, tmp_path)
+    return {
+        "DRBOT_BACKEND": "aws",
+        "DRBOT_SCHEDULER_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/drbot-scheduler",
+        "DRBOT_SCHEDULED_DRILL_FUNCTION_ARN": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:drbot-drill",
+        "DRBOT_SCHEDULE_DLQ_ARN": f"arn:aws:sqs:us-east-1:{ACCOUNT}:drbot-schedule-dlq",
+    }
+
+
+def test_a_fire_of_a_deleted_plan_disables_its_eventbridge_schedule(
+    sqlite_services: Any, schedule_id: str, reporter: RecordingReporter, aws_env: dict[str, str]
+) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from orchestration.config import Settings
+    from orchestration.services.plans import delete_recovery_plan
+    from scheduler.backends.eventbridge import backend_from_settings
+
+    with mock_aws():
+        aws = dataclasses.replace(sqlite_services, settings=Settings.from_env(aws_env))
+        eventbridge = backend_from_settings(aws.settings)
+        eventbridge.ensure_group()
+        eventbridge.register(aws.store.get_schedule(schedule_id))
+        delete_recovery_plan(aws, aws.store.find_plan_by_name("DR").plan_id, "alice")
+        runtime.use(aws)
+        try:
+            answer = handler.lambda_handler(fire(schedule_id), LambdaContext())
+        finally:
+            runtime.use(None)
+        stored = boto3.client("scheduler", region_name="us-east-1").get_schedule(
+            Name=f"drbot-{schedule_id}", GroupName="drbot"
+        )
+    assert answer["outcome"] == "PLAN_DELETED"
+    assert stored["State"] == "DISABLED"
+    assert aws.store.get_schedule(schedule_id).enabled is False
+    (message,) = reporter.messages(schedule_id)
+    assert "was deleted, so the drill due Thu 2026-01-01 03:00 UTC did not run" in message
