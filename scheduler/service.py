@@ -189,6 +189,7 @@ def approve_schedule(
     def evaluate(current: Schedule, now: int) -> _Step:
         if current.approved_by is not None:
             return _Step(current, False, f"This schedule was approved already, by {current.approved_by}.")
+        _require_plan(services, current)
         if actor == current.created_by:
             raise PermissionDenied(
                 f"{actor} requested this schedule and cannot approve it: another approver must.",
@@ -263,15 +264,7 @@ def resume_schedule(
 
     def evaluate(current: Schedule, now: int) -> _Step:
         _require_approved(current, "resumed")
-        try:
-            services.store.get_plan(current.plan_id)
-        except NotFound:
-            raise NotFound(
-                f"Schedule {current.schedule_id}'s recovery plan ({current.plan_id}) was deleted: it cannot "
-                f"run again. `/dr schedule delete {current.schedule_id[:8]}` removes it.",
-                resourceType="plan",
-                resourceId=current.plan_id,
-            ) from None
+        _require_plan(services, current)
         if current.enabled:
             return _Step(current, False, "This schedule is active already.")
         resumed = current.model_copy(update={"enabled": True, "last_modified_date": now})
@@ -299,6 +292,16 @@ def delete_schedule(
             scheduleId=schedule_id,
         ) from error
     return current
+
+
+def _require_plan(services: Services, schedule: Schedule) -> None:
+    if plan_of(services, schedule) is None:
+        raise NotFound(
+            f"Schedule {schedule.schedule_id}'s recovery plan ({schedule.plan_id}) was deleted: it cannot "
+            f"run. `/dr schedule delete {schedule.schedule_id[:8]}` removes it.",
+            resourceType="plan",
+            resourceId=schedule.plan_id,
+        )
 
 
 def _require_approved(schedule: Schedule, what: str) -> None:

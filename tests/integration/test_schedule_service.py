@@ -260,7 +260,7 @@ def test_a_schedule_whose_plan_was_deleted_is_disabled_and_says_so(
         f"Schedule {schedule.schedule_id[:8]} is disabled: its recovery plan ({plan.plan_id}) was deleted"
         in message
     )
-    with pytest.raises(NotFound, match="was deleted: it cannot run again"):
+    with pytest.raises(NotFound, match="was deleted: it cannot run"):
         resume_schedule(services, schedule.schedule_id, "alice", backend=backend)
     assert any(e.action == "schedule.disable" for e in services.store.list_audit())
 
@@ -361,3 +361,13 @@ def test_a_member_of_an_approver_user_group_approves(services: Any, plan: Any) -
         approve_schedule(grouped, schedule.schedule_id, "U_FRANK", backend=LocalScheduleBackend(grouped))
     outcome = approve_schedule(grouped, schedule.schedule_id, "U_ERIN", backend=LocalScheduleBackend(grouped))
     assert outcome.schedule.approved_by == "U_ERIN"
+
+
+def test_a_schedule_whose_plan_was_deleted_cannot_be_approved(services: Any, plan: Any) -> None:
+    from orchestration.services.plans import delete_recovery_plan
+
+    schedule = add(services)
+    delete_recovery_plan(services, plan.plan_id, "alice")
+    with pytest.raises(NotFound, match="was deleted: it cannot run"):
+        approve_schedule(services, schedule.schedule_id, "bob", backend=LocalScheduleBackend(services))
+    assert services.store.get_schedule(schedule.schedule_id) == schedule
