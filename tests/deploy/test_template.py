@@ -127,7 +127,9 @@ def _key_layout(definition: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_every_table_is_the_stores_with_its_keys_and_indexes(template: dict[str, Any]) -> None:
+def table_drift(template: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Tables whose keys, attributes, indexes or billing differ from the store's: name -> (template,
+    store)."""
     from orchestration.config import TableNames
     from orchestration.store.dynamodb import table_definitions
 
@@ -137,8 +139,15 @@ def test_every_table_is_the_stores_with_its_keys_and_indexes(template: dict[str,
         variable: _key_layout(table["Properties"])
         for variable, table in _tables_by_variable(template).items()
     }
+    return {
+        name: (in_template.get(name), expected.get(name))
+        for name in set(expected) | set(in_template)
+        if in_template.get(name) != expected.get(name)
+    }
 
-    assert in_template == expected
+
+def test_every_table_is_the_stores_with_its_keys_and_indexes(template: dict[str, Any]) -> None:
+    assert table_drift(template) == {}
 
 
 def test_every_table_is_protected(template: dict[str, Any]) -> None:
@@ -189,10 +198,8 @@ def test_every_function_entry_point_imports(template: dict[str, Any], logical_id
     assert (ROOT / module_name.replace(".", "/")).with_suffix(".py").is_file()  # inside CodeUri
 
 
-@pytest.mark.parametrize("module_name", sorted(SEED_HANDLERS))
-def test_every_seed_operation_has_its_route_on_its_function(
-    template: dict[str, Any], module_name: str
-) -> None:
+def route_drift(template: dict[str, Any], module_name: str) -> set[tuple[str, str]]:
+    """(method, path) pairs on the handler's operation table or on its function, not on both."""
     module = importlib.import_module(f"orchestration.handlers.{module_name}")
     expected = {(op.method, op.path) for op in module.OPERATIONS}
     function = template["Resources"][SEED_HANDLERS[module_name]]["Properties"]
@@ -201,8 +208,15 @@ def test_every_seed_operation_has_its_route_on_its_function(
         for event in function["Events"].values()
         if event["Type"] == "Api"
     }
+    return routes ^ expected
 
-    assert routes == expected
+
+@pytest.mark.parametrize("module_name", sorted(SEED_HANDLERS))
+def test_every_seed_operation_has_its_route_on_its_function(
+    template: dict[str, Any], module_name: str
+) -> None:
+    assert route_drift(template, module_name) == set()
+    function = template["Resources"][SEED_HANDLERS[module_name]]["Properties"]
     assert all(
         e["Properties"]["RestApiId"] == {"Ref": "DrbotApi"}
         for e in function["Events"].values()
@@ -294,14 +308,32 @@ def test_the_scan_finds_the_variables_config_declares() -> None:
     assert {"DRBOT_BACKEND", "SLACK_SECRET_ARN", "DRBOT_NOTIFIER"} <= set(found)
 
 
-def test_every_variable_the_code_reads_is_set_by_the_template(transformed: dict[str, Any]) -> None:
+def unset_variables(transformed: dict[str, Any]) -> dict[str, str]:
+    """Variables the code reads that no function sets (and NOT_ON_AWS does not excuse): name -> file."""
     set_somewhere = set().union(*_function_variables(transformed).values())
-    missing = {
+    return {
         name: where
         for name, where in variables_the_code_reads().items()
         if name not in set_somewhere and name not in NOT_ON_AWS
     }
+
+
+def test_every_variable_the_code_reads_is_set_by_the_template(transformed: dict[str, Any]) -> None:
+    missing = unset_variables(transformed)
     assert missing == {}, "set these in template.yaml (or say in NOT_ON_AWS why AWS needs none)"
+
+
+def test_a_template_that_drifted_from_the_code_is_caught(template: dict[str, Any]) -> None:
+    """The checks above fail on a broken copy: an index dropped, a route missing, a variable unset."""
+    broken = copy.deepcopy(template)
+    resources = broken["Resources"]
+    resources["ExecutionHistoryTable"]["Properties"]["GlobalSecondaryIndexes"].pop()
+    resources["ExecutionFunction"]["Properties"]["Events"].pop("PauseExecution")
+    assert set(table_drift(broken)) == {"EXECUTION_HISTORY_TABLE"}
+    assert route_drift(broken, "execution") == {("POST", "/executions/{executionId}/pause")}
+
+    del broken["Globals"]["Function"]["Environment"]["Variables"]["DRBOT_AUDIT_TABLE"]
+    assert set(unset_variables(transform(broken))) == {"DRBOT_AUDIT_TABLE"}
 
 
 def test_each_function_has_the_variables_its_runtime_needs(transformed: dict[str, Any]) -> None:
