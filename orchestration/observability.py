@@ -81,9 +81,11 @@ def lambda_entry(handler: Handler) -> Handler:
         finally:
             _state.recording = False
 
-    instrumented = logger.inject_lambda_context(clear_state=True)(
-        tracer.capture_lambda_handler(metrics.log_metrics(invoke, capture_cold_start_metric=True))
+    # the response stays out of the trace: listings and exports outgrow an X-Ray segment
+    traced = tracer.capture_lambda_handler(
+        metrics.log_metrics(invoke, capture_cold_start_metric=True), capture_response=False
     )
+    instrumented = logger.inject_lambda_context(clear_state=True)(traced)
 
     @functools.wraps(handler)
     def entry(event: Any, context: Any) -> Any:

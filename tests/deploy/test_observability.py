@@ -245,10 +245,10 @@ def test_a_slack_request_logs_its_user(slack_services: Any, slack_stub: SlackStu
 
     app.middleware(probe)
     for user in ("U0BOB", "U0CAROL"):
-        request = slash_command(
-            SLACK_SIGNING_SECRET, "help", response_url=slack_stub.new_response_url(), user_id=user
-        )
+        response_url = slack_stub.new_response_url()
+        request = slash_command(SLACK_SIGNING_SECRET, "help", response_url=response_url, user_id=user)
         assert app.dispatch(request.bolt()).status == 200
+        slack_stub.answer_at(response_url)  # the lazy answer is in before the stub stops
 
     inside = [r for r in json_lines(output.text()) if r.get("message") == "inside the request"]
     assert [r["slack_user"] for r in inside] == ["U0BOB", "U0CAROL"]  # each request its own user
