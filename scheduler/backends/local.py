@@ -131,7 +131,10 @@ class LocalScheduleBackend(ScheduleBackend):
                 job = self._jobs.get(schedule.schedule_id)
                 if job is None or not job.entry.enabled:
                     continue
-                results.extend(self._fire_due(job, schedule, now))
+                try:
+                    results.extend(self._fire_due(job, schedule, now))
+                except Exception:  # one schedule's failure must not hold back the others' drills
+                    logger.exception("schedule fire failed", extra={"schedule_id": schedule.schedule_id})
             return results
 
     def _fire_due(self, job: _Job, schedule: Schedule, now: float) -> list[FireResult]:

@@ -371,3 +371,27 @@ def test_a_schedule_whose_plan_was_deleted_cannot_be_approved(services: Any, pla
     with pytest.raises(NotFound, match="was deleted: it cannot run"):
         approve_schedule(services, schedule.schedule_id, "bob", backend=LocalScheduleBackend(services))
     assert services.store.get_schedule(schedule.schedule_id) == schedule
+
+
+def test_one_schedules_failure_does_not_hold_back_another(
+    services: Any, plan: Any, clock: Any, simulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scheduler.backends import local
+    from tests.drills import make_plan
+
+    payments = {"sourceServerIds": [simulator.server_id("db-payments-01")]}
+    make_plan(services, [{"name": "Payments", "group": "Payments"}], {"Payments": payments}, "Other")
+    broken = approved(services)
+    working = create_schedule(services, NewSchedule(plan="Other", expression=DAILY_3AM), "alice")
+    approve_schedule(services, working.schedule_id, "bob", backend=LocalScheduleBackend(services))
+    real_fire = local.fire_schedule
+
+    def fire(services: Any, schedule_id: str, *args: Any) -> Any:
+        if schedule_id == broken.schedule_id:
+            raise RuntimeError("store unavailable")
+        return real_fire(services, schedule_id, *args)
+
+    monkeypatch.setattr(local, "fire_schedule", fire)
+    clock.set(epoch(2026, 1, 1, 3, 0, 5))
+    (result,) = LocalScheduleBackend(services, RecordingReporter()).run_pending()
+    assert (result.schedule_id, result.outcome) == (working.schedule_id, FireOutcome.STARTED)
