@@ -32,7 +32,7 @@ from orchestration.errors import (
 )
 from orchestration.models import ExecutionType, RecoveryPlan, Schedule
 from orchestration.rbac import Permission
-from orchestration.services.executions import _require as require_permission  # roles, then user groups
+from orchestration.services.access import require as require_permission
 from orchestration.services.plans import find_plan
 from orchestration.validation import parse_model
 from scheduler.backends.port import ScheduleBackend

@@ -14,6 +14,7 @@ from bot.views.errors import build_error_message
 from bot.views.message import Message
 from orchestration.bootstrap import Services
 from orchestration.errors import UsageError
+from orchestration.services.access import permissions_of, roles_of
 
 NOUN = "as"
 _USER = Positional("user", "who to be from now on: a user of the role configuration, e.g. bob")
@@ -39,9 +40,9 @@ COMMANDS = [COMMAND]
 
 def build_user_switched(services: Services, user: str) -> Message:
     """Who the typist is now, with the roles and permissions that gives them."""
-    roles = services.settings.roles
-    role_names = ", ".join(sorted(r.value for r in roles.roles_of(user))) or "none"
-    allowed = ", ".join(sorted(p.value.replace("_", " ") for p in roles.permissions_of(user))) or "nothing"
+    role_names = ", ".join(sorted(r.value for r in roles_of(services, user))) or "none"
+    permissions = sorted(p.value.replace("_", " ") for p in permissions_of(services, user))
+    allowed = ", ".join(permissions) or "nothing"
     text = f"You are now {user} (roles: {role_names})."
     blocks = [
         section(f":white_check_mark: You are now *{escape(user)}* (roles: {role_names})."),

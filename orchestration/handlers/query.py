@@ -9,6 +9,7 @@ from orchestration.errors import ValidationFailed
 from orchestration.handlers.api import Call, Operation, OperationHandler
 from orchestration.observability import lambda_entry
 from orchestration.services import configuration, queries
+from orchestration.services.access import permissions_of, roles_of
 from orchestration.services.servers import list_source_servers
 
 
@@ -43,11 +44,10 @@ def _source_servers(call: Call) -> dict[str, Any]:
 
 def _user_permissions(call: Call) -> dict[str, Any]:
     """The caller's roles and permissions (API Gateway: the IAM caller; direct: `actor`)."""
-    roles = call.services.settings.roles
     return {
         "user": call.actor,
-        "roles": sorted(r.value for r in roles.roles_of(call.actor)),
-        "permissions": sorted(p.value for p in roles.permissions_of(call.actor)),
+        "roles": sorted(r.value for r in roles_of(call.services, call.actor)),
+        "permissions": sorted(p.value for p in permissions_of(call.services, call.actor)),
     }
 
 

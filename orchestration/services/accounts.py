@@ -17,6 +17,8 @@ from pydantic import Field, StringConstraints
 from orchestration.bootstrap import Services
 from orchestration.errors import Conflict, InUse, NotFound, ValidationFailed
 from orchestration.models import AccountId, Name, Region, RoleArn, TargetAccount, WireModel
+from orchestration.rbac import Permission
+from orchestration.services.access import require
 from orchestration.services.common import apply_changes
 from orchestration.validation import parse_model
 
@@ -64,6 +66,7 @@ def _groups_using(services: Services, account_id: str) -> list[str]:
 
 
 def create_target_account(services: Services, request: CreateTargetAccount, actor: str) -> TargetAccount:
+    require(services, actor, Permission.MANAGE_CONFIGURATION)
     now = int(services.clock.now())
     account = parse_model(TargetAccount, {**request.to_wire(), "createdDate": now, "lastModifiedDate": now})
     _check_rules(account)
@@ -90,6 +93,7 @@ def get_target_account(services: Services, account_id: str) -> TargetAccount:
 def update_target_account(
     services: Services, account_id: str, request: UpdateTargetAccount, actor: str
 ) -> TargetAccount:
+    require(services, actor, Permission.MANAGE_CONFIGURATION)
     current = services.store.get_target_account(account_id)
     account = apply_changes(
         TargetAccount, current, request.changes(), request.version, int(services.clock.now())
@@ -101,6 +105,7 @@ def update_target_account(
 def delete_target_account(
     services: Services, account_id: str, actor: str, expected: int | None = None
 ) -> TargetAccount:
+    require(services, actor, Permission.MANAGE_CONFIGURATION)
     account = services.store.get_target_account(account_id)
     users = _groups_using(services, account_id)
     if users:

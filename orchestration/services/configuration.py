@@ -29,6 +29,8 @@ from orchestration.bootstrap import Services
 from orchestration.drs.gateway import SourceServer
 from orchestration.errors import DrbotError, NotFound, ValidationFailed
 from orchestration.models import ProtectionGroup, RecoveryPlan, WireModel, name_key
+from orchestration.rbac import Permission
+from orchestration.services.access import require
 from orchestration.services.groups import servers_of
 from orchestration.store.base import GROUPS, PLANS, Kind
 from orchestration.validation import parse_model
@@ -265,6 +267,7 @@ def import_configuration(
     services: Services, document: dict[str, Any], actor: str, dry_run: bool = False
 ) -> dict[str, Any]:
     """Create the document's groups and plans, all or nothing; `dry_run` checks without writing."""
+    require(services, actor, Permission.MANAGE_CONFIGURATION)
     if not isinstance(document, dict):
         raise ValidationFailed(f"expected a JSON object (an export document), got {type(document).__name__}")
     check = _Check(services, actor)

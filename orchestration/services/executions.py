@@ -61,6 +61,7 @@ from orchestration.models import (
 )
 from orchestration.rbac import Permission
 from orchestration.requests import StartExecution
+from orchestration.services.access import require
 from orchestration.services.execution_builder import build_execution
 from orchestration.services.preflight import (
     ACTIVE_EXECUTIONS_LIMIT,
@@ -120,16 +121,6 @@ class _Step:
 
 def _now(services: Services) -> int:
     return int(services.clock.now())
-
-
-def _require(services: Services, principal: str, permission: Permission) -> None:
-    """Refuse (PermissionDenied) unless `principal`, or a group they belong to, has `permission`.
-    Groups are only looked up when the principal's own roles do not suffice (a directory may be slow
-    or rate-limited)."""
-    roles = services.settings.roles
-    if permission in roles.permissions_of(principal):
-        return
-    roles.require(principal, permission, services.directory.groups_of(principal))
 
 
 def kind_word(execution: Execution) -> str:
@@ -244,7 +235,7 @@ def execute_recovery_plan(
     """Check the plan and create its execution: awaiting approval, or started at once.
 
     `approved_by` records an approval given beforehand (a schedule's creator approved its runs)."""
-    _require(services, actor, Permission.REQUEST_EXECUTION)
+    require(services, actor, Permission.REQUEST_EXECUTION)
     cleanup = cleanup_after_minutes if cleanup_after_minutes is not None else request.cleanup_after_minutes
     if request.execution_type == ExecutionType.RECOVERY and cleanup is not None:
         raise ValidationFailed(
@@ -495,7 +486,7 @@ def update_slack_thread(
 
 def approve_execution(services: Services, execution_id: str, approver: str) -> ApprovalOutcome:
     """Record `approver`'s approval; the last approval needed starts the execution."""
-    _require(services, approver, Permission.APPROVE)
+    require(services, approver, Permission.APPROVE)
 
     def evaluate(current: Execution, now: int) -> _Step:
         kind = kind_word(current)
@@ -543,7 +534,7 @@ def approve_execution(services: Services, execution_id: str, approver: str) -> A
 
 def reject_execution(services: Services, execution_id: str, approver: str, reason: str) -> ApprovalOutcome:
     """Refuse a request awaiting approval, saying why."""
-    _require(services, approver, Permission.APPROVE)
+    require(services, approver, Permission.APPROVE)
     reason = reason.strip()
     if not reason:
         raise MissingField("reason: say why the request is rejected (the requester sees it)", field="reason")
@@ -571,7 +562,7 @@ def reject_execution(services: Services, execution_id: str, approver: str, reaso
 
 def pause_execution(services: Services, execution_id: str, actor: str) -> Outcome:
     """RUNNING → PAUSED: waves in flight finish, no new wave launches until resumed."""
-    _require(services, actor, Permission.CONTROL_EXECUTION)
+    require(services, actor, Permission.CONTROL_EXECUTION)
 
     def evaluate(current: Execution, now: int) -> _Step:
         kind = kind_word(current)
@@ -593,7 +584,7 @@ def pause_execution(services: Services, execution_id: str, actor: str) -> Outcom
 
 def resume_execution(services: Services, execution_id: str, actor: str) -> Outcome:
     """PAUSED → RUNNING; a pauseBefore gate holding the execution is passed, so its wave launches."""
-    _require(services, actor, Permission.CONTROL_EXECUTION)
+    require(services, actor, Permission.CONTROL_EXECUTION)
 
     def evaluate(current: Execution, now: int) -> _Step:
         kind = kind_word(current)
@@ -636,7 +627,7 @@ def cancel_execution(services: Services, execution_id: str, actor: str) -> Outco
                     permission=Permission.CONTROL_EXECUTION.value,
                     executionId=current.execution_id,
                 )
-            _require(services, actor, Permission.REQUEST_EXECUTION)
+            require(services, actor, Permission.REQUEST_EXECUTION)
             if is_expired(current, now):
                 step = _expired_step(current, now, "withdrawn")
                 return _Step(
@@ -646,7 +637,7 @@ def cancel_execution(services: Services, execution_id: str, actor: str) -> Outco
             withdrawn = current.with_status(_S.REJECTED, now, reason=f"Withdrawn by {actor}")
             withdrawn = withdrawn.with_event(EventType.REJECTED, now, message, actor=actor, withdrawn=True)
             return _Step(withdrawn, True, message, "execution.withdraw")
-        _require(services, actor, Permission.CONTROL_EXECUTION)
+        require(services, actor, Permission.CONTROL_EXECUTION)
         if current.status in (_S.CANCELLING, _S.CANCELLED):
             return _Step(current, False, f"This {kind} is already {current.status.lower()}.")
         if current.status not in _STOPPABLE:

@@ -23,7 +23,9 @@ from orchestration.errors import (
     ServersNotFound,
 )
 from orchestration.models import ProtectionGroup, RecoveryPlan
+from orchestration.rbac import Permission
 from orchestration.requests import CreateProtectionGroup, ResolveTags, UpdateProtectionGroup
+from orchestration.services.access import require
 from orchestration.services.common import active_executions, apply_changes, server_summary, unhealthy_warning
 from orchestration.validation import parse_model
 
@@ -127,6 +129,7 @@ def plans_using(services: Services, group_id: str) -> list[RecoveryPlan]:
 
 
 def create_protection_group(services: Services, request: CreateProtectionGroup, actor: str) -> GroupView:
+    require(services, actor, Permission.MANAGE_CONFIGURATION)
     now = int(services.clock.now())
     group = parse_model(
         ProtectionGroup,
@@ -154,6 +157,7 @@ def list_protection_groups(services: Services) -> list[ProtectionGroup]:
 def update_protection_group(
     services: Services, group_id: str, request: UpdateProtectionGroup, actor: str
 ) -> GroupView:
+    require(services, actor, Permission.MANAGE_CONFIGURATION)
     current = services.store.get_group(group_id)
     for plan in plans_using(services, group_id):
         running = active_executions(services, plan.plan_id)
@@ -175,6 +179,7 @@ def update_protection_group(
 def delete_protection_group(
     services: Services, group_id: str, actor: str, expected: int | None = None
 ) -> ProtectionGroup:
+    require(services, actor, Permission.MANAGE_CONFIGURATION)
     group = services.store.get_group(group_id)
     users = plans_using(services, group_id)
     if users:

@@ -15,7 +15,9 @@ from orchestration.drs.gateway import SourceServer
 from orchestration.drs.limits import DrsLimits
 from orchestration.errors import DuplicateName, InUse, NotFound, WaveSizeLimitExceeded
 from orchestration.models import ProtectionGroup, RecoveryPlan
+from orchestration.rbac import Permission
 from orchestration.requests import CreateRecoveryPlan, UpdateRecoveryPlan
+from orchestration.services.access import require
 from orchestration.services.common import active_executions, apply_changes, server_summary, unhealthy_warning
 from orchestration.services.groups import region_servers, servers_of
 from orchestration.validation import parse_model
@@ -150,6 +152,7 @@ def _validated(services: Services, plan: RecoveryPlan) -> PlanView:
 
 
 def create_recovery_plan(services: Services, request: CreateRecoveryPlan, actor: str) -> PlanView:
+    require(services, actor, Permission.MANAGE_CONFIGURATION)
     now = int(services.clock.now())
     plan = parse_model(
         RecoveryPlan, {**request.to_wire(), "createdBy": actor, "createdDate": now, "lastModifiedDate": now}
@@ -175,6 +178,7 @@ def list_recovery_plans(services: Services) -> list[RecoveryPlan]:
 def update_recovery_plan(
     services: Services, plan_id: str, request: UpdateRecoveryPlan, actor: str
 ) -> PlanView:
+    require(services, actor, Permission.MANAGE_CONFIGURATION)
     current = services.store.get_plan(plan_id)
     _refuse_if_running(services, current, "changed")
     plan = apply_changes(RecoveryPlan, current, request.changes(), request.version, int(services.clock.now()))
@@ -185,6 +189,7 @@ def update_recovery_plan(
 def delete_recovery_plan(
     services: Services, plan_id: str, actor: str, expected: int | None = None
 ) -> RecoveryPlan:
+    require(services, actor, Permission.MANAGE_CONFIGURATION)
     plan = services.store.get_plan(plan_id)
     _refuse_if_running(services, plan, "deleted")
     services.store.delete_plan(plan_id, actor, expected_version=expected)

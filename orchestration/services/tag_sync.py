@@ -24,6 +24,8 @@ from orchestration.bootstrap import Services
 from orchestration.drs.gateway import DrsGateway, SourceServer
 from orchestration.errors import DrbotError, ValidationFailed
 from orchestration.models import Region, TagKey, TagSyncSettings, WireModel
+from orchestration.rbac import Permission
+from orchestration.services.access import require
 from orchestration.services.queries import valid_region
 from orchestration.validation import parse_model
 
@@ -51,6 +53,7 @@ def get_tag_sync_settings(services: Services) -> TagSyncSettings:
 def update_tag_sync_settings(
     services: Services, request: UpdateTagSyncSettings, actor: str
 ) -> TagSyncSettings:
+    require(services, actor, Permission.MANAGE_CONFIGURATION)
     changes = request.changes()
     if not changes:
         raise ValidationFailed("Nothing to update: give at least one field to change.")

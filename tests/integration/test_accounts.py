@@ -107,20 +107,20 @@ def test_update_changes_the_given_fields_from_the_version_read(services: Service
         services,
         SPOKE,
         parse_model(UpdateTargetAccount, {"accountName": "Payments EU", "externalId": None, "version": 1}),
-        "bob",
+        "dave",
     )
 
     assert renamed.version == 2 and renamed.account_name == "Payments EU"
     assert renamed.external_id is None  # null clears it
     assert renamed.regions == created.regions and renamed.last_modified_date == T0 + 60
     with pytest.raises(StaleVersion):
-        update_target_account(services, SPOKE, UpdateTargetAccount(account_name="Late", version=1), "carol")
+        update_target_account(services, SPOKE, UpdateTargetAccount(account_name="Late", version=1), "erin")
     with pytest.raises(ValidationFailed, match="not of 444455556666"):
         update_target_account(
-            services, SPOKE, UpdateTargetAccount(role_arn="arn:aws:iam::999988887777:role/drbot"), "bob"
+            services, SPOKE, UpdateTargetAccount(role_arn="arn:aws:iam::999988887777:role/drbot"), "dave"
         )
     with pytest.raises(ValidationFailed, match="Nothing to update"):
-        update_target_account(services, SPOKE, UpdateTargetAccount(), "bob")
+        update_target_account(services, SPOKE, UpdateTargetAccount(), "dave")
     with pytest.raises(ValidationFailed, match="unknown field"):  # the id is the key: it never changes
         parse_model(UpdateTargetAccount, {"accountId": "111100002222"})
     assert get_target_account(services, SPOKE) == renamed

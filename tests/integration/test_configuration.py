@@ -78,7 +78,7 @@ def build_estate(services: Services, sim: DrsSimulator, clock: FakeClock) -> Non
     dwh = group(services, "Warehouse", region="us-west-2", serverSelectionTags={"Application": "analytics"})
     clock.advance(3600)
     update_protection_group(
-        services, db.group_id, UpdateProtectionGroup(description="the order books"), "bob"
+        services, db.group_id, UpdateProtectionGroup(description="the order books"), "dave"
     )
     waves = [
         Wave(wave_number=1, wave_name="db", protection_group_id=db.group_id),
@@ -94,14 +94,14 @@ def build_estate(services: Services, sim: DrsSimulator, clock: FakeClock) -> Non
     request = CreateRecoveryPlan(
         plan_name="Everything", waves=waves, rto_target_minutes=120, notification_channel="C0123ABCD"
     )
-    create_recovery_plan(services, request, "carol")
+    create_recovery_plan(services, request, "erin")
     create_recovery_plan(
         services,
         CreateRecoveryPlan(
             plan_name="Web only",
             waves=[Wave(wave_number=1, wave_name="web", protection_group_id=web.group_id)],
         ),
-        "carol",
+        "erin",
     )
 
 

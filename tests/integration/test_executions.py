@@ -288,8 +288,8 @@ def test_cleanup_after_minutes_is_for_drills(svc, simulator):
 
 
 def test_the_requester_never_approves_their_own_request(svc, simulator):
-    with_roles(svc, {"admin": ["root"], "approver": ["bob"]})
     plan = three_tier_plan(svc, simulator)
+    with_roles(svc, {"admin": ["root"], "approver": ["bob"]})
     execution = ask(svc, plan, actor="root")
     with pytest.raises(PermissionDenied, match="root requested this drill and cannot approve it"):
         ex.approve_execution(svc, execution.execution_id, "root")

@@ -106,18 +106,18 @@ def test_update_switches_selection_and_checks_the_version(services, simulator):
         UpdateProtectionGroup.model_validate(
             {"sourceServerIds": None, "serverSelectionTags": {"Tier": "app"}, "version": 1}
         ),
-        "bob",
+        "dave",
     )
     assert changed.group.version == 2
     assert changed.group.source_server_ids is None
     assert len(changed.servers) == 7
     with pytest.raises(StaleVersion):
         groups.update_protection_group(
-            services, gid, UpdateProtectionGroup.model_validate({"description": "x", "version": 1}), "bob"
+            services, gid, UpdateProtectionGroup.model_validate({"description": "x", "version": 1}), "dave"
         )
     with pytest.raises(ValidationFailed, match="Nothing to update"):
         groups.update_protection_group(
-            services, gid, UpdateProtectionGroup.model_validate({"version": 2}), "bob"
+            services, gid, UpdateProtectionGroup.model_validate({"version": 2}), "dave"
         )
 
 

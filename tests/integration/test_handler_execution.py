@@ -372,8 +372,9 @@ def test_drs_limit_is_429_and_wave_size_400(api):
 
 
 def test_permission_denied_is_403(api):
+    plan_id = two_wave_plan()
     api.settings = dataclasses.replace(api.settings, roles=RoleConfig.from_mapping({"default": "viewer"}))
-    status, body = rest(execution, "POST", "/executions", {"planId": two_wave_plan()})
+    status, body = rest(execution, "POST", "/executions", {"planId": plan_id})
     assert (status, body["error"]) == (403, "PERMISSION_DENIED")
     assert "may not request execution" in body["message"]
 

@@ -214,7 +214,7 @@ def test_a_fire_of_a_deleted_plan_disables_its_eventbridge_schedule(
         eventbridge = backend_from_settings(aws.settings)
         eventbridge.ensure_group()
         eventbridge.register(aws.store.get_schedule(schedule_id))
-        delete_recovery_plan(aws, aws.store.find_plan_by_name("DR").plan_id, "alice")
+        delete_recovery_plan(sqlite_services, aws.store.find_plan_by_name("DR").plan_id, "alice")
         runtime.use(aws)
         try:
             answer = handler.lambda_handler(fire(schedule_id), LambdaContext())

@@ -24,7 +24,8 @@ from orchestration.engine.ports import ManualDriver
 from orchestration.models import ExecutionStatus, WaveStatus
 from orchestration.rbac import RoleConfig
 from tests.drills import run_until_done
-from tests.integration.test_slack_approvals import buttons_of, click, requested, run_plan
+from tests.integration.conftest import SLACK_SIGNING_SECRET
+from tests.integration.test_slack_approvals import buttons_of, click, requested
 from tests.integration.test_slack_builders import (
     Values,
     choose,
@@ -36,10 +37,10 @@ from tests.integration.test_slack_builders import (
     updated,
 )
 from tests.integration.test_slack_builders import click as click_in_modal
-from tests.slack_requests import CHANNEL_ID, view_state
+from tests.slack_requests import CHANNEL_ID, USER_ID, slash_command, view_state
 from tests.slack_stub import SlackStub
 
-ALICE, BOB = "U_ALICE", "U_BOB"
+ALICE, BOB = USER_ID, "U_BOB"  # alice is the user the signed requests come from by default
 ROLES = {"operator": [ALICE], "approver": [BOB], "default": "viewer"}
 
 
@@ -105,7 +106,12 @@ def test_groups_and_plan_from_modals_then_run_approve_thread_and_broadcast(
 
     # 3. alice runs it: the request is the root of the run's thread, with Approve / Reject
     slack_stub.reset()
-    run_plan(app, slack_stub, '"Prod DR" --reason "monthly drill"')
+    response_url = slack_stub.new_response_url()
+    run = slash_command(
+        SLACK_SIGNING_SECRET, 'plan run "Prod DR" --reason "monthly drill"', response_url=response_url
+    )
+    assert app.dispatch(run.bolt()).status == 200
+    assert slack_stub.answer_at(response_url).args["response_type"] == "ephemeral"  # "posted in the channel"
     execution = requested(services)
     assert execution.status == ExecutionStatus.PENDING_APPROVAL
     assert execution.slack is not None and execution.slack.channel == CHANNEL_ID

@@ -199,11 +199,11 @@ def test_settings_default_until_saved_then_change_from_the_version_read(
     }
 
     reset = update_tag_sync_settings(
-        services, parse_model(UpdateTagSyncSettings, {"tagKeys": None, "version": 1}), "bob"
+        services, parse_model(UpdateTagSyncSettings, {"tagKeys": None, "version": 1}), "dave"
     )
     assert reset.version == 2 and reset.tag_keys == [] and reset.regions == ["us-west-2"]
     with pytest.raises(StaleVersion):
-        update_tag_sync_settings(services, UpdateTagSyncSettings(enabled=False, version=1), "carol")
+        update_tag_sync_settings(services, UpdateTagSyncSettings(enabled=False, version=1), "erin")
     assert [e.action for e in services.store.list_audit("tag_sync:default")] == [
         "tag_sync.update",
         "tag_sync.create",
