@@ -43,15 +43,13 @@ class SlackScheduleReporter:
 
 def reporter_from_settings(settings: Settings) -> SlackScheduleReporter | LoggingReporter:
     """The factory the scheduled-drill Lambda loads by name (`scheduler.handler.SLACK_REPORTER`): a
-    Slack reporter with the bot token of the Slack secret (SLACK_SECRET_ARN, else SLACK_BOT_TOKEN)."""
+    Slack reporter with the bot token of the Slack secret (SLACK_SECRET_ARN, read at each call, else
+    SLACK_BOT_TOKEN)."""
     from bot.app import api_base_url
-    from bot.slack_secrets import slack_secrets
+    from bot.slack_secrets import bot_client
 
-    if settings.slack_secret_arn:
-        token = slack_secrets(settings)[0]
-    elif settings.slack_bot_token is not None:
-        token = settings.slack_bot_token
-    else:
+    client = bot_client(settings, base_url=api_base_url(settings))  # the secret is read at each call
+    if client is None:
         logger.warning("Slack is not configured: schedule reports go to the log")
         return LoggingReporter()
-    return SlackScheduleReporter(WebClient(token=token.get_secret_value(), base_url=api_base_url(settings)))
+    return SlackScheduleReporter(client)

@@ -38,7 +38,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack_secrets import slack_secrets
+from bot.slack_secrets import bot_client
 from bot.views.common import escape, section
 from bot.views.executions import build_approval_copy, build_execution_summary
 from bot.views.message import Message
@@ -348,18 +348,15 @@ class SlackNotifier:
 def notifier_from_settings(settings: Settings, clock: Clock) -> SlackNotifier | None:
     """The DRBOT_NOTIFIER factory for the AWS functions that drive executions (the execution and
     scheduled-drill functions): a SlackNotifier whose WebClient uses the bot token of the Slack
-    secret (SLACK_SECRET_ARN, else SLACK_BOT_TOKEN) and SLACK_API_URL. The runtime binds it to the
-    services it builds, so its state is kept on the executions."""
+    secret (SLACK_SECRET_ARN, read at each call, else SLACK_BOT_TOKEN) and SLACK_API_URL. The runtime
+    binds it to the services it builds, so its state is kept on the executions."""
     from bot.app import api_base_url  # the app module is heavier than a notifier needs at import
 
-    if settings.slack_secret_arn:
-        token = slack_secrets(settings)[0]
-    elif settings.slack_bot_token is not None:
-        token = settings.slack_bot_token
-    else:
+    # the secret is read at each call, not here: it may still be empty when the function starts
+    client = bot_client(settings, base_url=api_base_url(settings))
+    if client is None:
         logger.warning("Slack is not configured (no SLACK_SECRET_ARN or SLACK_BOT_TOKEN): no Slack notifier")
         return None
-    client = WebClient(token=token.get_secret_value(), base_url=api_base_url(settings))
     return SlackNotifier(client, clock)
 
 

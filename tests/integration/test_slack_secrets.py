@@ -116,3 +116,37 @@ def test_lambda_rebuilds_the_app_when_the_secret_rotates(
         runtime.use(None)
 
     assert [c.token for c in slack_stub.calls("auth.test")] == ["xoxb-before", "xoxb-after"]
+
+
+def test_the_posting_clients_start_with_an_empty_secret_and_follow_its_rotation(
+    secretsmanager: Any, slack_stub: SlackStub
+) -> None:
+    """The execution and scheduled-drill functions start before the Slack app exists (the stack creates
+    the secret with empty values): their notifier and reporter are built anyway, a call made meanwhile
+    fails (the events stay queued), and the token put in the secret, then a rotated one, is used."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from bot.schedule_reporter import SlackScheduleReporter, reporter_from_settings
+    from bot.slack_notifier import SlackNotifier, notifier_from_settings
+    from bot.slack_secrets import SecretTokenWebClient
+    from orchestration.clock import FakeClock
+
+    arn = put_secret(secretsmanager, {"bot_token": "", "signing_secret": ""})  # as template.yaml creates it
+    settings = Settings.from_env({"SLACK_SECRET_ARN": arn, "SLACK_API_URL": slack_stub.api_url})
+
+    notifier = notifier_from_settings(settings, FakeClock())
+    assert isinstance(notifier, SlackNotifier)
+    assert isinstance(reporter_from_settings(settings), SlackScheduleReporter)
+    client = notifier.client
+    assert isinstance(client, SecretTokenWebClient)
+    with pytest.raises(ValidationFailed, match="lacks bot_token"):
+        client.api_call("auth.test")
+
+    for token in ("xoxb-filled-in", "xoxb-rotated"):
+        secretsmanager.put_secret_value(
+            SecretId=arn, SecretString=json.dumps({"bot_token": token, "signing_secret": "signing"})
+        )
+        parameters.clear_caches()  # type: ignore[no-untyped-call]  # as if 5 minutes had passed
+        assert client.api_call("auth.test")["ok"] is True
+
+    assert [c.token for c in slack_stub.calls("auth.test")] == ["xoxb-filled-in", "xoxb-rotated"]
