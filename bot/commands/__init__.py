@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import executions, groups, identity, plans, runs, schedules, servers
+from bot.commands import executions, groups, identity, plans, report, runs, schedules, servers
 from bot.commands import help as help_command
 from bot.commands.registry import CommandRegistry, Invocation
 
@@ -17,6 +17,7 @@ def build_registry() -> CommandRegistry:
     )
     for summary, commands in executions.NOUNS:
         registry.add(summary, commands)
+    registry.add(report.SUMMARY, report.COMMANDS)
     registry.add(schedules.SUMMARY, schedules.COMMANDS)
     registry.add("console only: act as another user", identity.COMMANDS)
     registry.add("this help", help_command.commands(registry))
