@@ -81,13 +81,17 @@ class AwsSessions:
     """Sessions per account: the hub's own, or a target account's assumed role.
 
     Assumed-role sessions are cached by (account id, role ARN, external id) as the store has them
-    now, so updating an account's role or external id takes effect on its next client."""
+    now, so updating an account's role or external id takes effect on its next client. Clients are
+    cached per (service, region, account) for as long as their session is the current one: a warm
+    Lambda container builds each client once, not on every call (building one costs milliseconds
+    of CPU, and boto3 sessions are not safe to build clients from on several threads at once)."""
 
     def __init__(self, store: Store, session: boto3.session.Session | None = None) -> None:
         self._store = store
         self._session = session or boto3.session.Session()
         self._lock = threading.Lock()
         self._sessions: dict[tuple[str, str, str | None], boto3.session.Session] = {}
+        self._clients: dict[tuple[str, str, str | None], tuple[boto3.session.Session, Any]] = {}
 
     def session(self, account_id: str | None = None) -> boto3.session.Session:
         if account_id is None:
@@ -113,7 +117,15 @@ class AwsSessions:
             return self._sessions.setdefault(key, session)
 
     def client(self, service: str, region: str, account_id: str | None = None) -> Any:
-        return self.session(account_id).client(service, region_name=region, config=AWS_CLIENT_CONFIG)  # type: ignore[call-overload]
+        session = self.session(account_id)
+        key = (service, region, account_id)
+        with self._lock:
+            cached = self._clients.get(key)
+            if cached is not None and cached[0] is session:
+                return cached[1]
+            client = session.client(service, region_name=region, config=AWS_CLIENT_CONFIG)  # type: ignore[call-overload]
+            self._clients[key] = (session, client)
+            return client
 
 
 def assumed_role_session(

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from orchestration.aws import AwsSessions, calling_aws
 from orchestration.bootstrap import Services
 from orchestration.clock import FakeClock
+from orchestration.drs.clients import AwsDrsClients
 from orchestration.drs.limits import DrsLimits
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.errors import (
@@ -309,6 +310,30 @@ def test_an_updated_role_or_external_id_is_assumed_on_the_next_client(aws_servic
     assert sessions.session(spoke) is current  # unchanged: the cached session
     update_target_account(aws_services, spoke, UpdateTargetAccount(external_id="drbot-rotated"), "alice")
     assert sessions.session(spoke) is not current
+
+
+def test_clients_are_built_once_per_service_region_and_account(aws_services: Services) -> None:
+    """A warm container reuses its clients; a target account whose role changed gets a new one."""
+    spoke = "444455556666"
+    aws_services.store.create_target_account(
+        TargetAccount(account_id=spoke, account_name="Spoke", role_arn=f"arn:aws:iam::{spoke}:role/drbot"),
+        "alice",
+    )
+    aws = aws_services.aws
+
+    hub = aws.client("ec2", REGION)
+    assert aws.client("ec2", REGION) is hub
+    assert aws.client("ec2", "eu-west-1") is not hub
+    assert aws.client("iam", REGION) is not hub
+    spoke_ec2 = aws.client("ec2", REGION, account_id=spoke)
+    assert spoke_ec2 is not hub
+    assert aws.client("ec2", REGION, account_id=spoke) is spoke_ec2
+    assert isinstance(aws, AwsSessions)
+    drs = AwsDrsClients(aws)
+    assert drs.gateway(REGION)._client is drs.gateway(REGION)._client
+
+    update_target_account(aws_services, spoke, UpdateTargetAccount(external_id="drbot-rotated"), "alice")
+    assert aws.client("ec2", REGION, account_id=spoke) is not spoke_ec2
 
 
 # -- AWS errors -----------------------------------------------------------------------------------
