@@ -52,6 +52,9 @@ ReporterFactory = Callable[[Settings], ScheduleReporter | None]
 
 _lock = threading.Lock()
 _reporter: ScheduleReporter | None = None
+# one persistence layer (and so one DynamoDB client) per table for the container's life, as
+# powertools means it: built on the first fire, reused by every later one
+_persistence: dict[str, BasePersistenceLayer] = {}
 
 
 @lambda_entry
@@ -69,7 +72,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_SECONDS)
     if context is not None and hasattr(context, "get_remaining_time_in_millis"):
         config.register_lambda_context(context)
-    persistence: BasePersistenceLayer = DynamoDBPersistenceLayer(table_name=table)
+    persistence = persistence_layer(table)
 
     def scheduled_fire(fire: dict[str, Any]) -> dict[str, Any]:
         return _fire(services, fire)
@@ -79,6 +82,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
     result: dict[str, Any] = guarded(fire=fire)
     return result
+
+
+def persistence_layer(table: str) -> BasePersistenceLayer:
+    """The container's idempotency persistence layer for `table`, built on first use."""
+    with _lock:
+        layer = _persistence.get(table)
+        if layer is None:
+            layer = _persistence[table] = DynamoDBPersistenceLayer(table_name=table)
+        return layer
 
 
 def parse_fire(event: Any) -> tuple[str, int]:

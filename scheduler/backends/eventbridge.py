@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -230,10 +231,23 @@ def _failed(operation: str, error: ClientError | BotoCoreError) -> InternalError
 def backend_from_settings(
     settings: Settings, client: EventBridgeSchedulerClient | None = None
 ) -> EventBridgeSchedulerBackend:
-    """The AWS backend for these settings (a boto3 `scheduler` client in drbot's region unless given)."""
+    """The AWS backend for these settings (the process's `scheduler` client in drbot's region unless
+    given)."""
     target = EventBridgeTarget.from_settings(settings)
-    if client is None:
-        import boto3
+    return EventBridgeSchedulerBackend(client or scheduler_client(settings.region), target)
 
-        client = boto3.client("scheduler", region_name=settings.region)
-    return EventBridgeSchedulerBackend(client, target)
+
+_clients: dict[str, EventBridgeSchedulerClient] = {}
+_clients_lock = threading.Lock()
+
+
+def scheduler_client(region: str) -> EventBridgeSchedulerClient:
+    """The process's boto3 `scheduler` client for `region`, built on first use (a Lambda container
+    keeps it for every later command and fire)."""
+    with _clients_lock:
+        client = _clients.get(region)
+        if client is None:
+            import boto3
+
+            client = _clients[region] = boto3.client("scheduler", region_name=region)
+        return client

@@ -201,6 +201,26 @@ def test_settings_name_the_whole_target(scheduler_client: Any) -> None:
     assert backend.target == EventBridgeTarget("drbot-prod", FUNCTION_ARN, ROLE_ARN, DLQ_ARN)
 
 
+def test_every_backend_of_a_process_shares_its_scheduler_client(scheduler_client: Any) -> None:
+    """Each /dr schedule command and each fire asks for a backend: a warm Lambda container builds its
+    boto3 client once."""
+    env = {
+        "DRBOT_BACKEND": "aws",
+        "DRBOT_SCHEDULER_ROLE_ARN": ROLE_ARN,
+        "DRBOT_SCHEDULED_DRILL_FUNCTION_ARN": FUNCTION_ARN,
+        "DRBOT_SCHEDULE_DLQ_ARN": DLQ_ARN,
+    }
+    first = backend_from_settings(Settings.from_env(env))
+    second = backend_from_settings(Settings.from_env(env))
+    elsewhere = backend_from_settings(Settings.from_env({**env, "DRBOT_REGION": "eu-west-1"}))
+
+    assert first._client is second._client
+    assert elsewhere._client is not first._client
+    assert elsewhere._client.meta.region_name == "eu-west-1"
+    first.ensure_group()  # the shared client works
+    assert scheduler_client.get_schedule_group(Name="drbot")["Name"] == "drbot"
+
+
 def test_a_schedule_id_that_cannot_name_a_schedule_is_refused() -> None:
     assert schedule_name(SCHEDULE_ID) == f"drbot-{SCHEDULE_ID}"
     with pytest.raises(ValidationFailed, match="cannot name an EventBridge schedule"):

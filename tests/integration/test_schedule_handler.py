@@ -122,6 +122,30 @@ def test_a_redelivered_fire_is_answered_from_the_idempotency_record(
     assert [item["status"]["S"] for item in items] == ["COMPLETED"]
 
 
+def test_fires_share_one_idempotency_persistence_layer(
+    idempotent: Any, schedule_id: str, reporter: RecordingReporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The persistence layer (and its DynamoDB client) is built on a container's first fire, not on
+    every fire."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    built: list[str] = []
+
+    def counting(table_name: str) -> DynamoDBPersistenceLayer:
+        built.append(table_name)
+        return DynamoDBPersistenceLayer(table_name=table_name)
+
+    monkeypatch.setattr(handler, "_persistence", {})
+    monkeypatch.setattr(handler, "DynamoDBPersistenceLayer", counting)
+
+    first = handler.lambda_handler(fire(schedule_id), LambdaContext())
+    again = handler.lambda_handler(fire(schedule_id), LambdaContext())
+
+    assert first["outcome"] == "STARTED"
+    assert again == first
+    assert built == [IDEMPOTENCY_TABLE]
+
+
 def test_the_next_fire_is_a_new_drill_under_idempotency(
     idempotent: Any, schedule_id: str, reporter: RecordingReporter, clock: Any
 ) -> None:
