@@ -9,7 +9,10 @@ The Notifier port (orchestration/engine/ports.py) for executions that have `exec
   `min_update_seconds` per execution, except when the execution ends (always refreshed);
 - wave launches, completions and failures (naming the failed servers and their errors), pause,
   resume, cancel requests and cleanup are thread replies; WAVE_PROGRESS only refreshes the root;
-- COMPLETED / FAILED / CANCELLED are thread replies broadcast to the channel (`reply_broadcast`).
+- COMPLETED / FAILED / CANCELLED are thread replies broadcast to the channel (`reply_broadcast`);
+- once the record is final — a drill's cleanup ended (or it had nothing to clean up), a recovery
+  ended — the evidence report (bot/views/report.py) is one more reply, posted once
+  (`slack.reported`).
 
 A request still awaiting approval may have a copy in the approvals channel
 (`slack.approval_channel`/`approval_ts`): APPROVED, REJECTED and EXPIRED update it too.
@@ -42,11 +45,13 @@ from bot.slack_secrets import bot_client
 from bot.views.common import escape, section
 from bot.views.executions import build_approval_copy, build_execution_summary
 from bot.views.message import Message
+from bot.views.report import build_report_message
 from orchestration.bootstrap import Services
 from orchestration.clock import Clock
 from orchestration.config import Settings
 from orchestration.models import EventType, Execution, ExecutionEvent, LaunchStatus, SlackThread
 from orchestration.services.executions import update_slack_thread
+from orchestration.services.report import closing_event, evidence_report, plan_of
 
 logger = logging.getLogger(__name__)
 
@@ -107,12 +112,14 @@ class _Thread:
     shown_through: int = 0  # last event seq the live summary shows
     last_update: float | None = None  # when the root last showed the live summary
     disabled: bool = False  # the root could not be posted for good (e.g. channel_not_found)
+    reported: bool = False  # the evidence report was posted (or refused for good)
 
     def absorb(self, slack: SlackThread) -> None:
         """Take in what an earlier process kept on the execution."""
         self.root_ts = self.root_ts or slack.thread_ts
         self.handled_through = max(self.handled_through, slack.posted_through)
         self.shown_through = max(self.shown_through, slack.shown_through)
+        self.reported = self.reported or slack.reported
         if slack.updated_at is not None:
             self.last_update = max(self.last_update or 0.0, float(slack.updated_at))
 
@@ -127,6 +134,7 @@ class _Thread:
                 "posted_through": max(slack.posted_through, self.handled_through),
                 "shown_through": max(slack.shown_through, self.shown_through),
                 "updated_at": updated_at,
+                "reported": slack.reported or self.reported,
             }
         )
 
@@ -172,7 +180,11 @@ class SlackNotifier:
                 return
             thread.absorb(slack)
             fresh = [e for e in sorted(events, key=lambda e: e.seq) if e.seq > thread.handled_through]
-            if not fresh and thread.shown_through >= thread.handled_through:
+            if (
+                not fresh
+                and thread.shown_through >= thread.handled_through
+                and not _report_due(execution, thread)
+            ):
                 return
             try:
                 self._deliver(execution, slack, thread, fresh, events)
@@ -198,6 +210,8 @@ class SlackNotifier:
             if event.type in COPY_UPDATES:
                 self._update_copy(execution)
             thread.handled_through = event.seq
+        if _report_due(execution, thread):
+            self._post_report(execution, root, thread)
         every = {e.seq: e for e in [*execution.events, *events]}
         forced = any(e.type in FORCE_UPDATE for seq, e in every.items() if seq > thread.shown_through)
         self._refresh(execution, slack.progress_ts or root, thread, forced)
@@ -274,6 +288,23 @@ class SlackNotifier:
         if event.type in BROADCAST:
             arguments["reply_broadcast"] = True
         self._call("chat.postMessage", **arguments)
+
+    def _post_report(self, execution: Execution, root: str, thread: _Thread) -> None:
+        """The evidence report, as a reply in the thread (not broadcast: the result was)."""
+        assert execution.slack is not None
+        if self._services is not None:
+            report = evidence_report(execution, plan_of(self._services, execution), generated_at=self._now())
+        else:  # no store to look the plan up in: the report says so rather than guess
+            report = evidence_report(execution, None, plan_read=False, generated_at=self._now())
+        message = build_report_message(report)
+        self._call(
+            "chat.postMessage",
+            channel=execution.slack.channel,
+            thread_ts=root,
+            text=message.text,
+            blocks=message.block_dicts(),
+        )
+        thread.reported = True  # posted, or refused for good: never twice
 
     def _update_copy(self, execution: Execution) -> None:
         """The approvals channel's copy of the request shows what became of it."""
@@ -358,6 +389,12 @@ def notifier_from_settings(settings: Settings, clock: Clock) -> SlackNotifier | 
         logger.warning("Slack is not configured (no SLACK_SECRET_ARN or SLACK_BOT_TOKEN): no Slack notifier")
         return None
     return SlackNotifier(client, clock)
+
+
+def _report_due(execution: Execution, thread: _Thread) -> bool:
+    """The record is final and its closing event was handled, but the report is not posted yet."""
+    closing = closing_event(execution)
+    return not thread.reported and closing is not None and thread.handled_through >= closing.seq
 
 
 def _retry_after(headers: Any) -> float:

@@ -462,6 +462,7 @@ class SlackThread(WireModel):
     posted_through: int = Field(default=0, ge=0)  # last event seq handled in the thread
     shown_through: int = Field(default=0, ge=0)  # last event seq the live summary shows
     updated_at: EpochSeconds | None = None  # when the live summary was last refreshed
+    reported: bool = False  # the evidence report was posted in the thread (or refused for good)
 
 
 class Execution(WireModel):

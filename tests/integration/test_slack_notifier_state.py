@@ -46,7 +46,8 @@ def test_a_drill_told_by_a_fresh_notifier_every_tick_posts_each_message_once(
     assert execution.slack is not None and execution.slack.thread_ts is not None
     replies = [c.args["text"] for c in posts if c.args.get("thread_ts")]
     told = [e for e in execution.events if e.type in REPLY_ICONS]
-    assert len(replies) == len(told)
+    assert len(replies) == len(told) + 1  # and the evidence report, once, last
+    assert replies[-1].startswith("Evidence report:") and execution.slack.reported
     for event in told:
         assert sum(event.message in text for text in replies) == 1, event.message
     # the throttle held across invocations: refreshes at least 30 s apart unless forced by the end
