@@ -602,3 +602,65 @@ def test_samconfig_allows_the_named_roles_the_template_creates(template: dict[st
 
     assert named  # the seed's orchestration role
     assert {"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"} <= set(capabilities)
+
+
+_SCHEDULER_CALL = re.compile(r"self\._client\.([a-z_]+)\(")
+DRILL_SCHEDULES = (
+    "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${DrillScheduleGroup}/*"
+)
+
+
+def _granted(transformed: dict[str, Any], logical_id: str) -> set[tuple[str, str]]:
+    return {(action, _resource_id(r)) for action, r in _grants([_role(transformed, logical_id)])}
+
+
+def test_every_eventbridge_scheduler_call_is_granted_on_drbots_schedules(transformed: dict[str, Any]) -> None:
+    """/dr schedule add|pause|resume|delete (the Slack function) make every schedule call of the backend;
+    a fire of a deleted plan (the scheduled-drill function) reads and updates its schedule. Both pass
+    the role EventBridge Scheduler fires with. The group is the template's (ensure_group is for tools)."""
+    source = (ROOT / "scheduler/backends/eventbridge.py").read_text(encoding="utf-8")
+    needed = {_iam_action("scheduler", call) for call in _SCHEDULER_CALL.findall(source)}
+    on_schedules = needed - {"scheduler:GetScheduleGroup", "scheduler:CreateScheduleGroup"}
+
+    assert {
+        "scheduler:CreateSchedule",
+        "scheduler:UpdateSchedule",
+        "scheduler:DeleteSchedule",
+    } <= on_schedules
+    slack, drill = _granted(transformed, "SlackFunction"), _granted(transformed, "ScheduledDrillFunction")
+    assert {(action, DRILL_SCHEDULES) for action in on_schedules} <= slack
+    assert {
+        ("scheduler:GetSchedule", DRILL_SCHEDULES),
+        ("scheduler:UpdateSchedule", DRILL_SCHEDULES),
+    } <= drill
+    for grants in (slack, drill):
+        assert ("iam:PassRole", "SchedulerRole") in grants
+        assert ("scheduler:GetScheduleGroup", "DrillScheduleGroup") in grants
+
+
+def test_the_scheduled_drill_function_may_keep_its_idempotency_records(
+    template: dict[str, Any], transformed: dict[str, Any]
+) -> None:
+    """Every call powertools' DynamoDB persistence layer makes is granted on the idempotency table, whose
+    key and TTL attribute are the layer's defaults (the handler builds it with the table name alone)."""
+    import inspect
+
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    source = inspect.getsource(DynamoDBPersistenceLayer)
+    calls = set(re.findall(r"self\.client\.([a-z_]+)\(", source))
+    needed = {_iam_action("dynamodb", call) for call in calls}
+    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"} <= needed
+    assert {(action, "IdempotencyTable") for action in needed} <= _granted(
+        transformed, "ScheduledDrillFunction"
+    )
+
+    function = template["Resources"]["ScheduledDrillFunction"]["Properties"]
+    assert function["Environment"]["Variables"]["DRBOT_IDEMPOTENCY_TABLE"] == {"Ref": "IdempotencyTable"}
+    defaults = inspect.signature(DynamoDBPersistenceLayer).parameters
+    table = template["Resources"]["IdempotencyTable"]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": defaults["key_attr"].default, "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {
+        "AttributeName": defaults["expiry_attr"].default,
+        "Enabled": True,
+    }
