@@ -112,7 +112,7 @@ class Console:
         # runs report in their thread, as in Slack (the local runner delivers from its own thread),
         # until the console closes and the notifier it replaced is back
         self._notifier_before = services.notifier
-        services.notifier = SlackNotifier(self.app.client, services.clock)
+        services.notifier = SlackNotifier(self.app.client, services.clock, services=services)
         self._ask: Ask = lambda _prompt: None
 
     def close(self) -> None:

@@ -128,7 +128,7 @@ def server_text(server: ServerReport) -> str:
     parts = [f"{name} ({server.source_server_id}): {server.launch_status}"]
     if server.recovery_instance_id:
         parts.append(f"recovery instance {server.recovery_instance_id}")
-    if server.instance_id:
+    if server.instance_id and server.instance_id != server.recovery_instance_id:
         parts.append(f"EC2 {server.instance_id}")
     if server.snapshot_time:
         parts.append(f"point in time {iso(server.snapshot_time)}")
