@@ -14,7 +14,16 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import Block
 
-from bot.views.common import MAX_BLOCKS_PER_MESSAGE, MAX_SECTION_TEXT, context, escape, header, section, table
+from bot.views.common import (
+    MAX_BLOCKS_PER_MESSAGE,
+    MAX_SECTION_TEXT,
+    context,
+    escape,
+    header,
+    section,
+    table,
+    truncate,
+)
 from bot.views.executions import STATUS_EMOJI, duration, short_id
 from bot.views.groups import MAX_TABLE_DATA_ROWS, bullet_sections, plural
 from bot.views.message import Message
@@ -40,6 +49,7 @@ SERVER_COLUMNS = (
     "Error",
 )
 MAX_SERVER_SECTIONS = 12  # beyond this a message is a wall of text: the servers are summarised
+MAX_LINE = 600  # one server's line (a long DRS error is cut)
 MAX_JSON_SECTIONS = 12
 _SECTION_ROOM = MAX_SECTION_TEXT - 40
 _CODE_ROOM = MAX_SECTION_TEXT - 8  # a section holding a ``` code block ```
@@ -181,13 +191,13 @@ def _pack(lines: Sequence[str], max_sections: int) -> list[str] | None:
     """`lines` in at most `max_sections` section texts, or None when they do not fit."""
     texts: list[str] = []
     current = ""
-    for line in lines:
+    for line in (truncate(line, MAX_LINE) for line in lines):
         candidate = f"{current}\n{line}" if current else line
         if len(candidate) <= _SECTION_ROOM:
             current = candidate
             continue
         texts.append(current)
-        current = line[:_SECTION_ROOM]
+        current = line
         if len(texts) >= max_sections:
             return None
     if current:
@@ -228,7 +238,7 @@ def _server_blocks(report: EvidenceReport, room: int, ref: str) -> list[Block]:
         blocks = bullet_sections(
             title + f". *Not launched ({len(failed)}):*",
             [escape(f) for f in failed],
-            max_sections=max(1, room - 1),
+            max_sections=max(1, min(room - 1, MAX_SERVER_SECTIONS)),
         )
     else:
         blocks = [section(title + ". Every server launched.")]
@@ -301,11 +311,12 @@ def build_report_json_message(report: EvidenceReport) -> Message:
             current = candidate
             shown += 1
             continue
-        chunks.append(current)
+        if current:
+            chunks.append(current)
         if len(chunks) >= MAX_JSON_SECTIONS:
             current = ""
             break
-        current = line[:_CODE_ROOM]
+        current = truncate(line, _CODE_ROOM)  # one very long value: cut, the rest of the lines kept
         shown += 1
     if current:
         chunks.append(current)

@@ -374,3 +374,21 @@ def test_a_small_report_in_json_is_whole() -> None:
         b["text"]["text"].strip("`") + "\n" for b in message.block_dicts() if b["type"] == "section"
     )
     assert json.loads(code)["executionId"] == EXECUTION_ID
+
+
+def test_a_thousand_failed_servers_and_long_errors_still_fit() -> None:
+    long_error = "DRS could not launch the instance: " + "capacity " * 400
+    waves = [
+        wave_run(n, WaveStatus.FAILED, [server(n, i, LaunchStatus.FAILED, long_error) for i in range(25)])
+        for n in range(1, 41)
+    ]
+    report = evidence_report(execution(waves, status=ExecutionStatus.FAILED), plan())
+    text = slack_limits_hold(report)
+    assert "Not launched (1000)" in text and "more." in text
+    blocks = build_report_json_message(report).to_slack()["blocks"]
+    assert len(blocks) <= MAX_BLOCKS_PER_MESSAGE
+    assert all(0 < len(b["text"]["text"]) <= MAX_SECTION_TEXT for b in blocks if b["type"] == "section")
+    small = evidence_report(
+        execution([waves[0].model_copy(update={"servers": waves[0].servers[:1]})]), plan()
+    )
+    assert "host-1-0" in slack_limits_hold(small)
