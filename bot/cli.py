@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from bot.commands import build_registry
 from bot.console import HELP, PIPED_HELP, Console, run_console
 from orchestration.config import Settings
 from orchestration.engine.local_runner import build_running_services
 from orchestration.errors import DrbotError
+from orchestration.observability import SERVICE
 from scheduler.reporting import PrintingReporter
 from scheduler.runtime import start_local_schedules, stop_local_schedules
 
@@ -44,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return serve_main(argv[1:])
     args = _parser().parse_args(argv)
+    console_logging(sys.stderr, os.environ)
     try:
         overrides = {"db_path": args.db} if args.db else {}
         # the local runner drives executions in the background; the console's Slack prints their
@@ -64,6 +69,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         stop_local_schedules(schedules)
         services.close()
+
+
+LOG_LEVEL_VARIABLES = ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
+
+
+def console_logging(stderr: TextIO, env: Mapping[str, str]) -> None:
+    """The console's stdout is its conversation: drbot's JSON log lines (the powertools loggers,
+    which write to stdout as Lambda wants) go to stderr instead, and only warnings and errors
+    unless POWERTOOLS_LOG_LEVEL or LOG_LEVEL asks for more."""
+    logger = logging.getLogger(SERVICE)  # every powertools Logger(service="drbot") logs through it
+    for handler in logger.handlers:
+        if type(handler) is logging.StreamHandler:
+            handler.setStream(stderr)
+    if not any(env.get(name) for name in LOG_LEVEL_VARIABLES):
+        logger.setLevel(logging.WARNING)
 
 
 def _login_name() -> str:
