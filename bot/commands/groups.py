@@ -24,7 +24,9 @@ from orchestration.bootstrap import Services
 from orchestration.drs.gateway import SourceServer
 from orchestration.errors import ServersNotFound, UsageError, ValidationFailed
 from orchestration.models import AccountId, Region
+from orchestration.rbac import Permission
 from orchestration.requests import CreateProtectionGroup, UpdateProtectionGroup
+from orchestration.services.access import require
 from orchestration.services.groups import (
     GroupView,
     create_protection_group,
@@ -101,6 +103,11 @@ def check_place(region: str, account_id: str | None) -> None:
         raise UsageError(f"`{account_id}` is not an AWS account id (12 digits).") from None
 
 
+def require_configurer(ctx: CommandContext) -> None:
+    """Refuse a form before it opens to someone who may not save it (the service checks again)."""
+    require(ctx.services, ctx.invocation.user_id, Permission.MANAGE_CONFIGURATION)
+
+
 def _where(region: str, account_id: str | None) -> str:
     return region + (f" in account {account_id}" if account_id else "")
 
@@ -169,6 +176,7 @@ def _create_form(ctx: CommandContext, args: Arguments) -> Answer:
     """`/dr group create [name]` alone: the group builder, empty but for the name and region."""
     if ctx.invocation.trigger_id is None:
         raise UsageError(f"{_NO_SERVERS} {_FORM.format(verb='create')}")
+    require_configurer(ctx)
     draft = group_builder.GroupDraft(
         name=args.positionals.get("name", ""), region=ctx.services.settings.region
     )
@@ -211,6 +219,7 @@ def _edit_form(ctx: CommandContext, args: Arguments) -> Answer:
             "Nothing to change: give `--name`, `--description`, `--server` or `--tag`. "
             + _FORM.format(verb="edit <group>")
         )
+    require_configurer(ctx)
     view = get_protection_group(ctx.services, ref)
     target = group_builder.GroupTarget(view.group.group_id, view.group.version, ctx.invocation.channel_id)
     return ModalAnswer(group_builder.build_group_modal(group_builder.GroupDraft.of_group(view), target))

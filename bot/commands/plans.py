@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.commands.grammar import Arguments, Flag, Positional
-from bot.commands.groups import parse_positive_int
+from bot.commands.groups import parse_positive_int, require_configurer
 from bot.commands.registry import Answer, Command, CommandContext, ModalAnswer
 from bot.commands.wave_spec import WAVE_SPEC_GRAMMAR, WAVE_SPEC_HELP, WaveSpec, parse_wave_specs
 from bot.views import plan_builder  # as a module: it imports from bot.commands
@@ -148,6 +148,7 @@ def _create_form(ctx: CommandContext, args: Arguments) -> Answer:
     """`/dr plan create [name]` alone: the plan builder with one empty wave."""
     if ctx.invocation.trigger_id is None:
         raise UsageError(f"{_NO_WAVES} {_FORM.format(verb='create')}")
+    require_configurer(ctx)
     groups = _groups_for_waves(ctx.services)
     draft = plan_builder.PlanDraft(name=args.positionals.get("name", ""))
     target = plan_builder.PlanTarget(channel_id=ctx.invocation.channel_id)
@@ -187,6 +188,7 @@ def _edit_form(ctx: CommandContext, args: Arguments) -> Answer:
             "Nothing to change: give `--name`, `--description`, `--rto`, `--channel` or the new `--wave`s. "
             + _FORM.format(verb="edit <plan>")
         )
+    require_configurer(ctx)
     plan = find_plan(ctx.services, ref)
     groups = _groups_for_waves(ctx.services)
     draft = plan_builder.PlanDraft.of_plan(plan, {g.group_id: g for g in groups})

@@ -3,8 +3,9 @@
 Every click is acked at once and the service call runs lazily (as `/dr` does). The clicker is
 `body["user"]["id"]`; the services decide who may do what. A refusal (any DrbotError: not an
 approver, the requester approving their own run, a run that already ended) is told to the clicker
-alone, ephemerally, and changes nothing. A change replaces the message with the fresh summary; a
-no-op (a double click, a Slack retry) only tells the clicker it was already done. A click on the
+alone, ephemerally, and changes nothing; Reject checks the clicker's role before its modal opens.
+A change replaces the message with the fresh summary; a no-op (a double click, a Slack retry) only
+tells the clicker it was already done. A click on the
 approvals channel's copy of a request keeps the copy's shape (its link to the thread); the Slack
 notifier updates the other message.
 """
@@ -32,6 +33,8 @@ from bot.views.reject_modal import (
 )
 from orchestration.bootstrap import Services
 from orchestration.errors import DrbotError
+from orchestration.rbac import Permission
+from orchestration.services.access import require
 from orchestration.services.executions import (
     Outcome,
     approve_execution,
@@ -63,8 +66,13 @@ def register(app: App, services: Services, redact: Redactor | None = None) -> No
     for action_id, call in BUTTONS.items():
         app.action(action_id.value)(ack=ack_at_once, lazy=[_clicked(services, client, call, redact)])
 
-    def ask_reason(ack: Ack, body: dict[str, Any]) -> None:
+    def ask_reason(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()  # the trigger_id lives 3 seconds: the modal opens here, not lazily
+        try:  # someone who may not reject is told now, not after typing a reason
+            require(services, body["user"]["id"], Permission.APPROVE)
+        except DrbotError as error:
+            _tell(respond, error.message)
+            return
         client.views_open(trigger_id=body["trigger_id"], view=build_reject_modal(RejectTarget.of_click(body)))
 
     def check_reason(ack: Ack, view: dict[str, Any]) -> None:

@@ -297,6 +297,24 @@ def test_an_unknown_group_is_answered_by_the_ack_without_a_modal(app: Any, slack
     assert slack_stub.calls("views.open") == []
 
 
+@pytest.mark.parametrize(
+    "text", ["group create", 'group edit "DB tier"', "plan create", 'plan edit "Prod DR"']
+)
+def test_a_form_is_not_opened_for_someone_who_may_not_save_it(
+    app: Any, slack_stub: SlackStub, dr: Any, tiers: None, text: str
+) -> None:
+    ok(dr('/dr plan create "Prod DR" --wave "Database:DB tier"'))
+    response_url = slack_stub.new_response_url()
+    request = slash_command(SLACK_SIGNING_SECRET, text, response_url=response_url, user_id="bob")
+    response = app.dispatch(request.bolt())
+
+    assert response.status == 200
+    body = json.loads(response.body)  # the ack says why, to bob alone
+    assert body["response_type"] == "ephemeral"
+    assert "bob may not manage configuration: that needs the role admin, operator" in body["text"]
+    assert slack_stub.calls("views.open") == []
+
+
 def test_slack_refusing_to_open_the_form_is_told_through_the_response_url(
     app: Any, slack_stub: SlackStub
 ) -> None:

@@ -225,12 +225,22 @@ def test_an_empty_reason_comes_back_inline_and_changes_nothing(
     assert slack_stub.violations == []
 
 
-def test_a_reject_by_a_viewer_is_refused_ephemerally(
+def test_a_viewer_clicking_reject_is_refused_before_any_modal_opens(
     app: Any, slack_stub: SlackStub, services: Any, execution: Execution
 ) -> None:
-    view = open_reject_modal(app, slack_stub, execution, user=VICTOR)
+    response_url = click(app, slack_stub, ActionId.REJECT, execution.execution_id, VICTOR)
 
-    submit_reason(app, view, "I do not like it", user=VICTOR)
+    assert_refused(slack_stub, response_url, "U_VICTOR may not approve")
+    assert slack_stub.calls("views.open") == []
+    assert stored(services, execution) == execution
+
+
+def test_a_reject_by_someone_who_lost_the_role_meanwhile_is_refused_ephemerally(
+    app: Any, slack_stub: SlackStub, services: Any, execution: Execution
+) -> None:
+    view = open_reject_modal(app, slack_stub, execution)
+
+    submit_reason(app, view, "I do not like it", user=VICTOR)  # the service checks again
 
     (whisper,) = slack_stub.wait_for("chat.postEphemeral")
     assert (whisper.args["channel"], whisper.args["user"]) == (CHANNEL_ID, VICTOR)
