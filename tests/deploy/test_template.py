@@ -664,3 +664,36 @@ def test_the_scheduled_drill_function_may_keep_its_idempotency_records(
         "AttributeName": defaults["expiry_attr"].default,
         "Enabled": True,
     }
+
+
+def test_schedule_time_zones_need_no_system_tz_database() -> None:
+    """Lambda's python3.12 runtime is an Amazon Linux 2023 minimal image: the IANA zones drill
+    schedules are written in come from the `tzdata` package the functions are built with, not from
+    /usr/share/zoneinfo."""
+    import zoneinfo
+    from datetime import datetime, timedelta
+
+    from orchestration.models import Schedule
+    from scheduler.expressions import _zone, validate_timezone
+
+    lines = (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    assert "tzdata" in {re.split(r"[<>=\[; ]", line.strip())[0] for line in lines if line.strip()}
+
+    zoneinfo.reset_tzpath(to=[])  # no system tz database
+    zoneinfo.ZoneInfo.clear_cache()
+    _zone.cache_clear()
+    try:
+        assert validate_timezone("Europe/Berlin") == "Europe/Berlin"
+        schedule = Schedule(
+            schedule_id="s-1",
+            plan_id="p-1",
+            expression="cron(0 3 ? * SUN#1 *)",
+            timezone="America/New_York",
+            created_by="alice",
+        )
+        summer = datetime(2026, 7, 1, tzinfo=zoneinfo.ZoneInfo(schedule.timezone))
+        assert summer.utcoffset() == timedelta(hours=-4)
+    finally:
+        zoneinfo.reset_tzpath()
+        zoneinfo.ZoneInfo.clear_cache()
+        _zone.cache_clear()
