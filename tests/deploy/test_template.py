@@ -235,6 +235,8 @@ def test_the_rest_api_requires_iam_and_slack_has_its_route(template: dict[str, A
     # lazy listeners: no retry of an asynchronous self-invocation, and time for the slowest command
     assert slack["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
     assert slack["Timeout"] >= 120
+    # a cold start must ack within Slack's 3 seconds: a full vCPU (1769 MB), not the global 512 MB
+    assert slack["MemorySize"] >= 1769
 
 
 def test_the_state_machine_definition_and_its_substitutions(template: dict[str, Any]) -> None:
