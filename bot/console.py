@@ -18,11 +18,12 @@ Console-only verbs: `/dr as <user>` (who is typing), `/dr wait [execution]`, `/d
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.app import build_app
 from bot.commands.grammar import tokenize
@@ -114,6 +115,7 @@ class Console:
         self._notifier_before = services.notifier
         services.notifier = SlackNotifier(self.app.client, services.clock, services=services)
         self._ask: Ask = lambda _prompt: None
+        self._typed: list[str] = []  # commands typed where a modal asked an answer: run next
 
     def close(self) -> None:
         self.services.notifier = self._notifier_before
@@ -165,8 +167,11 @@ class Console:
         if response.status != 200:
             self.slack.write(f"The app refused the command (HTTP {response.status}).\n\n")
             return False
-        self._modals()
-        return not any(is_error_answer(posted) for posted in self.slack.answers(response_url))
+        acked = _json_object(response.body)
+        if acked.get("text") or acked.get("blocks"):  # answered in the ack: Slack shows it as a reply
+            self.slack.respond(response_url.rsplit("/", 1)[-1], acked)
+        filled = self._modals()
+        return filled and not any(is_error_answer(posted) for posted in self.slack.answers(response_url))
 
     def click(self, button: str) -> bool:
         """Click the button shown as `[n]` (or the newest one with this label), as the current user."""
@@ -205,8 +210,7 @@ class Console:
         if response.status != 200:
             self.slack.write(f"The app refused the click (HTTP {response.status}).\n\n")
             return False
-        self._modals()
-        return True
+        return self._modals()
 
     def wait(self, text: str) -> str | Message:
         """`/dr wait [execution]`: block until the execution (default: the newest one still being
@@ -235,9 +239,23 @@ class Console:
             return build_error_message(error, usage=error.details.get("usage"))
         return execution.execution_id
 
-    def _modals(self) -> None:
-        if self.slack.top_view(self.user_id) is not None:
-            ModalSession(self.slack, self.app, self.user_id, self._ask).run()
+    def _modals(self) -> bool:
+        """Fill the modals the app opened; False when a command typed into one closed it unsaved
+        (that command runs next)."""
+        if self.slack.top_view(self.user_id) is None:
+            return True
+        typed = ModalSession(self.slack, self.app, self.user_id, self._ask).run()
+        if typed is None:
+            return True
+        self._typed.append(typed)
+        return False
+
+    def _then_typed(self, lines: Iterable[str]) -> Iterator[str]:
+        """Each line, followed by any command typed into a modal it opened."""
+        for line in lines:
+            yield line
+            while self._typed:
+                yield self._typed.pop(0)
 
     def _show(self, message: Message) -> bool:
         """A console-only answer (not from the app)."""
@@ -251,7 +269,7 @@ class Console:
         source = iter(lines)
         self._ask = _reader(source, self.slack.write if echo else None)
         failures = 0
-        for raw in source:
+        for raw in self._then_typed(source):
             line = raw.strip()
             if not line or line.startswith("#"):
                 continue
@@ -285,7 +303,7 @@ class Console:
                 yield line
 
         self._ask = ask
-        for line in lines():
+        for line in self._then_typed(lines()):
             text = line.strip()
             if not text or text.startswith("#"):
                 continue
@@ -309,6 +327,14 @@ class Console:
             f"You are '{self.user_id}' (`/dr as bob` switches). Type `/dr help` for the commands, "
             f"`/dr servers` to see the source servers.\n{HELP}"
         )
+
+
+def _json_object(body: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body) if body else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _reader(source: Iterator[str], echo: Callable[[str], None] | None) -> Ask:

@@ -4,7 +4,8 @@ Standard Block Kit only, so any modal works. In the order of the view's blocks, 
 asked (its label; its hint and options above the prompt); one line answers one input:
 
 - plain_text_input, email/url/number inputs: the text (`\\n` is a new line in a multiline input);
-- static_select, radio_buttons: an option's number or its exact text; checkboxes and
+- static_select, radio_buttons: an option's number, its text, or the start of its text when no
+  other option starts so (a group's name for "DB tier · us-east-1"); checkboxes and
   multi_static_select: numbers or texts separated by commas;
 - external_select: text to search for — the app is asked for options with a block_suggestion
   request; an option matching the text exactly, or the only one found, is chosen, else the options
@@ -12,7 +13,9 @@ asked (its label; its hint and options above the prompt); one line answers one i
   multi_external_select: several searches separated by commas;
 - datepicker YYYY-MM-DD, timepicker HH:MM, users/conversations/channels selects: ids;
 - an empty line keeps the initial value, or leaves an optional input empty; a required one is
-  asked again. `cancel` (on any prompt) closes the modal.
+  asked again. `cancel` (on any prompt) closes the modal. A `/dr …` command on any prompt (a
+  script with an answer too few) closes every open view unsaved, and `run` returns the command for
+  the console to run next: a command is never taken as a field's value.
 
 When the view has buttons (e.g. "Add wave"), they are offered after the inputs as numbered
 choices next to `submit` and `cancel` (a button's number or its label clicks it); a click is a
@@ -43,6 +46,7 @@ from bot.console_requests import SignedRequest, block_actions, block_suggestion,
 from bot.console_slack import ConsoleSlack, buttons_in
 from bot.views.text import mrkdwn_to_text, render_blocks
 
+COMMAND = "/dr"
 CANCEL_WORDS = frozenset({"cancel", "close"})
 SUBMIT_WORDS = frozenset({"", "submit", "s"})
 INDENT = "  "
@@ -72,6 +76,14 @@ _MANY_OPTIONS = frozenset({"multi_static_select", "checkboxes", "multi_external_
 
 class Cancelled(Exception):
     """The user closed the modal (or the input ended while it was open)."""
+
+
+class Interrupted(Cancelled):
+    """A command was typed where an answer was asked."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(command)
+        self.command = command
 
 
 class Again(Exception):
@@ -136,12 +148,21 @@ class ModalSession:
         self._seen: dict[str, set[tuple[str, str]]] = {}  # view id -> fields asked
         self._shown: tuple[str, str] | None = None  # the view (id, hash) last shown
 
-    def run(self) -> None:
+    def run(self) -> str | None:
+        """Until no view is open; a command typed instead of an answer closes them all, unsaved,
+        and is returned (to run next)."""
         while (view := self.slack.top_view(self.user_id)) is not None:
             try:
                 self._step(view)
+            except Interrupted as typed:
+                while (open_view := self.slack.top_view(self.user_id)) is not None:
+                    self._close(
+                        open_view, f"`{typed.command}` is a command, not an answer: nothing was saved"
+                    )
+                return typed.command
             except Cancelled:
                 self._close(view)
+        return None
 
     # -- one round over the top view ---------------------------------------------------------------
 
@@ -208,6 +229,8 @@ class ModalSession:
         line = self.ask(prompt)
         if line is None or line.strip().lower() in CANCEL_WORDS:
             raise Cancelled
+        if is_command(line):
+            raise Interrupted(line.strip())
         return line
 
     def _choose(self, view: dict[str, Any], buttons: list[Any]) -> bool:
@@ -308,8 +331,8 @@ class ModalSession:
         self._values.pop(view["id"], None)
         self._seen.pop(view["id"], None)
 
-    def _close(self, view: dict[str, Any]) -> None:
-        self.slack.write(f"└ closed: {_plain(view.get('title')) or 'modal'}\n\n")
+    def _close(self, view: dict[str, Any], why: str = "") -> None:
+        self.slack.write(f"└ closed: {_plain(view.get('title')) or 'modal'}{f' ({why})' if why else ''}\n\n")
         self._forget(view)
         self.slack.close_view(self.user_id, view["id"])
         if view.get("notify_on_close"):
@@ -393,6 +416,12 @@ class ModalSession:
         return options
 
 
+def is_command(line: str) -> bool:
+    """`/dr` or `/dr …`: a command, never an answer."""
+    words = line.split()
+    return bool(words) and words[0] == COMMAND
+
+
 def _inputs(view: Mapping[str, Any]) -> list[_Input]:
     """What to answer, in the view's order (buttons are offered separately)."""
     found: list[_Input] = []
@@ -456,6 +485,12 @@ def _pick(options: list[dict[str, Any]], answer: str) -> dict[str, Any]:
     for option in options:
         if answer.lower() in (_option_text(option).lower(), str(option.get("value")).lower()):
             return option
+    # the start of an option's text, e.g. a group's name for "DB tier · us-east-1"
+    starting = [o for o in options if _option_text(o).lower().startswith(answer.lower())]
+    if len(starting) == 1:
+        return starting[0]
+    if starting:
+        raise Again(f"“{answer}” starts several options: type its number (1-{len(options)}).")
     raise Again(f"“{answer}” is not one of the options: type its number (1-{len(options)}).")
 
 

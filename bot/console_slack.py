@@ -491,8 +491,9 @@ class ConsoleSlack:
         lines = []
         if self._last_thread != posted.thread_ts:
             root = self._messages.get((posted.channel, posted.thread_ts))
-            title = root.first_line() if root else posted.thread_ts
-            lines.append(f"{THREAD_BAR.rstrip()} in the thread of “{title}”:")
+            # a run requested before this console started replies under a root it never saw
+            title = f"“{root.first_line()}”" if root else "a message from before this console started"
+            lines.append(f"{THREAD_BAR.rstrip()} in the thread of {title}:")
         body = text + ("\n(also sent to the channel)" if broadcast else "")
         lines.extend(THREAD_BAR + line if line else THREAD_BAR.rstrip() for line in body.splitlines())
         thread = self._last_thread

@@ -180,3 +180,40 @@ def test_closing_the_console_gives_the_services_their_notifier_back(sqlite_servi
     with Console(sqlite_services, build_registry(), "alice", out):
         assert sqlite_services.notifier is not before
     assert sqlite_services.notifier is before
+
+
+def test_a_command_where_a_modal_asks_an_answer_closes_it_unsaved_and_runs(console, out):
+    """A script with an answer too few: the next command is never typed into the form."""
+    lines = ["/dr group create", "App tier", "", "/dr group list", "/dr as bob", "/dr whoami"]
+    assert console.run(lines, echo=True) == 1
+
+    text = out.getvalue().split("drbot> /dr group create\n", 1)[1]
+    assert "│ Region: /dr group list\n└ closed: New protection group (`/dr group list` is a command" in text
+    assert "drbot> /dr group list\n" in text  # then run as a command
+    assert "DB tier" in text.split("drbot> /dr group list\n", 1)[1]
+    assert "drbot> /dr as bob\n" in text
+    assert [g.group_name for g in console.services.store.list_groups()] == ["DB tier", "Web tier"]
+    assert console.slack.top_view("alice") is None
+
+
+def test_a_form_is_not_opened_for_someone_who_may_not_save_it(console, out):
+    assert console.run(["/dr as bob", "/dr group create", "/dr group list"], echo=True) == 1
+    text = out.getvalue().split("drbot> /dr group create\n", 1)[1]
+    assert text.startswith("(only visible to bob)\n! bob may not manage configuration")
+    assert "┌ New protection group" not in text
+    assert "drbot> /dr group list\n" in text
+
+
+def test_an_error_the_app_answers_in_the_ack_of_a_form_command_is_shown(console, out):
+    assert console.run(['/dr plan edit "No such plan"'], echo=True) == 1
+    text = out.getvalue().split('drbot> /dr plan edit "No such plan"\n', 1)[1]
+    assert text.startswith("(only visible to alice)\n! No recovery plan")
+
+
+def test_a_waves_group_is_chosen_by_its_name(console, out):
+    lines = ["/dr plan create", "Quick DR", "", "", "Database", "db tier", "", "", "submit"]
+    assert console.run(lines, echo=True) == 0
+    assert "│ Wave 1: protection group: db tier\n" in out.getvalue()  # “DB tier · us-east-1”
+    plan = console.services.store.find_plan_by_name("Quick DR")
+    group = console.services.store.find_group_by_name("DB tier")
+    assert [w.protection_group_id for w in plan.waves] == [group.group_id]

@@ -77,6 +77,13 @@ def test_thread_replies_are_indented_under_their_root_and_a_broadcast_says_so(sl
     assert printed(slack).endswith("(also sent to the channel)\n\nnext\n")  # a blank line after a thread
 
 
+def test_a_reply_to_a_root_posted_before_the_console_started_says_so(slack):
+    slack.client().chat_postMessage(channel=CHANNEL_ID, thread_ts="1767225600.000100", text="Wave 2 (App)")
+    assert printed(slack) == (
+        "  │ in the thread of a message from before this console started:\n  │ Wave 2 (App)\n"
+    )
+
+
 def test_updates_are_compact_and_buttons_are_numbered_for_the_whole_session(slack):
     client = slack.client()
     root = client.chat_postMessage(
