@@ -94,8 +94,9 @@ class _Builders:
     def save_group(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         target = GroupTarget.from_metadata(str(view.get("private_metadata") or ""))
         user = body["user"]["id"]
+        draft = parse_group_state(view)
         try:
-            fields = group_fields(parse_group_state(view))
+            fields = group_fields(draft)
             if target.group_id is None:
                 create = parse_model(
                     CreateProtectionGroup, {k: v for k, v in fields.items() if v is not None}
@@ -105,7 +106,7 @@ class _Builders:
                 update = parse_model(UpdateProtectionGroup, {**fields, "version": target.version})
                 saved = update_protection_group(self.services, target.group_id, update, user)
         except DrbotError as error:
-            ack(response_action="errors", errors=group_errors(error))
+            ack(response_action="errors", errors=group_errors(error, draft))
             return
         except Exception as error:  # told inline, with the reference that is in the logs
             ack(response_action="errors", errors={GroupBuilderId.NAME.value: self._failure(error, body)})

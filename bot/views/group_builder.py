@@ -52,6 +52,8 @@ FIELD_BLOCKS: dict[str, GroupBuilderId] = {
     "sourceServerIds": GroupBuilderId.SERVERS,
     "serverSelectionTags": GroupBuilderId.TAGS,
 }
+# DRS's answers meaning "not in this region or account" (orchestration/drs/gateway.py)
+PLACE_REFUSALS = frozenset({"UninitializedAccountException", "AccessDeniedException"})
 # errors that say which field only by their kind
 _KIND_BLOCKS: dict[type[DrbotError], GroupBuilderId] = {
     ServersNotFound: GroupBuilderId.SERVERS,
@@ -317,9 +319,13 @@ def place_of(view: Mapping[str, Any], default_region: str) -> tuple[str, str | N
     return region, draft.account_id or None
 
 
-def errors_for(error: DrbotError) -> dict[str, str]:
-    """The `response_action: errors` of a refused submission, each problem on its field's block."""
+def errors_for(error: DrbotError, draft: GroupDraft | None = None) -> dict[str, str]:
+    """The `response_action: errors` of a refused submission, each problem on its field's block;
+    DRS refusing the region or account (not initialized there, no access) on the account when one
+    was given, else on the region."""
     kind = next((block for cls, block in _KIND_BLOCKS.items() if isinstance(error, cls)), GroupBuilderId.NAME)
+    if error.details.get("drsError") in PLACE_REFUSALS:
+        kind = GroupBuilderId.ACCOUNT if draft is not None and draft.account_id else GroupBuilderId.REGION
     fallback = kind.value
     return inline_errors(error, _block_of, fallback)
 

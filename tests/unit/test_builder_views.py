@@ -227,6 +227,14 @@ def test_service_and_model_errors_land_on_their_block() -> None:
     assert len(group_errors(ValidationFailed("x" * 1000))[GroupBuilderId.NAME.value]) <= 300
 
 
+def test_drs_refusing_the_place_lands_on_the_account_given_else_the_region() -> None:
+    text = "DRS refused to list source servers: Elastic Disaster Recovery is not initialized"
+    refused = ValidationFailed(text, drsError="UninitializedAccountException")
+    in_account = GroupDraft(region="us-east-1", account_id="123456789012")
+    assert group_errors(refused, in_account) == {GroupBuilderId.ACCOUNT.value: text}
+    assert group_errors(refused, GroupDraft(region="us-east-1")) == {GroupBuilderId.REGION.value: text}
+
+
 def test_type_ahead_reads_the_region_and_account_typed_so_far() -> None:
     view = build_group_modal(GroupDraft(region="us-east-1"), GroupTarget())
     assert place_of(submitted(view), "eu-west-1") == ("us-east-1", None)
