@@ -239,6 +239,38 @@ def test_the_rest_api_requires_iam_and_slack_has_its_route(template: dict[str, A
     assert slack["MemorySize"] >= 1769
 
 
+SEED_OPERATIONS = {
+    name: sorted(
+        (op.method, op.path) for op in importlib.import_module(f"orchestration.handlers.{name}").OPERATIONS
+    )
+    for name in SEED_HANDLERS
+}
+
+
+def test_rest_callers_need_execute_api_invoke_only(transformed: dict[str, Any]) -> None:
+    """API Gateway invokes each function under the resource policy SAM gives it for its route, not
+    with the caller's credentials (which would also need lambda:InvokeFunction, else a 500)."""
+    resources = transformed["Resources"]
+    paths = resources["DrbotApi"]["Properties"]["Body"]["paths"]
+    integrations = [
+        (method, path, operation["x-amazon-apigateway-integration"])
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+    ]
+    assert len(integrations) == sum(len(SEED_OPERATIONS[m]) for m in SEED_OPERATIONS)
+    assert [(m, p) for m, p, integration in integrations if "credentials" in integration] == []
+    allowed = {
+        (r["Properties"]["FunctionName"]["Ref"], r["Properties"]["SourceArn"]["Fn::Sub"][0].rsplit("}", 1)[1])
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Permission"
+        and r["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    }
+    for module_name, logical_id in SEED_HANDLERS.items():
+        for method, path in SEED_OPERATIONS[module_name]:
+            route = "/" + method + re.sub(r"\{[^}]+\}", "*", path)
+            assert (logical_id, route) in allowed, (logical_id, route)
+
+
 def test_the_state_machine_definition_and_its_substitutions(template: dict[str, Any]) -> None:
     machine = template["Resources"]["OrchestrationStateMachine"]["Properties"]
     definition = ROOT / machine["DefinitionUri"]
