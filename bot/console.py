@@ -180,7 +180,11 @@ class Console:
         else:
             choice = self.slack.newest_choice(button.strip("[]` "), self.user_id) if button else None
         if choice is None:
-            error = UsageError(f"There is no button [{button}]." if button else "Say which button.")
+            missing = (
+                f"There is no button [{button}] on the messages shown since this console started; "
+                "`/dr status <execution>` shows an execution's buttons again."
+            )
+            error = UsageError(missing if button else "Say which button.")
             return self._show(build_error_message(error, usage=CLICK_USAGE))
         number = str(choice.number)
         posted = self.slack.message(choice.channel or "", choice.message_ts or "")

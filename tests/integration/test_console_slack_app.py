@@ -85,6 +85,7 @@ def test_the_requesters_own_click_is_refused_to_her_alone(console, out):
     assert stored(console, execution).status == ExecutionStatus.PENDING_APPROVAL
     assert not console.execute("/dr click 99")
     assert "There is no button [99]" in out.getvalue()
+    assert "/dr status <execution> shows an execution's buttons again" in out.getvalue()
 
 
 def test_the_reject_modal_is_asked_and_an_inline_error_asks_again(console, out):
