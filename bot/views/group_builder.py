@@ -262,41 +262,67 @@ def parse_tags(text: str) -> dict[str, str]:
     return parse_tag_filters(pairs)
 
 
-def _check_place(region: str, account_id: str) -> None:
+def _place_problems(region: str, account_id: str) -> list[ValidationFailed]:
     """The region and account as the model types them, refused in words a person can act on."""
-    try:
-        TypeAdapter(Region).validate_python(region)
-    except PydanticError:
-        raise ValidationFailed(
-            f"`{region}` is not an AWS region name such as us-east-1.", field="region"
-        ) from None
+    problems: list[ValidationFailed] = []
+    if not region:
+        problems.append(
+            ValidationFailed("Give the AWS region of the servers, e.g. us-east-1.", field="region")
+        )
+    else:
+        try:
+            TypeAdapter(Region).validate_python(region)
+        except PydanticError:
+            problems.append(
+                ValidationFailed(f"`{region}` is not an AWS region name such as us-east-1.", field="region")
+            )
     if account_id:
         try:
             TypeAdapter(AccountId).validate_python(account_id)
         except PydanticError:
-            raise ValidationFailed(
-                f"`{account_id}` is not an AWS account id (12 digits); leave it blank for this account.",
-                field="accountId",
-            ) from None
+            problems.append(
+                ValidationFailed(
+                    f"`{account_id}` is not an AWS account id (12 digits); leave it blank for this account.",
+                    field="accountId",
+                )
+            )
+    return problems
+
+
+def _check_place(region: str, account_id: str) -> None:
+    for problem in _place_problems(region, account_id):
+        raise problem
 
 
 def group_fields(draft: GroupDraft) -> dict[str, Any]:
     """The request fields (camelCase) of a submission: servers by id XOR tags.
 
-    Raises ValidationFailed naming the field when neither or both are given, a tag is malformed,
-    or the region or account is not one.
+    Raises ValidationFailed naming every field in trouble (`errors[].field`), so that each shows
+    its problem at once: no region or not one, an account that is not one, neither or both of
+    servers and tags, a malformed tag.
     """
-    if not draft.region:
-        raise ValidationFailed("Give the AWS region of the servers, e.g. us-east-1.", field="region")
-    _check_place(draft.region, draft.account_id)
+    problems = _place_problems(draft.region, draft.account_id)
+    tags: dict[str, str] = {}
     if draft.servers and draft.tags:
-        raise ValidationFailed(NOT_BOTH, field="serverSelectionTags")
-    if not draft.servers and not draft.tags:
-        raise ValidationFailed(EITHER_SERVERS_OR_TAGS, field="sourceServerIds")
+        problems.append(ValidationFailed(NOT_BOTH, field="serverSelectionTags"))
+    elif not draft.servers and not draft.tags:
+        problems.append(ValidationFailed(EITHER_SERVERS_OR_TAGS, field="sourceServerIds"))
+    elif draft.tags:
+        try:
+            tags = parse_tags(draft.tags)
+        except ValidationFailed as bad_tag:
+            problems.append(ValidationFailed(bad_tag.message, field="serverSelectionTags"))
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ValidationFailed(
+            problems[0].message + more,
+            field=problems[0].details["field"],
+            errors=[{"field": p.details["field"], "message": p.message} for p in problems],
+        )
     selection: dict[str, Any] = (
         {"sourceServerIds": [s.server_id for s in draft.servers], "serverSelectionTags": None}
         if draft.servers
-        else {"serverSelectionTags": parse_tags(draft.tags), "sourceServerIds": None}
+        else {"serverSelectionTags": tags, "sourceServerIds": None}
     )
     return {
         "groupName": draft.name,

@@ -227,6 +227,23 @@ def test_service_and_model_errors_land_on_their_block() -> None:
     assert len(group_errors(ValidationFailed("x" * 1000))[GroupBuilderId.NAME.value]) <= 300
 
 
+def test_every_group_form_problem_is_shown_at_once_each_on_its_block() -> None:
+    draft = GroupDraft(name="G", region="mars", account_id="abc", tags="foo")
+    with pytest.raises(ValidationFailed) as refused:
+        group_fields(draft)
+
+    errors = group_errors(refused.value)
+    assert list(errors) == [
+        GroupBuilderId.REGION.value,
+        GroupBuilderId.ACCOUNT.value,
+        GroupBuilderId.TAGS.value,
+    ]
+    assert "`mars` is not an AWS region" in errors[GroupBuilderId.REGION.value]
+    assert "`abc` is not an AWS account id" in errors[GroupBuilderId.ACCOUNT.value]
+    assert "`foo` is not Key=Value" in errors[GroupBuilderId.TAGS.value]
+    assert refused.value.message.endswith("(and 2 more)")
+
+
 def test_drs_refusing_the_place_lands_on_the_account_given_else_the_region() -> None:
     text = "DRS refused to list source servers: Elastic Disaster Recovery is not initialized"
     refused = ValidationFailed(text, drsError="UninitializedAccountException")
