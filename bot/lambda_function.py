@@ -1,7 +1,7 @@
 """The Slack app on AWS Lambda behind API Gateway (`POST /slack/events`): `handler(event, context)`.
 
 The app is built on the first request of a container, over `current_services()`, with the Slack
-secrets from Secrets Manager (bot/secrets.py, cached five minutes; a rotated secret rebuilds the
+secrets from Secrets Manager (bot/slack_secrets.py, cached five minutes; a rotated secret rebuilds the
 app). Import time stays small: nothing is built here, and a cold start's import is part of the
 3 seconds Slack waits for the ack.
 

@@ -87,6 +87,7 @@ def test_the_thread_state_is_camel_case_on_the_wire() -> None:
         posted_through=3,
         shown_through=2,
         updated_at=T0,
+        reported=True,
     )
     wire = thread.to_wire()
     assert wire == {
@@ -98,6 +99,7 @@ def test_the_thread_state_is_camel_case_on_the_wire() -> None:
         "postedThrough": 3,
         "shownThrough": 2,
         "updatedAt": T0,
+        "reported": True,
     }
     assert SlackThread.from_wire(wire) == thread
 
