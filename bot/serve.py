@@ -3,9 +3,10 @@
 Socket Mode (the default) dials out to Slack over a WebSocket with the app-level token
 (SLACK_APP_TOKEN, xapp-…), so it needs no public URL: the way to run drbot on a laptop or a bastion.
 `--http` runs bolt's built-in HTTP server at `http://0.0.0.0:PORT/slack/events` instead (for a
-tunnel or a reverse proxy; bolt calls it a development server). Either way the embedded default's
-local runner drives executions in this process, and the bot token and signing secret come from
-SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.
+tunnel or a reverse proxy; bolt calls it a development server). Either way, on the embedded
+default, this process also drives executions (the local runner) and fires drill schedules (the
+local schedule backend, reporting skipped fires to the schedule's channel); the bot token and
+signing secret come from SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.
 """
 
 from __future__ import annotations
