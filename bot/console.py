@@ -38,7 +38,7 @@ from bot.views.message import Message
 from bot.views.text import render_message
 from orchestration.bootstrap import Services
 from orchestration.errors import DrbotError, InvalidTransition, NotFound, UsageError
-from orchestration.models import ExecutionStatus
+from orchestration.models import TERMINAL_WAVE_STATUSES, Execution, ExecutionStatus, WaveStatus
 from orchestration.services.executions import find_execution, list_executions
 
 PROMPT = "drbot> "
@@ -218,8 +218,9 @@ class Console:
 
     def wait(self, text: str) -> str | Message:
         """`/dr wait [execution]`: block until the execution (default: the newest one still being
-        driven) needs nothing more, while the local runner drives it and its events print; then
-        its id (or the error). Lets a piped session run a whole drill before the console exits."""
+        driven) needs nothing more, or is paused and waits for `/dr resume`, while the local
+        runner drives it and its events print; then its id (or the error). Lets a piped session
+        run a whole drill before the console exits."""
         try:
             words = tokenize(text)[2:]
             if len(words) > 1:
@@ -237,7 +238,9 @@ class Console:
                     "by itself: approve it first "
                     f"(`/dr as <approver>`, `/dr approve {execution.execution_id[:8]}`)."
                 )
-            while self.services.store.get_execution(execution.execution_id).needs_driving:
+            while (current := self.services.store.get_execution(execution.execution_id)).needs_driving:
+                if _waits_for_a_person(current):  # paused: only `/dr resume` (or cancel) moves it on
+                    break
                 self.sleep(1.0)
         except DrbotError as error:
             return build_error_message(error, usage=error.details.get("usage"))
@@ -331,6 +334,12 @@ class Console:
             f"You are '{self.user_id}' (`/dr as bob` switches). Type `/dr help` for the commands, "
             f"`/dr servers` to see the source servers.\n{HELP}"
         )
+
+
+def _waits_for_a_person(execution: Execution) -> bool:
+    """Paused with nothing launching and every event shown: it would wait for ever."""
+    settled = all(w.status in (WaveStatus.PENDING, *TERMINAL_WAVE_STATUSES) for w in execution.waves)
+    return execution.status == ExecutionStatus.PAUSED and settled and not execution.undelivered
 
 
 def _json_object(body: str) -> dict[str, Any]:

@@ -18,6 +18,41 @@ def running(tmp_path: Any, clock: Any) -> Any:
     return build_running_services(Settings.from_env({}, db_path=tmp_path / "drbot.db"), clock=clock)
 
 
+def test_wait_returns_at_a_pause_gate_instead_of_waiting_for_ever(tmp_path, clock):
+    out = io.StringIO()
+    services = running(tmp_path, clock)
+    waited: list[float] = []
+
+    def let_time_pass(seconds: float) -> None:  # instead of sleeping: move the clock, tick what is due
+        waited.append(seconds)
+        assert len(waited) < 500, "/dr wait never returned"
+        clock.advance(5)
+        services.driver.run_pending()
+
+    story = [
+        '/dr group create "DB" --server db-primary-01',
+        '/dr group create "Web" --tag Tier=web',
+        '/dr plan create "DR" --wave "db:DB" --wave "web:Web:pause"',
+        '/dr plan run "DR" --drill',
+        "/dr as bob",
+        "/dr click Approve",
+        "/dr as alice",
+        "/dr wait",
+    ]
+    console = Console(services, build_registry(), "alice", out, sleep=let_time_pass)
+    try:
+        assert console.run(story, echo=True) == 0
+        [paused] = services.store.list_executions()
+        assert paused.status == "PAUSED"
+        after_wait = out.getvalue().split("drbot> /dr wait\n", 1)[1]
+        assert "Status: ‖ PAUSED" in after_wait and "/dr resume" in after_wait
+        assert console.run([f"/dr resume {paused.execution_id[:8]}", "/dr wait"], echo=True) == 0
+        assert services.store.get_execution(paused.execution_id).status == "COMPLETED"
+    finally:
+        console.close()
+        services.close()
+
+
 def test_a_piped_session_runs_a_whole_drill_with_wait(tmp_path, clock):
     out = io.StringIO()
     services = running(tmp_path, clock)
