@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -41,6 +42,8 @@ NAMESPACE = "drbot"
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+# most invocations (a Slack ack, a query) record no metric: powertools would warn on each of them
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 EXECUTIONS_STARTED = "ExecutionsStarted"
 EXECUTIONS_COMPLETED = "ExecutionsCompleted"
