@@ -41,6 +41,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.slack_retry import retry_after as slack_retry_after
 from bot.slack_secrets import bot_client
 from bot.views.common import escape, section
 from bot.views.executions import build_approval_copy, build_execution_summary
@@ -355,7 +356,7 @@ class SlackNotifier:
         except SlackApiError as exc:
             status = exc.response.status_code
             if status == 429:
-                retry_after = _retry_after(exc.response.headers)
+                retry_after = slack_retry_after(exc.response.headers, DEFAULT_RETRY_AFTER_SECONDS)
                 self._blocked_until[method] = now + retry_after
                 raise SlackUnavailable(method, "rate-limited", retry_after) from exc
             if status >= 500:
@@ -395,18 +396,6 @@ def _report_due(execution: Execution, thread: _Thread) -> bool:
     """The record is final and its closing event was handled, but the report is not posted yet."""
     closing = closing_event(execution)
     return not thread.reported and closing is not None and thread.handled_through >= closing.seq
-
-
-def _retry_after(headers: Any) -> float:
-    value = None
-    if headers:
-        for name, header in dict(headers).items():
-            if str(name).lower() == "retry-after":
-                value = header[0] if isinstance(header, list) else header
-    try:
-        return max(0.0, float(value)) if value is not None else DEFAULT_RETRY_AFTER_SECONDS
-    except ValueError:
-        return DEFAULT_RETRY_AFTER_SECONDS
 
 
 def reply_message(execution: Execution, event: ExecutionEvent) -> Message:

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from bot.app import build_app
 from bot.commands import build_registry
 from bot.commands.registry import Invocation
-from bot.slack_directory import SlackDirectory
+from bot.slack_directory import FAILURE_RETRY_SECONDS, SlackDirectory
 from bot.slack_notifier import SlackNotifier
 from bot.views.ids import ActionId, BlockId
 from orchestration.engine.ports import ManualDriver
@@ -377,6 +377,28 @@ def test_a_rate_limited_group_read_uses_the_cached_members(
 
     assert directory.groups_of(CAROL) == {APPROVERS_GROUP}
     assert len(slack_stub.calls("usergroups.users.list")) == 2
+
+
+def test_a_group_that_could_not_be_read_is_not_asked_again_before_retry_after(
+    directory: SlackDirectory, slack_stub: SlackStub, clock: Any
+) -> None:
+    slack_stub.rate_limit("usergroups.users.list", retry_after=30)  # nothing cached yet
+    assert directory.groups_of(CAROL) == frozenset()
+    clock.advance(29)
+    assert directory.groups_of(CAROL) == frozenset()  # every click in between: no call
+    assert len(slack_stub.calls("usergroups.users.list")) == 1
+    clock.advance(1)
+    assert directory.groups_of(CAROL) == {APPROVERS_GROUP}
+    assert len(slack_stub.calls("usergroups.users.list")) == 2
+    # an error without Retry-After waits the default
+    clock.advance(CACHE_SECONDS)
+    slack_stub.fail("usergroups.users.list", "fatal_error")
+    assert directory.groups_of(CAROL) == frozenset()
+    clock.advance(FAILURE_RETRY_SECONDS - 1)
+    assert directory.groups_of(CAROL) == frozenset()
+    assert len(slack_stub.calls("usergroups.users.list")) == 3
+    clock.advance(1)
+    assert directory.groups_of(CAROL) == {APPROVERS_GROUP}
 
 
 def test_a_group_that_cannot_be_read_grants_nothing(
