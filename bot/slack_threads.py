@@ -14,6 +14,10 @@ the channel, as the root of the execution's thread, and records it on the execut
    Approve/Reject buttons goes there; the notifier updates it when the request is approved,
    rejected or expires. A copy Slack refuses is logged and said to the requester; the request
    stands (its own channel has it).
+
+Other approval requests (a drill schedule's, `ApprovalRequest`) are answered in the channel as
+usual and copied to DRBOT_APPROVAL_CHANNEL with the same buttons (`copy_approval_request`); a
+click on either settles the request, and the message clicked shows the outcome.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.commands.registry import ThreadRoot
-from bot.views.common import escape
+from bot.commands.registry import ApprovalRequest, ThreadRoot
+from bot.views.common import context, escape
 from bot.views.executions import build_approval_copy, kind_title, short_id
 from bot.views.message import Message
 from orchestration.bootstrap import Services
@@ -152,3 +156,30 @@ def _posted(execution: Execution, copied: bool | None) -> Message:
     if copied is False:
         text += " The copy for the approvals channel could not be posted (is drbot in that channel?)."
     return Message(text=text)
+
+
+def copy_approval_request(
+    client: WebClient, services: Services, request: ApprovalRequest, channel: str | None, user: str
+) -> Message:
+    """Post a copy of `request` (same blocks, same buttons) in DRBOT_APPROVAL_CHANNEL, unless it was
+    asked there; returns the requester's answer: the request, with a line saying where the copy
+    went or that it could not go."""
+    approvals = services.settings.approval_channel
+    if not approvals or approvals == channel:
+        return request
+    where = f"<#{channel}>" if channel else "a direct message"
+    note = context(f"Requested by <@{escape(user)}> in {where}; approve or reject it here.")
+    try:
+        client.chat_postMessage(
+            channel=approvals,
+            text=f"Approval requested: {request.subject}",
+            blocks=[*request.block_dicts(), note.to_dict()],
+        )
+    except Exception:  # the request stands: its own channel has it
+        logger.warning(
+            "could not post an approval request's copy", extra={"channel": approvals}, exc_info=True
+        )
+        told = context(f":warning: The copy for approvers in <#{approvals}> could not be posted.")
+    else:
+        told = context(f"A copy went to <#{approvals}> for the approvers.")
+    return Message(request.text, [*request.blocks, told], request.response_type)

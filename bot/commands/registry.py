@@ -47,6 +47,14 @@ class ThreadRoot(Message):
 
 
 @dataclass(frozen=True)
+class ApprovalRequest(Message):
+    """An answer that asks approvers for a decision other than a run's (a drill schedule): Slack
+    also posts a copy in DRBOT_APPROVAL_CHANNEL (bot/slack_threads.py); the console shows it once."""
+
+    subject: str = ""  # what is asked for, e.g. "drill schedule 1a2b3c4d"
+
+
+@dataclass(frozen=True)
 class CommandContext:
     services: Services
     invocation: Invocation

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from bot.commands.grammar import Arguments, Flag, Positional
-from bot.commands.registry import Command, CommandContext, Handler
+from bot.commands.registry import ApprovalRequest, Command, CommandContext, Handler
 from bot.commands.runs import parse_minutes
 from bot.views.message import Message
 from bot.views.schedules import (
@@ -88,7 +88,9 @@ def _add(ctx: CommandContext, args: Arguments) -> Message:
     schedule = create_schedule(ctx.services, request, ctx.invocation.user_id)
     plan = plan_of(ctx.services, schedule)
     assert plan is not None  # it was found a moment ago
-    return build_schedule_request(schedule, plan, next_fire_times(ctx.services, schedule))
+    message = build_schedule_request(schedule, plan, next_fire_times(ctx.services, schedule))
+    subject = f"drill schedule {schedule.schedule_id[:8]} of {plan.plan_name}"
+    return ApprovalRequest(message.text, message.blocks, message.response_type, subject=subject)
 
 
 def _list(ctx: CommandContext, args: Arguments) -> Message:

@@ -20,9 +20,16 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError
 
-from bot.commands.registry import SLASH, CommandRegistry, Invocation, ModalAnswer, ThreadRoot
+from bot.commands.registry import (
+    SLASH,
+    ApprovalRequest,
+    CommandRegistry,
+    Invocation,
+    ModalAnswer,
+    ThreadRoot,
+)
 from bot.listeners.errors import Redactor, log_failure, logger
-from bot.slack_threads import open_execution_thread
+from bot.slack_threads import copy_approval_request, open_execution_thread
 from bot.views.failures import build_failure_message
 from bot.views.message import Message
 from orchestration.bootstrap import Services
@@ -51,6 +58,10 @@ def register(app: App, services: Services, registry: CommandRegistry, redact: Re
             message = registry.dispatch(services, invocation)
             if isinstance(message, ThreadRoot) and invocation.channel_id:
                 message = open_execution_thread(
+                    app.client, services, message, invocation.channel_id, invocation.user_id
+                )
+            elif isinstance(message, ApprovalRequest):
+                message = copy_approval_request(
                     app.client, services, message, invocation.channel_id, invocation.user_id
                 )
         except Exception as error:  # answered and logged here: bolt would only log a one-liner

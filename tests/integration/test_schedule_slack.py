@@ -23,7 +23,7 @@ from scheduler.backends.local import LocalScheduleBackend
 from scheduler.fire import FireOutcome, fire_schedule
 from scheduler.service import ScheduleState, state_of
 from tests.integration.conftest import SLACK_SIGNING_SECRET
-from tests.slack_requests import CHANNEL_ID, block_actions
+from tests.slack_requests import CHANNEL_ID, block_actions, slash_command
 from tests.slack_stub import RESPONSE_URL, SlackStub
 
 ALICE, BOB, VICTOR = "U_ALICE", "U_BOB", "U_VICTOR"
@@ -151,3 +151,68 @@ def test_a_skipped_fire_is_said_in_the_schedules_channel(
     assert f"its drill {busy[:8]} is still PENDING" in post.args["text"]
     assert f"/dr schedule show {schedule.schedule_id[:8]}" in json.dumps(post.args["blocks"])
     assert slack_stub.violations == []
+
+
+APPROVALS_CHANNEL = "C0APPROVALS"
+
+
+def test_a_schedule_request_made_in_slack_is_copied_to_the_approvals_channel_and_approvable_there(
+    services: Any, slack_stub: SlackStub
+) -> None:
+    services.settings = dataclasses.replace(services.settings, approval_channel=APPROVALS_CHANNEL)
+    app = build_app(services)
+    registry = build_registry()
+    for text in (
+        '/dr group create "DB tier" --server db-primary-01',
+        '/dr plan create "Prod DR" --wave "DB:DB tier"',
+    ):
+        assert not registry.dispatch(services, Invocation(text=text, user_id=ALICE)).is_error
+
+    response_url = slack_stub.new_response_url()
+    request = slash_command(
+        SLACK_SIGNING_SECRET,
+        'schedule add "Prod DR" "cron(0 3 ? * SUN#1 *)" --tz Europe/Berlin',
+        response_url=response_url,
+        user_id=ALICE,
+    )
+    assert app.dispatch(request.bolt()).status == 200
+
+    answer = slack_stub.answer_at(response_url)
+    assert answer.args["response_type"] == "in_channel"
+    assert f"A copy went to <#{APPROVALS_CHANNEL}>" in json.dumps(answer.args["blocks"])
+    (copy,) = slack_stub.calls("chat.postMessage")
+    assert copy.args["channel"] == APPROVALS_CHANNEL
+    assert "Approval requested: drill schedule" in copy.args["text"]
+    assert f"<#{CHANNEL_ID}>" in json.dumps(copy.args["blocks"])
+    actions = [e["action_id"] for b in copy.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert ScheduleActionId.APPROVE.value in actions
+    (schedule,) = services.store.list_schedules()
+    assert state_of(schedule) == ScheduleState.AWAITING_APPROVAL
+
+    clicked = click(app, slack_stub, ScheduleActionId.APPROVE, schedule.schedule_id, BOB)  # on the copy
+    assert "U_BOB approved the schedule" in slack_stub.answer_at(clicked).args["text"]
+    assert state_of(services.store.get_schedule(schedule.schedule_id)) == ScheduleState.ACTIVE
+    assert slack_stub.violations == []
+
+
+def test_a_schedule_request_made_in_the_approvals_channel_is_not_copied_there(
+    services: Any, slack_stub: SlackStub
+) -> None:
+    services.settings = dataclasses.replace(services.settings, approval_channel=CHANNEL_ID)
+    app = build_app(services)
+    registry = build_registry()
+    for text in (
+        '/dr group create "DB tier" --server db-primary-01',
+        '/dr plan create "Prod DR" --wave "DB:DB tier"',
+    ):
+        assert not registry.dispatch(services, Invocation(text=text, user_id=ALICE)).is_error
+    response_url = slack_stub.new_response_url()
+    request = slash_command(
+        SLACK_SIGNING_SECRET,
+        'schedule add "Prod DR" "rate(7 days)"',
+        response_url=response_url,
+        user_id=ALICE,
+    )
+    assert app.dispatch(request.bolt()).status == 200
+    assert "A copy went" not in json.dumps(slack_stub.answer_at(response_url).args["blocks"])
+    assert slack_stub.calls("chat.postMessage") == []
