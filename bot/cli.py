@@ -14,7 +14,7 @@ from typing import TextIO
 from bot.commands import build_registry
 from bot.console import HELP, PIPED_HELP, Console, run_console
 from orchestration.config import Settings
-from orchestration.engine.local_runner import build_running_services
+from orchestration.engine.local_runner import build_running_services, start_running
 from orchestration.errors import DrbotError
 from orchestration.observability import SERVICE
 from scheduler.reporting import PrintingReporter
@@ -52,22 +52,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         overrides = {"db_path": args.db} if args.db else {}
         # the local runner drives executions in the background; the console's Slack prints their
-        # events as they happen (the console sets the notifier)
-        services = build_running_services(Settings.from_env(**overrides))
+        # events as they happen (the console sets the notifier, so the runner starts after it)
+        services = build_running_services(Settings.from_env(**overrides), start=False)
     except DrbotError as error:
         print(f"drbot: {error.message}", file=sys.stderr)
         return 2
-    # drill schedules fire in this process too (rebuilt from the store; late fires handled now)
-    schedules = start_local_schedules(services, PrintingReporter(sys.stdout))
     user = args.user or _login_name()
     registry = build_registry()
+    schedules = None
     try:
-        if args.command:
-            with Console(services, registry, user, sys.stdout) as console:
+        with Console(services, registry, user, sys.stdout) as console:
+            # now that events reach the console: runs a previous drbot left are picked up, and drill
+            # schedules fire in this process too (rebuilt from the store; late fires handled now)
+            start_running(services)
+            schedules = start_local_schedules(services, PrintingReporter(sys.stdout))
+            if args.command:
                 return console.run(args.command, echo=False)
-        return run_console(services, registry, user)
+            return run_console(console)
     finally:
-        stop_local_schedules(schedules)
+        if schedules is not None:
+            stop_local_schedules(schedules)
         services.close()
 
 

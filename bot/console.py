@@ -365,11 +365,9 @@ def _reader(source: Iterator[str], echo: Callable[[str], None] | None) -> Ask:
     return ask
 
 
-def run_console(
-    services: Services, registry: CommandRegistry, user_id: str, stdin: TextIO | None = None
-) -> int:
+def run_console(console: Console, stdin: TextIO | None = None) -> int:
+    """Interactive on a terminal, else each line of stdin (echoed) until its end."""
     stdin = stdin or sys.stdin
-    with Console(services, registry, user_id, sys.stdout) as console:
-        if stdin.isatty():
-            return console.interactive()
-        return console.run(stdin, echo=True)
+    if stdin.isatty():
+        return console.interactive()
+    return console.run(stdin, echo=True)

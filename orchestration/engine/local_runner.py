@@ -161,15 +161,28 @@ class LocalRunner:
 
 
 def build_running_services(
-    settings: Settings | None = None, notifier: Notifier | None = None, clock: Clock | None = None
+    settings: Settings | None = None,
+    notifier: Notifier | None = None,
+    clock: Clock | None = None,
+    *,
+    start: bool = True,
 ) -> Services:
     """Services for a long-lived local process: on the embedded default, with a LocalRunner as the
-    driver, started (it picks up what a previous process left running). On AWS, Step Functions
+    driver, started (it picks up what a previous process left running) — or, with `start=False`,
+    left for `start_running` once the process has set up where events go. On AWS, Step Functions
     drives executions and nothing is started here."""
     settings = settings or Settings.from_env()
     if settings.backend != "embedded":
         return build_services(settings, notifier=notifier, clock=clock)
     runner = LocalRunner()
     services = build_services(settings, notifier=notifier, driver=runner, clock=clock)
-    runner.bind(services).run()
+    runner.bind(services)
+    if start:
+        runner.run()
     return services
+
+
+def start_running(services: Services) -> None:
+    """Start the local runner of services built with `build_running_services(start=False)`."""
+    if isinstance(services.driver, LocalRunner):
+        services.driver.run()
