@@ -8,6 +8,8 @@ process sharing the file takes effect here too, and a restarted drbot rebuilds e
 A fire that came due while drbot was not running is run once at start-up when it is at most
 `missed_fire_grace_minutes` (DRBOT_MISSED_FIRE_GRACE_MINUTES) late; older ones are reported as
 missed (`scheduler.fire.record_missed`), never run. Several due at once run at most once (the newest).
+A fire that comes due while drbot runs, found by a pump that checked shortly before it, is not missed:
+it runs however small the grace period (the pump finds it up to PUMP_SECONDS late).
 
 Why one pump job rather than an APScheduler job per schedule firing on its own: due times are
 measured on the services' clock, so tests drive the backend with a FakeClock (`run_pending()`)
@@ -36,6 +38,9 @@ from scheduler.timing import active_since, due_since_active, start_of
 logger = Logger(service="drbot")
 
 PUMP_SECONDS = 10.0  # schedules fire on the minute at the finest: ten seconds late at most
+# the previous check counts as "drbot was running" when it is at most this old (a suspended machine
+# or a stalled pump is treated like a stopped drbot: its fires get the grace period)
+RUNNING_SECONDS = 3 * PUMP_SECONDS
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class LocalScheduleBackend(ScheduleBackend):
         self._lock = threading.Lock()
         self._fire_lock = threading.Lock()  # one pump at a time: a fire is never handled twice at once
         self._running = False
+        self._checked_at: float | None = None  # the clock time of the previous run_pending
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -126,18 +132,24 @@ class LocalScheduleBackend(ScheduleBackend):
         with self._fire_lock:
             self.sync()
             now = self._services.clock.now()
+            previous, self._checked_at = self._checked_at, now
+            watched_since = previous if previous is not None and now - previous <= RUNNING_SECONDS else None
             results: list[FireResult] = []
             for schedule in self._services.store.list_schedules():
                 job = self._jobs.get(schedule.schedule_id)
                 if job is None or not job.entry.enabled:
                     continue
                 try:
-                    results.extend(self._fire_due(job, schedule, now))
+                    results.extend(self._fire_due(job, schedule, now, watched_since))
                 except Exception:  # one schedule's failure must not hold back the others' drills
                     logger.exception("schedule fire failed", extra={"schedule_id": schedule.schedule_id})
             return results
 
-    def _fire_due(self, job: _Job, schedule: Schedule, now: float) -> list[FireResult]:
+    def _fire_due(
+        self, job: _Job, schedule: Schedule, now: float, watched_since: float | None
+    ) -> list[FireResult]:
+        """`watched_since`: the previous check while drbot kept running (None at start-up or after a
+        gap): a fire after it came due while drbot ran and is run, not measured against the grace."""
         moment = datetime.fromtimestamp(now, UTC)
         first = job.trigger.get_next_fire_time(datetime.fromtimestamp(active_since(schedule), UTC), moment)
         if first is None or first > moment:
@@ -146,7 +158,8 @@ class LocalScheduleBackend(ScheduleBackend):
         if not due:
             return []
         newest = due[-1]
-        late = now - newest > self.grace_seconds
+        on_time = watched_since is not None and newest > watched_since
+        late = not on_time and now - newest > self.grace_seconds
         missed = due if late else due[:-1]
         if missed:
             record_missed(self._services, schedule.schedule_id, missed, self.reporter)

@@ -395,3 +395,25 @@ def test_one_schedules_failure_does_not_hold_back_another(
     clock.set(epoch(2026, 1, 1, 3, 0, 5))
     (result,) = LocalScheduleBackend(services, RecordingReporter()).run_pending()
     assert (result.schedule_id, result.outcome) == (working.schedule_id, FireOutcome.STARTED)
+
+
+def test_a_fire_the_running_pump_finds_runs_even_with_no_grace_period(
+    services: Any, plan: Any, clock: Any
+) -> None:
+    """The grace period is for fires missed while drbot was not running: a fire that comes due while it
+    runs is found by the next pump, seconds late, and runs however small the grace period is."""
+    schedule = approved(services)
+    reporter = RecordingReporter()
+    backend = LocalScheduleBackend(services, reporter, grace_minutes=0)
+    clock.set(epoch(2026, 1, 1, 2, 59, 55))
+    assert backend.start(pump=False) == []
+    clock.set(epoch(2026, 1, 1, 3, 0, 7))  # the next pump, seven seconds after the fire
+    (result,) = backend.run_pending()
+    assert (result.outcome, result.scheduled_at) == (FireOutcome.STARTED, epoch(2026, 1, 1, 3, 0, 0))
+    assert reporter.reports == []
+    # drbot stopped for a day: at its start-up the fire it missed is reported, not run
+    clock.set(epoch(2026, 1, 2, 3, 0, 7))
+    assert LocalScheduleBackend(services, reporter, grace_minutes=0).start(pump=False) == []
+    (message,) = reporter.messages(schedule.schedule_id)
+    assert message.startswith("Missed 1 scheduled drill(s) of plan DR")
+    assert len(executions_of(services, schedule.schedule_id)) == 1
