@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -104,7 +105,7 @@ def test_the_dr_command_and_interactivity(path: Any) -> None:
     assert manifest["features"]["bot_user"]["display_name"]
 
 
-def test_http_mode_sends_everything_to_the_one_lambda_route() -> None:
+def test_http_mode_sends_everything_to_the_one_lambda_route(template: dict[str, Any]) -> None:
     manifest = load(HTTP_MANIFEST)
     interactivity = manifest["settings"]["interactivity"]
     urls = {
@@ -113,7 +114,14 @@ def test_http_mode_sends_everything_to_the_one_lambda_route() -> None:
         interactivity["message_menu_options_url"],  # external_select options (DRS servers)
     }
     assert urls == {PLACEHOLDER_URL}
-    assert PLACEHOLDER_URL.endswith("/slack/events")  # the template's HttpApi route
+    routes = {
+        (event["Properties"].get("Method"), event["Properties"]["Path"])
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for event in resource["Properties"].get("Events", {}).values()
+        if event["Type"] == "HttpApi" and event["Properties"].get("ApiId") == {"Ref": "SlackApi"}
+    }
+    assert routes == {("POST", urlsplit(PLACEHOLDER_URL).path)}  # the template's one Slack route
     assert manifest["settings"]["socket_mode_enabled"] is False
 
 
