@@ -115,7 +115,14 @@ class LocalScheduleBackend(ScheduleBackend):
                 with self._lock:
                     self._jobs.pop(schedule.schedule_id, None)
             elif job is None or job.version != schedule.version:
-                self.register(schedule)
+                try:
+                    self.register(schedule)
+                except Exception:  # e.g. a stored expression that no longer parses: the others still fire
+                    logger.exception(
+                        "schedule cannot be fired here", extra={"schedule_id": schedule.schedule_id}
+                    )
+                    with self._lock:
+                        self._jobs.pop(schedule.schedule_id, None)  # nor as it was before it changed
 
     def next_fire(self, schedule_id: str) -> datetime | None:
         """When the schedule fires next, as its trigger computes it (None: not active here)."""

@@ -417,3 +417,26 @@ def test_a_fire_the_running_pump_finds_runs_even_with_no_grace_period(
     (message,) = reporter.messages(schedule.schedule_id)
     assert message.startswith("Missed 1 scheduled drill(s) of plan DR")
     assert len(executions_of(services, schedule.schedule_id)) == 1
+
+
+def test_a_stored_schedule_that_no_longer_parses_does_not_hold_back_another(
+    services: Any, plan: Any, clock: Any
+) -> None:
+    from orchestration.models import Schedule
+
+    working = approved(services)
+    services.store.create_schedule(
+        Schedule(
+            plan_id=plan.plan_id,
+            expression="cron(0 25 * * ? *)",  # the shape of an expression, but no hour 25
+            approved_by="bob",
+            enabled=True,
+            created_by="alice",
+            created_date=working.created_date,
+            last_modified_date=working.last_modified_date,
+        ),
+        "alice",
+    )
+    clock.set(epoch(2026, 1, 1, 3, 0, 5))
+    (result,) = LocalScheduleBackend(services, RecordingReporter()).run_pending()
+    assert (result.schedule_id, result.outcome) == (working.schedule_id, FireOutcome.STARTED)
