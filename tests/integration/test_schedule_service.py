@@ -440,3 +440,42 @@ def test_a_stored_schedule_that_no_longer_parses_does_not_hold_back_another(
     clock.set(epoch(2026, 1, 1, 3, 0, 5))
     (result,) = LocalScheduleBackend(services, RecordingReporter()).run_pending()
     assert (result.schedule_id, result.outcome) == (working.schedule_id, FireOutcome.STARTED)
+
+
+def test_the_local_backend_skips_a_time_the_clocks_skip_and_fires_a_repeated_one_once(
+    services: Any, plan: Any, clock: Any
+) -> None:
+    """02:30 every day in Berlin: on 29 March 2026 it does not exist (no drill that day); on 25 October
+    2026 it happens twice (one drill, at the first)."""
+    from tests.drills import run_until_done
+
+    backend = LocalScheduleBackend(services, RecordingReporter())
+    schedule = approved(services, "cron(30 2 * * ? *)", timezone="Europe/Berlin")
+    # 28 March 02:30 CET is 01:30 UTC; the next drill is 30 March 02:30 CEST, 00:30 UTC
+    clock.set(epoch(2026, 3, 28, 1, 30, 5))
+    (march_28,) = backend.run_pending()
+    run_until_done(services, clock, march_28.execution_id)
+    for moment in (epoch(2026, 3, 29, 0, 30, 5), epoch(2026, 3, 29, 1, 30, 5), epoch(2026, 3, 29, 2, 30, 5)):
+        clock.set(moment)
+        assert backend.run_pending() == []
+    clock.set(epoch(2026, 3, 30, 0, 30, 5))
+    (march_30,) = backend.run_pending()
+    assert march_30.scheduled_at == epoch(2026, 3, 30, 0, 30, 0)
+    run_until_done(services, clock, march_30.execution_id)
+
+    backend = LocalScheduleBackend(services, RecordingReporter())
+    clock.set(epoch(2026, 10, 24, 12, 0, 0))
+    resume_at = epoch(2026, 10, 24, 12, 0, 0)
+    pause_schedule(services, schedule.schedule_id, "alice", backend=backend)
+    resume_schedule(services, schedule.schedule_id, "alice", backend=backend)
+    assert services.store.get_schedule(schedule.schedule_id).last_modified_date == resume_at
+    clock.set(epoch(2026, 10, 25, 0, 30, 5))  # 02:30 CEST
+    (first,) = backend.run_pending()
+    assert first.scheduled_at == epoch(2026, 10, 25, 0, 30, 0)
+    run_until_done(services, clock, first.execution_id)
+    clock.set(epoch(2026, 10, 25, 1, 30, 5))  # 02:30 CET, the same wall time an hour later
+    assert backend.run_pending() == []
+    clock.set(epoch(2026, 10, 26, 1, 30, 5))  # 02:30 CET on the 26th
+    (next_day,) = backend.run_pending()
+    assert next_day.scheduled_at == epoch(2026, 10, 26, 1, 30, 0)
+    assert backend.reporter.reports == []  # type: ignore[attr-defined]
