@@ -10,7 +10,8 @@ Backends deliver at least once (EventBridge Scheduler retries; the local backend
 due time again after a restart), so each fire first claims its scheduled time on the schedule with a
 version-checked write of `lastRunAt`: of two deliveries of one fire, exactly one claims it, the other
 is a DUPLICATE and starts nothing. A claimed fire is never tried again, even if starting the drill
-then fails: at most one drill per fire, and a refusal is reported rather than retried.
+then fails (a refusal, or an unexpected error): at most one drill per fire, and the failure is reported
+rather than retried.
 """
 
 from __future__ import annotations
@@ -143,6 +144,14 @@ def fire_schedule(
             f"The scheduled drill of {plan.plan_name} due {due} did not start: {error.message}"
             f"{_next_text(services, schedule)}",
             error=error.code,
+        )
+    except Exception as error:  # claimed, so never tried again: say it rather than lose the fire silently
+        logger.exception("scheduled drill did not start", extra={"schedule_id": schedule_id})
+        return refused(
+            FireOutcome.REFUSED,
+            f"The scheduled drill of {plan.plan_name} due {due} did not start: an internal error "
+            f"({type(error).__name__}); see drbot's log.{_next_text(services, schedule)}",
+            error="INTERNAL_ERROR",
         )
     _record_execution(services, schedule_id, scheduled_at, execution.execution_id, actor)
     services.store.append_audit(

@@ -479,3 +479,27 @@ def test_the_local_backend_skips_a_time_the_clocks_skip_and_fires_a_repeated_one
     (next_day,) = backend.run_pending()
     assert next_day.scheduled_at == epoch(2026, 10, 26, 1, 30, 0)
     assert backend.reporter.reports == []  # type: ignore[attr-defined]
+
+
+def test_a_claimed_fire_whose_start_fails_unexpectedly_is_said_and_not_retried(
+    services: Any, plan: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scheduler import fire
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the state machine is unreachable")
+
+    schedule = approved(services)
+    monkeypatch.setattr(fire, "execute_recovery_plan", broken)
+    due = epoch(2026, 1, 1, 3, 0, 0)
+    clock.set(due + 1)
+    reporter = RecordingReporter()
+    result = fire_schedule(services, schedule.schedule_id, due, reporter)
+    assert result.outcome == FireOutcome.REFUSED
+    (message,) = reporter.messages(schedule.schedule_id)
+    assert message.startswith("The scheduled drill of DR due Thu 2026-01-01 03:00 UTC did not start:")
+    assert "RuntimeError" in message and "Next: Fri 2026-01-02 03:00 UTC." in message
+    refused = [e for e in services.store.list_audit() if e.action == "schedule.refused"]
+    assert len(refused) == 1
+    assert fire_schedule(services, schedule.schedule_id, due, reporter).outcome == FireOutcome.DUPLICATE
+    assert executions_of(services, schedule.schedule_id) == []
