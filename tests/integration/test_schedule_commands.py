@@ -78,6 +78,7 @@ def test_approve_list_show_next_pause_resume_delete(dr: Any, sqlite_services: An
 
     refused = failed(dr(f"/dr schedule approve {ref}"), "PERMISSION_DENIED")
     assert "alice may not approve" in refused
+    assert state_of(only_schedule(sqlite_services)) == ScheduleState.AWAITING_APPROVAL
     approved = dr(f"/dr schedule approve {ref}", user="bob")
     assert "bob approved the schedule: its drills run unattended" in ok(approved)
     assert approved.response_type == "in_channel" and buttons(approved) == []
@@ -90,9 +91,11 @@ def test_approve_list_show_next_pause_resume_delete(dr: Any, sqlite_services: An
     assert upcoming.count(f"schedule {ref}") == 5 and "2026-01-04 02:00:00 UTC" in upcoming
 
     assert "alice paused the schedule" in ok(dr(f"/dr schedule pause {ref}"))
+    assert state_of(only_schedule(sqlite_services)) == ScheduleState.PAUSED
     assert "paused" in ok(dr('/dr schedule list --plan "Prod DR"'))
     assert "No drill of Prod DR is scheduled" in ok(dr('/dr schedule next "Prod DR"'))
     assert "alice resumed the schedule" in ok(dr(f"/dr schedule resume {ref}"))
+    assert state_of(only_schedule(sqlite_services)) == ScheduleState.ACTIVE
     assert "alice deleted the schedule" in ok(dr(f"/dr schedule delete {ref}"))
     assert sqlite_services.store.list_schedules() == []
     assert "No drill schedules yet" in ok(dr("/dr schedule list"))
