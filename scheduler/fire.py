@@ -8,7 +8,8 @@ schedule whose plan was deleted is disabled (and its backend entry with it) and 
 
 Backends deliver at least once (EventBridge Scheduler retries; the local backend may see the same
 due time again after a restart), so each fire first claims its scheduled time on the schedule with a
-version-checked write of `lastRunAt`: of two deliveries of one fire, exactly one claims it, the other
+version-checked write of `lastRunAt` (clearing `lastExecutionId`, which names the drill of the fire
+at `lastRunAt` once it started): of two deliveries of one fire, exactly one claims it, the other
 is a DUPLICATE and starts nothing. A claimed fire is never tried again, even if starting the drill
 then fails (a refusal, or an unexpected error): at most one drill per fire, and the failure is reported
 rather than retried.
@@ -184,7 +185,8 @@ def record_missed(
             return None
         try:
             saved = services.store.update_schedule(
-                schedule.model_copy(update={"last_run_at": fresh[-1]}), principal(schedule_id)
+                schedule.model_copy(update={"last_run_at": fresh[-1], "last_execution_id": None}),
+                principal(schedule_id),
             )
         except StaleVersion:
             continue
@@ -222,11 +224,13 @@ def _claim(services: Services, schedule_id: str, scheduled_at: int) -> Schedule 
                 schedule_id,
                 scheduled_at,
                 f"The fire of schedule {schedule_id} due at {scheduled_at} was handled already",
-                schedule.last_execution_id,
+                # the drill of this fire, once recorded (an earlier fire's drill is not this one's)
+                schedule.last_execution_id if schedule.last_run_at == scheduled_at else None,
             )
         try:
             return services.store.update_schedule(
-                schedule.model_copy(update={"last_run_at": scheduled_at}), principal(schedule_id)
+                schedule.model_copy(update={"last_run_at": scheduled_at, "last_execution_id": None}),
+                principal(schedule_id),
             )
         except StaleVersion:
             continue  # someone else wrote first: perhaps the same fire, delivered twice

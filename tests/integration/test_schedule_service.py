@@ -503,3 +503,25 @@ def test_a_claimed_fire_whose_start_fails_unexpectedly_is_said_and_not_retried(
     assert len(refused) == 1
     assert fire_schedule(services, schedule.schedule_id, due, reporter).outcome == FireOutcome.DUPLICATE
     assert executions_of(services, schedule.schedule_id) == []
+
+
+def test_a_fire_that_started_nothing_names_no_drill_of_an_earlier_fire(
+    services: Any, plan: Any, clock: Any
+) -> None:
+    """`lastExecutionId` is the drill of the fire at `lastRunAt`: a skipped fire, or its redelivery,
+    does not name the drill an earlier fire started."""
+    schedule = approved(services)
+    reporter = RecordingReporter()
+    first_due, second_due = epoch(2026, 1, 1, 3, 0, 0), epoch(2026, 1, 2, 3, 0, 0)
+    clock.set(first_due + 2)
+    first = fire_schedule(services, schedule.schedule_id, first_due, reporter)
+    assert first.outcome == FireOutcome.STARTED and first.execution_id is not None
+    clock.set(second_due + 2)  # the first drill has not ended: the second fire is skipped
+    skipped = fire_schedule(services, schedule.schedule_id, second_due, reporter)
+    assert skipped.outcome == FireOutcome.SKIPPED
+    stored = services.store.get_schedule(schedule.schedule_id)
+    assert (stored.last_run_at, stored.last_execution_id) == (second_due, None)
+    again = fire_schedule(services, schedule.schedule_id, second_due, reporter)
+    assert (again.outcome, again.execution_id) == (FireOutcome.DUPLICATE, None)
+    late_copy = fire_schedule(services, schedule.schedule_id, first_due, reporter)
+    assert (late_copy.outcome, late_copy.execution_id) == (FireOutcome.DUPLICATE, None)
