@@ -14,6 +14,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -28,6 +29,7 @@ from orchestration.config import (
 from orchestration.errors import InternalError, ValidationFailed
 from orchestration.models import Schedule
 from scheduler.backends.port import BackendEntry, ScheduleBackend
+from scheduler.expressions import RateExpression, parse
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -160,7 +162,7 @@ class EventBridgeSchedulerBackend(ScheduleBackend):
             )
         if len(payload) > MAX_INPUT:  # cannot happen with an id-sized input; checked as AWS would
             raise ValidationFailed(f"The target input is longer than {MAX_INPUT} characters.")
-        return {
+        params: dict[str, Any] = {
             "Name": schedule_name(entry.schedule_id),
             "GroupName": self.target.group,
             "Description": description,
@@ -180,6 +182,10 @@ class EventBridgeSchedulerBackend(ScheduleBackend):
                 "DeadLetterConfig": {"Arn": self.target.dead_letter_arn},
             },
         }
+        first = first_rate_fire(entry, schedule)
+        if first is not None:
+            params["StartDate"] = first
+        return params
 
     # -- primitives -------------------------------------------------------------------------------
 
@@ -226,6 +232,16 @@ def _failed(operation: str, error: ClientError | BotoCoreError) -> InternalError
     return InternalError(
         f"EventBridge Scheduler refused {operation} ({code}).", operation=operation, awsError=code
     )
+
+
+def first_rate_fire(entry: BackendEntry, schedule: Schedule) -> datetime | None:
+    """An enabled rate schedule's StartDate: one interval after its approval or resume, when drbot
+    counts its first drill (scheduler/timing.py). Without one, EventBridge Scheduler would invoke
+    the target at once, starting an unexpected drill the moment the schedule is approved."""
+    expression = parse(entry.expression)
+    if not entry.enabled or not isinstance(expression, RateExpression):
+        return None
+    return datetime.fromtimestamp(schedule.last_modified_date, UTC) + expression.interval
 
 
 def backend_from_settings(

@@ -295,3 +295,32 @@ def test_on_aws_no_local_backend_starts_and_eventbridge_is_the_backend(
     assert start_local_schedules(aws) is None
     backend = schedule_backend(aws)
     assert isinstance(backend, EventBridgeSchedulerBackend) and backend.target == TARGET
+
+
+def test_an_enabled_rate_schedule_starts_one_interval_after_its_approval_not_at_once(
+    eventbridge: EventBridgeSchedulerBackend, scheduler_client: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    from botocore.validate import ParamValidator
+
+    approved_at = 1_790_000_000
+    weekly = schedule(expression="rate(7 days)", last_modified_date=approved_at)
+    entry = BackendEntry(SCHEDULE_ID, "rate(7 days)", "Europe/Berlin", True)
+
+    params = eventbridge.request(entry, weekly)
+
+    first = datetime.fromtimestamp(approved_at + 7 * 86400, UTC)
+    assert params["StartDate"] == first
+    shape = scheduler_client.meta.service_model.operation_model("CreateSchedule").input_shape
+    assert not ParamValidator().validate(params, shape).has_errors()
+    eventbridge.register(weekly)
+    stored = scheduler_client.get_schedule(Name=f"drbot-{SCHEDULE_ID}", GroupName="drbot")
+    assert stored["StartDate"] == first
+    # cron schedules need no start; a disabled schedule fires nothing, whatever its start
+    assert "StartDate" not in eventbridge.request(
+        BackendEntry(SCHEDULE_ID, "cron(0 3 ? * SUN#1 *)", "Europe/Berlin", True), schedule()
+    )
+    assert "StartDate" not in eventbridge.request(
+        BackendEntry(SCHEDULE_ID, "rate(7 days)", "Europe/Berlin", False), weekly
+    )
