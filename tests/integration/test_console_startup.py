@@ -42,6 +42,8 @@ def test_the_runner_and_the_schedules_start_after_the_console_took_the_notifier(
     monkeypatch.setattr(cli, "start_running", recording_start_running)
     monkeypatch.setattr(cli, "start_local_schedules", recording_start_schedules)
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    # the log streams stay as they are: console_logging would point them at this test's stderr
+    monkeypatch.setattr(cli, "console_logging", lambda *_: None)
 
     status = cli.main(["--db", str(tmp_path / "drbot.db"), "--user", "alice", "-c", "/dr help"])
 
