@@ -23,22 +23,19 @@ The bot token and signing secret are random per process; nothing here reaches be
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import json
 import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ParamSpec, TextIO, TypeVar
-from urllib.parse import parse_qsl, urlsplit
 
 from slack_sdk import WebClient
 
 from bot.console_requests import Workspace
+from bot.loopback_http import LoopbackAnswer, LoopbackRequest, LoopbackServer
 from bot.views.text import mrkdwn_to_text, render_blocks
 
 TEAM_ID = "T0CONSOLE"
@@ -51,7 +48,6 @@ CHANNEL_NAME = "console"
 
 THREAD_BAR = "  │ "
 ONLY_YOU = "(only visible to {user})"
-JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")  # JSON strings when sent as a form
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -203,28 +199,16 @@ class ConsoleSlack:
         self._triggers: dict[str, str] = {}  # trigger_id -> user
         self._views: dict[str, _Views] = {}
         self._last_thread: str | None = None  # the thread the last printed message was in
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server = LoopbackServer(self._serve, "console-slack")
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def start(self) -> ConsoleSlack:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="console-slack", daemon=True
-        )
-        self._thread.start()
+        self._server.start()
         return self
 
     def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+        self._server.stop()
 
     def __enter__(self) -> ConsoleSlack:
         return self.start()
@@ -234,9 +218,14 @@ class ConsoleSlack:
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the console Slack is not running: start() it first")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.base_url
+
+    def _serve(self, request: LoopbackRequest) -> LoopbackAnswer:
+        """One request from the app: a Web API call, or a post to one of its response_urls."""
+        if request.api_method is not None:
+            return LoopbackAnswer(200, self.call(request.api_method, request.args, request.token))
+        status, body = self.respond(str(request.response_key), request.args)
+        return LoopbackAnswer(status, body)
 
     def client(self) -> WebClient:
         """A WebClient of the app's bot token, calling this server."""
@@ -581,57 +570,3 @@ _METHODS: dict[str, Callable[[ConsoleSlack, Mapping[str, Any]], dict[str, Any]]]
 def _blocks(args: Mapping[str, Any]) -> list[dict[str, Any]]:
     blocks = args.get("blocks")
     return [dict(b) for b in blocks if isinstance(b, Mapping)] if isinstance(blocks, list) else []
-
-
-def _handler_for(slack: ConsoleSlack) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self._serve()
-
-        def do_POST(self) -> None:
-            self._serve()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # the console prints messages, not requests
-
-        def _serve(self) -> None:
-            url = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode("utf-8") if length else ""
-            args: dict[str, Any] = dict(parse_qsl(url.query, keep_blank_values=True))
-            args.update(_parse_body(raw, self.headers.get("Content-Type") or ""))
-            if url.path.startswith("/api/"):
-                authorization = self.headers.get("Authorization") or ""
-                token = authorization.removeprefix("Bearer ") if authorization else args.get("token")
-                answer = slack.call(url.path.removeprefix("/api/"), args, token)
-                self._send(200, json.dumps(answer), "application/json; charset=utf-8")
-            elif url.path.startswith("/response/"):
-                status, body = slack.respond(url.path.removeprefix("/response/"), args)
-                self._send(status, body, "text/plain")
-            else:
-                self._send(404, json.dumps({"ok": False, "error": "not_found"}), "application/json")
-
-        def _send(self, status: int, body: str, content_type: str) -> None:
-            data = body.encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler
-
-
-def _parse_body(raw: str, content_type: str) -> dict[str, Any]:
-    if not raw:
-        return {}
-    if content_type.startswith("application/json"):
-        parsed = json.loads(raw)
-        return dict(parsed) if isinstance(parsed, dict) else {}
-    args: dict[str, Any] = dict(parse_qsl(raw, keep_blank_values=True))
-    for name in JSON_ARGUMENTS:
-        value = args.get(name)
-        if isinstance(value, str) and value[:1] in ("[", "{"):
-            with contextlib.suppress(ValueError):  # else left as sent, to show as it came
-                args[name] = json.loads(value)
-    return args

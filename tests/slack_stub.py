@@ -16,7 +16,6 @@ Nothing here reaches beyond 127.0.0.1.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
 import json
@@ -25,10 +24,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
+
+from bot.loopback_http import LoopbackAnswer, LoopbackRequest, LoopbackServer
 
 SPEC_PATH = Path(__file__).parent / "data" / "slack_web_openapi_v2.json"
 RESPONSE_URL = "response_url"  # the `method` recorded for a response_url post
@@ -75,8 +75,6 @@ RESPONSE_URL_FIELDS = frozenset(
         "metadata",
     }
 )
-
-JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")  # sent as JSON strings in forms
 
 
 @dataclass(frozen=True)
@@ -132,14 +130,12 @@ class RecordedCall:
     headers: dict[str, str]  # lower-case names
     path: str
     http_method: str
+    token: str | None  # the Web API call's token (Authorization: Bearer, or a token field)
 
-    @property
-    def token(self) -> str | None:
-        authorization = self.headers.get("authorization", "")
-        if authorization.startswith("Bearer "):
-            return authorization.removeprefix("Bearer ")
-        token = self.args.get("token")
-        return str(token) if token else None
+    @classmethod
+    def of(cls, request: LoopbackRequest) -> RecordedCall:
+        method = request.api_method if request.api_method is not None else RESPONSE_URL
+        return cls(method, request.args, request.headers, request.path, request.http_method, request.token)
 
 
 @dataclass
@@ -165,34 +161,20 @@ class SlackStub:
         self._changed = threading.Condition()
         self._counter = itertools.count(1)
         self._epoch = int(time.time())
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server = LoopbackServer(self._serve, "slack-stub", poll_seconds=0.05)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def start(self) -> SlackStub:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-stub", daemon=True
-        )
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=WAIT_SECONDS)
-        self._server = self._thread = None
+        self._server.stop(timeout=WAIT_SECONDS)
 
     @property
     def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the Slack stub is not running")
-        return int(self._server.server_address[1])
+        return self._server.port
 
     @property
     def base_url(self) -> str:
@@ -266,6 +248,10 @@ class SlackStub:
             self._planned.setdefault(method, []).extend(planned)
 
     # -- the server side ---------------------------------------------------------------------------
+
+    def _serve(self, request: LoopbackRequest) -> LoopbackAnswer:
+        status, headers, body = self.handle(RecordedCall.of(request))
+        return LoopbackAnswer(status, body, headers)
 
     def handle(self, call: RecordedCall) -> tuple[int, dict[str, str], Any]:
         """Record `call`, then (status, headers, body) to send back."""
@@ -375,60 +361,3 @@ def running_stub(**options: Any) -> Iterator[SlackStub]:
         yield stub
     finally:
         stub.stop()
-
-
-def _handler_for(stub: SlackStub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self._serve()
-
-        def do_POST(self) -> None:
-            self._serve()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # keep test output quiet
-
-        def _serve(self) -> None:
-            url = urlsplit(self.path)
-            headers = {name.lower(): value for name, value in self.headers.items()}
-            length = int(headers.get("content-length") or 0)
-            raw = self.rfile.read(length).decode("utf-8") if length else ""
-            args: dict[str, Any] = dict(parse_qsl(url.query, keep_blank_values=True))
-            args.update(_parse_body(raw, headers.get("content-type", "")))
-            if url.path.startswith("/api/"):
-                method = url.path.removeprefix("/api/")
-            elif url.path.startswith("/response/"):
-                method = RESPONSE_URL
-            else:
-                self._send(404, {}, {"ok": False, "error": "not_found"})
-                return
-            call = RecordedCall(method, args, headers, url.path, self.command)
-            self._send(*stub.handle(call))
-
-        def _send(self, status: int, headers: Mapping[str, str], body: Any) -> None:
-            is_text = isinstance(body, str)
-            data = (body if is_text else json.dumps(body)).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "text/plain" if is_text else "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler
-
-
-def _parse_body(raw: str, content_type: str) -> dict[str, Any]:
-    if not raw:
-        return {}
-    if content_type.startswith("application/json"):
-        parsed = json.loads(raw)
-        return dict(parsed) if isinstance(parsed, dict) else {}
-    args: dict[str, Any] = dict(parse_qsl(raw, keep_blank_values=True))
-    for name in JSON_ARGUMENTS:
-        value = args.get(name)
-        if isinstance(value, str) and value[:1] in ("[", "{"):
-            with contextlib.suppress(ValueError):  # else left as sent, for the test to show
-                args[name] = json.loads(value)
-    return args
