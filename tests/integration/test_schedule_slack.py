@@ -156,10 +156,10 @@ def test_a_skipped_fire_is_said_in_the_schedules_channel(
 APPROVALS_CHANNEL = "C0APPROVALS"
 
 
-def test_a_schedule_request_made_in_slack_is_copied_to_the_approvals_channel_and_approvable_there(
-    services: Any, slack_stub: SlackStub
-) -> None:
-    services.settings = dataclasses.replace(services.settings, approval_channel=APPROVALS_CHANNEL)
+def schedule_requested_in_slack(services: Any, stub: SlackStub, approvals: str, expression: str) -> Any:
+    """With DRBOT_APPROVAL_CHANNEL `approvals`, U_ALICE's signed `/dr schedule add` of a one-wave
+    plan in the drills channel; returns the app and her answer (the response_url post)."""
+    services.settings = dataclasses.replace(services.settings, approval_channel=approvals)
     app = build_app(services)
     registry = build_registry()
     for text in (
@@ -167,17 +167,20 @@ def test_a_schedule_request_made_in_slack_is_copied_to_the_approvals_channel_and
         '/dr plan create "Prod DR" --wave "DB:DB tier"',
     ):
         assert not registry.dispatch(services, Invocation(text=text, user_id=ALICE)).is_error
-
-    response_url = slack_stub.new_response_url()
-    request = slash_command(
-        SLACK_SIGNING_SECRET,
-        'schedule add "Prod DR" "cron(0 3 ? * SUN#1 *)" --tz Europe/Berlin',
-        response_url=response_url,
-        user_id=ALICE,
-    )
+    response_url = stub.new_response_url()
+    text = f'schedule add "Prod DR" "{expression}" --tz Europe/Berlin'
+    request = slash_command(SLACK_SIGNING_SECRET, text, response_url=response_url, user_id=ALICE)
     assert app.dispatch(request.bolt()).status == 200
+    return app, stub.answer_at(response_url)
 
-    answer = slack_stub.answer_at(response_url)
+
+def test_a_schedule_request_made_in_slack_is_copied_to_the_approvals_channel_and_approvable_there(
+    services: Any, slack_stub: SlackStub
+) -> None:
+    app, answer = schedule_requested_in_slack(
+        services, slack_stub, APPROVALS_CHANNEL, "cron(0 3 ? * SUN#1 *)"
+    )
+
     assert answer.args["response_type"] == "in_channel"
     assert f"A copy went to <#{APPROVALS_CHANNEL}>" in json.dumps(answer.args["blocks"])
     (copy,) = slack_stub.calls("chat.postMessage")
@@ -198,21 +201,7 @@ def test_a_schedule_request_made_in_slack_is_copied_to_the_approvals_channel_and
 def test_a_schedule_request_made_in_the_approvals_channel_is_not_copied_there(
     services: Any, slack_stub: SlackStub
 ) -> None:
-    services.settings = dataclasses.replace(services.settings, approval_channel=CHANNEL_ID)
-    app = build_app(services)
-    registry = build_registry()
-    for text in (
-        '/dr group create "DB tier" --server db-primary-01',
-        '/dr plan create "Prod DR" --wave "DB:DB tier"',
-    ):
-        assert not registry.dispatch(services, Invocation(text=text, user_id=ALICE)).is_error
-    response_url = slack_stub.new_response_url()
-    request = slash_command(
-        SLACK_SIGNING_SECRET,
-        'schedule add "Prod DR" "rate(7 days)"',
-        response_url=response_url,
-        user_id=ALICE,
-    )
-    assert app.dispatch(request.bolt()).status == 200
-    assert "A copy went" not in json.dumps(slack_stub.answer_at(response_url).args["blocks"])
+    _, answer = schedule_requested_in_slack(services, slack_stub, CHANNEL_ID, "rate(7 days)")
+
+    assert "A copy went" not in json.dumps(answer.args["blocks"])
     assert slack_stub.calls("chat.postMessage") == []
