@@ -40,3 +40,15 @@ def slack_services(sqlite_services: Any, slack_stub: SlackStub) -> Any:
         slack_api_url=slack_stub.api_url,
     )
     return dataclasses.replace(sqlite_services, settings=settings)
+
+
+def with_roles(slack_services: Any, roles: dict[str, Any], **settings: Any) -> Any:
+    """A copy of the Slack-configured services with these roles (and any other settings), driven by
+    hand (ManualDriver: the test ticks the engine, as Step Functions would)."""
+    from orchestration.engine.ports import ManualDriver
+    from orchestration.rbac import RoleConfig
+
+    changed = dataclasses.replace(slack_services.settings, roles=RoleConfig.from_mapping(roles), **settings)
+    services = dataclasses.replace(slack_services, settings=changed)
+    services.driver = ManualDriver()
+    return services

@@ -16,13 +16,11 @@ from bot.commands import build_registry
 from bot.commands.registry import Invocation
 from bot.schedule_reporter import SlackScheduleReporter
 from bot.views.ids import ScheduleActionId
-from orchestration.engine.ports import ManualDriver
 from orchestration.models import Schedule
-from orchestration.rbac import RoleConfig
 from scheduler.backends.local import LocalScheduleBackend
 from scheduler.fire import FireOutcome, fire_schedule
 from scheduler.service import ScheduleState, state_of
-from tests.integration.conftest import SLACK_SIGNING_SECRET
+from tests.integration.conftest import SLACK_SIGNING_SECRET, with_roles
 from tests.slack_requests import CHANNEL_ID, block_actions, slash_command
 from tests.slack_stub import RESPONSE_URL, SlackStub
 
@@ -33,10 +31,7 @@ ROLES = {"operator": [ALICE], "approver": [ALICE, BOB], "default": "viewer"}
 
 @pytest.fixture
 def services(slack_services: Any) -> Any:
-    settings = dataclasses.replace(slack_services.settings, roles=RoleConfig.from_mapping(ROLES))
-    services = dataclasses.replace(slack_services, settings=settings)
-    services.driver = ManualDriver()
-    return services
+    return with_roles(slack_services, ROLES)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ Slack is the loopback stub, roles name people and a Slack user group (usergroups
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
@@ -17,11 +16,10 @@ from bot.commands.registry import Invocation
 from bot.slack_directory import FAILURE_RETRY_SECONDS, SlackDirectory
 from bot.slack_notifier import SlackNotifier
 from bot.views.ids import ActionId, BlockId
-from orchestration.engine.ports import ManualDriver
 from orchestration.models import Execution, ExecutionStatus
 from orchestration.rbac import RoleConfig
 from orchestration.services.sweep import sweep
-from tests.integration.conftest import SLACK_SIGNING_SECRET
+from tests.integration.conftest import SLACK_SIGNING_SECRET, with_roles
 from tests.slack_requests import CHANNEL_ID, SignedRequest, block_actions, slash_command
 from tests.slack_stub import RESPONSE_URL, RecordedCall, SlackStub
 
@@ -36,14 +34,9 @@ CACHE_SECONDS = 300
 
 @pytest.fixture
 def services(slack_services: Any, slack_stub: SlackStub, clock: Any) -> Any:
-    settings = dataclasses.replace(
-        slack_services.settings,
-        roles=RoleConfig.from_mapping(ROLES),
-        approval_channel=APPROVALS_CHANNEL,
-        usergroup_cache_seconds=CACHE_SECONDS,
+    services = with_roles(
+        slack_services, ROLES, approval_channel=APPROVALS_CHANNEL, usergroup_cache_seconds=CACHE_SECONDS
     )
-    services = dataclasses.replace(slack_services, settings=settings)
-    services.driver = ManualDriver()
     client = WebClient(token="xoxb-notifier", base_url=slack_stub.api_url)
     services.notifier = SlackNotifier(client, clock, services=services)
     slack_stub.usergroups[APPROVERS_GROUP] = [CAROL, "U_DAVE"]

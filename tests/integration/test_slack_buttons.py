@@ -5,7 +5,6 @@ approve, anyone else views."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
@@ -17,11 +16,9 @@ from bot.commands.registry import Invocation
 from bot.views.ids import ActionId, BlockId
 from bot.views.reject_modal import EMPTY_REASON, RejectModalId
 from orchestration.engine.advance import advance
-from orchestration.engine.ports import ManualDriver
 from orchestration.models import Execution, ExecutionStatus
-from orchestration.rbac import RoleConfig
 from orchestration.services.executions import approve_execution
-from tests.integration.conftest import SLACK_SIGNING_SECRET
+from tests.integration.conftest import SLACK_SIGNING_SECRET, with_roles
 from tests.slack_requests import CHANNEL_ID, block_actions, view_submission
 from tests.slack_stub import RESPONSE_URL, RecordedCall, SlackStub
 
@@ -33,10 +30,7 @@ ROLES = {"operator": [ALICE], "approver": [ALICE, BOB, CAROL], "default": "viewe
 
 @pytest.fixture
 def services(slack_services: Any) -> Any:
-    settings = dataclasses.replace(slack_services.settings, roles=RoleConfig.from_mapping(ROLES))
-    services = dataclasses.replace(slack_services, settings=settings)
-    services.driver = ManualDriver()
-    return services
+    return with_roles(slack_services, ROLES)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ into the bolt app; every Web API call is checked against Slack's OpenAPI descrip
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
@@ -20,11 +19,9 @@ from bot.app import build_app
 from bot.slack_notifier import SlackNotifier
 from bot.views.ids import ActionId, GroupBuilderId, PlanBuilderId
 from bot.views.plan_builder import wave_block
-from orchestration.engine.ports import ManualDriver
 from orchestration.models import ExecutionStatus, WaveStatus
-from orchestration.rbac import RoleConfig
 from tests.drills import run_until_done
-from tests.integration.conftest import SLACK_SIGNING_SECRET
+from tests.integration.conftest import SLACK_SIGNING_SECRET, with_roles
 from tests.integration.test_slack_approvals import buttons_of, click, requested
 from tests.integration.test_slack_builders import (
     Values,
@@ -46,9 +43,7 @@ ROLES = {"operator": [ALICE], "approver": [BOB], "default": "viewer"}
 
 @pytest.fixture
 def services(slack_services: Any, slack_stub: SlackStub, clock: Any) -> Any:
-    settings = dataclasses.replace(slack_services.settings, roles=RoleConfig.from_mapping(ROLES))
-    services = dataclasses.replace(slack_services, settings=settings)
-    services.driver = ManualDriver()  # the test ticks the engine, as Step Functions would
+    services = with_roles(slack_services, ROLES)
     client = WebClient(token="xoxb-notifier", base_url=slack_stub.api_url)
     services.notifier = SlackNotifier(client, clock, services=services)
     return services
