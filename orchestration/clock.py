@@ -42,3 +42,13 @@ class FakeClock:
     def set(self, epoch_seconds: float) -> None:
         with self._lock:
             self._now = float(epoch_seconds)
+
+
+def duration_text(seconds: float) -> str:
+    """How long, for people: `45s`, `3m 05s`, `2h 07m` (negative counts as 0)."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"

@@ -17,6 +17,7 @@ from bot.views.common import context, escape, header, section, table, truncate
 from bot.views.groups import MAX_TABLE_DATA_ROWS, bullet_sections, plural
 from bot.views.ids import ActionId, BlockId
 from bot.views.message import Message
+from orchestration.clock import duration_text
 from orchestration.models import (
     CleanupStatus,
     Execution,
@@ -73,15 +74,6 @@ def kind_title(execution: Execution) -> str:
     return "Drill" if execution.execution_type == ExecutionType.DRILL else "Recovery"
 
 
-def duration(seconds: int) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
-
-
 def utc_text(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
@@ -98,7 +90,7 @@ def status_text(status: ExecutionStatus) -> str:
 def _wave_elapsed(wave: WaveRun, now: int) -> str:
     if wave.start_time is None:
         return "-"
-    return duration((wave.end_time or now) - wave.start_time)
+    return duration_text((wave.end_time or now) - wave.start_time)
 
 
 def _wave_row(wave: WaveRun, gated: bool, now: int) -> list[str]:
@@ -169,7 +161,7 @@ def _approvals_line(execution: Execution, now: int) -> str | None:
     if execution.status == _S.PENDING_APPROVAL and execution.expires_at is not None:
         left = execution.expires_at - now
         line += f" · expires {slack_time(execution.expires_at)}" + (
-            f" (in {duration(left)})" if left > 0 else ""
+            f" (in {duration_text(left)})" if left > 0 else ""
         )
     return line
 
@@ -221,7 +213,7 @@ def _result(execution: Execution) -> str | None:
         return f"*Result:* {status_text(execution.status)} — nothing was launched"
     started = execution.start_time or execution.requested_at
     lines = [
-        f"*Result:* {status_text(execution.status)} after {duration(end - started)}: "
+        f"*Result:* {status_text(execution.status)} after {duration_text(end - started)}: "
         f"{counts['serversLaunched']} of {counts['serversTotal']} server(s) launched, "
         f"{counts['wavesCompleted']} of {counts['wavesTotal']} wave(s) completed",
         f"*Started* {slack_time(started)} · *ended* {slack_time(end)}",

@@ -24,9 +24,10 @@ from bot.views.common import (
     table,
     truncate,
 )
-from bot.views.executions import STATUS_EMOJI, duration, short_id
+from bot.views.executions import STATUS_EMOJI, short_id
 from bot.views.groups import MAX_TABLE_DATA_ROWS, bullet_sections, plural
 from bot.views.message import Message
+from orchestration.clock import duration_text
 from orchestration.models import CleanupStatus, ExecutionType, LaunchStatus
 from orchestration.services.report import (
     CleanupReport,
@@ -73,7 +74,7 @@ def _kind(report: EvidenceReport) -> str:
 
 
 def _seconds(value: int | None) -> str:
-    return duration(value) if value is not None else "-"
+    return duration_text(value) if value is not None else "-"
 
 
 # -- sentences shared by the message and the Markdown ----------------------------------------------

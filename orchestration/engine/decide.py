@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from orchestration.clock import duration_text
 from orchestration.drs.gateway import DrsJob, RecoveryInstance
 from orchestration.drs.limits import DrsLimits
 from orchestration.models import (
@@ -130,7 +131,7 @@ def _fold_job(
                 EventType.WAVE_COMPLETED,
                 now,
                 f"Wave {wave.wave_number} ({wave.wave_name}) completed: {launched} of {total} server(s) "
-                f"launched in {_duration(now - (wave.start_time or now))}",
+                f"launched in {duration_text(now - (wave.start_time or now))}",
                 wave_number=wave.wave_number,
                 launched=launched,
                 total=total,
@@ -273,7 +274,7 @@ def _finish(execution: Execution, target: ExecutionStatus, now: int, reason: str
     """End the execution; a drill's instances are scheduled for termination."""
     launched = sum(1 for w in execution.waves for s in w.servers if s.launch_status == LaunchStatus.LAUNCHED)
     total = sum(len(w.servers) for w in execution.waves)
-    duration = _duration(now - (execution.start_time or execution.requested_at))
+    duration = duration_text(now - (execution.start_time or execution.requested_at))
     ended = execution.with_status(target, now, reason=reason)
     event = {
         _E.COMPLETED: EventType.COMPLETED,
@@ -306,7 +307,7 @@ def _finish(execution: Execution, target: ExecutionStatus, now: int, reason: str
         ended = ended.with_event(
             EventType.CLEANUP_SCHEDULED,
             now,
-            f"{len(instances)} drill instance(s) will be terminated in {_duration(delay)}",
+            f"{len(instances)} drill instance(s) will be terminated in {duration_text(delay)}",
             dueAt=now + delay,
         )
     return ended
@@ -331,12 +332,3 @@ def claim_cleanup(execution: Execution, now: int) -> tuple[Execution, bool]:
         }
     )
     return execution.model_copy(update={"cleanup": claimed}), True
-
-
-def _duration(seconds: int) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"

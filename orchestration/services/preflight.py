@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from orchestration.bootstrap import Services
+from orchestration.clock import duration_text
 from orchestration.drs.gateway import DrsJob, SourceServer
 from orchestration.drs.limits import DrsLimits
 from orchestration.errors import NotFound
@@ -446,13 +447,5 @@ def _replication_findings(view: PlanView, execution_type: ExecutionType) -> list
 
 
 def _health(server: SourceServer) -> str:
-    lag = f", {_duration(server.lag_seconds)} behind" if server.lag_seconds else ""
+    lag = f", {duration_text(server.lag_seconds)} behind" if server.lag_seconds else ""
     return f"{server.hostname} ({server.replication_state}{lag})"
-
-
-def _duration(seconds: int) -> str:
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

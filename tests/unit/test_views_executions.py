@@ -11,10 +11,10 @@ from bot.views.executions import (
     build_executions_list,
     build_outcome,
     build_started,
-    duration,
 )
 from bot.views.ids import ActionId, BlockId
 from bot.views.text import render_message
+from orchestration.clock import duration_text
 from orchestration.models import (
     Approval,
     CleanupRun,
@@ -212,7 +212,7 @@ def test_long_plans_are_trimmed_to_the_table_limit():
 
 
 def test_duration():
-    assert [duration(s) for s in (0, 59, 60, 3599, 3600, 7322)] == [
+    assert [duration_text(s) for s in (0, 59, 60, 3599, 3600, 7322)] == [
         "0s",
         "59s",
         "1m 00s",
