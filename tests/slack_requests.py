@@ -126,16 +126,7 @@ def block_actions(
         "message": message or {"type": "message", "ts": message_ts, "text": "", "blocks": []},
         "state": {"values": {}},
         "response_url": response_url,
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": block_id,
-                "text": {"type": "plain_text", "text": action_id, "emoji": True},
-                "value": value,
-                "type": "button",
-                "action_ts": f"{int(time.time())}.000000",
-            }
-        ],
+        "actions": [_button_click(action_id, block_id, value)],
     }
     return _interaction(payload, signing_secret, timestamp)
 
@@ -253,6 +244,18 @@ def _interaction(payload: dict[str, Any], signing_secret: str, timestamp: int | 
     return SignedRequest.sign(urlencode({"payload": json.dumps(payload)}), signing_secret, timestamp)
 
 
+def _button_click(action_id: str, block_id: str, value: str) -> dict[str, Any]:
+    """One clicked button as block_actions lists it."""
+    return {
+        "action_id": action_id,
+        "block_id": block_id,
+        "text": {"type": "plain_text", "text": action_id, "emoji": True},
+        "value": value,
+        "type": "button",
+        "action_ts": f"{int(time.time())}.000000",
+    }
+
+
 def _user(user_id: str) -> dict[str, str]:
     return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID}
 
@@ -353,16 +356,7 @@ def view_block_actions(
             ),
             "hash": view.get("hash", ""),
         },
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": block_id,
-                "text": {"type": "plain_text", "text": action_id, "emoji": True},
-                "value": value,
-                "type": "button",
-                "action_ts": f"{int(time.time())}.000000",
-            }
-        ],
+        "actions": [_button_click(action_id, block_id, value)],
     }
     return _interaction(payload, signing_secret, timestamp)
 
