@@ -17,7 +17,6 @@ rather than retried.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -27,7 +26,6 @@ from aws_lambda_powertools import Logger
 from orchestration.bootstrap import Services
 from orchestration.errors import Conflict, DrbotError, InUse, NotFound, StaleVersion
 from orchestration.models import ExecutionType, Schedule, SlackThread
-from orchestration.rbac import Role, RoleConfig
 from orchestration.requests import StartExecution
 from orchestration.services.common import active_executions
 from orchestration.services.executions import execute_recovery_plan
@@ -124,11 +122,12 @@ def fire_schedule(
     )
     try:
         execution = execute_recovery_plan(
-            _acting_as(services, actor),
+            services,
             request,
             actor,
             require_approval=False,
             approved_by=schedule.approved_by,
+            authorized=True,
             schedule_id=schedule_id,
             channel=SlackThread(channel=schedule.channel) if schedule.channel else None,
             cleanup_after_minutes=schedule.cleanup_after_minutes,
@@ -300,15 +299,6 @@ def _disable_for_deleted_plan(
     )
     tell(reporter, current, message)
     return FireResult(FireOutcome.PLAN_DELETED, schedule.schedule_id, scheduled_at, message)
-
-
-def _acting_as(services: Services, actor: str) -> Services:
-    """The services as the schedule acts: with the standing its approval gave it, that of an operator
-    requesting the run (the approver's approval is recorded on the execution)."""
-    roles = services.settings.roles
-    operators = roles.members.get(Role.OPERATOR, frozenset()) | {actor}
-    granted = RoleConfig(members={**roles.members, Role.OPERATOR: operators}, default_role=roles.default_role)
-    return dataclasses.replace(services, settings=dataclasses.replace(services.settings, roles=granted))
 
 
 def _next_text(services: Services, schedule: Schedule) -> str:

@@ -231,11 +231,15 @@ def execute_recovery_plan(
     cleanup_after_minutes: int | None = None,
     schedule_id: str | None = None,
     approved_by: str | None = None,
+    authorized: bool = False,
 ) -> Execution:
     """Check the plan and create its execution: awaiting approval, or started at once.
 
-    `approved_by` records an approval given beforehand (a schedule's creator approved its runs)."""
-    require(services, actor, Permission.REQUEST_EXECUTION)
+    `approved_by` records an approval given beforehand (an approver approved a schedule's runs);
+    `authorized` says the request itself was allowed beforehand too (the schedule's creation and
+    approval were permission-checked), so `actor` (`schedule:<id>`) needs no role of its own."""
+    if not authorized:
+        require(services, actor, Permission.REQUEST_EXECUTION)
     cleanup = cleanup_after_minutes if cleanup_after_minutes is not None else request.cleanup_after_minutes
     if request.execution_type == ExecutionType.RECOVERY and cleanup is not None:
         raise ValidationFailed(

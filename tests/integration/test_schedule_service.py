@@ -525,3 +525,24 @@ def test_a_fire_that_started_nothing_names_no_drill_of_an_earlier_fire(
     assert (again.outcome, again.execution_id) == (FireOutcome.DUPLICATE, None)
     late_copy = fire_schedule(services, schedule.schedule_id, first_due, reporter)
     assert (late_copy.outcome, late_copy.execution_id) == (FireOutcome.DUPLICATE, None)
+
+
+def test_a_fire_needs_no_role_for_its_schedule(services: Any, plan: Any, clock: Any) -> None:
+    """The schedule was allowed when created and approved: `schedule:<id>` needs no role of its own
+    (the AWS default, where anyone not named in the roles is a viewer)."""
+    from dataclasses import replace
+
+    from orchestration.rbac import RoleConfig
+
+    schedule = approved(services)
+    roles = RoleConfig.from_mapping({"operator": ["alice"], "approver": ["bob"], "default": "viewer"})
+    services.settings = replace(services.settings, roles=roles)
+    due = epoch(2026, 1, 1, 3, 0, 0)
+    clock.set(due + 2)
+
+    result = fire_schedule(services, schedule.schedule_id, due, RecordingReporter())
+
+    assert result.outcome == FireOutcome.STARTED
+    [execution] = executions_of(services, schedule.schedule_id)
+    assert execution.initiated_by == f"schedule:{schedule.schedule_id}"
+    assert [a.user_id for a in execution.approvals] == ["bob"]
