@@ -25,6 +25,7 @@ from botocore import xform_name
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.client import BaseClient
 from botocore.config import Config
+from botocore.exceptions import ReadTimeoutError
 from botocore.model import ServiceModel
 
 from orchestration.clock import Clock, SystemClock
@@ -36,7 +37,9 @@ from orchestration.drs.sim.context import Scope, SimLimits, SimTiming
 from orchestration.drs.sim.faults import SimFaults, set_throttle_rate
 from orchestration.drs.sim.format import arn, source_server_id
 from orchestration.drs.sim.http import error_response, parse_request, success_response
+from orchestration.drs.sim.launches import settle
 from orchestration.drs.sim.operations import SimService
+from orchestration.drs.sim.queries import instances_shutting_down
 from orchestration.drs.sim.replication import NOT_REPLICATING
 from orchestration.drs.sim.store import SimStore, SimTx, SourceServerRow
 from orchestration.errors import ValidationFailed
@@ -130,7 +133,9 @@ class DrsSimulator:
                 except SimApiError as error:
                     # caught inside the transaction: a throttled call still used up its throttle
                     return error_response(service_model, request, error, request_id)
-            return success_response(operation, request, output, request_id)
+                lost = sim_faults.consume_lost_response(tx, operation.name)
+            if not lost:
+                return success_response(operation, request, output, request_id)
         except SimApiError as error:
             return error_response(service_model, request, error, request_id)
         except Exception as exc:
@@ -142,6 +147,9 @@ class DrsSimulator:
                 SimApiError("InternalServerException", f"simulator error: {exc}"),
                 request_id,
             )
+        # the call took effect (committed above), but its answer never reaches the caller
+        log.debug("DRS simulator lost the answer of %s (lose_responses)", operation.name)
+        raise ReadTimeoutError(endpoint_url=request.url)
 
     # fault switches -----------------------------------------------------------------------------
     def throttle_next(self, count: int, operations: Iterable[str] | None = None) -> None:
@@ -162,6 +170,15 @@ class DrsSimulator:
             raise ValueError("rate is a share of calls between 0 and 1")
         with self._transaction() as tx:
             set_throttle_rate(tx, rate, seed)
+
+    def lose_responses(self, rate: float, operations: Iterable[str] | None = None, seed: int = 0) -> None:
+        """This share of successful calls (of `operations`, or of any) takes effect in DRS but the caller
+        gets botocore's ReadTimeoutError; which calls is fixed by `seed`, so runs repeat (0 stops it)."""
+        if not 0 <= rate <= 1:
+            raise ValueError("rate is a share of calls between 0 and 1")
+        names = [self._operation_name(op) for op in operations] if operations else None
+        with self._transaction() as tx:
+            sim_faults.set_lost_response_rate(tx, rate, names, seed)
 
     def fail_servers(self, servers: Iterable[str]) -> list[str]:
         """Launches of these servers (ids or hostnames) started from now on end FAILED; returns the ids."""
@@ -195,14 +212,65 @@ class DrsSimulator:
         return ids
 
     def clear_faults(self) -> None:
-        """Every fault switch off: no throttling, failures, stalls or slow launches."""
+        """Every fault switch off: no throttling, failures, stalls, slow launches or lost answers."""
         with self._transaction() as tx:
             tx.clear_faults()
             set_throttle_rate(tx, 0, 0)
+            sim_faults.set_lost_response_rate(tx, 0, None, 0)
 
     def faults(self) -> SimFaults:
         with self._transaction() as tx:
             return SimFaults.from_rows(tx.faults())
+
+    # truth for tests: the simulator's own tables, not what an API call shows ---------------------
+    def launch_counts(self, region: str | None = None, account_id: str | None = None) -> dict[str, int]:
+        """Source server id -> how many LAUNCH jobs (drills or recoveries) included it; None: any."""
+        with self._settled(self.clock.now()) as tx:
+            return tx.launch_counts(account_id, region)
+
+    def running_instances(
+        self, region: str | None = None, account_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Recovery instances that exist (not terminated yet), by launch time; None: any region/account."""
+        now = self.clock.now()
+        with self._settled(now) as tx:
+            instances = tx.all_instances(account_id, region)
+            job_arns = {
+                i.recovery_instance_id: arn(i.region, i.account_id, f"job/{i.job_id}") for i in instances
+            }
+            tags = tx.tags_of(set(job_arns.values()))
+            shutting_down = instances_shutting_down(tx, now, account_id, region)
+        return [
+            {
+                "recoveryInstanceID": i.recovery_instance_id,
+                "sourceServerID": i.source_server_id,
+                "jobID": i.job_id,
+                "isDrill": i.is_drill,
+                "tags": tags[job_arns[i.recovery_instance_id]],
+                "ec2InstanceState": "SHUTTING-DOWN" if i.recovery_instance_id in shutting_down else "RUNNING",
+                "region": i.region,
+                "accountID": i.account_id,
+            }
+            for i in instances
+        ]
+
+    def jobs_by_tag(self, key: str, value: str) -> list[dict[str, Any]]:
+        """Jobs of any region and account tagged `key`=`value`, oldest first."""
+        now = self.clock.now()
+        with self._settled(now) as tx:
+            jobs = tx.jobs_tagged(key, value)
+        return [
+            {
+                "jobID": job.job_id,
+                "type": job.type,
+                "status": job.status(now),
+                "isDrill": job.is_drill,
+                "sourceServerIDs": [s.source_server_id for s in job.servers],
+                "region": job.region,
+                "accountID": job.account_id,
+            }
+            for job in jobs
+        ]
 
     # inventory ----------------------------------------------------------------------------------
     def server_id(self, hostname: str, region: str = "us-east-1", account_id: str | None = None) -> str:
@@ -237,6 +305,13 @@ class DrsSimulator:
     def _transaction(self) -> Iterator[SimTx]:
         self._ensure_loaded()
         with self._store.transaction() as tx:
+            yield tx
+
+    @contextmanager
+    def _settled(self, now: float) -> Iterator[SimTx]:
+        """A transaction in which work finished by `now` is stored first, as every API call does."""
+        with self._transaction() as tx:
+            settle(tx, now)
             yield tx
 
     def _ensure_loaded(self) -> None:

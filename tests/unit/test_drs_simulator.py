@@ -3,6 +3,7 @@ every answer, and every answer is checked against the output (or error) shape of
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ import boto3
 import botocore.session
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.model import OperationModel, Shape, StringShape
 from botocore.validate import ParamValidator
 
@@ -641,9 +642,9 @@ def test_paginators_walk_every_page(sim: DrsSimulator, drs: DrsClient, clock: Fa
     jobs = [start(drs, [server_id])["jobID"] for server_id in ids[:5]]
     job_pages = list(drs.get_paginator("describe_jobs").paginate(PaginationConfig={"PageSize": 2}))
     assert [len(p["items"]) for p in job_pages] == [2, 2, 1]
-    assert [j["jobID"] for p in job_pages for j in p["items"]] == jobs
+    assert [j["jobID"] for p in job_pages for j in p["items"]] == jobs[::-1]  # newest first, as DRS
     by_id = drs.get_paginator("describe_jobs").paginate(filters={"jobIDs": jobs[1:3]}).build_full_result()
-    assert [j["jobID"] for j in by_id["items"]] == jobs[1:3]
+    assert [j["jobID"] for j in by_id["items"]] == [jobs[2], jobs[1]]
     later = drs.describe_jobs(
         filters={"fromDate": "2026-01-01T00:00:00Z", "toDate": "2026-01-01T00:00:00.000000+00:00"}
     )
@@ -830,3 +831,216 @@ def test_two_processes_racing_for_one_server_start_one_job(
     assert len(clients[1].describe_jobs()["items"]) == 1
     for simulator in simulators:
         simulator.close()
+
+
+# -- listing order and cost -----------------------------------------------------------------------
+
+
+def test_jobs_are_listed_newest_first_and_a_job_created_between_pages_shifts_nothing(
+    sim: DrsSimulator, drs: DrsClient, clock: FakeClock
+) -> None:
+    ids = server_ids(drs)
+    jobs = []
+    for server_id in ids[:5]:
+        jobs.append(start(drs, [server_id])["jobID"])
+        clock.advance(1)
+    first = drs.describe_jobs(maxResults=2)
+    assert [j["jobID"] for j in first["items"]] == [jobs[4], jobs[3]]
+    created_meanwhile = start(drs, [ids[5]])["jobID"]
+    second = drs.describe_jobs(maxResults=2, nextToken=first["nextToken"])
+    assert [j["jobID"] for j in second["items"]] == [jobs[2], jobs[1]]
+    third = drs.describe_jobs(maxResults=2, nextToken=second["nextToken"])
+    assert [j["jobID"] for j in third["items"]] == [jobs[0]]
+    assert "nextToken" not in third
+    assert drs.describe_jobs(maxResults=1)["items"][0]["jobID"] == created_meanwhile
+
+    window = drs.get_paginator("describe_jobs").paginate(
+        filters={"fromDate": "2026-01-01T00:00:01Z", "toDate": "2026-01-01T00:00:03Z"},
+        PaginationConfig={"PageSize": 1},
+    )
+    assert [j["jobID"] for p in window for j in p["items"]] == [jobs[3], jobs[2], jobs[1]]
+    forged = base64.urlsafe_b64encode(b'{"op":"DescribeJobs","after":["x"]}').decode()
+    with pytest.raises(drs.exceptions.ValidationException, match="Invalid nextToken"):
+        drs.describe_jobs(nextToken=forged)
+
+
+def test_filtered_listings_page_in_order(
+    tmp_path: Path, clock: FakeClock, client_for: Callable[..., DrsClient]
+) -> None:
+    simulator = DrsSimulator(tmp_path / "d.db", clock, generated_inventory(30), launch_seconds=LAUNCH_SECONDS)
+    drs = client_for(simulator)
+    ids = server_ids(drs)  # node-0000 … node-0029: hostname order is id order here
+    wanted = ids[3:23:2]
+    servers = drs.get_paginator("describe_source_servers").paginate(
+        filters={"sourceServerIDs": list(reversed(wanted))}, PaginationConfig={"PageSize": 3}
+    )
+    assert [s["sourceServerID"] for p in servers for s in p["items"]] == wanted
+    for first in range(0, 30, 10):
+        start(drs, ids[first : first + 10])
+        clock.advance(ENOUGH_FOR_ANY_LAUNCH)
+    instances = drs.get_paginator("describe_recovery_instances").paginate(
+        filters={"sourceServerIDs": wanted}, PaginationConfig={"PageSize": 4}
+    )
+    items = [i for p in instances for i in p["items"]]
+    assert sorted(i["sourceServerID"] for i in items) == sorted(wanted)
+    assert len({i["recoveryInstanceID"] for i in items}) == len(wanted)
+    launched = [i["recoveryInstanceProperties"]["lastUpdatedDateTime"] for i in items]
+    assert launched == sorted(launched)
+    listed = drs.get_paginator("describe_source_servers").paginate(PaginationConfig={"PageSize": 7})
+    every = [s for p in listed for s in p["items"]]
+    assert [s["sourceServerID"] for s in every] == ids
+    assert {s["lastLaunchResult"] for s in every} == {"SUCCEEDED"}
+    assert all(s["recoveryInstanceId"] for s in every)
+    simulator.close()
+
+
+def test_a_page_of_source_servers_costs_the_same_queries_whatever_its_size(
+    tmp_path: Path, clock: FakeClock, client_for: Callable[..., DrsClient]
+) -> None:
+    simulator = DrsSimulator(tmp_path / "d.db", clock, generated_inventory(300))
+    drs = client_for(simulator)
+    ids = server_ids(drs)
+    for first in range(0, 300, 100):
+        start(drs, ids[first : first + 100])
+        clock.advance(ENOUGH_FOR_ANY_LAUNCH)
+    drs.describe_jobs(maxResults=1)  # stores the finished launches (their instances) first
+    statements: list[str] = []
+    simulator._store._conn.set_trace_callback(statements.append)
+
+    def queries_for(size: int) -> int:
+        statements.clear()
+        assert len(drs.describe_source_servers(maxResults=size)["items"]) == size
+        return len(statements)
+
+    assert queries_for(5) == queries_for(250)
+    simulator.close()
+
+
+# -- lost answers ---------------------------------------------------------------------------------
+
+
+def test_a_lost_answer_took_effect_but_the_caller_sees_a_read_timeout(
+    sim: DrsSimulator, drs: DrsClient, clock: FakeClock
+) -> None:
+    app = sim.server_id("app-orders-01")
+    sim.lose_responses(1.0, ["StartRecovery"])
+    assert sim.faults().lost_response_rate == 1.0
+    assert sim.faults().lost_response_operations == {"StartRecovery"}
+    with pytest.raises(ReadTimeoutError) as lost:
+        start(drs, [app], tags={"drbot:executionId": "e-lost"})
+    assert ".simulator.invalid" in str(lost.value)
+    (job,) = sim.jobs_by_tag("drbot:executionId", "e-lost")
+    assert job["sourceServerIDs"] == [app]
+    assert [j["jobID"] for j in drs.describe_jobs()["items"]] == [job["jobID"]]  # other calls answer
+    with pytest.raises(drs.exceptions.ConflictException):  # an error took no effect: it is answered
+        start(drs, [app])
+    clock.advance(ENOUGH_FOR_ANY_LAUNCH)
+    assert sim.launch_counts() == {app: 1}
+
+    sim.lose_responses(0)
+    assert not sim.faults().any
+    assert start(drs, [app])["status"] == "PENDING"
+
+
+def test_a_throttled_call_is_not_also_lost(sim: DrsSimulator, drs: DrsClient) -> None:
+    web = sim.server_id("web-frontend-01")
+    sim.throttle_next(1, ["start_recovery"])
+    sim.lose_responses(1.0, ["start_recovery"])
+    with pytest.raises(drs.exceptions.ThrottlingException):
+        start(drs, [web])
+    assert sim.launch_counts() == {}
+    with pytest.raises(ReadTimeoutError):
+        start(drs, [web])
+    assert sim.launch_counts() == {web: 1}
+    sim.clear_faults()
+    assert not sim.faults().any
+    drs.describe_jobs()
+
+
+def test_lost_answers_repeat_for_a_seed_and_survive_a_restart(
+    tmp_path: Path, clock: FakeClock, client_for: Callable[..., DrsClient]
+) -> None:
+    def outcomes(name: str) -> list[bool]:
+        first = DrsSimulator(tmp_path / name, clock)
+        first.lose_responses(0.5, seed=3)
+        first.close()
+        simulator = DrsSimulator(tmp_path / name, clock)  # another process on the same file
+        drs = client_for(simulator)
+        result = []
+        for _ in range(20):
+            try:
+                drs.describe_jobs()
+                result.append(True)
+            except ReadTimeoutError:
+                result.append(False)
+        assert simulator.faults().lost_response_seed == 3
+        simulator.close()
+        return result
+
+    first = outcomes("a.db")
+    assert first == outcomes("b.db")
+    assert True in first
+    assert False in first
+
+
+def test_lose_responses_checks_its_arguments(sim: DrsSimulator, drs: DrsClient) -> None:
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        sim.lose_responses(1.5)
+    with pytest.raises(ValueError, match="not a DRS operation"):
+        sim.lose_responses(0.5, ["launch_rockets"])
+    sim.lose_responses(1.0, ["terminate_recovery_instances"])
+    assert drs.describe_source_servers(maxResults=1)["items"]
+
+
+# -- truth for fault tests ------------------------------------------------------------------------
+
+
+def test_launch_counts_running_instances_and_jobs_by_tag_read_the_simulators_own_state(
+    sim: DrsSimulator, drs: DrsClient, clock: FakeClock, client_for: Callable[..., DrsClient]
+) -> None:
+    app, db = sim.server_id("app-orders-01"), sim.server_id("db-primary-01")
+    sim.fail_servers([db])
+    job = start(drs, [app, db], tags={"drbot:executionId": "e-1", "drbot:wave": "1"})
+    assert sim.launch_counts() == {app: 1, db: 1}
+    assert sim.running_instances() == []
+    (tagged,) = sim.jobs_by_tag("drbot:executionId", "e-1")
+    assert tagged == {
+        "jobID": job["jobID"],
+        "type": "LAUNCH",
+        "status": "PENDING",
+        "isDrill": True,
+        "sourceServerIDs": [app, db],
+        "region": EAST,
+        "accountID": "111122223333",
+    }
+
+    clock.advance(ENOUGH_FOR_ANY_LAUNCH)  # no API call in between: the truth settles by itself
+    (instance,) = sim.running_instances()
+    assert instance["sourceServerID"] == app
+    assert instance["jobID"] == job["jobID"]
+    assert instance["isDrill"] is True
+    assert instance["tags"] == {"drbot:executionId": "e-1", "drbot:wave": "1"}
+    assert instance["ec2InstanceState"] == "RUNNING"
+    assert sim.jobs_by_tag("drbot:wave", "1")[0]["status"] == "COMPLETED"
+    assert sim.jobs_by_tag("drbot:wave", "2") == []
+
+    west = client_for(sim, WEST)
+    etl = sim.server_id("etl-worker-01", WEST)
+    start(west, [etl], drill=False)
+    start(drs, [app])
+    assert sim.launch_counts(EAST) == {app: 2, db: 1}
+    assert sim.launch_counts(WEST) == {etl: 1}
+    assert sim.launch_counts(EAST, "444455556666") == {}
+    clock.advance(ENOUGH_FOR_ANY_LAUNCH)
+    assert [i["sourceServerID"] for i in sim.running_instances(EAST)] == [app]
+    (recovered,) = sim.running_instances(WEST)
+    assert recovered["isDrill"] is False
+    assert recovered["tags"] == {}
+
+    (current,) = drs.describe_recovery_instances()["items"]
+    drs.terminate_recovery_instances(recoveryInstanceIDs=[current["recoveryInstanceID"]])
+    clock.advance(5)
+    assert [i["ec2InstanceState"] for i in sim.running_instances(EAST)] == ["SHUTTING-DOWN"]
+    clock.advance(ENOUGH_FOR_ANY_LAUNCH)
+    assert sim.running_instances(EAST) == []
+    assert sim.launch_counts(EAST) == {app: 2, db: 1}  # a TERMINATE job is no launch

@@ -12,6 +12,7 @@ import binascii
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from orchestration.drs.sim.format import parse_iso_datetime
@@ -65,6 +66,31 @@ def throttled(retry_after_seconds: int) -> SimApiError:
     )
 
 
+@dataclass(frozen=True)
+class PageRequest:
+    """What a paginated request asks for: at most `limit` items after the key `after` (a token's)."""
+
+    operation: str
+    limit: int
+    after: list[Any] | None
+
+    def token(self, page: Sequence[T], key: Callable[[T], Sequence[Any]], more: bool) -> str | None:
+        """The nextToken of a page: the key of its last item, when more items follow."""
+        return _encode_token(self.operation, list(key(page[-1]))) if more and page else None
+
+
+def page_request(params: dict[str, Any], operation: str, key_types: Sequence[type] = ()) -> PageRequest:
+    """`maxResults` (at most 1000) and the key `nextToken` recorded; `key_types` checks that key's shape."""
+    size = params.get("maxResults")
+    limit = MAX_PAGE_SIZE if size is None else min(int(size), MAX_PAGE_SIZE)
+    if limit < 1:
+        raise validation_error("maxResults must be at least 1", [("maxResults", "must be at least 1")])
+    after = _decode_token(params.get("nextToken"), operation)
+    if after is not None and key_types and not _key_matches(after, key_types):
+        raise validation_error("Invalid nextToken", [("nextToken", f"not a token {operation} returned")])
+    return PageRequest(operation, limit, after)
+
+
 def paginate(
     items: Sequence[T],
     key: Callable[[T], Sequence[Any]],
@@ -76,15 +102,24 @@ def paginate(
     The token remembers the last key handed out rather than an offset, so items created between
     two pages neither repeat nor get skipped.
     """
-    size = params.get("maxResults")
-    limit = MAX_PAGE_SIZE if size is None else min(int(size), MAX_PAGE_SIZE)
-    if limit < 1:
-        raise validation_error("maxResults must be at least 1", [("maxResults", "must be at least 1")])
-    after = _decode_token(params.get("nextToken"), operation)
+    request = page_request(params, operation)
+    after = request.after
     remaining = [item for item in items if after is None or list(key(item)) > after]
-    page = remaining[:limit]
-    more = len(remaining) > limit
-    return page, (_encode_token(operation, list(key(page[-1]))) if more and page else None)
+    page = remaining[: request.limit]
+    return page, request.token(page, key, len(remaining) > request.limit)
+
+
+def _key_matches(after: list[Any], key_types: Sequence[type]) -> bool:
+    if len(after) != len(key_types):
+        return False
+    for value, wanted in zip(after, key_types, strict=True):
+        if isinstance(value, bool):
+            return False
+        if wanted is float and not isinstance(value, int | float):
+            return False
+        if wanted is not float and not isinstance(value, wanted):
+            return False
+    return True
 
 
 def _encode_token(operation: str, after: list[Any]) -> str:

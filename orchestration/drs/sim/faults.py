@@ -6,6 +6,8 @@ Kinds (rows of `sim_faults`: kind, target, value):
 - fail           target: a source server id         launches started from now on end FAILED
 - stall          target: a source server id         value: when replication stalled (epoch seconds)
 - slow           target: a source server id or "*"  value: factor on the launch time of new jobs
+- lose_responses target: "*"                        value: {"rate": 0..1, "seed": int,
+                                                           "operations": [operation names] | null}
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from orchestration.drs.sim.format import unit_interval
 from orchestration.drs.sim.store import FaultRow, SimTx
@@ -22,8 +25,10 @@ THROTTLE_RATE = "throttle_rate"
 FAIL = "fail"
 STALL = "stall"
 SLOW = "slow"
+LOSE_RESPONSES = "lose_responses"
 ANY = "*"
 _THROTTLE_CALLS = "throttle_calls"
+_LOSE_CALLS = "lose_response_calls"
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,11 @@ class SimFaults:
     """Source server id -> when its replication stalled."""
     slow_launches: Mapping[str, float] = field(default_factory=dict)
     """Source server id (or "*" for all) -> launch time factor."""
+    lost_response_rate: float = 0.0
+    """Share of successful calls whose answer is lost (ReadTimeoutError) after they took effect."""
+    lost_response_seed: int = 0
+    lost_response_operations: frozenset[str] = frozenset()
+    """Operation names whose answers can be lost; empty: any operation."""
 
     @classmethod
     def from_rows(cls, rows: list[FaultRow]) -> SimFaults:
@@ -47,6 +57,7 @@ class SimFaults:
         failing: set[str] = set()
         stalled: dict[str, float] = {}
         slow: dict[str, float] = {}
+        lose: dict[str, Any] = {"rate": 0.0, "seed": 0, "operations": None}
         for row in rows:
             if row.kind == THROTTLE_NEXT:
                 throttle_next[row.target] = int(row.value)
@@ -59,7 +70,19 @@ class SimFaults:
                 stalled[row.target] = float(row.value)
             elif row.kind == SLOW:
                 slow[row.target] = float(row.value)
-        return cls(throttle_next, rate, seed, frozenset(failing), stalled, slow)
+            elif row.kind == LOSE_RESPONSES:
+                lose = json.loads(row.value)
+        return cls(
+            throttle_next,
+            rate,
+            seed,
+            frozenset(failing),
+            stalled,
+            slow,
+            lost_response_rate=float(lose["rate"]),
+            lost_response_seed=int(lose["seed"]),
+            lost_response_operations=frozenset(lose["operations"] or ()),
+        )
 
     def slow_factor(self, source_server_id: str) -> float:
         """A per-server factor and an all-servers factor multiply."""
@@ -73,6 +96,7 @@ class SimFaults:
             or self.failing_servers
             or self.stalled_servers
             or self.slow_launches
+            or self.lost_response_rate
         )
 
 
@@ -100,3 +124,23 @@ def set_throttle_rate(tx: SimTx, rate: float, seed: int) -> None:
     else:
         tx.put_fault(THROTTLE_RATE, ANY, json.dumps({"rate": rate, "seed": seed}))
     tx.set_meta(_THROTTLE_CALLS, "0")
+
+
+def set_lost_response_rate(tx: SimTx, rate: float, operations: list[str] | None, seed: int) -> None:
+    if rate <= 0:
+        tx.delete_fault(LOSE_RESPONSES)
+    else:
+        value = {"rate": rate, "seed": seed, "operations": sorted(operations) if operations else None}
+        tx.put_fault(LOSE_RESPONSES, ANY, json.dumps(value))
+    tx.set_meta(_LOSE_CALLS, "0")
+
+
+def consume_lost_response(tx: SimTx, operation: str) -> bool:
+    """Whether the answer of this successful call is lost; draws hash(seed, n) for the n-th such call."""
+    faults = SimFaults.from_rows(tx.faults())
+    if faults.lost_response_rate <= 0:
+        return False
+    if faults.lost_response_operations and operation not in faults.lost_response_operations:
+        return False
+    call = tx.next_sequence(_LOSE_CALLS)
+    return unit_interval("lose", faults.lost_response_seed, call) < faults.lost_response_rate

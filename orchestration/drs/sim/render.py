@@ -161,6 +161,16 @@ def _replication_info(row: SourceServerRow, replication: Replication) -> dict[st
     return info
 
 
+def hardware_ids(row: SourceServerRow) -> set[str]:
+    """What DescribeSourceServers' hardwareId filter matches: the source machine's EC2 instance id or
+    VMware uuid, or a MAC address of it."""
+    props = _source_properties(row)
+    hints = props["identificationHints"]
+    found = {hints.get("awsInstanceID"), hints.get("vmWareUuid")}
+    found.update(nic.get("macAddress") for nic in props["networkInterfaces"])
+    return {str(value) for value in found if value}
+
+
 def _source_properties(row: SourceServerRow) -> dict[str, Any]:
     spec = row.spec
     hints: dict[str, Any] = {"hostname": spec.hostname, "fqdn": spec.fqdn or spec.hostname}

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,8 @@ CREATE TABLE IF NOT EXISTS sim_source_servers (
     added_at REAL NOT NULL,
     stalled_since REAL,
     spec TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS sim_source_servers_scope ON sim_source_servers (account_id, region);
+CREATE INDEX IF NOT EXISTS sim_source_servers_listing
+    ON sim_source_servers (account_id, region, hostname, source_server_id);
 CREATE TABLE IF NOT EXISTS sim_jobs (
     job_id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL,
@@ -46,6 +48,7 @@ CREATE TABLE IF NOT EXISTS sim_jobs (
     started_at REAL NOT NULL,
     ended_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS sim_jobs_scope ON sim_jobs (account_id, region, ended_at);
+CREATE INDEX IF NOT EXISTS sim_jobs_listing ON sim_jobs (account_id, region, seq);
 CREATE TABLE IF NOT EXISTS sim_job_servers (
     job_id TEXT NOT NULL,
     position INTEGER NOT NULL,
@@ -71,6 +74,9 @@ CREATE TABLE IF NOT EXISTS sim_recovery_instances (
     is_drill INTEGER NOT NULL,
     launched_at REAL NOT NULL,
     point_in_time REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS sim_recovery_instances_listing
+    ON sim_recovery_instances (account_id, region, launched_at, recovery_instance_id);
+CREATE INDEX IF NOT EXISTS sim_recovery_instances_server ON sim_recovery_instances (source_server_id);
 CREATE TABLE IF NOT EXISTS sim_tags (
     arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (arn, key));
 CREATE TABLE IF NOT EXISTS sim_faults (
@@ -221,6 +227,32 @@ class SimTx:
     def all_servers(self) -> list[SourceServerRow]:
         return [_server(r) for r in self._rows("SELECT * FROM sim_source_servers")]
 
+    def servers_in_order(
+        self, account_id: str, region: str, after: tuple[str, str] | None, ids: Collection[str] | None
+    ) -> Generator[SourceServerRow, None, None]:
+        """The scope's servers (or just `ids`) by (hostname, id) after `after`, read as they are consumed.
+
+        A page stops reading once it is full, so it costs its own rows, not the scope's.
+        """
+        sql = "SELECT * FROM sim_source_servers WHERE account_id = ? AND region = ?"
+        params: list[Any] = [account_id, region]
+        if after is not None:
+            sql += " AND (hostname, source_server_id) > (?, ?)"
+            params += after
+        if ids is not None:
+            sql += f" AND source_server_id IN {_JSON_LIST}"
+            params.append(_json_list(ids))
+        cursor = self._conn.execute(sql + " ORDER BY hostname, source_server_id", params)
+        try:
+            for row in cursor:
+                yield _server(row)
+        finally:
+            cursor.close()
+
+    def servers_by_id(self, ids: Collection[str]) -> dict[str, SourceServerRow]:
+        sql = f"SELECT * FROM sim_source_servers WHERE source_server_id IN {_JSON_LIST}"
+        return {str(r["source_server_id"]): _server(r) for r in self._rows(sql, (_json_list(ids),))}
+
     def server(self, source_server_id: str) -> SourceServerRow | None:
         rows = self._rows("SELECT * FROM sim_source_servers WHERE source_server_id = ?", (source_server_id,))
         return _server(rows[0]) if rows else None
@@ -272,20 +304,84 @@ class SimTx:
             params.append(active_at)
         return self._with_servers(self._rows(sql + " ORDER BY seq", params))
 
+    def jobs_active_at(
+        self, at: float, account_id: str | None = None, region: str | None = None
+    ) -> list[Job]:
+        """Jobs not COMPLETED at `at`, of any (or one) account and region, by creation."""
+        where, params = _scope_filter("j", account_id, region)
+        sql = "SELECT * FROM sim_jobs j WHERE ended_at > ?" + where + " ORDER BY seq"
+        return self._with_servers(self._rows(sql, [at, *params]))
+
     def job(self, job_id: str) -> Job | None:
         jobs = self._with_servers(self._rows("SELECT * FROM sim_jobs WHERE job_id = ?", (job_id,)))
         return jobs[0] if jobs else None
 
-    def last_launch(self, source_server_id: str) -> tuple[Job, JobServer] | None:
-        rows = self._rows(
-            "SELECT j.job_id FROM sim_job_servers s JOIN sim_jobs j ON j.job_id = s.job_id "
-            "WHERE s.source_server_id = ? AND j.type = 'LAUNCH' ORDER BY j.seq DESC LIMIT 1",
-            (source_server_id,),
+    def jobs_newest_first(
+        self,
+        account_id: str,
+        region: str,
+        *,
+        before_seq: int | None,
+        limit: int,
+        ids: Collection[str] | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[Job]:
+        """At most `limit` of the scope's jobs created before job `before_seq`, newest first."""
+        sql = "SELECT * FROM sim_jobs WHERE account_id = ? AND region = ?"
+        params: list[Any] = [account_id, region]
+        if before_seq is not None:
+            sql += " AND seq < ?"
+            params.append(before_seq)
+        if ids is not None:
+            sql += f" AND job_id IN {_JSON_LIST}"
+            params.append(_json_list(ids))
+        if since is not None:
+            sql += " AND created_at >= ?"
+            params.append(since)
+        if until is not None:
+            sql += " AND created_at <= ?"
+            params.append(until)
+        params.append(limit)
+        return self._with_servers(self._rows(sql + " ORDER BY seq DESC LIMIT ?", params))
+
+    def last_launches(self, source_server_ids: Collection[str]) -> dict[str, tuple[Job, JobServer]]:
+        """Each server's latest LAUNCH job and its part in it, in one query.
+
+        The Job carries no participants (`servers` is empty): only its own fields and the returned
+        JobServer are read, and loading every participant of every job would cost the jobs' sizes.
+        """
+        # SQLite: the bare columns of an aggregate query come from the row that holds MAX(seq)
+        sql = (
+            "SELECT s.*, j.account_id, j.region, j.type, j.initiated_by, j.is_drill, j.created_at,"
+            " j.started_at, j.ended_at, MAX(j.seq) AS seq"
+            " FROM sim_job_servers s JOIN sim_jobs j ON j.job_id = s.job_id"
+            f" WHERE s.source_server_id IN {_JSON_LIST} AND j.type = 'LAUNCH'"
+            " GROUP BY s.source_server_id"
         )
-        job = self.job(str(rows[0]["job_id"])) if rows else None
-        if job is None:
-            return None
-        return job, next(s for s in job.servers if s.source_server_id == source_server_id)
+        return {
+            str(r["source_server_id"]): (_job(r, []), _job_server(r))
+            for r in self._rows(sql, (_json_list(source_server_ids),))
+        }
+
+    def launch_counts(self, account_id: str | None, region: str | None) -> dict[str, int]:
+        """Source server id -> how many LAUNCH jobs included it (servers never launched are absent)."""
+        sql = (
+            "SELECT s.source_server_id, COUNT(*) AS launches"
+            " FROM sim_job_servers s JOIN sim_jobs j ON j.job_id = s.job_id WHERE j.type = 'LAUNCH'"
+        )
+        where, params = _scope_filter("j", account_id, region)
+        rows = self._rows(sql + where + " GROUP BY s.source_server_id ORDER BY s.source_server_id", params)
+        return {str(r["source_server_id"]): int(r["launches"]) for r in rows}
+
+    def jobs_tagged(self, key: str, value: str) -> list[Job]:
+        """Every job (any account and region) with this tag, by creation."""
+        arns = self._rows(
+            "SELECT arn FROM sim_tags WHERE key = ? AND value = ? AND arn LIKE '%:job/%'", (key, value)
+        )
+        ids = [str(r["arn"]).rsplit("/", 1)[1] for r in arns]
+        sql = f"SELECT * FROM sim_jobs WHERE job_id IN {_JSON_LIST} ORDER BY seq"
+        return self._with_servers(self._rows(sql, (_json_list(ids),)))
 
     def unsettled(self, until: float) -> list[tuple[Job, JobServer]]:
         """Participations that finished by `until` but whose consequences are not stored yet."""
@@ -363,11 +459,59 @@ class SimTx:
         sql = "SELECT * FROM sim_recovery_instances WHERE source_server_id = ?"
         return [_instance(r) for r in self._rows(sql, (source_server_id,))]
 
+    def instances_of_servers(self, source_server_ids: Collection[str]) -> dict[str, list[InstanceRow]]:
+        """Source server id -> its recovery instances, for servers that have one."""
+        sql = f"SELECT * FROM sim_recovery_instances WHERE source_server_id IN {_JSON_LIST}"
+        found: dict[str, list[InstanceRow]] = {}
+        for r in self._rows(sql, (_json_list(source_server_ids),)):
+            found.setdefault(str(r["source_server_id"]), []).append(_instance(r))
+        return found
+
+    def instances_in_order(
+        self,
+        account_id: str,
+        region: str,
+        *,
+        after: tuple[float, str] | None,
+        limit: int,
+        ids: Collection[str] | None = None,
+        source_server_ids: Collection[str] | None = None,
+    ) -> list[InstanceRow]:
+        """At most `limit` of the scope's recovery instances by (launch time, id) after `after`."""
+        sql = "SELECT * FROM sim_recovery_instances WHERE account_id = ? AND region = ?"
+        params: list[Any] = [account_id, region]
+        if after is not None:
+            sql += " AND (launched_at, recovery_instance_id) > (?, ?)"
+            params += after
+        if ids is not None:
+            sql += f" AND recovery_instance_id IN {_JSON_LIST}"
+            params.append(_json_list(ids))
+        if source_server_ids is not None:
+            sql += f" AND source_server_id IN {_JSON_LIST}"
+            params.append(_json_list(source_server_ids))
+        params.append(limit)
+        sql += " ORDER BY launched_at, recovery_instance_id LIMIT ?"
+        return [_instance(r) for r in self._rows(sql, params)]
+
+    def all_instances(self, account_id: str | None, region: str | None) -> list[InstanceRow]:
+        """Recovery instances of any (or one) account and region, by launch time."""
+        where, params = _scope_filter("i", account_id, region)
+        sql = "SELECT * FROM sim_recovery_instances i WHERE 1 = 1" + where
+        return [_instance(r) for r in self._rows(sql + " ORDER BY launched_at, recovery_instance_id", params)]
+
     # tags ---------------------------------------------------------------------------------------
     def tags(self, arn: str) -> dict[str, str]:
         return {
             str(r["key"]): str(r["value"]) for r in self._rows("SELECT * FROM sim_tags WHERE arn = ?", (arn,))
         }
+
+    def tags_of(self, arns: Collection[str]) -> dict[str, dict[str, str]]:
+        """ARN -> its tags (an empty dict for an ARN without tags), in one query."""
+        found: dict[str, dict[str, str]] = {arn: {} for arn in arns}
+        sql = f"SELECT * FROM sim_tags WHERE arn IN {_JSON_LIST} ORDER BY arn, key"
+        for r in self._rows(sql, (_json_list(found),)):
+            found[str(r["arn"])][str(r["key"])] = str(r["value"])
+        return found
 
     def put_tags(self, arn: str, tags: dict[str, str]) -> None:
         self._conn.executemany(
@@ -400,6 +544,33 @@ class SimTx:
         self._conn.execute("DELETE FROM sim_faults")
 
 
+# one bound parameter for a whole id list, whatever its length (SQLite caps bound parameters)
+_JSON_LIST = "(SELECT value FROM json_each(?))"
+
+
+def _json_list(values: Iterable[str]) -> str:
+    return json.dumps(list(values))
+
+
+def _scope_filter(alias: str, account_id: str | None, region: str | None) -> tuple[str, list[Any]]:
+    """` AND …` conditions for an optional account and region (None: any)."""
+    sql = ""
+    params: list[Any] = []
+    if account_id is not None:
+        sql += f" AND {alias}.account_id = ?"
+        params.append(account_id)
+    if region is not None:
+        sql += f" AND {alias}.region = ?"
+        params.append(region)
+    return sql, params
+
+
+@lru_cache(maxsize=16_384)
+def _spec(text: str) -> InventoryServer:
+    """A stored spec, validated once: specs never change after loading and the model is frozen."""
+    return InventoryServer.model_validate(json.loads(text))
+
+
 def _server(r: sqlite3.Row) -> SourceServerRow:
     return SourceServerRow(
         source_server_id=str(r["source_server_id"]),
@@ -408,7 +579,7 @@ def _server(r: sqlite3.Row) -> SourceServerRow:
         hostname=str(r["hostname"]),
         added_at=float(r["added_at"]),
         stalled_since=None if r["stalled_since"] is None else float(r["stalled_since"]),
-        spec=InventoryServer.model_validate(json.loads(r["spec"])),
+        spec=_spec(str(r["spec"])),
     )
 
 
