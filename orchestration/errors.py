@@ -64,6 +64,13 @@ class CircularDependency(ValidationFailed):
     code = "CIRCULAR_DEPENDENCY"
 
 
+class DuplicateServerInPlan(ValidationFailed):
+    """A server would launch in more than one wave of a plan (one group in two waves, or two
+    groups that select the same server); `servers` lists each with its waves."""
+
+    code = "DUPLICATE_SERVER_IN_PLAN"
+
+
 class InvalidScheduleExpression(ValidationFailed):
     """A schedule expression or time zone that EventBridge would not accept."""
 

@@ -29,6 +29,8 @@ def depends_text(depends_on: Sequence[int]) -> str:
 
 
 def _servers_cell(wave: WaveView) -> str:
+    if wave.listing_error is not None:
+        return "? (DRS did not answer)"
     unhealthy = sum(1 for s in wave.servers if not s.healthy)
     return f"{len(wave.servers)} ({unhealthy} not replicating)" if unhealthy else str(len(wave.servers))
 
@@ -128,7 +130,7 @@ def build_plans_list(plans: Sequence[RecoveryPlan], group_names: Mapping[str, st
 def _wave_findings(wave: WaveView, findings: Sequence[Finding]) -> list[Finding]:
     """The findings about one wave: named by number, or holding one of its servers."""
     mine = {s.source_server_id for s in wave.servers}
-    return [f for f in findings if f.wave_number == wave.wave_number or mine & set(f.server_ids)]
+    return [f for f in findings if f.about_wave(wave.wave_number) or mine & set(f.server_ids)]
 
 
 def _check_cell(findings: Sequence[Finding]) -> str:

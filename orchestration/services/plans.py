@@ -2,7 +2,13 @@
 
 Rules: unique name (store); waves numbered uniquely, dependencies that exist, no self-dependency,
 no cycle (the model); every protection group exists; at most `maxServersPerJob` servers per wave
-(one wave is one DRS job); a plan with a non-terminal execution cannot be changed or deleted.
+(one wave is one DRS job); a server is in at most one wave (DUPLICATE_SERVER_IN_PLAN: explicit ids
+compared as given, tag groups resolved against DRS, one group in two waves refused even unresolved);
+a plan with a non-terminal execution cannot be changed or deleted.
+
+When DRS does not answer a listing of source servers (a retryable error, after the gateway's own
+retries), the waves of that region and account are saved unresolved: their sizes and tag-selected
+servers are checked again by the run's pre-flight and by the engine at launch.
 """
 
 from __future__ import annotations
@@ -13,7 +19,16 @@ from typing import Any
 from orchestration.bootstrap import Services
 from orchestration.drs.gateway import SourceServer
 from orchestration.drs.limits import DrsLimits
-from orchestration.errors import DuplicateName, InUse, NotFound, WaveSizeLimitExceeded
+from orchestration.errors import (
+    DrbotError,
+    DrsLimitExceeded,
+    DrsUnavailable,
+    DuplicateName,
+    DuplicateServerInPlan,
+    InUse,
+    NotFound,
+    WaveSizeLimitExceeded,
+)
 from orchestration.models import ProtectionGroup, RecoveryPlan
 from orchestration.rbac import Permission
 from orchestration.requests import CreateRecoveryPlan, UpdateRecoveryPlan
@@ -21,6 +36,17 @@ from orchestration.services.access import require
 from orchestration.services.common import active_executions, apply_changes, server_summary, unhealthy_warning
 from orchestration.services.groups import region_servers, servers_of
 from orchestration.validation import parse_model
+from orchestration.wave_overlap import (
+    duplicate_group_error,
+    duplicate_server_error,
+    duplicate_servers,
+    waves_text,
+)
+
+Place = tuple[str, str | None]  # (region, account id)
+
+# DRS errors that say "not now" rather than "no": a check that needs the answer is deferred, not failed
+RETRYABLE_DRS_ERRORS: tuple[type[DrbotError], ...] = (DrsUnavailable, DrsLimitExceeded)
 
 
 @dataclass(frozen=True)
@@ -31,6 +57,12 @@ class WaveView:
     servers: list[SourceServer]
     depends_on: list[int]
     pause_before: bool
+    # why `servers` is not known: DRS did not answer the listing of the group's region and account
+    listing_error: DrbotError | None = None
+
+    @property
+    def place(self) -> Place:
+        return (self.group.region, self.group.account_id)
 
 
 @dataclass(frozen=True)
@@ -51,8 +83,14 @@ class PlanView:
             messages.extend(
                 f"Wave {wave.wave_number}: {unhealthy_warning(s)}" for s in wave.servers if not s.healthy
             )
-            if not wave.servers:
+            if not wave.servers and wave.listing_error is None:
                 messages.append(f"Wave {wave.wave_number} ('{wave.wave_name}') has no servers right now.")
+        for place, (error, waves) in unlisted_places(self).items():
+            messages.append(
+                f"The servers of {waves_text(w.wave_number for w in waves)} in {where(place)} could not be "
+                f"listed: DRS did not answer ({error.message}); the run's pre-flight and the engine check "
+                "them again."
+            )
         return messages
 
     def to_wire(self) -> dict[str, Any]:
@@ -100,27 +138,84 @@ def _groups_of(services: Services, plan: RecoveryPlan) -> dict[str, ProtectionGr
     return groups
 
 
-def resolve_plan(services: Services, plan: RecoveryPlan) -> PlanView:
-    """Each wave with the servers its group holds now (one DRS listing per region/account)."""
+def where(place: Place) -> str:
+    """`us-east-1`, or `us-east-1 (account 123456789012)`."""
+    region, account = place
+    return region + (f" (account {account})" if account else "")
+
+
+def unlisted_places(view: PlanView) -> dict[Place, tuple[DrbotError, list[WaveView]]]:
+    """The regions and accounts whose source servers DRS did not list, with the error and their waves."""
+    places: dict[Place, tuple[DrbotError, list[WaveView]]] = {}
+    for wave in view.waves:
+        if wave.listing_error is not None:
+            places.setdefault(wave.place, (wave.listing_error, []))[1].append(wave)
+    return places
+
+
+def try_listing(services: Services, place: Place) -> list[SourceServer] | DrbotError:
+    """The source servers of one region and account, or the retryable DRS error that kept DRS from
+    listing them for now (any other error is raised)."""
+    try:
+        return region_servers(services, *place)
+    except RETRYABLE_DRS_ERRORS as error:
+        return error
+
+
+def resolve_plan(services: Services, plan: RecoveryPlan, *, lenient: bool = False) -> PlanView:
+    """Each wave with the servers its group holds now (one DRS listing per region/account).
+
+    `lenient`: a region/account DRS does not list for now (a retryable error) leaves its waves
+    unresolved (`listing_error`) instead of failing."""
     groups = _groups_of(services, plan)
-    listings: dict[tuple[str, str | None], list[SourceServer]] = {}
+    listings: dict[Place, list[SourceServer] | DrbotError] = {}
     waves: list[WaveView] = []
     for wave in plan.waves:
         group = groups[wave.protection_group_id]
         place = (group.region, group.account_id)
         if place not in listings:
-            listings[place] = region_servers(services, group.region, group.account_id)
+            listings[place] = try_listing(services, place) if lenient else region_servers(services, *place)
+        listed = listings[place]
+        failed = listed if isinstance(listed, DrbotError) else None
         waves.append(
             WaveView(
                 wave.wave_number,
                 wave.wave_name,
                 group,
-                servers_of(group, listings[place]),
+                [] if isinstance(listed, DrbotError) else servers_of(group, listed),
                 list(wave.depends_on_waves or []),
                 wave.pause_before,
+                failed,
             )
         )
     return PlanView(plan, waves)
+
+
+def wave_server_ids(wave: WaveView) -> list[str] | None:
+    """The source server ids a wave would launch: an explicit group's ids as given, a tag group's
+    servers as resolved; None when they are not known (its tags could not be resolved)."""
+    if wave.group.source_server_ids:
+        return list(wave.group.source_server_ids)
+    if wave.listing_error is not None:
+        return None
+    return [s.source_server_id for s in wave.servers]
+
+
+def duplicate_errors(view: PlanView) -> list[DuplicateServerInPlan]:
+    """What breaks "a server is in at most one wave": the servers more than one wave would launch,
+    then each group used in more than one wave whose servers are not known or are none right now
+    (which still launches every server it will select more than once)."""
+    known = {w.wave_number: wave_server_ids(w) or [] for w in view.waves}
+    hostnames = {s.source_server_id: s.hostname for w in view.waves for s in w.servers}
+    errors: list[DuplicateServerInPlan] = []
+    if servers := duplicate_servers(known):
+        errors.append(duplicate_server_error(servers, hostnames))
+    by_group = duplicate_servers({w.wave_number: [w.group.group_id] for w in view.waves})
+    unseen = {gid: numbers for gid, numbers in by_group.items() if not known[numbers[0]]}
+    if unseen:
+        names = {w.group.group_id: w.group.group_name for w in view.waves}
+        errors.append(duplicate_group_error(unseen, names))
+    return errors
 
 
 def check_wave_sizes(view: PlanView, limits: DrsLimits) -> None:
@@ -146,8 +241,11 @@ def _refuse_if_running(services: Services, plan: RecoveryPlan, doing: str) -> No
 
 
 def _validated(services: Services, plan: RecoveryPlan) -> PlanView:
-    view = resolve_plan(services, plan)
+    view = resolve_plan(services, plan, lenient=True)
     check_wave_sizes(view, services.settings.drs_limits)
+    duplicates = duplicate_errors(view)
+    if duplicates:
+        raise duplicates[0]
     return view
 
 

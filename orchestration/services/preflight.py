@@ -7,11 +7,18 @@ while it has errors. Nothing here changes anything. The rules (DESIGN.md §3, th
 - a wave is one DRS job: at most `max_servers_per_job` servers (WAVE_SIZE_LIMIT_EXCEEDED);
 - a server is in one execution and one DRS job at a time: servers of the plan already held by a
   non-terminal drbot execution (of this plan or another) or by an active DRS job (SERVER_CONFLICT);
+- a server is in at most one wave of the plan: one group in two waves, or two groups selecting the
+  same server, would launch it twice (DUPLICATE_SERVER_IN_PLAN);
 - per region and account, what is running now plus what the plan would start at once stays within
   the DRS quotas for concurrent jobs, servers in active jobs and recovery instances
   (DRS_LIMIT_EXCEEDED);
 - warnings: servers not replicating continuously (REPLICATION_UNHEALTHY) and waves with no servers
   (EMPTY_WAVE).
+
+A DRS read the check needs that fails with a retryable error (DRS_UNAVAILABLE, or a DRS limit), after
+the gateway's own retries, does not fail the check: what it would have shown becomes a NOT_CHECKED
+warning ("could not be checked: DRS did not answer (…); the engine checks again at launch") and the
+other rules still run. Any other DRS error (validation, access denied, not found) is raised.
 """
 
 from __future__ import annotations
@@ -25,10 +32,22 @@ from orchestration.bootstrap import Services
 from orchestration.clock import duration_text
 from orchestration.drs.gateway import DrsJob, SourceServer
 from orchestration.drs.limits import DrsLimits
-from orchestration.errors import NotFound
+from orchestration.errors import DrbotError, NotFound
 from orchestration.models import Execution, ExecutionType, RecoveryPlan, WaveStatus
-from orchestration.services.groups import region_servers, servers_of
-from orchestration.services.plans import PlanView, WaveView, find_plan, resolve_plan
+from orchestration.services.groups import servers_of
+from orchestration.services.plans import (
+    RETRYABLE_DRS_ERRORS,
+    PlanView,
+    WaveView,
+    duplicate_errors,
+    find_plan,
+    resolve_plan,
+    try_listing,
+    unlisted_places,
+    wave_server_ids,
+)
+from orchestration.services.plans import where as _where
+from orchestration.wave_overlap import waves_text
 
 Severity = Literal["error", "warning"]
 Place = tuple[str, str | None]  # (region, account id): DRS state and quotas are per both
@@ -38,6 +57,8 @@ SERVER_CONFLICT = "SERVER_CONFLICT"
 DRS_LIMIT_EXCEEDED = "DRS_LIMIT_EXCEEDED"
 REPLICATION_UNHEALTHY = "REPLICATION_UNHEALTHY"
 EMPTY_WAVE = "EMPTY_WAVE"
+DUPLICATE_SERVER_IN_PLAN = "DUPLICATE_SERVER_IN_PLAN"
+NOT_CHECKED = "NOT_CHECKED"  # a warning: DRS did not answer a read a rule needs
 
 # Far more than drbot ever runs at once; the listing is newest first, so the limit only guards a runaway.
 ACTIVE_EXECUTIONS_LIMIT = 1000
@@ -55,14 +76,20 @@ class Finding:
     message: str  # a sentence a person can act on
     wave_number: int | None = None
     server_ids: tuple[str, ...] = ()
+    wave_numbers: tuple[int, ...] = ()  # a finding about several waves names them here
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {"severity": self.severity, "code": self.code, "message": self.message}
         if self.wave_number is not None:
             wire["waveNumber"] = self.wave_number
+        if self.wave_numbers:
+            wire["waveNumbers"] = list(self.wave_numbers)
         if self.server_ids:
             wire["serverIds"] = list(self.server_ids)
         return wire
+
+    def about_wave(self, number: int) -> bool:
+        return self.wave_number == number or number in self.wave_numbers
 
 
 @dataclass(frozen=True)
@@ -126,22 +153,35 @@ class PlanCheck:
 def check_recovery_plan(
     services: Services, ref: str, execution_type: ExecutionType = ExecutionType.DRILL
 ) -> PlanCheck:
-    """Every pre-flight rule for plan `ref` (id or name), without launching anything."""
-    view = resolve_plan(services, find_plan(services, ref))
+    """Every pre-flight rule for plan `ref` (id or name), without launching anything.
+
+    DRS not answering for now (a retryable error) turns what it would have shown into NOT_CHECKED
+    warnings; the other rules still run."""
+    view = resolve_plan(services, find_plan(services, ref), lenient=True)
     limits = services.settings.drs_limits
     places = _waves_by_place(view)
-    observed = {place: observe_region(services, *place) for place in places}
-    hostnames = {s.source_server_id: s.hostname for w in view.waves for s in w.servers}
+    observed: dict[Place, tuple[DrsUsage, list[DrsJob]]] = {}
+    unobserved: dict[Place, DrbotError] = {}
+    for place in places:
+        try:
+            observed[place] = observe_region(services, *place)
+        except RETRYABLE_DRS_ERRORS as error:
+            unobserved[place] = error
+    # servers known by id only (an explicit group DRS did not list) are named by their id
+    hostnames = {sid: sid for w in view.waves if w.listing_error for sid in wave_server_ids(w) or []}
+    hostnames.update({s.source_server_id: s.hostname for w in view.waves for s in w.servers})
 
     held_by_executions = _execution_conflicts(services, view, hostnames)
-    reported = {sid for finding in held_by_executions for sid in finding.server_ids}
+    reported = {sid for f in held_by_executions if f.severity == "error" for sid in f.server_ids}
     findings = [
         *_wave_size_findings(view, limits),
+        *_duplicate_findings(view),
         *held_by_executions,
         *_job_conflicts(places, observed, reported, hostnames),
         *_limit_findings(view.plan, places, observed, limits),
         *_replication_findings(view, execution_type),
         *_empty_wave_findings(view),
+        *_unchecked_findings(view, places, unobserved),
     ]
     return PlanCheck(view=view, findings=findings, usage=[usage for usage, _ in observed.values()])
 
@@ -172,11 +212,6 @@ def _waves_by_place(view: PlanView) -> dict[Place, list[WaveView]]:
     return places
 
 
-def _where(place: Place) -> str:
-    region, account = place
-    return region + (f" (account {account})" if account else "")
-
-
 def _named(server_ids: Iterable[str], hostnames: dict[str, str]) -> str:
     ids = list(server_ids)
     shown = ", ".join(f"{hostnames.get(sid, sid)} ({sid})" for sid in ids[:_NAMES_SHOWN])
@@ -205,7 +240,7 @@ def _wave_size_findings(view: PlanView, limits: DrsLimits) -> list[Finding]:
 def _empty_wave_findings(view: PlanView) -> list[Finding]:
     findings = []
     for wave in view.waves:
-        if wave.servers:
+        if wave.servers or wave.listing_error is not None:
             continue
         why = (
             "its tag selector matches no source server"
@@ -224,30 +259,84 @@ def _empty_wave_findings(view: PlanView) -> list[Finding]:
     return findings
 
 
+# -- a server in one wave --------------------------------------------------------------------------
+
+
+def _duplicate_findings(view: PlanView) -> list[Finding]:
+    return [
+        Finding(
+            "error",
+            DUPLICATE_SERVER_IN_PLAN,
+            error.message,
+            server_ids=tuple(error.details.get("serverIds", [])),
+            wave_numbers=tuple(error.details.get("waveNumbers", [])),
+        )
+        for error in duplicate_errors(view)
+    ]
+
+
+# -- what DRS did not answer ------------------------------------------------------------------------
+
+
+def _not_answered(error: DrbotError) -> str:
+    return f"could not be checked: DRS did not answer ({error.message}); the engine checks again at launch."
+
+
+def _unchecked_findings(
+    view: PlanView, places: dict[Place, list[WaveView]], unobserved: dict[Place, DrbotError]
+) -> list[Finding]:
+    """A warning per region and account whose source servers, or active jobs and recovery
+    instances, DRS did not answer for now: what those reads would have shown."""
+    findings = []
+    unlisted = unlisted_places(view)
+    for place, waves in places.items():
+        numbers = tuple(w.wave_number for w in waves)
+        if place in unlisted:
+            error = unlisted[place][0]
+            what = (
+                f"The servers of {waves_text(numbers)} in {_where(place)} (wave sizes, servers in "
+                "more than one wave, server conflicts, DRS quotas, replication health)"
+            )
+        elif place in unobserved:
+            error = unobserved[place]
+            what = f"Active DRS jobs and DRS quotas in {_where(place)} (for {waves_text(numbers)})"
+        else:
+            continue
+        findings.append(
+            Finding("warning", NOT_CHECKED, f"{what} {_not_answered(error)}", wave_numbers=numbers)
+        )
+    return findings
+
+
 # -- conflicts ------------------------------------------------------------------------------------
 
 
 class _Listings:
-    """DRS source-server listings per region and account, each fetched at most once."""
+    """DRS source-server listings per region and account, each fetched at most once; a listing DRS
+    did not answer for now is the retryable error instead."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
-        self._cache: dict[Place, list[SourceServer]] = {}
+        self._cache: dict[Place, list[SourceServer] | DrbotError] = {}
 
-    def servers(self, region: str, account_id: str | None) -> list[SourceServer]:
+    def servers(self, region: str, account_id: str | None) -> list[SourceServer] | DrbotError:
         place = (region, account_id)
         if place not in self._cache:
-            self._cache[place] = region_servers(self._services, region, account_id)
+            self._cache[place] = try_listing(self._services, place)
         return self._cache[place]
 
 
-def _servers_held(services: Services, execution: Execution, listings: _Listings) -> set[str]:
-    """The servers an active execution has launched or will launch.
+def _servers_held(
+    services: Services, execution: Execution, listings: _Listings
+) -> tuple[set[str], DrbotError | None]:
+    """The servers an active execution has launched or will launch, and the DRS error that kept
+    some of them from being known (a wave's group DRS did not list for now), if any.
 
     Launched waves recorded their servers; a wave not launched yet has none recorded, so its group is
     resolved now, as the engine will resolve it when the wave starts.
     """
     held: set[str] = set()
+    unanswered: DrbotError | None = None
     group_ids: list[str] = []
     if execution.waves:
         for wave in execution.waves:
@@ -266,10 +355,15 @@ def _servers_held(services: Services, execution: Execution, listings: _Listings)
             group = services.store.get_group(group_id)
         except NotFound:  # deleted since: that wave will fail on its own, holding nothing
             continue
-        held.update(
-            s.source_server_id for s in servers_of(group, listings.servers(group.region, group.account_id))
-        )
-    return held
+        if group.source_server_ids:  # explicit ids are known without DRS
+            held.update(group.source_server_ids)
+            continue
+        listed = listings.servers(group.region, group.account_id)
+        if isinstance(listed, DrbotError):
+            unanswered = unanswered or listed
+            continue
+        held.update(s.source_server_id for s in servers_of(group, listed))
+    return held, unanswered
 
 
 def _execution_conflicts(services: Services, view: PlanView, hostnames: dict[str, str]) -> list[Finding]:
@@ -279,8 +373,18 @@ def _execution_conflicts(services: Services, view: PlanView, hostnames: dict[str
     for execution in services.store.list_executions(active_only=True, limit=ACTIVE_EXECUTIONS_LIMIT):
         if execution.is_terminal:  # ended (a drill's cleanup may still be pending): holds nothing
             continue
-        overlap = sorted(mine & _servers_held(services, execution, listings))
+        held, unanswered = _servers_held(services, execution, listings)
+        overlap = sorted(mine & held)
         if not overlap:
+            if unanswered is not None:
+                findings.append(
+                    Finding(
+                        "warning",
+                        NOT_CHECKED,
+                        f"Whether the {execution.status} execution {execution.execution_id} of plan "
+                        f"'{execution.plan_name}' holds servers of this plan {_not_answered(unanswered)}",
+                    )
+                )
             continue
         if execution.plan_id == view.plan.plan_id:
             message = (
@@ -308,6 +412,8 @@ def _job_conflicts(
     servers already reported as held by an execution are not reported twice."""
     findings = []
     for place, waves in places.items():
+        if place not in observed:  # DRS did not answer: a NOT_CHECKED warning says so
+            continue
         mine = {s.source_server_id for w in waves for s in w.servers}
         busy: dict[str, str] = {}
         for job in observed[place][1]:
@@ -365,7 +471,7 @@ def _limit_findings(
     findings = []
     for place, waves in places.items():
         launching = [w for w in waves if w.servers]  # an empty wave starts no job
-        if not launching:
+        if not launching or place not in observed:  # not observed: a NOT_CHECKED warning says so
             continue
         usage = observed[place][0]
         by_level: dict[int, list[WaveView]] = defaultdict(list)

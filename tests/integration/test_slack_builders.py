@@ -490,7 +490,9 @@ def test_add_and_remove_wave_update_the_modal_keeping_every_value_typed(
 def test_the_add_wave_button_stops_at_the_forms_limit_pointing_to_the_flag_form(
     app: Any, slack_stub: SlackStub, slack_services: Any, dr: Any, tiers: None
 ) -> None:
-    waves = " ".join(f'--wave "W{n}:DB tier:after=none"' for n in range(1, 24))
+    for n in range(1, 24):  # a server is in one wave of a plan: one group (selecting nothing yet) per wave
+        ok(dr(f'/dr group create "Slot {n}" --tag Slot={n}'))
+    waves = " ".join(f'--wave "W{n}:Slot {n}:after=none"' for n in range(1, 24))
     ok(dr(f'/dr plan create "Wide" {waves}'))
     view = opened(app, slack_stub, "plan edit Wide")
     assert len(view["blocks"]) == 3 + 4 * 23 + 1
