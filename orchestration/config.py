@@ -29,6 +29,7 @@ ENV_TARGET_ACCOUNTS_TABLE = "TARGET_ACCOUNTS_TABLE"
 ENV_TAG_SYNC_CONFIG_TABLE = "TAG_SYNC_CONFIG_TABLE"
 ENV_SCHEDULES_TABLE = "DRBOT_SCHEDULES_TABLE"
 ENV_AUDIT_TABLE = "DRBOT_AUDIT_TABLE"
+ENV_EXECUTION_PARTS_TABLE = "DRBOT_EXECUTION_PARTS_TABLE"
 ENV_STATE_MACHINE_ARN = "STEP_FUNCTIONS_STATE_MACHINE_ARN"
 ENV_BACKEND = "DRBOT_BACKEND"
 ENV_DB_PATH = "DRBOT_DB_PATH"
@@ -53,6 +54,7 @@ ENV_SCHEDULER_ROLE_ARN = "DRBOT_SCHEDULER_ROLE_ARN"
 ENV_SCHEDULED_DRILL_FUNCTION_ARN = "DRBOT_SCHEDULED_DRILL_FUNCTION_ARN"
 ENV_SCHEDULE_DLQ_ARN = "DRBOT_SCHEDULE_DLQ_ARN"
 ENV_MISSED_FIRE_GRACE_MINUTES = "DRBOT_MISSED_FIRE_GRACE_MINUTES"
+ENV_CLEANUP_DEADLINE_MINUTES = "DRBOT_CLEANUP_DEADLINE_MINUTES"
 ENV_IDEMPOTENCY_TABLE = "DRBOT_IDEMPOTENCY_TABLE"
 
 DEFAULT_SIM_LAUNCH_SECONDS = 20.0
@@ -60,6 +62,7 @@ DEFAULT_APPROVAL_EXPIRY_MINUTES = 60
 DEFAULT_USERGROUP_CACHE_SECONDS = 300
 DEFAULT_SCHEDULE_GROUP = "drbot"
 DEFAULT_MISSED_FIRE_GRACE_MINUTES = 60
+DEFAULT_CLEANUP_DEADLINE_MINUTES = 120  # a drill's cleanup keeps looking this long, then names survivors
 
 
 def default_db_path() -> Path:
@@ -75,6 +78,8 @@ class TableNames:
     tag_sync_config: str = "drbot-tag-sync-config"
     schedules: str = "drbot-schedules"
     audit: str = "drbot-audit"
+    # an execution's servers and events, beside its head in `executions` (orchestration/store/parts.py)
+    execution_parts: str = "drbot-execution-parts"
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,7 @@ class Settings:
     schedule_dlq_arn: str | None = None  # SQS queue for fires EventBridge Scheduler could not deliver
     missed_fire_grace_minutes: int = DEFAULT_MISSED_FIRE_GRACE_MINUTES  # embedded: a late fire still runs
     idempotency_table: str | None = None  # powertools idempotency records of the scheduled-drill function
+    cleanup_deadline_minutes: int = DEFAULT_CLEANUP_DEADLINE_MINUTES  # then a drill's cleanup gives up
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -126,6 +132,7 @@ class Settings:
             tag_sync_config=get(ENV_TAG_SYNC_CONFIG_TABLE) or defaults.tag_sync_config,
             schedules=get(ENV_SCHEDULES_TABLE) or defaults.schedules,
             audit=get(ENV_AUDIT_TABLE) or defaults.audit,
+            execution_parts=get(ENV_EXECUTION_PARTS_TABLE) or defaults.execution_parts,
         )
         launch = get(ENV_SIM_LAUNCH_SECONDS)
         try:
@@ -169,6 +176,12 @@ class Settings:
                 f"not '{grace}'"
             )
 
+        deadline = get(ENV_CLEANUP_DEADLINE_MINUTES)
+        if deadline is not None and (not deadline.isascii() or not deadline.isdigit() or int(deadline) < 1):
+            raise ValidationFailed(
+                f"{ENV_CLEANUP_DEADLINE_MINUTES} must be a whole number of minutes, at least 1, not '{deadline}'"
+            )
+
         inventory = get(ENV_SIM_INVENTORY)
         db_path = get(ENV_DB_PATH)
         settings = cls(
@@ -198,6 +211,7 @@ class Settings:
             schedule_dlq_arn=get(ENV_SCHEDULE_DLQ_ARN),
             missed_fire_grace_minutes=int(grace) if grace else DEFAULT_MISSED_FIRE_GRACE_MINUTES,
             idempotency_table=get(ENV_IDEMPOTENCY_TABLE),
+            cleanup_deadline_minutes=int(deadline) if deadline else DEFAULT_CLEANUP_DEADLINE_MINUTES,
         )
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known

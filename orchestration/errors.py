@@ -157,3 +157,8 @@ class DrsUnavailable(InternalError):
     """DRS did not answer successfully after retries (throttling, outage)."""
 
     code = "DRS_UNAVAILABLE"
+
+
+class DrsOutcomeUnknown(DrsUnavailable):
+    """A DRS call that changes something got no answer (a timeout, a lost response, a 5xx): it may
+    or may not have taken effect. The engine reconciles with DRS before trying again."""

@@ -13,7 +13,15 @@ from enum import StrEnum
 from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -346,6 +354,7 @@ class ServerRun(WireModel):
     launched_at: EpochSeconds | None = None
     snapshot_time: EpochSeconds | None = None
     error: str | None = None
+    left_running: bool | None = None  # a drill's cleanup gave up while DRS still showed its instance
 
 
 class WaveRun(WireModel):
@@ -426,22 +435,40 @@ class CleanupStatus(StrEnum):
 
 
 class CleanupRun(WireModel):
-    """Terminating a drill's recovery instances, at its end or cleanupAfterMinutes later."""
+    """Terminating a drill's recovery instances, at its end or cleanupAfterMinutes later.
+
+    The cleanup is a series of *looks* (docs/engine.md): ask DRS which of the drill's recovery
+    instances still exist, terminate those no termination job holds yet (within DRS's job quotas),
+    and look again `due_at` later, until a complete look finds none (COMPLETED) or the deadline
+    passes (FAILED, naming what DRS still shows)."""
 
     status: CleanupStatus = CleanupStatus.SCHEDULED
-    due_at: EpochSeconds
-    recovery_instance_ids: list[str] = Field(default_factory=list)
-    # rounds: terminate what still exists, wait for those jobs, look again — until nothing is left
-    job_ids: list[str] = Field(default_factory=list)  # TERMINATE jobs of the current round
-    rounds: int = Field(default=0, ge=0)  # rounds whose jobs have finished
-    round_started_at: EpochSeconds | None = None  # first claim of the current round (job lookup)
-    claimed_at: EpochSeconds | None = None
+    due_at: EpochSeconds  # when the (next) look is due
+    instances: int = Field(default=0, ge=0)  # drill instances launched, when the drill ended
+    started_at: EpochSeconds | None = None  # the first look: the deadline counts from here
+    deadline_at: EpochSeconds | None = None  # give up and name the survivors after this
+    rounds: int = Field(default=0, ge=0)  # looks made
+    terminated: int = Field(default=0, ge=0)  # instances handed to TERMINATE jobs so far
+    remaining: int | None = Field(default=None, ge=0)  # instances not yet verified gone at the last look
+    gone: list[str] = Field(default_factory=list)  # instances DRS no longer showed before any termination
+    left_unrecorded: list[str] = Field(default_factory=list)  # survivors no wave lists (first 100)
+    claimed_at: EpochSeconds | None = None  # a look in progress (a lease; see the engine)
     finished_at: EpochSeconds | None = None
     error: str | None = None
+    # written by drbot before the cleanup became looks (each wave lists its TERMINATE jobs now);
+    # still read from older records
+    job_ids: list[str] = Field(default_factory=list)
+    recovery_instance_ids: list[str] = Field(default_factory=list)
+    round_started_at: EpochSeconds | None = None
 
     @property
     def pending(self) -> bool:
         return self.status in (CleanupStatus.SCHEDULED, CleanupStatus.TERMINATING)
+
+    @property
+    def instance_count(self) -> int:
+        """How many drill instances the cleanup is about (older records listed them)."""
+        return self.instances or len(self.recovery_instance_ids)
 
 
 class Approval(WireModel):
@@ -495,6 +522,19 @@ class Execution(WireModel):
     events: list[ExecutionEvent] = Field(default_factory=list)
     notified_through: int = Field(default=0, ge=0)  # last event seq delivered to the notifier
     version: int = Field(default=1, ge=1)
+
+    # What the store last loaded or saved of this execution (orchestration/store/parts.py): which
+    # store, and the waves and events as stored there, so that a save writes only the parts that
+    # changed. Set by the store alone; model_copy keeps them; not on the wire, not compared.
+    _stored_in: str | None = PrivateAttr(default=None)
+    _stored_waves: tuple[WaveRun, ...] = PrivateAttr(default=())
+    _stored_events: tuple[ExecutionEvent, ...] = PrivateAttr(default=())
+
+    def __eq__(self, other: object) -> bool:
+        """Executions are equal when their fields are, whatever the store remembers of them."""
+        if not isinstance(other, Execution):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
 
     @property
     def is_terminal(self) -> bool:
@@ -553,6 +593,16 @@ class Execution(WireModel):
     @property
     def server_ids(self) -> list[str]:
         return [s.source_server_id for w in self.waves for s in w.servers]
+
+    @property
+    def launched_instance_ids(self) -> list[str]:
+        """Recovery instances of the servers this execution launched (what a drill cleans up)."""
+        return [
+            s.recovery_instance_id
+            for w in self.waves
+            for s in w.servers
+            if s.recovery_instance_id and s.launch_status == LaunchStatus.LAUNCHED
+        ]
 
 
 # -- schedules, accounts, audit -----------------------------------------------------------------

@@ -193,7 +193,7 @@ def _cleanup_line(execution: Execution) -> str | None:
     cleanup = execution.cleanup
     if cleanup is None:
         return None
-    count = plural(len(cleanup.recovery_instance_ids), "drill instance")
+    count = plural(cleanup.instance_count, "drill instance")
     return {
         CleanupStatus.SCHEDULED: f"*Cleanup:* {count} to be terminated {slack_time(cleanup.due_at)}",
         CleanupStatus.TERMINATING: f"*Cleanup:* terminating {count}",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Protocol
 
 from orchestration.aws import AwsSessions
 from orchestration.drs.gateway import DrsGateway
 
 if TYPE_CHECKING:
+    from mypy_boto3_drs import DrsClient
+
     from orchestration.drs.simulator import DrsSimulator
 
 
@@ -17,14 +20,31 @@ class DrsClients(Protocol):
     def close(self) -> None: ...
 
 
-class SimulatedDrsClients:
-    """Every region and account answered by one DRS simulator."""
+# what botocore's standard retry mode gives a DRS client on AWS (orchestration.aws.AWS_CLIENT_CONFIG)
+SIMULATED_ATTEMPTS = 5
 
-    def __init__(self, simulator: DrsSimulator) -> None:
+
+class SimulatedDrsClients:
+    """Every region and account answered by one DRS simulator.
+
+    One boto3 client per region and account, built on first use and reused (building one costs
+    milliseconds). The simulator's clients make one attempt per call, so the gateways retry what may
+    be retried themselves, `attempts` times, without sleeping: the simulator throttles by call, not by
+    time. `attempts=1` shows the engine every throttle (the chaos tests use both)."""
+
+    def __init__(self, simulator: DrsSimulator, attempts: int = SIMULATED_ATTEMPTS) -> None:
         self.simulator = simulator
+        self.attempts = attempts
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str | None], DrsClient] = {}
 
     def gateway(self, region: str, account_id: str | None = None) -> DrsGateway:
-        return DrsGateway(self.simulator.client(region, account_id), region)
+        key = (region, account_id)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = self.simulator.client(region, account_id)
+        return DrsGateway(client, region, attempts=self.attempts)
 
     def close(self) -> None:
         self.simulator.close()

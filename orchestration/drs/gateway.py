@@ -17,6 +17,7 @@ from orchestration.errors import (
     Conflict,
     DrbotError,
     DrsLimitExceeded,
+    DrsOutcomeUnknown,
     DrsUnavailable,
     NotFound,
     ValidationFailed,
@@ -42,9 +43,15 @@ DataReplicationState = Literal[
 HEALTHY_REPLICATION_STATE = "CONTINUOUS"
 JOB_DONE_STATUS = "COMPLETED"  # DRS job status is PENDING | STARTED | COMPLETED, whatever the servers did
 MAX_JOB_IDS_PER_CALL = 1000  # describe_jobs filters.jobIDs (botocore's drs model)
-# describe_recovery_instances' sourceServerIDs filter has no modelled maximum; batches of the size its
-# recoveryInstanceIDs filter allows keep each request reasonable
+MAX_PAGE_SIZE = 1000  # maxResults DRS's describe_* calls accept: fewer pages for large listings
+# describe_source_servers' sourceServerIDs filter and describe_recovery_instances' recoveryInstanceIDs
+# filter take at most 200 ids (botocore's drs model); its sourceServerIDs filter has no modelled
+# maximum, and batches of the same size keep each request reasonable
 MAX_SERVER_IDS_PER_CALL = 200
+# error codes that mean "not done, try again": DRS throttling and its own transient failures
+_RETRYABLE_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
+)
 _GIB = 1024**3
 _DURATION = re.compile(
     r"^P(?:(?P<days>\d+(?:\.\d+)?)D)?"
@@ -221,6 +228,15 @@ class RecoveryInstance:
         )
 
 
+def _id_filters(key: str, ids: Sequence[str] | None) -> Iterator[dict[str, Any]]:
+    """No filter for None (everything), else one filter per batch of at most 200 ids."""
+    if ids is None:
+        yield {}
+        return
+    for batch in batches(ids, MAX_SERVER_IDS_PER_CALL):
+        yield {key: batch}
+
+
 def batches(ids: Sequence[str], size: int) -> Iterator[list[str]]:
     """`ids` without repeats, in chunks of at most `size` (DRS's per-call limits)."""
     unique = list(dict.fromkeys(ids))
@@ -242,14 +258,48 @@ def parse_iso_datetime(text: str | None) -> int | None:
     return int(moment.timestamp())
 
 
-def translate_client_error(exc: ClientError | BotoCoreError, action: str) -> DrbotError:
-    """A botocore failure as the domain error that says what it means to a DRS user."""
-    code_seen = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
+def is_retryable(exc: ClientError | BotoCoreError, changes_something: bool = False) -> bool:
+    """Whether a failed call may simply be made again: throttling always (DRS did nothing); a
+    timeout, a lost response or a 5xx only for calls that change nothing (a launch or termination
+    that got no answer may have happened: the engine reconciles instead)."""
+    if isinstance(exc, ParamValidationError):
+        return False
+    if isinstance(exc, BotoCoreError):
+        return not changes_something
+    if _error_code(exc) in _RETRYABLE_CODES:
+        return True
+    return _http_status(exc) >= 500 and not changes_something
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _http_status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+def translate_client_error(
+    exc: ClientError | BotoCoreError, action: str, changes_something: bool = False
+) -> DrbotError:
+    """A botocore failure as the domain error that says what it means to a DRS user. For a call
+    that `changes_something`, a failure that leaves its outcome unknown (no answer, a 5xx) is
+    DrsOutcomeUnknown."""
+    code_seen = _error_code(exc) if isinstance(exc, ClientError) else ""
     record_drs_api_error(str(code_seen))
     if isinstance(exc, ParamValidationError):
         return ValidationFailed(f"DRS would not accept the request to {action}: {exc}")
     if isinstance(exc, BotoCoreError):
+        if changes_something:
+            return DrsOutcomeUnknown(
+                f"DRS did not answer the request to {action} (it may have taken effect): {exc}"
+            )
         return DrsUnavailable(f"DRS could not be reached while trying to {action}: {exc}")
+    if changes_something and _http_status(exc) >= 500:
+        return DrsOutcomeUnknown(
+            f"DRS failed while trying to {action} (it may have taken effect): {exc}",
+            drsError=_error_code(exc) or "Unknown",
+        )
     error = exc.response.get("Error", {})
     code = error.get("Code", "")
     message = error.get("Message") or str(exc)
@@ -266,34 +316,52 @@ def translate_client_error(exc: ClientError | BotoCoreError, action: str) -> Drb
 
 
 class DrsGateway:
-    """DRS operations for one region (and account) through a boto3 client."""
+    """DRS operations for one region (and account) through a boto3 client.
 
-    def __init__(self, client: DrsClient, region: str) -> None:
+    `attempts` > 1 retries what may be retried (`is_retryable`) within the call, after
+    `sleep(backoff)`: on AWS botocore's standard retry mode does this already (attempts=1 here); the
+    simulator's clients make one attempt each, so its gateways retry here, without sleeping, as
+    botocore would against DRS."""
+
+    def __init__(
+        self,
+        client: DrsClient,
+        region: str,
+        attempts: int = 1,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
         self._client = client
         self.region = region
+        self._attempts = max(1, attempts)
+        self._sleep = sleep
         # source server id -> ARN, from listings this gateway made: tagging needs the ARN, and a
         # caller that lists then tags (tag sync) should not describe every server again
         self._arns: dict[str, str] = {}
 
-    def _call(self, action: str, fn: Callable[[], R]) -> R:
-        try:
-            return fn()
-        except (ClientError, BotoCoreError) as exc:
-            raise translate_client_error(exc, action) from exc
+    def _call(self, action: str, fn: Callable[[], R], changes_something: bool = False) -> R:
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return fn()
+            except (ClientError, BotoCoreError) as exc:
+                if attempt == self._attempts or not is_retryable(exc, changes_something):
+                    raise translate_client_error(exc, action, changes_something) from exc
+                record_drs_api_error(_error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__)
+                if self._sleep is not None:
+                    self._sleep(min(20.0, 0.1 * 2**attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _pages(self, operation: str, action: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    def _all_pages(self, operation: str, action: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """Every page of a read, retried whole: a listing is complete or it is an error."""
         paginator: Any = self._client.get_paginator(operation)  # type: ignore[call-overload]
-        try:
-            yield from paginator.paginate(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise translate_client_error(exc, action) from exc
+        config = {"PageSize": MAX_PAGE_SIZE}
+        return self._call(action, lambda: list(paginator.paginate(**kwargs, PaginationConfig=config)))
 
     def source_servers(self, ids: Sequence[str] | None = None) -> list[SourceServer]:
-        """Every source server of the region (or just `ids`), via the paginator."""
-        filters: dict[str, Any] = {"sourceServerIDs": list(ids)} if ids else {}
+        """Every source server of the region, or just `ids` (≤200 per filtered call, as DRS allows)."""
         servers: list[SourceServer] = []
-        for page in self._pages("describe_source_servers", "list source servers", filters=filters):
-            servers.extend(SourceServer.from_api(item, self.region) for item in page.get("items", []))
+        for filters in _id_filters("sourceServerIDs", ids):
+            for page in self._all_pages("describe_source_servers", "list source servers", filters=filters):
+                servers.extend(SourceServer.from_api(item, self.region) for item in page.get("items", []))
         self._arns.update({s.source_server_id: s.arn for s in servers if s.arn})
         return servers
 
@@ -308,7 +376,7 @@ class DrsGateway:
 
     def _describe_jobs(self, filters: dict[str, Any]) -> list[DrsJob]:
         jobs: list[DrsJob] = []
-        for page in self._pages("describe_jobs", "list jobs", filters=filters):
+        for page in self._all_pages("describe_jobs", "list jobs", filters=filters):
             jobs.extend(DrsJob.from_api(item) for item in page.get("items", []))
         return jobs
 
@@ -327,9 +395,26 @@ class DrsGateway:
 
     def _describe_recovery_instances(self, filters: dict[str, Any]) -> list[RecoveryInstance]:
         instances: list[RecoveryInstance] = []
-        for page in self._pages("describe_recovery_instances", "list recovery instances", filters=filters):
+        for page in self._all_pages(
+            "describe_recovery_instances", "list recovery instances", filters=filters
+        ):
             instances.extend(RecoveryInstance.from_api(item) for item in page.get("items", []))
         return instances
+
+    def recovery_instances_of(
+        self, source_server_ids: Sequence[str]
+    ) -> tuple[list[RecoveryInstance], DrbotError | None]:
+        """The recovery instances of these servers, batch by batch (200 ids per call, every page),
+        with the first error met: what the batches that answered returned is kept, so a caller can act
+        on it, but with an error the list is not the whole truth."""
+        instances: list[RecoveryInstance] = []
+        error: DrbotError | None = None
+        for batch in batches(source_server_ids, MAX_SERVER_IDS_PER_CALL):
+            try:
+                instances.extend(self._describe_recovery_instances({"sourceServerIDs": batch}))
+            except DrbotError as exc:
+                error = error or exc
+        return instances, error
 
     def tag_source_server(self, server_id: str, tags: dict[str, str]) -> None:
         """Add or overwrite these tags on a source server (other tags stay as they are)."""
@@ -361,6 +446,7 @@ class DrsGateway:
             lambda: self._client.start_recovery(
                 sourceServers=[{"sourceServerID": sid} for sid in server_ids], isDrill=is_drill, tags=tags
             ),
+            changes_something=True,
         )
         return DrsJob.from_api(dict(response["job"]))
 
@@ -376,12 +462,13 @@ class DrsGateway:
             response = self._call(
                 f"terminate {len(batch)} recovery instance(s)",
                 lambda batch=batch: self._client.terminate_recovery_instances(recoveryInstanceIDs=batch),  # type: ignore[misc]
+                changes_something=True,
             )
             jobs.append(DrsJob.from_api(dict(response["job"])))
         return jobs
 
     def recovery_instances_by_id(self, recovery_instance_ids: Sequence[str]) -> list[RecoveryInstance]:
-        """The recovery instances among `recovery_instance_ids` that still exist."""
+        """The recovery instances among `recovery_instance_ids` that still exist (200 ids per call)."""
         instances: list[RecoveryInstance] = []
         for batch in batches(recovery_instance_ids, MAX_SERVER_IDS_PER_CALL):
             instances.extend(self._describe_recovery_instances({"recoveryInstanceIDs": batch}))

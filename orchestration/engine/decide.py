@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from orchestration.clock import duration_text
 from orchestration.drs.gateway import DrsJob, RecoveryInstance
 from orchestration.drs.limits import DrsLimits
+from orchestration.engine.timing import LEASE_SECONDS
 from orchestration.models import (
     CleanupRun,
     CleanupStatus,
@@ -32,7 +33,8 @@ from orchestration.models import (
     WaveStatus,
 )
 
-LEASE_SECONDS = 120  # a claimed launch or termination not recorded after this is presumed dead
+__all__ = ["IN_FLIGHT", "LEASE_SECONDS", "Decision", "Observation", "decide"]
+
 IN_FLIGHT = frozenset({WaveStatus.INITIATED, WaveStatus.LAUNCHING, WaveStatus.STARTED})
 _FAILED_OR_SKIPPED = frozenset({WaveStatus.FAILED, WaveStatus.SKIPPED, WaveStatus.CANCELLED})
 _E = ExecutionStatus
@@ -55,8 +57,9 @@ class Decision:
 
 
 def decide(execution: Execution, observation: Observation, now: int, limits: DrsLimits) -> Decision:
+    """What to do now. Returns the very same execution object when nothing changed (the tick then
+    writes nothing)."""
     execution = observe_waves(execution, observation, now)
-    execution = observe_cleanup(execution, observation, now)
     execution, launch, recover = settle(execution, now, limits)
     execution, terminate = claim_cleanup(execution, now)
     return Decision(execution, tuple(launch), tuple(recover), terminate)
@@ -105,6 +108,12 @@ def _fold_job(
     # servers DRS did not list (it should list all) keep what we knew
     listed = {s.source_server_id for s in servers}
     servers.extend(s for s in wave.servers if s.source_server_id not in listed)
+    if (
+        job.status != "COMPLETED"
+        and servers == wave.servers
+        and (job.status != "STARTED" or wave.status == WaveStatus.STARTED)
+    ):
+        return execution  # nothing new: the wave stays the object the store loaded (not rewritten)
     updated = wave.model_copy(update={"servers": servers})
     launched = sum(1 for s in servers if s.launch_status == LaunchStatus.LAUNCHED)
     total = len(servers)
@@ -152,28 +161,6 @@ def _fold_job(
             total=total,
         )
     return execution
-
-
-def observe_cleanup(execution: Execution, observation: Observation, now: int) -> Execution:
-    """When every TERMINATE job of the round has finished, the round is over: the next round
-    (claimed at once) terminates whatever still exists, or finds nothing and completes."""
-    cleanup = execution.cleanup
-    if cleanup is None or cleanup.status != CleanupStatus.TERMINATING or not cleanup.job_ids:
-        return execution
-    jobs = [observation.jobs.get(j) for j in cleanup.job_ids]
-    if any(job is None or job.status != "COMPLETED" for job in jobs):
-        return execution
-    next_round = cleanup.model_copy(
-        update={
-            "status": CleanupStatus.SCHEDULED,
-            "due_at": now,
-            "job_ids": [],
-            "rounds": cleanup.rounds + 1,
-            "round_started_at": None,
-            "claimed_at": None,
-        }
-    )
-    return execution.model_copy(update={"cleanup": next_round})
 
 
 # -- moving the execution along ------------------------------------------------------------------
@@ -292,16 +279,13 @@ def _finish(execution: Execution, target: ExecutionStatus, now: int, reason: str
     )
     if execution.execution_type != ExecutionType.DRILL:
         return ended  # a real recovery keeps its instances
-    instances = [
-        s.recovery_instance_id
-        for w in execution.waves
-        for s in w.servers
-        if s.recovery_instance_id and s.launch_status == LaunchStatus.LAUNCHED
-    ]
-    if not instances:
+    instances = execution.launched_instance_ids
+    if not instances and not any(w.job_id for w in execution.waves):
+        # nothing ever reached DRS (every launch was refused before a job existed): nothing to look for
         return ended.model_copy(update={"cleanup": CleanupRun(status=CleanupStatus.NOT_NEEDED, due_at=now)})
+    # a job that launched nothing is still looked at once: DRS, not the record, says nothing is left
     delay = (execution.cleanup_after_minutes or 0) * 60
-    cleanup = CleanupRun(due_at=now + delay, recovery_instance_ids=instances)
+    cleanup = CleanupRun(due_at=now + delay, instances=len(instances))
     ended = ended.model_copy(update={"cleanup": cleanup})
     if delay:
         ended = ended.with_event(
@@ -314,21 +298,18 @@ def _finish(execution: Execution, target: ExecutionStatus, now: int, reason: str
 
 
 def claim_cleanup(execution: Execution, now: int) -> tuple[Execution, bool]:
-    """Claim a round of the drill's cleanup once it is due, or again when a claim died before
-    recording its TERMINATE jobs (its lease ran out)."""
+    """Claim the next look of a drill's cleanup once it is due and no other tick holds it (a look
+    whose tick died is claimed again once its lease has run out)."""
     cleanup = execution.cleanup
-    if cleanup is None or now < cleanup.due_at:
+    if cleanup is None or not cleanup.pending or now < cleanup.due_at:
         return execution, False
-    unrecorded_claim = cleanup.status == CleanupStatus.TERMINATING and not cleanup.job_ids
-    due = cleanup.status == CleanupStatus.SCHEDULED or unrecorded_claim
-    lease_free = cleanup.claimed_at is None or now - cleanup.claimed_at >= LEASE_SECONDS
-    if not (due and lease_free):
+    if cleanup.claimed_at is not None and now - cleanup.claimed_at < LEASE_SECONDS:
         return execution, False
     claimed = cleanup.model_copy(
         update={
             "status": CleanupStatus.TERMINATING,
             "claimed_at": now,
-            "round_started_at": cleanup.round_started_at or now,
+            "started_at": cleanup.started_at or now,
         }
     )
     return execution.model_copy(update={"cleanup": claimed}), True

@@ -193,23 +193,31 @@ def _abandon_cleanup(execution: Execution, name: str, cause: str, now: int) -> E
         return execution
     if cleanup is not None and not cleanup.pending:
         return execution  # done (or found not needed) before the failure
-    ids = cleanup.recovery_instance_ids if cleanup is not None and cleanup.recovery_instance_ids else left
+    ids = left or list(cleanup.recovery_instance_ids if cleanup is not None else [])
     error = f"not terminated: the state machine driving the drill failed ({name}: {cause})"
     abandoned = (cleanup or CleanupRun(due_at=now)).model_copy(
-        update={
-            "status": CleanupStatus.FAILED,
-            "recovery_instance_ids": ids,
-            "finished_at": now,
-            "error": error,
-        }
+        update={"status": CleanupStatus.FAILED, "instances": len(ids), "finished_at": now, "error": error}
     )
-    return execution.model_copy(update={"cleanup": abandoned}).with_event(
+    # every launched server is named as possibly left running: nothing looked at DRS after the failure
+    waves = [
+        w.model_copy(
+            update={
+                "servers": [
+                    s.model_copy(update={"left_running": True}) if s.recovery_instance_id in ids else s
+                    for s in w.servers
+                ]
+            }
+        )
+        if any(s.recovery_instance_id in ids for s in w.servers)
+        else w
+        for w in execution.waves
+    ]
+    return execution.model_copy(update={"cleanup": abandoned, "waves": waves}).with_event(
         EventType.CLEANUP_FAILED,
         now,
         f"{len(ids)} drill instance(s) were not terminated: the state machine driving the drill "
         "failed. Check DRS and terminate them.",
         instances=len(ids),
-        recoveryInstanceIds=ids,
     )
 
 

@@ -12,6 +12,7 @@ WHILE_PENDING = 10
 WHILE_BOOTING = 20  # instances take minutes; launchStatus moves per server
 IDLE = 60  # paused, or waiting for a far deadline
 MAX_BACKOFF = 300
+LEASE_SECONDS = 120  # a claimed launch or cleanup look not recorded after this is presumed dead
 DELIVERY_RETRY = 30
 
 
@@ -24,6 +25,11 @@ def backoff_seconds(streak: int) -> int:
 def wait_seconds(execution: Execution, now: int, launched: bool) -> int:
     if not execution.needs_driving:
         return 0
+    cleanup = execution.cleanup
+    if execution.is_terminal and cleanup is not None and cleanup.status == CleanupStatus.TERMINATING:
+        if cleanup.claimed_at is not None:  # a look in progress, or one whose tick died: its lease
+            return max(1, cleanup.claimed_at + LEASE_SECONDS - now)
+        return max(1, cleanup.due_at - now)  # the next look (sooner after a start, backing off on errors)
     if execution.transient_errors:
         return backoff_seconds(execution.transient_errors)
     if execution.status == ExecutionStatus.PENDING_APPROVAL:
@@ -33,9 +39,6 @@ def wait_seconds(execution: Execution, now: int, launched: bool) -> int:
     if launched or WaveStatus.INITIATED in statuses or WaveStatus.LAUNCHING in statuses:
         return AFTER_LAUNCH if launched else WHILE_PENDING
     if WaveStatus.STARTED in statuses:
-        return WHILE_BOOTING
-    cleanup = execution.cleanup
-    if cleanup is not None and cleanup.status == CleanupStatus.TERMINATING:
         return WHILE_BOOTING
     if cleanup is not None and cleanup.status == CleanupStatus.SCHEDULED:
         return max(1, min(IDLE * 5, cleanup.due_at - now))

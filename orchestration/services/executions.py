@@ -37,6 +37,7 @@ from orchestration.errors import (
     Conflict,
     DrbotError,
     DrsLimitExceeded,
+    DuplicateServerInPlan,
     InternalError,
     InUse,
     InvalidTransition,
@@ -66,6 +67,7 @@ from orchestration.services.execution_builder import build_execution
 from orchestration.services.preflight import (
     ACTIVE_EXECUTIONS_LIMIT,
     DRS_LIMIT_EXCEEDED,
+    DUPLICATE_SERVER_IN_PLAN,
     SERVER_CONFLICT,
     WAVE_SIZE_LIMIT_EXCEEDED,
     Finding,
@@ -359,6 +361,13 @@ def _refuse_on_errors(services: Services, check: PlanCheck) -> None:
             " ".join(f.message for f in oversized),
             limit=limits.max_servers_per_job,
             errors=[{"waveNumber": f.wave_number, "serverCount": len(f.server_ids)} for f in oversized],
+            findings=every,
+        )
+    if twice := by_code.get(DUPLICATE_SERVER_IN_PLAN):
+        raise DuplicateServerInPlan(
+            " ".join(f.message for f in twice),
+            serverIds=sorted({sid for f in twice for sid in f.server_ids}),
+            waveNumbers=sorted({n for f in twice for n in f.wave_numbers}),
             findings=every,
         )
     if conflicts := by_code.get(SERVER_CONFLICT):

@@ -323,24 +323,35 @@ def _cleanup(execution: Execution) -> CleanupReport | None:
     cleanup = execution.cleanup
     if cleanup is None:
         return None
-    total = len(cleanup.recovery_instance_ids)
+    total = cleanup.instance_count
     hostnames = {
         s.recovery_instance_id: s.hostname or s.source_server_id
         for w in execution.waves
         for s in w.servers
         if s.recovery_instance_id
     }
-    # a failed cleanup does not record which instances survived: every one it was to terminate is
-    # named, as a reviewer must check them all
-    left = cleanup.recovery_instance_ids if cleanup.status == CleanupStatus.FAILED else []
-    terminated = total if cleanup.status == CleanupStatus.COMPLETED else 0
+    left: list[str] = []
+    if cleanup.status == CleanupStatus.FAILED:
+        # each server whose instance DRS still showed at the deadline is marked; a record from before
+        # the marks existed names every instance it was to terminate, as a reviewer must check them all
+        marked = [
+            s.recovery_instance_id
+            for w in execution.waves
+            for s in w.servers
+            if s.left_running and s.recovery_instance_id
+        ]
+        left = marked or list(cleanup.recovery_instance_ids)
+    terminated = (
+        max(total, cleanup.terminated) if cleanup.status == CleanupStatus.COMPLETED else cleanup.terminated
+    )
     return CleanupReport(
         status=cleanup.status,
         due_at=utc(cleanup.due_at) if cleanup.status != CleanupStatus.NOT_NEEDED else None,
         finished_at=utc(cleanup.finished_at),
         instances_total=total,
         instances_terminated=terminated,
-        left_running=[f"{i} ({hostnames[i]})" if i in hostnames else i for i in left],
+        left_running=[f"{i} ({hostnames[i]})" if i in hostnames else i for i in left]
+        + list(cleanup.left_unrecorded),
         error=cleanup.error,
     )
 

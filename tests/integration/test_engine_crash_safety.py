@@ -347,8 +347,10 @@ def test_baseline_counts_every_external_call(tmp_path: Path) -> None:
         "drs.jobs",
         "drs.recovery_instances",
         "drs.source_servers",
+        "drs.jobs_since",
         "drs.start_recovery",
         "drs.recovery_instances_by_id",
+        "drs.recovery_instances_of",
         "drs.terminate_recovery_instances",
     ):
         assert expected in kinds, f"{expected} never called: {sorted(kinds)}"

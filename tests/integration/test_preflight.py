@@ -397,7 +397,7 @@ def test_jobs_and_recovery_instances_as_the_gateway_reads_them(
         tags={"k": "v"},
     )["job"]["jobID"]
 
-    done, running = gateway.jobs([drill, recovery, drill])  # repeated ids are asked for once
+    running, done = gateway.jobs([drill, recovery, drill])  # asked once each; DRS lists newest first
     assert (done.job_id, done.status, done.is_drill, done.is_active) == (drill, "COMPLETED", True, False)
     assert done.created_at == T0 and done.ended_at is not None and done.ended_at > T0
     assert {s.launch_status for s in done.servers} == {"LAUNCHED"}

@@ -576,8 +576,8 @@ def test_a_failure_during_a_drills_delayed_cleanup_records_the_instances_left(
     completed = _execution(services, execution_id)
     assert completed.status == ExecutionStatus.COMPLETED
     assert completed.cleanup is not None and completed.cleanup.status == CleanupStatus.SCHEDULED
-    instances = list(completed.cleanup.recovery_instance_ids)
-    assert len(instances) == 7
+    instances = completed.launched_instance_ids
+    assert len(instances) == completed.cleanup.instances == 7
 
     runtime.use(services)
     try:
@@ -595,10 +595,14 @@ def test_a_failure_during_a_drills_delayed_cleanup_records_the_instances_left(
     ended = _execution(services, execution_id)
     assert ended.status == ExecutionStatus.COMPLETED  # the drill itself succeeded
     assert ended.cleanup is not None and ended.cleanup.status == CleanupStatus.FAILED
-    assert ended.cleanup.recovery_instance_ids == instances
+    assert ended.cleanup.instances == len(instances)
+    # every launched instance is marked as possibly left running, for the report to name
+    assert sorted(
+        s.recovery_instance_id or "" for w in ended.waves for s in w.servers if s.left_running
+    ) == sorted(instances)
     assert "the Lambda was deleted" in (ended.cleanup.error or "")
     assert ended.events[-1].type == EventType.CLEANUP_FAILED
-    assert ended.events[-1].details["recoveryInstanceIds"] == instances
+    assert ended.events[-1].details["instances"] == len(instances)
     assert not ended.needs_driving  # nothing left pending, every event delivered
     assert services.notifier.events(execution_id)[-1].type == EventType.CLEANUP_FAILED
     assert again["status"] == "COMPLETED"  # nothing more to record the second time

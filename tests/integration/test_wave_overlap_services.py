@@ -15,7 +15,7 @@ from bot.commands import build_registry
 from bot.commands.registry import Invocation
 from bot.views.text import render_message
 from orchestration.drs.simulator import DrsSimulator
-from orchestration.errors import DuplicateServerInPlan, ValidationFailed
+from orchestration.errors import DuplicateServerInPlan
 from orchestration.models import ExecutionType, ProtectionGroup, RecoveryPlan, Wave
 from orchestration.requests import (
     CreateProtectionGroup,
@@ -207,8 +207,10 @@ def test_plan_check_reports_a_server_in_two_waves_and_a_run_request_is_refused(
     assert verdicts == ["1 error", "ok", "1 error"], text
 
     request = StartExecution(plan_id=plan.plan_id, execution_type=ExecutionType.DRILL)
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(DuplicateServerInPlan) as refused:
         execute_recovery_plan(services, request, "alice", require_approval=True)
+    assert refused.value.code == "DUPLICATE_SERVER_IN_PLAN" and refused.value.status == 400
+    assert refused.value.details["waveNumbers"] == [1, 3]
     assert "db-primary-01 would launch in waves 1 and 3" in refused.value.message
     assert [f["code"] for f in refused.value.details["findings"]] == [DUPLICATE_SERVER_IN_PLAN]
     assert services.store.list_executions() == []

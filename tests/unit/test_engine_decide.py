@@ -272,7 +272,8 @@ def test_a_failed_server_fails_its_wave_skips_the_rest_and_fails_only_once_nothi
     assert event_types(second)[-2:] == [EventType.WAVE_COMPLETED, EventType.FAILED]
     # the drill's launched instances are cleaned up anyway: server 1 and server 3
     cleanup = second.execution.cleanup
-    assert cleanup is not None and sorted(cleanup.recovery_instance_ids) == [f"i-{1:017x}", f"i-{3:017x}"]
+    assert cleanup is not None and cleanup.instances == 2
+    assert sorted(second.execution.launched_instance_ids) == [f"i-{1:017x}", f"i-{3:017x}"]
     assert second.terminate is True
 
 
@@ -312,7 +313,7 @@ def test_a_drill_claims_its_cleanup_as_soon_as_it_completes() -> None:
     cleanup = decision.execution.cleanup
     assert cleanup is not None
     assert (cleanup.status, cleanup.due_at, cleanup.claimed_at) == (CleanupStatus.TERMINATING, NOW, NOW)
-    assert sorted(cleanup.recovery_instance_ids) == [f"i-{1:017x}", f"i-{2:017x}"]
+    assert cleanup.instances == 2 and cleanup.started_at == NOW
     assert decision.terminate is True
     assert EventType.CLEANUP_SCHEDULED not in event_types(decision)
 
@@ -338,49 +339,54 @@ def test_a_recovery_keeps_its_instances() -> None:
     assert decision.execution.cleanup is None and decision.terminate is False
 
 
-def test_a_drill_that_launched_nothing_needs_no_cleanup() -> None:
+def test_a_drill_whose_jobs_launched_nothing_still_looks_once() -> None:
+    """DRS, not the record, says nothing is left: a drill that had a job gets one look."""
     start = execution(in_flight_wave(1, [1]), wave(2, after=[1]))
     decision = decide(start, observe(job("job-1", "COMPLETED", {1: "FAILED"})), NOW, LIMITS)
     assert decision.execution.status == _E.FAILED
+    cleanup = decision.execution.cleanup
+    assert cleanup is not None and (cleanup.status, cleanup.instances) == (CleanupStatus.TERMINATING, 0)
+    assert decision.terminate is True
+
+
+def test_a_drill_that_never_reached_drs_needs_no_cleanup() -> None:
+    start = execution(wave(1, _W.INITIATED, claimed_at=NOW), wave(2, after=[1]), status=_E.CANCELLING)
+    start = start.replace_wave(start.wave(1).with_status(_W.CANCELLED, NOW))
+    decision = decide(start, observe(), NOW, LIMITS)
+    assert decision.execution.status == _E.CANCELLED
     assert decision.execution.cleanup is not None
     assert decision.execution.cleanup.status == CleanupStatus.NOT_NEEDED
     assert decision.terminate is False
 
 
-def terminating(claimed_at: int, *terminate_jobs: str) -> Execution:
-    done = completed_wave(1, [1, 2]).model_copy(update={"terminate_job_ids": list(terminate_jobs)})
+def looking(claimed_at: int | None, due_at: int) -> Execution:
     cleanup = CleanupRun(
         status=CleanupStatus.TERMINATING,
-        due_at=claimed_at,
+        due_at=due_at,
         claimed_at=claimed_at,
-        round_started_at=claimed_at,
-        job_ids=list(terminate_jobs),
-        recovery_instance_ids=[f"i-{1:017x}", f"i-{2:017x}"],
+        started_at=NOW - 600,
+        instances=2,
     )
-    return execution(done, status=_E.COMPLETED, cleanup=cleanup)
+    return execution(completed_wave(1, [1, 2]), status=_E.COMPLETED, cleanup=cleanup)
 
 
-def test_a_finished_round_of_terminate_jobs_claims_the_next_round_at_once() -> None:
-    """The next round terminates whatever survived (a failed termination), or finds nothing and
-    completes the cleanup (advance does the looking)."""
-    start = terminating(NOW - 30, "term-1")
-    running = decide(start, observe(job("term-1", "STARTED", {1: "PENDING"}, kind="TERMINATE")), NOW, LIMITS)
-    assert running.execution == start and running.terminate is False
-    for outcome in ({1: "LAUNCHED", 2: "LAUNCHED"}, {1: "LAUNCHED", 2: "FAILED"}):
-        done = decide(start, observe(job("term-1", "COMPLETED", outcome, kind="TERMINATE")), NOW, LIMITS)
-        cleanup = done.execution.cleanup
-        assert cleanup is not None and done.terminate is True
-        assert (cleanup.status, cleanup.rounds, cleanup.job_ids) == (CleanupStatus.TERMINATING, 1, [])
-        assert (cleanup.claimed_at, cleanup.round_started_at) == (NOW, NOW)
-        assert event_types(done) == []
+def test_the_next_look_of_a_cleanup_is_claimed_when_due() -> None:
+    """Each look is claimed by one tick; advance looks at DRS and sets when the next one is due."""
+    early = looking(None, NOW + 10)
+    waiting = decide(early, observe(), NOW, LIMITS)
+    assert waiting.terminate is False and waiting.execution is early  # nothing changed: nothing to write
+    due = decide(looking(None, NOW), observe(), NOW, LIMITS)
+    cleanup = due.execution.cleanup
+    assert due.terminate is True and cleanup is not None
+    assert (cleanup.status, cleanup.claimed_at, cleanup.started_at) == (CleanupStatus.TERMINATING, NOW, NOW - 600)
+    assert event_types(due) == []
 
 
-def test_a_claimed_round_that_recorded_no_job_is_claimed_again_after_its_lease() -> None:
-    stuck = terminating(NOW - LEASE_SECONDS)
-    again = decide(stuck, observe(), NOW, LIMITS)
-    assert again.terminate is True
-    fresh = decide(terminating(NOW - 5), observe(), NOW, LIMITS)
-    assert fresh.terminate is False
+def test_a_look_whose_tick_died_is_claimed_again_after_its_lease() -> None:
+    stuck = looking(NOW - LEASE_SECONDS, NOW - LEASE_SECONDS)
+    assert decide(stuck, observe(), NOW, LIMITS).terminate is True
+    fresh = looking(NOW - 5, NOW - 5)
+    assert decide(fresh, observe(), NOW, LIMITS).terminate is False
 
 
 # -- leases ------------------------------------------------------------------------------------------
@@ -405,15 +411,6 @@ def test_a_dead_claim_is_recovered_while_paused_or_cancelling(status: ExecutionS
     decision = decide(stuck, observe(), NOW, LIMITS)
     assert decision.recover == (1,)
     assert decision.execution.status == status  # the claim counts as in flight
-
-
-def test_a_cleanup_claim_that_recorded_no_job_is_claimed_again_after_its_lease() -> None:
-    assert decide(terminating(NOW - LEASE_SECONDS + 1), observe(), NOW, LIMITS).terminate is False
-    again = decide(terminating(NOW - LEASE_SECONDS), observe(), NOW, LIMITS)
-    assert again.terminate is True
-    assert again.execution.cleanup is not None and again.execution.cleanup.claimed_at == NOW
-    # a recorded terminate job is observed instead, never terminated twice
-    assert decide(terminating(NOW - 10 * LEASE_SECONDS, "term-1"), observe(), NOW, LIMITS).terminate is False
 
 
 def test_decide_does_not_touch_its_input() -> None:
@@ -454,7 +451,8 @@ def test_wait_seconds_choices() -> None:
     assert wait(approval.model_copy(update={"expires_at": NOW + 3600}), NOW, False) == timing.IDLE
     assert wait(approval.model_copy(update={"expires_at": NOW - 5}), NOW, False) == 1
 
-    assert wait(terminating(NOW, "term-1"), NOW, False) == timing.WHILE_BOOTING
+    assert wait(looking(None, NOW + 15), NOW, False) == 15  # the next look of the cleanup
+    assert wait(looking(NOW - 20, NOW - 20), NOW, False) == timing.LEASE_SECONDS - 20  # a look in progress
     scheduled = ended.model_copy(update={"cleanup": CleanupRun(due_at=NOW + 100)})
     assert wait(scheduled, NOW, False) == 100
     far = ended.model_copy(update={"cleanup": CleanupRun(due_at=NOW + 86_400)})
