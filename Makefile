@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install run test test-large lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ unit: install
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+# a 4,000-server drill on SQLite and on DynamoDB (moto): minutes, so not part of `make test`
+test-large: install
+	$(BIN)/pytest -m large -s
 
 bench: install
 	$(BIN)/python -m bench
