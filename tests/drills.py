@@ -81,3 +81,15 @@ def dag_plan(services: Any, simulator: Any) -> Any:
         {"name": "Web", "group": "Web", "after": [1, 2]},
     ]
     return make_plan(services, waves, groups, name="DAG")
+
+
+def engine_store(backend: str, path: Any, clock: Any, request: Any) -> Any:
+    """A store of `backend` ("sqlite" in `path`, or "dynamodb" on the test's moto) on `clock`."""
+    if backend == "sqlite":
+        from orchestration.store.sqlite import SqliteStore
+
+        return SqliteStore(path, clock=clock)
+    from orchestration.store.dynamodb import DynamoDbStore
+    from tests.conftest import STORE_TABLES
+
+    return DynamoDbStore(STORE_TABLES, client=request.getfixturevalue("moto_dynamodb")(), clock=clock)

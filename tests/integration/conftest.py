@@ -52,3 +52,13 @@ def with_roles(slack_services: Any, roles: dict[str, Any], **settings: Any) -> A
     services = dataclasses.replace(slack_services, settings=changed)
     services.driver = ManualDriver()
     return services
+
+
+@pytest.fixture
+def svc(services: Any) -> Any:
+    """Services on each store with a recording notifier and a driver the test drives by hand."""
+    from orchestration.engine.ports import ManualDriver, RecordingNotifier
+
+    services.notifier = RecordingNotifier()
+    services.driver = ManualDriver()
+    return services

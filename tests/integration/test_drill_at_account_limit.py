@@ -9,9 +9,7 @@ DynamoDB's 400 KB item limit. Slow (minutes): marked `large`, left out of `make 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,8 +23,7 @@ from orchestration.engine.advance import advance
 from orchestration.engine.ports import ManualDriver, RecordingNotifier
 from orchestration.models import CleanupStatus, ExecutionStatus, ExecutionType, LaunchStatus, WaveStatus
 from orchestration.services.execution_builder import build_execution
-from orchestration.store.base import Store
-from tests.conftest import STORE_TABLES
+from tests.drills import engine_store
 
 pytestmark = pytest.mark.large
 
@@ -41,16 +38,7 @@ def test_a_4000_server_drill_completes_and_cleans_up(
 ) -> None:
     clock = FakeClock()
     simulator = DrsSimulator(db_path=None, clock=clock, inventory=synthetic_inventory(SERVERS))
-    store: Store
-    if backend == "sqlite":
-        from orchestration.store.sqlite import SqliteStore
-
-        store = SqliteStore(tmp_path / "large.db", clock=clock)
-    else:
-        from orchestration.store.dynamodb import DynamoDbStore
-
-        new_client: Callable[[], Any] = request.getfixturevalue("moto_dynamodb")
-        store = DynamoDbStore(STORE_TABLES, client=new_client(), clock=clock)
+    store = engine_store(backend, tmp_path / "large.db", clock, request)
     services = build_services(
         Settings.from_env({}, db_path=tmp_path / "unused.db"),
         clock=clock,

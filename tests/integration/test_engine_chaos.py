@@ -20,7 +20,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -34,9 +33,7 @@ from orchestration.engine.ports import ManualDriver, RecordingNotifier
 from orchestration.models import CleanupStatus, ExecutionStatus, LaunchStatus, WaveStatus
 from orchestration.requests import StartExecution
 from orchestration.services import executions as ex
-from orchestration.store.base import Store
-from tests.conftest import STORE_TABLES
-from tests.drills import start, three_tier_plan
+from tests.drills import engine_store, start, three_tier_plan
 
 pytestmark = pytest.mark.slow
 
@@ -57,16 +54,7 @@ class Chaos:
 def chaos(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Chaos]:
     clock = FakeClock()
     simulator = DrsSimulator(db_path=None, clock=clock, launch_seconds=20.0)
-    store: Store
-    if request.param == "sqlite":
-        from orchestration.store.sqlite import SqliteStore
-
-        store = SqliteStore(tmp_path / "chaos.db", clock=clock)
-    else:
-        from orchestration.store.dynamodb import DynamoDbStore
-
-        new_client: Callable[[], Any] = request.getfixturevalue("moto_dynamodb")
-        store = DynamoDbStore(STORE_TABLES, client=new_client(), clock=clock)
+    store = engine_store(request.param, tmp_path / "chaos.db", clock, request)
     services = build_services(
         Settings.from_env({}, db_path=tmp_path / "unused.db"),
         clock=clock,

@@ -13,7 +13,6 @@ import pytest
 from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.gateway import DrsGateway
 from orchestration.engine.advance import TAG_EXECUTION, TAG_WAVE, advance
-from orchestration.engine.ports import ManualDriver, RecordingNotifier
 from orchestration.errors import DrsOutcomeUnknown, DrsUnavailable
 from orchestration.models import CleanupStatus, EventType, ExecutionStatus
 from orchestration.services.report import evidence_report
@@ -21,13 +20,6 @@ from tests.drills import start, three_tier_plan
 
 REGION = "us-east-1"
 MAX_TICKS = 2000
-
-
-@pytest.fixture
-def svc(services: Any) -> Any:
-    services.notifier = RecordingNotifier()
-    services.driver = ManualDriver()
-    return services
 
 
 def drive(services: Any, clock: Any, execution_id: str) -> Any:

@@ -13,7 +13,7 @@ import pytest
 from orchestration.config import Settings
 from orchestration.drs.limits import DrsLimits
 from orchestration.engine.advance import advance
-from orchestration.engine.ports import ManualDriver, RecordingNotifier
+from orchestration.engine.ports import ManualDriver
 from orchestration.errors import (
     DrsLimitExceeded,
     InternalError,
@@ -43,13 +43,6 @@ from orchestration.services.plans import create_recovery_plan
 from tests.drills import make_plan, run_until_done, three_tier_plan
 
 HOUR = 3600
-
-
-@pytest.fixture
-def svc(services: Any) -> Any:
-    services.notifier = RecordingNotifier()
-    services.driver = ManualDriver()
-    return services
 
 
 def request(plan: Any, kind: ExecutionType = ExecutionType.DRILL, **fields: Any) -> StartExecution:
@@ -540,25 +533,23 @@ def test_a_pending_execution_can_be_cancelled_before_it_runs(svc, clock, simulat
     assert all(w.job_id is None for w in execution.waves)
 
 
-def test_a_control_retries_when_the_engine_wrote_first(svc, simulator):
+def test_a_control_retries_when_the_engine_wrote_first(svc, simulator, monkeypatch):
     execution_id = started(svc, three_tier_plan(svc, simulator))
     advance(svc, execution_id)
     store = svc.store
-    original = store.update_execution
+    original = store._get
     calls = {"n": 0}
 
-    def engine_first(execution: Execution, actor: str) -> Execution:
+    def engine_first(kind: Any, item_id: str) -> Any:
+        current = original(kind, item_id)
         calls["n"] += 1
         if calls["n"] == 1:  # the engine saves between our read and our write
-            current = store.get_execution(execution_id)
-            original(current.model_copy(update={"transient_errors": 1}), "drbot-engine")
-        return original(execution, actor)
+            store.update_execution(current.model_copy(update={"transient_errors": 1}), "drbot-engine")
+        return current
 
-    store.update_execution = engine_first
-    try:
-        outcome = ex.pause_execution(svc, execution_id, "alice")
-    finally:
-        del store.update_execution
+    monkeypatch.setattr(store, "_get", engine_first)
+    outcome = ex.pause_execution(svc, execution_id, "alice")
+    monkeypatch.undo()
     stored = svc.store.get_execution(execution_id)
     assert outcome.execution.status == stored.status == ExecutionStatus.PAUSED
     assert stored.transient_errors == 1  # the engine's write survived
@@ -569,10 +560,10 @@ def test_update_conflicts_are_not_swallowed_for_ever(svc, simulator, monkeypatch
     execution_id = started(svc, three_tier_plan(svc, simulator))
     advance(svc, execution_id)
 
-    def always_stale(execution: Execution, actor: str) -> Execution:
+    def always_stale(kind: Any, item: Any, expected: int, audit: Any) -> None:
         raise StaleVersion("changed")
 
-    monkeypatch.setattr(svc.store, "update_execution", always_stale)
+    monkeypatch.setattr(svc.store, "_replace", always_stale)
     with pytest.raises(Exception, match="kept changing"):
         ex.pause_execution(svc, execution_id, "alice")
 

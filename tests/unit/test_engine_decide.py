@@ -378,7 +378,11 @@ def test_the_next_look_of_a_cleanup_is_claimed_when_due() -> None:
     due = decide(looking(None, NOW), observe(), NOW, LIMITS)
     cleanup = due.execution.cleanup
     assert due.terminate is True and cleanup is not None
-    assert (cleanup.status, cleanup.claimed_at, cleanup.started_at) == (CleanupStatus.TERMINATING, NOW, NOW - 600)
+    assert (cleanup.status, cleanup.claimed_at, cleanup.started_at) == (
+        CleanupStatus.TERMINATING,
+        NOW,
+        NOW - 600,
+    )
     assert event_types(due) == []
 
 
