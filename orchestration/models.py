@@ -536,6 +536,8 @@ class Execution(WireModel):
             return NotImplemented
         return self.__dict__ == other.__dict__
 
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as pydantic models are unless frozen
+
     @property
     def is_terminal(self) -> bool:
         return self.status.is_terminal

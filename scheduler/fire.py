@@ -29,6 +29,7 @@ from orchestration.models import ExecutionType, Schedule, SlackThread
 from orchestration.requests import StartExecution
 from orchestration.services.common import active_executions
 from orchestration.services.executions import execute_recovery_plan
+from orchestration.store.base import SCHEDULES, Audited
 from scheduler.backends.port import ScheduleBackend
 from scheduler.reporting import ScheduleReporter, tell
 from scheduler.timing import expression_of, local_text, upcoming
@@ -153,15 +154,7 @@ def fire_schedule(
             f"({type(error).__name__}); see drbot's log.{_next_text(services, schedule)}",
             error="INTERNAL_ERROR",
         )
-    _record_execution(services, schedule_id, scheduled_at, execution.execution_id, actor)
-    services.store.append_audit(
-        actor,
-        "schedule.fire",
-        f"schedule:{schedule_id}",
-        scheduledTime=scheduled_at,
-        executionId=execution.execution_id,
-        approvedBy=schedule.approved_by,
-    )
+    _record_execution(services, schedule, scheduled_at, execution.execution_id, actor)
     message = f"Started the scheduled drill of {plan.plan_name} due {due}"
     return FireResult(FireOutcome.STARTED, schedule_id, scheduled_at, message, execution.execution_id)
 
@@ -174,51 +167,51 @@ def record_missed(
     (the schedule is gone, inactive, or another process recorded them first)."""
     if not missed:
         return None
-    for _ in range(_RETRIES):
-        try:
-            schedule = services.store.get_schedule(schedule_id)
-        except NotFound:
-            return None
-        fresh = [t for t in missed if t > (schedule.last_run_at or 0)]
+    fresh: list[int] = []
+
+    def move_past(schedule: Schedule) -> Schedule | Audited[Schedule]:
+        fresh[:] = [t for t in missed if t > (schedule.last_run_at or 0)]
         if not fresh or schedule.approved_by is None or not schedule.enabled:
-            return None
-        try:
-            saved = services.store.update_schedule(
-                schedule.model_copy(update={"last_run_at": fresh[-1], "last_execution_id": None}),
-                principal(schedule_id),
-            )
-        except StaleVersion:
-            continue
-        times = ", ".join(local_text(t, schedule.timezone) for t in fresh[-3:])
-        more = f" (and {len(fresh) - 3} earlier)" if len(fresh) > 3 else ""
-        message = (
-            f"Missed {len(fresh)} scheduled drill(s) of plan {_plan_name(services, schedule)} while drbot "
-            f"was not running: {times}{more}. They were not run late.{_next_text(services, saved)}"
+            fresh.clear()
+            return schedule
+        moved = schedule.model_copy(update={"last_run_at": fresh[-1], "last_execution_id": None})
+        return Audited(moved, "missed", {"scheduledTimes": list(fresh)})
+
+    try:
+        saved = services.store.modify(
+            SCHEDULES, schedule_id, move_past, principal(schedule_id), attempts=_RETRIES
         )
-        services.store.append_audit(
-            principal(schedule_id), "schedule.missed", f"schedule:{schedule_id}", scheduledTimes=fresh
-        )
-        tell(reporter, saved, message)
-        return saved
-    return None
+    except (NotFound, StaleVersion):
+        return None
+    if not fresh:
+        return None
+    times = ", ".join(local_text(t, saved.timezone) for t in fresh[-3:])
+    more = f" (and {len(fresh) - 3} earlier)" if len(fresh) > 3 else ""
+    message = (
+        f"Missed {len(fresh)} scheduled drill(s) of plan {_plan_name(services, saved)} while drbot "
+        f"was not running: {times}{more}. They were not run late.{_next_text(services, saved)}"
+    )
+    tell(reporter, saved, message)
+    return saved
 
 
 # -- internals ------------------------------------------------------------------------------------
 
 
 def _claim(services: Services, schedule_id: str, scheduled_at: int) -> Schedule | FireResult:
-    for _ in range(_RETRIES):
-        try:
-            schedule = services.store.get_schedule(schedule_id)
-        except NotFound:
-            return FireResult(FireOutcome.GONE, schedule_id, scheduled_at, f"Schedule {schedule_id} is gone")
+    # the claim is a version-checked write: someone else writing first (perhaps the same fire,
+    # delivered twice) makes the store read again, and the second delivery finds it DUPLICATE
+    refused: list[FireResult] = []
+
+    def claim(schedule: Schedule) -> Schedule:
+        refused.clear()
         if schedule.approved_by is None or not schedule.enabled:
             state = "awaits approval" if schedule.approved_by is None else "is paused"
-            return FireResult(
-                FireOutcome.INACTIVE, schedule_id, scheduled_at, f"Schedule {schedule_id} {state}: no drill"
-            )
+            message = f"Schedule {schedule_id} {state}: no drill"
+            refused.append(FireResult(FireOutcome.INACTIVE, schedule_id, scheduled_at, message))
+            return schedule
         if schedule.last_run_at is not None and schedule.last_run_at >= scheduled_at:
-            return FireResult(
+            duplicate = FireResult(
                 FireOutcome.DUPLICATE,
                 schedule_id,
                 scheduled_at,
@@ -226,33 +219,52 @@ def _claim(services: Services, schedule_id: str, scheduled_at: int) -> Schedule 
                 # the drill of this fire, once recorded (an earlier fire's drill is not this one's)
                 schedule.last_execution_id if schedule.last_run_at == scheduled_at else None,
             )
-        try:
-            return services.store.update_schedule(
-                schedule.model_copy(update={"last_run_at": scheduled_at, "last_execution_id": None}),
-                principal(schedule_id),
-            )
-        except StaleVersion:
-            continue  # someone else wrote first: perhaps the same fire, delivered twice
-    raise Conflict(f"Schedule {schedule_id} kept changing while its fire was claimed; the fire is retried.")
+            refused.append(duplicate)
+            return schedule
+        return schedule.model_copy(update={"last_run_at": scheduled_at, "last_execution_id": None})
+
+    try:
+        claimed = services.store.modify(
+            SCHEDULES, schedule_id, claim, principal(schedule_id), attempts=_RETRIES
+        )
+    except NotFound:
+        return FireResult(FireOutcome.GONE, schedule_id, scheduled_at, f"Schedule {schedule_id} is gone")
+    except StaleVersion as stale:
+        raise Conflict(
+            f"Schedule {schedule_id} kept changing while its fire was claimed; the fire is retried."
+        ) from stale
+    return refused[0] if refused else claimed
 
 
 def _record_execution(
-    services: Services, schedule_id: str, scheduled_at: int, execution_id: str, actor: str
+    services: Services, schedule: Schedule, scheduled_at: int, execution_id: str, actor: str
 ) -> None:
-    for _ in range(_RETRIES):
-        try:
-            schedule = services.store.get_schedule(schedule_id)
-        except NotFound:
-            return  # deleted while its drill started: the drill runs on, the execution names the schedule
-        if (schedule.last_run_at or 0) > scheduled_at:
-            return  # a later fire was recorded already
-        try:
-            services.store.update_schedule(
-                schedule.model_copy(update={"last_execution_id": execution_id}), actor
-            )
-            return
-        except StaleVersion:
-            continue
+    """Name the fire's drill on the schedule, audited as the fire ("schedule.fire") in the same write.
+    When there is nothing to name it on (the schedule was deleted, or a later fire recorded), the
+    fire is audited alone: the drill runs on, and the execution names its schedule."""
+    schedule_id = schedule.schedule_id
+    details: dict[str, Any] = {
+        "scheduledTime": scheduled_at,
+        "executionId": execution_id,
+        "approvedBy": schedule.approved_by,
+    }
+    recorded: list[bool] = []
+
+    def name_the_drill(current: Schedule) -> Schedule:
+        recorded.clear()
+        if (current.last_run_at or 0) > scheduled_at:
+            return current  # a later fire was recorded already
+        recorded.append(True)
+        return current.model_copy(update={"last_execution_id": execution_id})
+
+    try:
+        services.store.modify(
+            SCHEDULES, schedule_id, name_the_drill, actor, action="fire", attempts=_RETRIES, **details
+        )
+    except (NotFound, StaleVersion):
+        recorded.clear()
+    if not recorded:
+        services.store.append_audit(actor, "schedule.fire", f"schedule:{schedule_id}", **details)
 
 
 def _disable_for_deleted_plan(
@@ -263,21 +275,18 @@ def _disable_for_deleted_plan(
     backend: ScheduleBackend | None,
 ) -> FireResult:
     actor = principal(schedule.schedule_id)
-    current = schedule
-    for _ in range(_RETRIES):
-        try:
-            current = services.store.update_schedule(
-                current.model_copy(
-                    update={"enabled": False, "last_modified_date": int(services.clock.now())}
-                ),
-                actor,
-            )
-            break
-        except StaleVersion:
-            try:
-                current = services.store.get_schedule(schedule.schedule_id)
-            except NotFound:
-                break
+    reason = {"reason": "plan deleted", "planId": schedule.plan_id}
+
+    def disable(current: Schedule) -> Schedule:
+        return current.model_copy(update={"enabled": False, "last_modified_date": int(services.clock.now())})
+
+    try:
+        current = services.store.modify(
+            SCHEDULES, schedule.schedule_id, disable, actor, action="disable", attempts=_RETRIES, **reason
+        )
+    except (NotFound, StaleVersion):  # deleted meanwhile, or kept changing: disabled all the same
+        current = disable(schedule)
+        services.store.append_audit(actor, "schedule.disable", f"schedule:{schedule.schedule_id}", **reason)
     if backend is not None:
         try:
             backend.register(current)
@@ -289,13 +298,6 @@ def _disable_for_deleted_plan(
         f"Schedule {schedule.schedule_id[:8]} is disabled: its recovery plan ({schedule.plan_id}) was "
         f"deleted, so the drill due {local_text(scheduled_at, schedule.timezone)} did not run. "
         f"`/dr schedule delete {schedule.schedule_id[:8]}` removes it."
-    )
-    services.store.append_audit(
-        actor,
-        "schedule.disable",
-        f"schedule:{schedule.schedule_id}",
-        reason="plan deleted",
-        planId=schedule.plan_id,
     )
     tell(reporter, current, message)
     return FireResult(FireOutcome.PLAN_DELETED, schedule.schedule_id, scheduled_at, message)

@@ -34,6 +34,7 @@ from orchestration.models import ExecutionType, RecoveryPlan, Schedule
 from orchestration.rbac import Permission
 from orchestration.services.access import require as require_permission
 from orchestration.services.plans import find_plan
+from orchestration.store.base import SCHEDULES, Audited
 from orchestration.validation import parse_model
 from scheduler.backends.port import ScheduleBackend
 from scheduler.expressions import parse, validate_timezone
@@ -151,21 +152,27 @@ def create_schedule(services: Services, request: NewSchedule, actor: str) -> Sch
 def _apply(
     services: Services, schedule_id: str, actor: str, evaluate: Callable[[Schedule, int], _Step]
 ) -> _Step:
-    """Evaluate an action against the stored schedule and save it with a version check; re-read
-    and re-evaluate when someone else (a fire, a second click) wrote first."""
-    for _ in range(_RETRIES):
-        current = services.store.get_schedule(schedule_id)
+    """Evaluate an action against the stored schedule and save it with a version check, audited
+    (`step.audit`, else "schedule.update") in the same write; the store reads again and this
+    re-evaluates when someone else (a fire, a second click) wrote first (Store.modify)."""
+    steps: list[_Step] = []
+
+    def change(current: Schedule) -> Schedule | Audited[Schedule]:
         step = evaluate(current, _now(services))
+        steps.append(step)
         if not step.changed:
-            return step
-        try:
-            saved = services.store.update_schedule(step.schedule, actor)
-        except StaleVersion:
-            continue
-        if step.audit:
-            services.store.append_audit(actor, step.audit, f"schedule:{schedule_id}", **(step.details or {}))
-        return _Step(saved, True, step.message, step.audit, step.details)
-    raise Conflict(f"Schedule {schedule_id} kept changing while this was being saved; try again.")
+            return current
+        return Audited(step.schedule, step.audit.removeprefix("schedule.") or "update", step.details or {})
+
+    try:
+        saved = services.store.modify(SCHEDULES, schedule_id, change, actor, attempts=_RETRIES)
+    except StaleVersion as stale:
+        message = f"Schedule {schedule_id} kept changing while this was being saved; try again."
+        raise Conflict(message) from stale
+    step = steps[-1]
+    if not step.changed:
+        return step
+    return _Step(saved, True, step.message, step.audit, step.details)
 
 
 def _sync(backend: ScheduleBackend, schedule: Schedule, what: str) -> None:

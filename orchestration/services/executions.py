@@ -74,6 +74,7 @@ from orchestration.services.preflight import (
     PlanCheck,
     check_recovery_plan,
 )
+from orchestration.store.base import Audited
 
 logger = Logger(service="drbot")
 
@@ -191,33 +192,33 @@ def _refuse(execution: Execution, action: str, allowed: str) -> InvalidTransitio
 def _apply(
     services: Services, execution_id: str, actor: str, evaluate: Callable[[Execution, int], _Step]
 ) -> tuple[Execution, _Step]:
-    """Evaluate an action against the stored execution and save the result with a version check;
-    when someone else wrote first (the engine, a second click), read again and re-evaluate."""
-    for _ in range(_RETRIES):
-        current = services.store.get_execution(execution_id)
+    """Evaluate an action against the stored execution and save the result with a version check,
+    audited (`step.audit`, else "execution.update") in the same write; when someone else wrote first
+    (the engine, a second click), the store reads again and this re-evaluates (Store.modify)."""
+    steps: list[_Step] = []
+
+    def change(current: Execution) -> Execution | Audited[Execution]:
         step = evaluate(current, _now(services))
+        steps.append(step)
         if not step.changed:
-            return current, step
-        try:
-            saved = services.store.update_execution(step.execution, actor)
-        except StaleVersion:
-            continue
-        if step.audit:
-            services.store.append_audit(
-                actor,
-                step.audit,
-                f"execution:{execution_id}",
-                status=str(saved.status),
-                **(step.details or {}),
-            )
-        saved = deliver(services, saved)
-        if step.refusal is not None:
-            raise step.refusal
+            return current
+        action = step.audit.removeprefix("execution.") or "update"
+        return Audited(step.execution, action, step.details or {})
+
+    try:
+        saved = services.store.modify_execution(execution_id, change, actor, attempts=_RETRIES)
+    except StaleVersion as stale:
+        raise Conflict(
+            f"Execution {execution_id} kept changing while this was being saved; try again.",
+            executionId=execution_id,
+        ) from stale
+    step = steps[-1]
+    if not step.changed:
         return saved, step
-    raise Conflict(
-        f"Execution {execution_id} kept changing while this was being saved; try again.",
-        executionId=execution_id,
-    )
+    saved = deliver(services, saved)
+    if step.refusal is not None:
+        raise step.refusal
+    return saved, step
 
 
 # -- starting -------------------------------------------------------------------------------------
@@ -479,19 +480,18 @@ def update_slack_thread(
 ) -> Execution:
     """Save `change(execution)` as the execution's Slack thread, and nothing else: re-read and
     re-applied when another writer (the engine, a click) saved first. No event, no delivery."""
-    for _ in range(_RETRIES):
-        current = services.store.get_execution(execution_id)
+
+    def with_thread(current: Execution) -> Execution:
         thread = change(current)
-        if thread == current.slack:
-            return current
-        try:
-            return services.store.update_execution(current.model_copy(update={"slack": thread}), "drbot")
-        except StaleVersion:
-            continue
-    raise Conflict(
-        f"Execution {execution_id} kept changing while its Slack thread was being saved; try again.",
-        executionId=execution_id,
-    )
+        return current if thread == current.slack else current.model_copy(update={"slack": thread})
+
+    try:
+        return services.store.modify_execution(execution_id, with_thread, "drbot", attempts=_RETRIES)
+    except StaleVersion as stale:
+        raise Conflict(
+            f"Execution {execution_id} kept changing while its Slack thread was being saved; try again.",
+            executionId=execution_id,
+        ) from stale
 
 
 # -- approvals ------------------------------------------------------------------------------------

@@ -9,17 +9,24 @@ Semantics every adapter guarantees (the contract suite in tests/ checks both):
 - `update_*` takes the item as it was read: its `version` must still be the stored one, else
   StaleVersion; the stored and returned item has `version + 1`;
 - `delete_*` with `expected_version` checks it the same way;
-- every change appends an AuditEvent in the same atomic step as the change.
+- every change appends an AuditEvent in the same atomic step as the change;
+- `modify` reads, changes and saves an item, reading again on StaleVersion, with the audit event of
+  the change (its own action and details) in the same atomic step.
+
+Executions are stored as a head and parts, and a save writes only the parts that changed
+(`parts.py`). `stats` counts what a store writes, for tests and benchmarks.
 """
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from orchestration.clock import Clock, SystemClock
-from orchestration.errors import Conflict, DuplicateName, NotFound, StaleVersion
+from orchestration.errors import Conflict, DuplicateName, InternalError, NotFound, StaleVersion
 from orchestration.models import (
     AuditEvent,
     Execution,
@@ -43,6 +50,8 @@ class Kind(Generic[T]):
     model: type[T]
     id_field: str  # python attribute holding the id
     name_field: str | None = None  # python attribute unique case-insensitively, if any
+    # what every audit event of a change records about the item as saved, besides its version
+    facts: Callable[[T], dict[str, Any]] | None = None
 
     def id_of(self, item: T) -> str:
         return str(getattr(item, self.id_field))
@@ -87,13 +96,66 @@ def _article(noun: str) -> str:
     return "An" if noun[:1].lower() in "aeiou" else "A"
 
 
-GROUPS: Kind[ProtectionGroup] = Kind("group", "protection group", ProtectionGroup, "group_id", "group_name")
-PLANS: Kind[RecoveryPlan] = Kind("plan", "recovery plan", RecoveryPlan, "plan_id", "plan_name")
-EXECUTIONS: Kind[Execution] = Kind("execution", "execution", Execution, "execution_id")
-SCHEDULES: Kind[Schedule] = Kind("schedule", "schedule", Schedule, "schedule_id")
+GROUPS: Kind[ProtectionGroup] = Kind(
+    "group",
+    "protection group",
+    ProtectionGroup,
+    "group_id",
+    "group_name",
+    facts=lambda g: {"name": g.group_name},
+)
+PLANS: Kind[RecoveryPlan] = Kind(
+    "plan", "recovery plan", RecoveryPlan, "plan_id", "plan_name", facts=lambda p: {"name": p.plan_name}
+)
+EXECUTIONS: Kind[Execution] = Kind(
+    "execution", "execution", Execution, "execution_id", facts=lambda e: {"status": str(e.status)}
+)
+SCHEDULES: Kind[Schedule] = Kind(
+    "schedule", "schedule", Schedule, "schedule_id", facts=lambda s: {"enabled": s.enabled}
+)
 TARGET_ACCOUNTS: Kind[TargetAccount] = Kind("account", "target account", TargetAccount, "account_id")
 TAG_SYNC: Kind[TagSyncSettings] = Kind("tag_sync", "tag sync settings", TagSyncSettings, "config_id")
 KINDS: tuple[Kind[Any], ...] = (GROUPS, PLANS, EXECUTIONS, SCHEDULES, TARGET_ACCOUNTS, TAG_SYNC)
+
+
+@dataclass(frozen=True)
+class Audited(Generic[T]):
+    """What a `Store.modify` change returns when this change has its own audit action and details
+    (e.g. an approval that finds the request expired is audited "execution.expire")."""
+
+    item: T
+    action: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StoreStats:
+    """What a store has written since it was opened or reset: a measurement hook for tests and
+    benchmarks (both adapters keep it). Sizes are as the backend counts them, approximately: DynamoDB's
+    item size (attribute names and values), SQLite's row (its text and numbers)."""
+
+    writes: int = 0  # atomic writes committed: a transaction, or a single put
+    items_written: int = 0  # items (DynamoDB) or rows (SQLite) those writes put
+    bytes_written: int = 0  # the size of those items or rows
+    largest_item_bytes: int = 0  # the largest single item or row written
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def record(self, item_sizes: Iterable[int]) -> None:
+        """Count one committed atomic write that put items of these sizes."""
+        sizes = list(item_sizes)
+        with self._lock:
+            self.writes += 1
+            self.items_written += len(sizes)
+            self.bytes_written += sum(sizes)
+            self.largest_item_bytes = max([self.largest_item_bytes, *sizes])
+
+    def reset(self) -> None:
+        with self._lock:
+            self.writes = self.items_written = self.bytes_written = self.largest_item_bytes = 0
+
+    def snapshot(self) -> StoreStats:
+        with self._lock:
+            return StoreStats(self.writes, self.items_written, self.bytes_written, self.largest_item_bytes)
 
 
 class Store(ABC):
@@ -101,6 +163,7 @@ class Store(ABC):
 
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock: Clock = clock or SystemClock()
+        self.stats = StoreStats()
 
     # -- primitives the adapters implement ------------------------------------------------------
 
@@ -165,12 +228,63 @@ class Store(ABC):
         self._insert(kind, stored, self._audit(kind, "create", kind.id_of(stored), actor, **details))
         return stored
 
-    def _update(self, kind: Kind[T], item: T, actor: str, **details: Any) -> T:
+    def _update(self, kind: Kind[T], item: T, actor: str) -> T:
         expected = int(getattr(item, "version"))  # noqa: B009 - every aggregate has it
+        return self._save(kind, item, expected, actor, action="update", details={})
+
+    def _save(
+        self, kind: Kind[T], item: T, expected: int, actor: str, *, action: str, details: Mapping[str, Any]
+    ) -> T:
+        """Store `item` over the version `expected` at `expected + 1`, audited as `action`."""
         stored = item.model_copy(update={"version": expected + 1})
-        audit = self._audit(kind, "update", kind.id_of(item), actor, version=expected + 1, **details)
+        facts = kind.facts(stored) if kind.facts is not None else {}
+        audit = self._audit(
+            kind, action, kind.id_of(item), actor, **{"version": expected + 1, **facts, **details}
+        )
         self._replace(kind, stored, expected, audit)
         return stored
+
+    def modify(
+        self,
+        kind: Kind[T],
+        item_id: str,
+        change: Callable[[T], T | Audited[T]],
+        actor: str,
+        *,
+        action: str = "update",
+        attempts: int = 5,
+        **details: Any,
+    ) -> T:
+        """Read the item, apply `change` and save the result with the version check, audited as
+        `f"{kind.name}.{action}"` with `details` (and, as every change, the new version and the kind's
+        facts: an execution's status, a schedule's `enabled`, a name) in the same atomic write. When
+        someone else saved first (StaleVersion), read again and apply `change` again, up to `attempts`
+        reads in all; then StaleVersion propagates. `change` returning the very item it was given
+        means nothing to do: nothing is written and that item is returned. It may return
+        `Audited(item, action, details)` to audit this change otherwise; its errors propagate
+        (nothing is written). Returns the item as saved."""
+        if attempts < 1:
+            raise ValueError("modify needs at least one attempt")
+        for attempt in range(1, attempts + 1):
+            current = self._get(kind, item_id)
+            changed = change(current)
+            audit_action, audit_details = action, dict(details)
+            if isinstance(changed, Audited):
+                audit_action, audit_details = changed.action, {**details, **changed.details}
+                changed = changed.item
+            if changed is current:
+                return current
+            if kind.id_of(changed) != item_id:
+                raise InternalError(
+                    f"A change of {kind.label} {item_id} returned {kind.label} {kind.id_of(changed)}"
+                )
+            expected = int(getattr(current, "version"))  # noqa: B009 - every aggregate has it
+            try:
+                return self._save(kind, changed, expected, actor, action=audit_action, details=audit_details)
+            except StaleVersion:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _delete(self, kind: Kind[Any], item_id: str, expected_version: int | None, actor: str) -> None:
         self._remove(kind, item_id, expected_version, self._audit(kind, "delete", item_id, actor))
@@ -196,7 +310,7 @@ class Store(ABC):
         return sorted(self._fetch_all(GROUPS), key=lambda g: g.group_name.casefold())
 
     def update_group(self, group: ProtectionGroup, actor: str) -> ProtectionGroup:
-        return self._update(GROUPS, group, actor, name=group.group_name)
+        return self._update(GROUPS, group, actor)
 
     def delete_group(self, group_id: str, actor: str, expected_version: int | None = None) -> None:
         self._delete(GROUPS, group_id, expected_version, actor)
@@ -216,7 +330,7 @@ class Store(ABC):
         return sorted(self._fetch_all(PLANS), key=lambda p: p.plan_name.casefold())
 
     def update_plan(self, plan: RecoveryPlan, actor: str) -> RecoveryPlan:
-        return self._update(PLANS, plan, actor, name=plan.plan_name)
+        return self._update(PLANS, plan, actor)
 
     def delete_plan(self, plan_id: str, actor: str, expected_version: int | None = None) -> None:
         self._delete(PLANS, plan_id, expected_version, actor)
@@ -230,7 +344,24 @@ class Store(ABC):
         return self._get(EXECUTIONS, execution_id)
 
     def update_execution(self, execution: Execution, actor: str) -> Execution:
-        return self._update(EXECUTIONS, execution, actor, status=str(execution.status))
+        """Save the execution as read (version check); only its head and the parts that changed are
+        written (`parts.py`)."""
+        return self._update(EXECUTIONS, execution, actor)
+
+    def modify_execution(
+        self,
+        execution_id: str,
+        change: Callable[[Execution], Execution | Audited[Execution]],
+        actor: str,
+        *,
+        action: str = "update",
+        attempts: int = 5,
+        **details: Any,
+    ) -> Execution:
+        """`modify` of an execution: e.g. an approval, audited once as "execution.approve"."""
+        return self.modify(
+            EXECUTIONS, execution_id, change, actor, action=action, attempts=attempts, **details
+        )
 
     def list_executions(
         self, plan_id: str | None = None, active_only: bool = False, limit: int = 50
@@ -252,7 +383,7 @@ class Store(ABC):
         return sorted(items, key=lambda s: (s.created_date, s.schedule_id))
 
     def update_schedule(self, schedule: Schedule, actor: str) -> Schedule:
-        return self._update(SCHEDULES, schedule, actor, enabled=schedule.enabled)
+        return self._update(SCHEDULES, schedule, actor)
 
     def delete_schedule(self, schedule_id: str, actor: str, expected_version: int | None = None) -> None:
         self._delete(SCHEDULES, schedule_id, expected_version, actor)

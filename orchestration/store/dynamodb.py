@@ -18,8 +18,22 @@ A cancelled transaction says, per action, which condition failed (`CancellationR
 stored item thanks to `ReturnValuesOnConditionCheckFailure=ALL_OLD`); each action carries the domain
 error its failure means. No botocore exception leaves this module.
 
-Listings of executions and of the audit trail are Queries on global secondary indexes, never Scans;
-GSIs are eventually consistent, so an item may show up in a listing a moment after it is written.
+An execution is an item collection (`parts.py`): its head is the item in the executions table (the
+seed's key and the listings' indexes, as before), its servers parts and event chunks are items of the
+execution-parts table under the same `executionId`, sorted by `part`:
+
+      executions:       executionId = "e1"  entity = "execution"  status = "RUNNING"  version = 7
+                        storedParts = {"eventCount": 260, "wavesPerPart": 1}  waves = [no servers]
+      execution-parts:  executionId = "e1"  part = "servers#000"   version = 5  waves = [{servers}]
+                        executionId = "e1"  part = "events#00010"  version = 7  events = [...]
+
+A save is one TransactWriteItems: the head with its version check, the parts that changed, the
+audit event. A read is a consistent GetItem of the head and a consistent Query of its parts, read
+again when a part carries a newer version than the head (a save committed in between).
+
+Listings of executions and of the audit trail are Queries on global secondary indexes, never Scans
+(plus a Query of each listed execution's parts); GSIs are eventually consistent, so an item may
+show up in a listing a moment after it is written.
 """
 
 from __future__ import annotations
@@ -41,6 +55,7 @@ from orchestration.clock import Clock
 from orchestration.config import TableNames
 from orchestration.errors import Conflict, DrbotError, InternalError, StaleVersion
 from orchestration.models import AuditEvent, Execution, name_key
+from orchestration.store import parts
 from orchestration.store.base import EXECUTIONS, Kind, Store, T
 
 if TYPE_CHECKING:
@@ -81,6 +96,7 @@ LOCK_PREFIX = "#name#"
 AUDIT_SUBJECT = "subject"
 AUDIT_SORT = "sortKey"  # f"{at:012d}#{tick:020d}#{eventId}": newest first, insertion order within a second
 AUDIT_ENTITY = "audit"
+PART = "part"  # sort key of the execution-parts table: "servers#000", "events#00000" (parts.py)
 
 PLAN_INDEX = "PlanIndex"  # executions of a plan: planId, requestedAt
 ACTIVE_INDEX = "ActiveIndex"  # executions that need driving only: activePartition, requestedAt
@@ -146,6 +162,18 @@ def table_definitions(tables: TableNames) -> list[CreateTableInputTypeDef]:
             "GlobalSecondaryIndexes": [newest_first(RECENT_INDEX, ENTITY, AUDIT_SORT)],
         }
     )
+    _, execution_key = _KIND_TABLES[EXECUTIONS.name]
+    definitions.append(
+        {
+            "TableName": tables.execution_parts,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [
+                {"AttributeName": execution_key, "KeyType": "HASH"},
+                {"AttributeName": PART, "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [attribute(execution_key), attribute(PART)],
+        }
+    )
     return definitions
 
 
@@ -195,6 +223,31 @@ def _to_dynamo(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _from_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _from_decimals(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def item_bytes(item: Mapping[str, Any]) -> int:
+    """The size DynamoDB counts for an item in its attribute-value form (names and values; what its
+    400 KB limit is about), following the rules of its documentation, approximately."""
+    return sum(len(name.encode()) + _value_bytes(value) for name, value in item.items())
+
+
+def _value_bytes(value: Mapping[str, Any]) -> int:
+    (kind, inner), *_ = value.items()
+    if kind == "S":
+        return len(str(inner).encode())
+    if kind == "N":
+        digits = len(str(inner).lstrip("-").replace(".", "").strip("0")) or 1
+        return (digits + 1) // 2 + 1
+    if kind == "B":
+        return len(inner)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(1 + _value_bytes(element) for element in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(key.encode()) + _value_bytes(element) for key, element in inner.items())
+    member = kind[0]  # SS, NS, BS: the members' sizes
+    return sum(_value_bytes({member: element}) for element in inner)
 
 
 # -- transactions --------------------------------------------------------------------------------
@@ -274,6 +327,11 @@ class DynamoDbStore(Store):
         self._client: DynamoDBClient = client or boto3.client("dynamodb", region_name=region)
         self._tick_lock = threading.Lock()
         self._last_tick = 0
+        # where an execution was read from (parts.py): these tables, whichever client reaches them
+        meta = self._client.meta
+        self._origin = (
+            f"dynamodb:{meta.endpoint_url}:{meta.region_name}:{tables.executions}:{tables.execution_parts}"
+        )
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -295,6 +353,9 @@ class DynamoDbStore(Store):
             for attempt in range(_ATTEMPTS):
                 try:
                     self._client.transact_write_items(TransactItems=actions)
+                    self.stats.record(
+                        item_bytes(action["Put"]["Item"]) for action in actions if "Put" in action
+                    )
                     return
                 except self._client.exceptions.TransactionCanceledException as exc:
                     reasons = exc.response.get("CancellationReasons", [])
@@ -342,8 +403,9 @@ class DynamoDbStore(Store):
         return kind.model.from_wire({k: v for k, v in data.items() if k not in _BOOKKEEPING})
 
     @staticmethod
-    def _attributes(kind: Kind[T], item: T) -> dict[str, Any]:
-        attributes = item.to_wire() | {ENTITY: kind.name}
+    def _attributes(kind: Kind[T], item: T, wire: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The item's attributes: its wire form (or `wire`: an execution's head) and bookkeeping."""
+        attributes = dict(item.to_wire() if wire is None else wire) | {ENTITY: kind.name}
         name = kind.name_of(item)
         if name is not None:
             attributes[NAME_KEY] = name_key(name)
@@ -366,6 +428,62 @@ class DynamoDbStore(Store):
         table, key = self._table(kind)
         # The lock not being ours means the item changed under us: the item's check reports it.
         return _Write(_delete(table, {key: LOCK_PREFIX + lock_key}, _owned_by(owner_id)))
+
+    def _part_writes(self, execution: Execution, write: parts.ExecutionWrite) -> list[_Write]:
+        """Puts of the parts a save writes, stamped with the version it saves (no condition: the
+        head's version check in the same transaction guards them)."""
+        _, key = self._table(EXECUTIONS)
+        stamp = {key: execution.execution_id, "version": execution.version}
+        return [
+            _Write(_put(self.tables.execution_parts, {**stamp, PART: part.key, **part.body}))
+            for part in write.parts
+        ]
+
+    def _parts(self, execution_id: str) -> dict[str, dict[str, Any]]:
+        """Every part stored under the execution, by part key (a consistent Query)."""
+        _, key = self._table(EXECUTIONS)
+        query: QueryInputTypeDef = {
+            "TableName": self.tables.execution_parts,
+            "KeyConditionExpression": "#k = :k",
+            "ExpressionAttributeNames": {"#k": key},
+            "ExpressionAttributeValues": {":k": {"S": execution_id}},
+            "ConsistentRead": True,
+        }
+        found: dict[str, dict[str, Any]] = {}
+        with self._aws(f"read {self.tables.execution_parts}"):
+            while True:
+                page = self._client.query(**query)
+                for item in page["Items"]:
+                    part = _from_dynamo(item)
+                    found[str(part[PART])] = part
+                if "LastEvaluatedKey" not in page:
+                    return found
+                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _assemble(self, stored: Mapping[str, Any]) -> Execution | None:
+        """The execution of a stored head and its parts; None when a part is newer than the head
+        (saved after the head was read: read both again)."""
+        head = {k: v for k, v in stored.items() if k not in _BOOKKEEPING}
+        if not parts.is_split(head):
+            return parts.assemble(head, {}, self._origin)
+        found = self._parts(str(head["executionId"]))
+        version = int(head["version"])
+        if any(int(found[key]["version"]) > version for key in parts.part_keys(head) if key in found):
+            return None
+        return parts.assemble(head, found, self._origin)
+
+    def _fetch_execution(self, execution_id: str) -> Execution | None:
+        for _ in range(_ATTEMPTS):
+            stored = self._stored(EXECUTIONS, execution_id)
+            if stored is None:
+                return None
+            execution = self._assemble(stored)
+            if execution is not None:
+                return execution
+        raise Conflict(
+            f"The execution {execution_id} is being changed by someone else right now; try again",
+            resourceType=EXECUTIONS.name,
+        )
 
     def _audit_write(self, event: AuditEvent) -> _Write:
         return _Write(_put(self.tables.audit, self._audit_attributes(event)))
@@ -405,31 +523,45 @@ class DynamoDbStore(Store):
         #   ├─ Put item        if attribute_not_exists(pk)   else: the id is taken
         #   ├─ Put name lock   if attribute_not_exists(pk)   else: DuplicateName (the lock names the holder)
         #   └─ Put audit event
+        #   ├─ Put each part   (executions: every servers part and event chunk, parts.py)
         table, key = self._table(kind)
         item_id = kind.id_of(item)
+        write = parts.to_write(item, self._origin) if isinstance(item, Execution) else None
         writes = [
             _Write(
-                _put(table, self._attributes(kind, item), _absent(key)),
+                _put(
+                    table, self._attributes(kind, item, None if write is None else write.head), _absent(key)
+                ),
                 lambda _: kind.already_exists(item_id),
             )
         ]
         name = kind.name_of(item)
         if name is not None:
             writes.append(self._lock(kind, name_key(name), item_id, name, _absent(key)))
+        if isinstance(item, Execution) and write is not None:
+            writes.extend(self._part_writes(item, write))
         writes.append(self._audit_write(audit))
         self._transact(kind, writes)
+        if isinstance(item, Execution):
+            parts.remember(item, self._origin)
 
     def _replace(self, kind: Kind[T], item: T, expected_version: int, audit: AuditEvent) -> None:
         #   TransactWriteItems
         #   ├─ Put item          if entity = kind AND version = :expected   else: StaleVersion or NotFound
         #   ├─ Delete old lock   if ownerId = :id                ┐ only when the name changes; a change
         #   ├─ Put new lock      if attribute_not_exists(pk)     ┘ of case only rewrites the lock in place
+        #   ├─ Put each part     (executions: the parts that changed, parts.py)
         #   └─ Put audit event
         table, key = self._table(kind)
         item_id = kind.id_of(item)
+        write = parts.to_write(item, self._origin) if isinstance(item, Execution) else None
         writes = [
             _Write(
-                _put(table, self._attributes(kind, item), _is(kind, expected_version)),
+                _put(
+                    table,
+                    self._attributes(kind, item, None if write is None else write.head),
+                    _is(kind, expected_version),
+                ),
                 self._item_refusal(kind, item_id, expected_version),
             )
         ]
@@ -446,8 +578,12 @@ class DynamoDbStore(Store):
                 writes.append(self._lock(kind, new_key, item_id, name, _absent(key)))
             elif kind.name_of(self._load(kind, stored)) != name:
                 writes.append(self._lock(kind, new_key, item_id, name, _owned_by(item_id)))
+        if isinstance(item, Execution) and write is not None:
+            writes.extend(self._part_writes(item, write))
         writes.append(self._audit_write(audit))
         self._transact(kind, writes)
+        if isinstance(item, Execution):
+            parts.remember(item, self._origin)
 
     def _remove(self, kind: Kind[T], item_id: str, expected_version: int | None, audit: AuditEvent) -> None:
         #   TransactWriteItems
@@ -494,6 +630,8 @@ class DynamoDbStore(Store):
         )
 
     def _fetch(self, kind: Kind[T], item_id: str) -> T | None:
+        if kind is EXECUTIONS:
+            return cast(T | None, self._fetch_execution(item_id))
         stored = self._stored(kind, item_id)
         return None if stored is None else self._load(kind, stored)
 
@@ -507,14 +645,17 @@ class DynamoDbStore(Store):
             "ExpressionAttributeValues": {":e": {"S": kind.name}},
             "ConsistentRead": True,
         }
-        items: list[T] = []
+        stored: list[dict[str, Any]] = []
         with self._aws(f"list {table}"):
             while True:
                 found = self._client.scan(**scan)
-                items.extend(self._load(kind, _from_dynamo(item)) for item in found["Items"])
+                stored.extend(_from_dynamo(item) for item in found["Items"])
                 if "LastEvaluatedKey" not in found:
-                    return items
+                    break
                 scan["ExclusiveStartKey"] = found["LastEvaluatedKey"]
+        if kind is EXECUTIONS:
+            return cast(list[T], self._executions_of(stored))
+        return [self._load(kind, item) for item in stored]
 
     def _find_by_name(self, kind: Kind[T], name: str) -> T | None:
         if kind.name_field is None:
@@ -559,11 +700,23 @@ class DynamoDbStore(Store):
                 "ExpressionAttributeNames": {"#e": ENTITY},
                 "ExpressionAttributeValues": {":e": {"S": EXECUTIONS.name}},
             }
-        return [self._load(EXECUTIONS, item) for item in self._query(query, limit)]
+        return self._executions_of(self._query(query, limit))
+
+    def _executions_of(self, heads: list[dict[str, Any]]) -> list[Execution]:
+        """The executions of listed heads, each with its parts; a head that is older than its parts
+        (a save committed since the listing read it) is read again."""
+        executions: list[Execution] = []
+        for head in heads:
+            execution = self._assemble(head) or self._fetch_execution(str(head["executionId"]))
+            if execution is not None:
+                executions.append(execution)
+        return executions
 
     def _append_audit(self, event: AuditEvent) -> None:
+        item = _to_dynamo(self._audit_attributes(event))
         with self._aws("record an audit event"):
-            self._client.put_item(TableName=self.tables.audit, Item=_to_dynamo(self._audit_attributes(event)))
+            self._client.put_item(TableName=self.tables.audit, Item=item)
+        self.stats.record([item_bytes(item)])
 
     def _audit_events(self, subject: str | None, limit: int) -> list[AuditEvent]:
         if limit <= 0:

@@ -9,7 +9,11 @@ the database's write lock up front, so two writers never both read-then-write: t
   gone (NotFound) or was changed by someone else (StaleVersion), told apart inside the same
   transaction;
 - unique names are a UNIQUE index on `name_key` (`models.name_key`: case-folded, stripped), so two
-  racing creates cannot both pass a check: the loser's INSERT fails and becomes DuplicateName.
+  racing creates cannot both pass a check: the loser's INSERT fails and becomes DuplicateName;
+- an execution is a head row in `executions` and its parts in `execution_parts` (servers of its
+  waves, chunks of its events: `parts.py`), written in the transaction of the head's version check
+  and read together in one read transaction (a consistent snapshot even while another process
+  writes).
 
 The file is shared with other components (the DRS simulator keeps `sim_*` tables in it): this module
 only ever creates its own tables and never drops anything.
@@ -20,14 +24,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from orchestration.clock import Clock
 from orchestration.errors import InternalError
 from orchestration.models import AuditEvent, Execution, name_key
+from orchestration.store import parts
 from orchestration.store.base import EXECUTIONS, Kind, Store, T
 
 BUSY_TIMEOUT_MS = 30_000
@@ -78,6 +84,12 @@ _MIGRATIONS: list[list[str]] = [
     ],
     # 2: the tag sync settings (TAG_SYNC_CONFIG_TABLE in the seed)
     [_aggregate_table("tag_sync_config")],
+    # 3: an execution's servers parts and event chunks beside its head row (parts.py); rows written
+    # before keep the whole execution in `data` and are read as they are
+    [
+        "CREATE TABLE IF NOT EXISTS execution_parts (execution_id TEXT NOT NULL, part TEXT NOT NULL, "
+        "version INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (execution_id, part)) WITHOUT ROWID",
+    ],
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 # `drbot_schema` has one row per component keeping tables in the file (the simulator may add its own).
@@ -96,6 +108,13 @@ class SqliteStore(Store):
         # One connection serialised by a lock: SQLite allows one writer at a time anyway, and a
         # single connection also works for ":memory:". isolation_level=None: we issue BEGIN ourselves.
         self._lock = threading.RLock()
+        # where an execution was read from (parts.py): the file, whichever instance opened it
+        self._origin = (
+            f"sqlite:{self.path.resolve()}"
+            if isinstance(self.path, Path)
+            else f"sqlite:memory:{uuid.uuid4()}"
+        )
+        self._sizes: list[int] = []  # rows put by the write transaction in progress (stats)
         self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self._conn.execute("PRAGMA journal_mode = WAL")
@@ -112,6 +131,7 @@ class SqliteStore(Store):
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction holding the database's write lock from its first statement."""
         with self._lock:
+            self._sizes = []
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -119,6 +139,28 @@ class SqliteStore(Store):
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            if self._sizes:
+                self.stats.record(self._sizes)
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: its SELECTs see one snapshot of the file, whoever writes meanwhile."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
+
+    def _wrote(self, values: Iterable[Any]) -> None:
+        """Count one row put by the current write transaction: its text in UTF-8, 8 bytes a number."""
+        size = 0
+        for value in values:
+            if isinstance(value, str):
+                size += len(value.encode())
+            elif value is not None:
+                size += 8
+        self._sizes.append(size)
 
     def _migrate(self) -> None:
         with self._write() as conn:
@@ -147,12 +189,13 @@ class SqliteStore(Store):
     # -- rows -----------------------------------------------------------------------------------
 
     @staticmethod
-    def _columns(kind: Kind[T], item: T) -> dict[str, Any]:
-        """The row of an item: its JSON plus the columns that are indexed or constrained."""
+    def _columns(kind: Kind[T], item: T, data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The row of an item: its JSON (`data`, else its wire form) plus the columns that are
+        indexed or constrained."""
         columns: dict[str, Any] = {
             "id": kind.id_of(item),
             "version": int(getattr(item, "version")),  # noqa: B009 - every aggregate has it
-            "data": json.dumps(item.to_wire(), separators=(",", ":")),
+            "data": _json(item.to_wire() if data is None else data),
         }
         name = kind.name_of(item)
         if name is not None:
@@ -169,6 +212,27 @@ class SqliteStore(Store):
     @staticmethod
     def _load(kind: Kind[T], data: str) -> T:
         return kind.model.from_wire(json.loads(data))
+
+    def _load_execution(self, conn: sqlite3.Connection, data: str) -> Execution:
+        """An execution from its head row and its parts (in the caller's read transaction)."""
+        head = json.loads(data)
+        stored: dict[str, Any] = {}
+        if parts.is_split(head):
+            rows = conn.execute(
+                "SELECT part, data FROM execution_parts WHERE execution_id = ?", (head["executionId"],)
+            ).fetchall()
+            stored = {row[0]: json.loads(row[1]) for row in rows}
+        return parts.assemble(head, stored, self._origin)
+
+    def _put_parts(self, conn: sqlite3.Connection, execution: Execution, write: parts.ExecutionWrite) -> None:
+        for part in write.parts:
+            row = (execution.execution_id, part.key, execution.version, _json(part.body))
+            conn.execute(
+                "INSERT OR REPLACE INTO execution_parts (execution_id, part, version, data) "
+                "VALUES (?, ?, ?, ?)",
+                row,
+            )
+            self._wrote(row)
 
     def _duplicate(self, conn: sqlite3.Connection, kind: Kind[T], item: T) -> Exception | None:
         """Why a unique constraint refused `item`: its name or its id is taken (None: neither)."""
@@ -189,17 +253,16 @@ class SqliteStore(Store):
         row = conn.execute(f"SELECT version FROM {_TABLES[kind.name]} WHERE id = ?", (item_id,)).fetchone()
         return None if row is None else int(row[0])
 
-    @staticmethod
-    def _insert_audit(conn: sqlite3.Connection, event: AuditEvent) -> None:
-        conn.execute(
-            "INSERT INTO audit_events (event_id, at, subject, data) VALUES (?, ?, ?, ?)",
-            (event.event_id, event.at, event.subject, json.dumps(event.to_wire(), separators=(",", ":"))),
-        )
+    def _insert_audit(self, conn: sqlite3.Connection, event: AuditEvent) -> None:
+        row = (event.event_id, event.at, event.subject, _json(event.to_wire()))
+        conn.execute("INSERT INTO audit_events (event_id, at, subject, data) VALUES (?, ?, ?, ?)", row)
+        self._wrote(row)
 
     # -- primitives -----------------------------------------------------------------------------
 
     def _insert(self, kind: Kind[T], item: T, audit: AuditEvent) -> None:
-        columns = self._columns(kind, item)
+        write = parts.to_write(item, self._origin) if isinstance(item, Execution) else None
+        columns = self._columns(kind, item, None if write is None else write.head)
         names = ", ".join(columns)
         marks = ", ".join("?" for _ in columns)
         with self._write() as conn:
@@ -212,10 +275,16 @@ class SqliteStore(Store):
                 if reason is None:
                     raise
                 raise reason from exc
+            self._wrote(columns.values())
+            if isinstance(item, Execution) and write is not None:
+                self._put_parts(conn, item, write)
             self._insert_audit(conn, audit)
+        if isinstance(item, Execution):
+            parts.remember(item, self._origin)
 
     def _replace(self, kind: Kind[T], item: T, expected_version: int, audit: AuditEvent) -> None:
-        columns = self._columns(kind, item)
+        write = parts.to_write(item, self._origin) if isinstance(item, Execution) else None
+        columns = self._columns(kind, item, None if write is None else write.head)
         item_id = columns.pop("id")
         assignments = ", ".join(f"{column} = ?" for column in columns)
         with self._write() as conn:
@@ -234,7 +303,12 @@ class SqliteStore(Store):
                 if stored is None:
                     raise kind.not_found(item_id)
                 raise kind.stale(item_id, expected_version, stored)
+            self._wrote([item_id, *columns.values()])
+            if isinstance(item, Execution) and write is not None:
+                self._put_parts(conn, item, write)
             self._insert_audit(conn, audit)
+        if isinstance(item, Execution):
+            parts.remember(item, self._origin)
 
     def _remove(self, kind: Kind[T], item_id: str, expected_version: int | None, audit: AuditEvent) -> None:
         table = _TABLES[kind.name]
@@ -250,18 +324,24 @@ class SqliteStore(Store):
                 if stored is None or expected_version is None:
                     raise kind.not_found(item_id)
                 raise kind.stale(item_id, expected_version, stored)
+            if kind is EXECUTIONS:
+                conn.execute("DELETE FROM execution_parts WHERE execution_id = ?", (item_id,))
             self._insert_audit(conn, audit)
 
     def _fetch(self, kind: Kind[T], item_id: str) -> T | None:
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT data FROM {_TABLES[kind.name]} WHERE id = ?", (item_id,)
-            ).fetchone()
-        return None if row is None else self._load(kind, row[0])
+        with self._read() as conn:
+            row = conn.execute(f"SELECT data FROM {_TABLES[kind.name]} WHERE id = ?", (item_id,)).fetchone()
+            if row is None:
+                return None
+            if kind is EXECUTIONS:
+                return cast(T, self._load_execution(conn, row[0]))
+        return self._load(kind, row[0])
 
     def _fetch_all(self, kind: Kind[T]) -> list[T]:
-        with self._lock:
-            rows = self._conn.execute(f"SELECT data FROM {_TABLES[kind.name]}").fetchall()
+        with self._read() as conn:
+            rows = conn.execute(f"SELECT data FROM {_TABLES[kind.name]}").fetchall()
+            if kind is EXECUTIONS:
+                return [cast(T, self._load_execution(conn, row[0])) for row in rows]
         return [self._load(kind, row[0]) for row in rows]
 
     def _find_by_name(self, kind: Kind[T], name: str) -> T | None:
@@ -282,12 +362,12 @@ class SqliteStore(Store):
         if active_only:
             conditions.append("active = 1")
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._read() as conn:
+            rows = conn.execute(
                 f"SELECT data FROM executions {where} ORDER BY requested_at DESC, rowid DESC LIMIT ?",
                 (*parameters, max(limit, 0)),
             ).fetchall()
-        return [self._load(EXECUTIONS, row[0]) for row in rows]
+            return [self._load_execution(conn, row[0]) for row in rows]
 
     def _append_audit(self, event: AuditEvent) -> None:
         with self._write() as conn:
@@ -301,3 +381,7 @@ class SqliteStore(Store):
                 (*parameters, max(limit, 0)),
             ).fetchall()
         return [AuditEvent.from_wire(json.loads(row[0])) for row in rows]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))

@@ -107,6 +107,7 @@ TABLE_VARIABLES = {  # TableNames field -> the template's environment variable
     "tag_sync_config": "TAG_SYNC_CONFIG_TABLE",
     "schedules": "DRBOT_SCHEDULES_TABLE",
     "audit": "DRBOT_AUDIT_TABLE",
+    "execution_parts": "DRBOT_EXECUTION_PARTS_TABLE",
 }
 
 
@@ -520,6 +521,21 @@ def test_each_seed_handler_has_the_actions_the_seed_lists(
     transformed: dict[str, Any], logical_id: str
 ) -> None:
     assert SEED_ACTIONS[logical_id] <= _actions(transformed, logical_id)
+
+
+def test_whoever_reaches_executions_reaches_their_parts_alike(transformed: dict[str, Any]) -> None:
+    """An execution is its head (ExecutionHistoryTable) and its parts (ExecutionPartsTable, written in
+    the same transaction; orchestration/store/parts.py): every role has the same actions on both."""
+    roles = {k: r["Properties"] for k, r in transformed["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    reaching = set()
+    for logical_id, role in roles.items():
+        grants = {(action, _resource_id(resource)) for action, resource in _grants([role])}
+        on_heads = {action for action, resource in grants if resource == "ExecutionHistoryTable"}
+        on_parts = {action for action, resource in grants if resource == "ExecutionPartsTable"}
+        assert on_heads == on_parts, logical_id
+        if on_heads:
+            reaching.add(logical_id)
+    assert {f"{f}Role" for f in FUNCTIONS} | {"DRSOrchestrationRole"} <= reaching
 
 
 def test_the_query_function_only_reads(transformed: dict[str, Any]) -> None:
