@@ -1,4 +1,4 @@
-"""What one `advance` tick costs: wall time, DRS API calls and store writes, by plan size.
+"""What one `advance` tick costs: engine CPU, DRS API calls and store writes, by plan size.
 
 Each run builds a synthetic estate of N source servers in one region of the DRS simulator, one
 protection group per wave (explicit server ids, at most 100: one DRS job per wave), a recovery plan
@@ -6,40 +6,52 @@ whose waves run one after another (each wave depends on the previous one, the de
 one drill (immediate cleanup) from PENDING to done, tick by tick, exactly as the local runner or
 Step Functions would: `advance`, then move the fake clock by the `waitSeconds` it returned.
 
-Measured per run:
-- ms/tick: wall time of each `advance` call (mean and p95), the store and simulator included;
-- DRS calls: real API requests (every page of a paginated call), counted by a botocore
-  `before-call.drs` hook on each client the engine gets; per tick, per wave, and the busiest op;
-- store writes/tick: `update_execution` and any other write the engine makes;
-- ticks, the simulated duration of the drill, and the size of the execution document at the end
-  (one item in the store: DynamoDB refuses items over 400 KB).
+Measured per run (times are CPU time, `time.process_time`):
+- engine ms/tick: CPU time of each `advance` call minus the CPU time spent inside DRS calls (mean
+  and p95): the engine and the store, without botocore and the simulator;
+- DRS ms/tick: the CPU time inside DRS calls, from botocore's `provide-client-params.drs` event (the
+  first of a call) to `after-call.drs` / `after-call-error.drs`: botocore building, signing and
+  parsing the request, and the simulator answering it (on AWS, the network instead);
+- DRS calls: real API requests (every page of a paginated call, every retry), counted by a botocore
+  `before-call.drs` hook on each client; per wave, and split by who asked: the cleanup's looks
+  (`orchestration.engine.cleanup.look`) or the rest (observing and launching the waves);
+- store: writes (atomic commits), bytes written and the largest item written, from `store.stats`
+  (reset once the estate and the plan are set up), and reads (`get_*` calls);
+- the cleanup: its status, the looks it made, and the recovery instances the simulator itself still
+  holds at the end (`running_instances()`, its own tables: not what an API call shows);
+- ticks, the simulated duration of the drill, and the size of the execution document at the end.
 
 The store is SQLite in a temporary directory, DRS the simulator (in memory), time a FakeClock.
 """
 
 from __future__ import annotations
 
+import cProfile
+import gc
+import inspect
 import json
 import statistics
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from orchestration.bootstrap import Services, build_services
 from orchestration.clock import FakeClock
 from orchestration.config import Settings
+from orchestration.drs.clients import SIMULATED_ATTEMPTS
 from orchestration.drs.gateway import DrsGateway
 from orchestration.drs.inventory import Inventory, parse_inventory
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.engine.advance import advance
+from orchestration.engine.cleanup import look
 from orchestration.engine.decide import LEASE_SECONDS
 from orchestration.errors import DrbotError
 from orchestration.models import (
-    CleanupStatus,
     ExecutionStatus,
     ExecutionType,
     ProtectionGroup,
@@ -49,6 +61,9 @@ from orchestration.models import (
 from orchestration.services.execution_builder import build_execution
 from orchestration.store.base import Store
 from orchestration.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_drs import DrsClient
 
 REGION = "us-east-1"
 SERVERS_PER_JOB = 100  # DRS: one job launches at most 100 servers, and one wave is one job
@@ -66,9 +81,11 @@ DEFAULT_MATRIX: tuple[tuple[int, int], ...] = (
     (40, 100),
     (40, 1000),
 )
-# 4000 servers takes minutes more (the simulator's describe_source_servers is the cost): opt-in
+# 4000 servers (DRS's source server quota per region) takes a few minutes more: opt-in
 LARGE_MATRIX: tuple[tuple[int, int], ...] = ((40, 4000),)
 QUICK_MATRIX: tuple[tuple[int, int], ...] = ((1, 10), (5, 100))
+
+LAUNCH, CLEANUP = "launch", "cleanup"  # who asked DRS: the waves (observe, launch) or the cleanup
 
 
 # -- counting ----------------------------------------------------------------------------------------
@@ -77,57 +94,97 @@ QUICK_MATRIX: tuple[tuple[int, int], ...] = ((1, 10), (5, 100))
 @dataclass
 class Counts:
     drs: Counter[str] = field(default_factory=Counter)  # API operation → requests
-    drs_ms: float = 0.0  # wall time inside DRS calls: botocore (de)serialization and the simulator
-    clients: int = 0  # boto3 drs clients made (SimulatedDrsClients makes one per gateway)
-    client_ms: float = 0.0  # wall time making them
-    writes: Counter[str] = field(default_factory=Counter)  # store method → calls
-    reads: Counter[str] = field(default_factory=Counter)
+    phases: Counter[str] = field(default_factory=Counter)  # LAUNCH / CLEANUP → requests
+    drs_seconds: float = 0.0  # CPU time inside DRS calls: botocore and the simulator
+    open_calls: list[float] = field(default_factory=list)  # when each DRS call in progress began
+    in_advance: bool = False  # an advance call is running
+    gc_started: float = 0.0
+    gc_engine_seconds: float = 0.0  # CPU time of garbage collections in advance, outside DRS calls
+    clients: int = 0  # boto3 drs clients made (one per region and account, then reused)
+    profiler: cProfile.Profile | None = None  # profiling the engine's share: paused in DRS calls
+    reads: Counter[str] = field(default_factory=Counter)  # store get_*/list_* calls
 
     def reset(self) -> None:
-        self.drs_ms = self.client_ms = 0.0
-        self.clients = 0
+        self.drs_seconds = self.gc_engine_seconds = 0.0
+        self.open_calls.clear()
         self.drs.clear()
-        self.writes.clear()
+        self.phases.clear()
         self.reads.clear()
+
+    def collecting(self, phase: str, _: dict[str, int]) -> None:
+        """A `gc.callbacks` hook: the cyclic GC runs when allocations trip its thresholds, in whatever
+        code is running; its time in the engine's share of a tick is counted here."""
+        if phase == "start":
+            self.gc_started = time.process_time()
+        elif self.in_advance and not self.open_calls:
+            self.gc_engine_seconds += time.process_time() - self.gc_started
+
+
+def _asked_by_cleanup() -> bool:
+    """Whether the DRS call being made comes from a cleanup look (its frame is on the stack)."""
+    frame = inspect.currentframe()
+    while frame is not None:
+        if frame.f_code is look.__code__:
+            return True
+        frame = frame.f_back
+    return False
 
 
 class CountingDrsClients:
-    """The simulator's DrsClients (a fresh client per gateway, as SimulatedDrsClients does), each client
-    counting its API requests through botocore's `before-call.drs` event."""
+    """The simulator's DrsClients as `SimulatedDrsClients` makes them (one boto3 client per region and
+    account, reused; gateways retrying `attempts` times), each client counting its API requests and
+    timing them through botocore's events, registered once when the client is made."""
 
-    def __init__(self, simulator: DrsSimulator, counts: Counts) -> None:
+    def __init__(self, simulator: DrsSimulator, counts: Counts, attempts: int = SIMULATED_ATTEMPTS) -> None:
         self.simulator = simulator
         self.counts = counts
+        self.attempts = attempts
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str | None], DrsClient] = {}
 
     def gateway(self, region: str, account_id: str | None = None) -> DrsGateway:
-        made = time.perf_counter()
-        client = self.simulator.client(region, account_id)
-        self.counts.clients += 1
-        self.counts.client_ms += (time.perf_counter() - made) * 1000
-        started: list[float] = []
+        key = (region, account_id)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = self.simulator.client(region, account_id)
+                self._count(client)
+        return DrsGateway(client, region, attempts=self.attempts)
 
-        def before(event_name: str, **_: Any) -> None:
-            self.counts.drs[event_name.rsplit(".", 1)[-1]] += 1
-            started.append(time.perf_counter())
+    def _count(self, client: DrsClient) -> None:
+        counts = self.counts
+        counts.clients += 1
 
-        def after(**_: Any) -> None:
-            if started:
-                self.counts.drs_ms += (time.perf_counter() - started.pop()) * 1000
+        def begin(**_: Any) -> None:  # the first event of a call: before validating and serializing
+            if counts.profiler is not None and not counts.open_calls:
+                counts.profiler.disable()
+            counts.open_calls.append(time.process_time())
 
-        client.meta.events.register("before-call.drs", before)
-        client.meta.events.register("after-call.drs", after)
-        client.meta.events.register("after-call-error.drs", after)
-        return DrsGateway(client, region)
+        def request(event_name: str, **_: Any) -> None:  # once per request actually sent
+            counts.drs[event_name.rsplit(".", 1)[-1]] += 1
+            counts.phases[CLEANUP if _asked_by_cleanup() else LAUNCH] += 1
+
+        def end(**_: Any) -> None:  # the answer parsed (or the call failed)
+            if counts.open_calls:
+                counts.drs_seconds += time.process_time() - counts.open_calls.pop()
+                if counts.profiler is not None and not counts.open_calls:
+                    counts.profiler.enable()
+
+        events = client.meta.events
+        events.register("provide-client-params.drs", begin)
+        events.register("before-call.drs", request)
+        events.register("after-call.drs", end)
+        events.register("after-call-error.drs", end)
 
     def close(self) -> None:
         self.simulator.close()
 
 
-_WRITES = ("create_", "update_", "delete_", "put_", "append_")
+_READS = ("get_", "list_", "find_")
 
 
 class CountingStore:
-    """Delegates to a Store, counting its public calls as reads or writes."""
+    """Delegates to a Store, counting its read calls (writes are in the store's own `stats`)."""
 
     def __init__(self, inner: Store, counts: Counts) -> None:
         self._inner = inner
@@ -135,12 +192,11 @@ class CountingStore:
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._inner, name)
-        if name.startswith("_") or not callable(attribute) or name == "close":
+        if not name.startswith(_READS) or not callable(attribute):
             return attribute
-        tally = self._counts.writes if name.startswith(_WRITES) else self._counts.reads
 
         def counted(*args: Any, **kwargs: Any) -> Any:
-            tally[name] += 1
+            self._counts.reads[name] += 1
             return attribute(*args, **kwargs)
 
         return counted
@@ -215,37 +271,55 @@ class Row:
     waves: int
     servers: int
     ticks: int
-    ms_mean: float  # wall time of one advance call
-    ms_p95: float
-    drs_ms_per_tick: float  # of which inside DRS calls (botocore and the simulator)
-    client_ms_per_tick: float  # of which making boto3 drs clients
-    drs_calls: dict[str, int]  # API requests by operation, pages included
-    writes: int  # store writes (update_execution, ...)
+    engine_ms_mean: float  # CPU time of one advance call, minus the CPU time inside DRS calls
+    engine_ms_p95: float
+    engine_gc_ms: float  # of the engine's share, garbage collection (mean per tick)
+    drs_ms_per_tick: float  # CPU time inside DRS calls (botocore and the simulator) per tick
+    drs_calls: dict[str, int]  # API requests by operation, pages and retries included
+    drs_phases: dict[str, int]  # API requests by who asked: LAUNCH or CLEANUP
+    store_writes: int  # atomic writes the store committed (store.stats)
+    items_written: int  # items (rows) those writes put
+    bytes_written: int
+    largest_item_bytes: int  # the largest single item written
     reads: int  # store reads (get_execution, get_group, ...)
     sim_seconds: int  # how long the drill took on the fake clock
-    doc_kb: float  # the execution document at the end
+    doc_kb: float  # the execution document at the end, as JSON
+    cleanup: str  # the cleanup's status at the end
+    looks: int  # looks the cleanup made
+    instances_left: int  # recovery instances the simulator still holds at the end: must be 0
     errors: str  # exceptions advance raised (the tick was retried past the lease), by type
+    wall_seconds: float  # driving the drill, wall time (the simulator included)
+    clients: int  # boto3 drs clients made: one per region and account, reused by every tick
 
     @property
     def drs_total(self) -> int:
         return sum(self.drs_calls.values())
 
+    def per_wave(self, phase: str | None = None) -> float:
+        """DRS requests per wave: all of them, or those of one phase."""
+        calls = self.drs_total if phase is None else self.drs_phases.get(phase, 0)
+        return calls / self.waves
+
     HEADER = (
         "waves",
         "servers",
         "ticks",
-        "ms/tick",
+        "engine ms/tick",
         "p95 ms",
+        "of which GC",
         "DRS ms/tick",
-        "client ms/tick",
-        "other ms/tick",
-        "DRS calls",
-        "DRS/tick",
         "DRS/wave",
+        "launch/wave",
+        "cleanup/wave",
         "writes/tick",
+        "bytes/tick",
+        "largest KB",
         "reads/tick",
-        "drill sim s",
         "doc KB",
+        "drill sim s",
+        "cleanup",
+        "looks",
+        "left",
         "advance raised",
     )
 
@@ -254,18 +328,22 @@ class Row:
             str(self.waves),
             str(self.servers),
             str(self.ticks),
-            f"{self.ms_mean:.1f}",
-            f"{self.ms_p95:.1f}",
+            f"{self.engine_ms_mean:.1f}",
+            f"{self.engine_ms_p95:.1f}",
+            f"{self.engine_gc_ms:.1f}",
             f"{self.drs_ms_per_tick:.1f}",
-            f"{self.client_ms_per_tick:.1f}",
-            f"{self.ms_mean - self.drs_ms_per_tick - self.client_ms_per_tick:.1f}",
-            str(self.drs_total),
-            f"{self.drs_total / self.ticks:.2f}",
-            f"{self.drs_total / self.waves:.1f}",
-            f"{self.writes / self.ticks:.2f}",
+            f"{self.per_wave():.2f}",
+            f"{self.per_wave(LAUNCH):.2f}",
+            f"{self.per_wave(CLEANUP):.2f}",
+            f"{self.store_writes / self.ticks:.2f}",
+            f"{self.bytes_written / self.ticks:.0f}",
+            f"{self.largest_item_bytes / 1024:.1f}",
             f"{self.reads / self.ticks:.2f}",
-            str(self.sim_seconds),
             f"{self.doc_kb:.0f}",
+            str(self.sim_seconds),
+            self.cleanup,
+            str(self.looks),
+            str(self.instances_left),
             self.errors,
         )
 
@@ -276,8 +354,61 @@ def p95(values: Sequence[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[-1]
 
 
-def run_drill(waves: int, servers: int, workdir: Path) -> Row:
-    """Build the estate and plan, then drive one drill to the end, measuring every tick."""
+@dataclass
+class Ticks:
+    """What driving one drill measured, tick by tick."""
+
+    engine_ms: list[float] = field(default_factory=list)  # CPU time of advance minus DRS calls
+    drs_ms: list[float] = field(default_factory=list)  # CPU time inside DRS calls
+    errors: Counter[str] = field(default_factory=Counter)  # exceptions advance let out, by type
+
+
+def drive(
+    services: Services, execution_id: str, counts: Counts, profiler: cProfile.Profile | None = None
+) -> Ticks:
+    """Call `advance` until it says done, moving the fake clock by each `waitSeconds`, as a driver
+    does; a tick that raises is retried once every lease it held has run out."""
+    clock = services.clock
+    assert isinstance(clock, FakeClock)
+    ticks = Ticks()
+    counts.profiler = profiler
+    gc.callbacks.append(counts.collecting)
+    try:
+        for _ in range(MAX_TICKS):
+            counts.open_calls.clear()
+            counts.in_advance = True
+            cpu, in_drs = time.process_time(), counts.drs_seconds
+            if profiler is not None:
+                profiler.enable()
+            try:
+                result = advance(services, execution_id)
+            except DrbotError as error:
+                # a driver retries a failed tick (Step Functions' Retry, the local runner's next run);
+                # by then every lease the failed tick held has run out
+                ticks.errors[type(error).__name__] += 1
+                result = None
+            finally:
+                if profiler is not None:
+                    profiler.disable()
+                drs = counts.drs_seconds - in_drs
+                ticks.engine_ms.append((time.process_time() - cpu - drs) * 1000)
+                ticks.drs_ms.append(drs * 1000)
+                counts.in_advance = False
+            if result is None:
+                clock.advance(LEASE_SECONDS + 1)
+            elif result.done or result.paused:
+                return ticks
+            else:
+                clock.advance(max(1, result.wait_seconds))
+    finally:
+        gc.callbacks.remove(counts.collecting)
+    raise RuntimeError(f"not done after {MAX_TICKS} ticks")
+
+
+def run_drill(waves: int, servers: int, workdir: Path, profiler: cProfile.Profile | None = None) -> Row:
+    """Build the estate and plan, then drive one drill to the end, measuring every tick. With a
+    `profiler`, the engine's share of each `advance` call runs under it (paused inside DRS calls);
+    it makes the engine several times slower."""
     if servers > waves * SERVERS_PER_JOB or waves > servers:
         raise ValueError(f"{waves} waves cannot hold {servers} servers (1..{SERVERS_PER_JOB} per wave)")
     clock = FakeClock()
@@ -286,77 +417,78 @@ def run_drill(waves: int, servers: int, workdir: Path) -> Row:
         db_path=None, clock=clock, inventory=synthetic_inventory(servers), launch_seconds=20.0
     )
     store = SqliteStore(workdir / f"bench-{waves}x{servers}.db", clock=clock)
+    drs = CountingDrsClients(simulator, counts)
     services = build_services(
-        Settings.from_env({}, db_path=workdir / "unused.db"),
-        clock=clock,
-        store=store,
-        drs=CountingDrsClients(simulator, counts),
+        Settings.from_env({}, db_path=workdir / "unused.db"), clock=clock, store=store, drs=drs
     )
     try:
+        drs.gateway(REGION)  # the client is made once per region and account, and reused: not measured
         plan = create_plan(services, waves, servers)
         execution = build_execution(services, plan, ExecutionType.DRILL, "bench", ExecutionStatus.PENDING)
         execution_id = store.create_execution(execution, "bench").execution_id
         services.store = cast(Store, CountingStore(store, counts))
         counts.reset()
-        started = clock.now()
-        timings: list[float] = []
-        errors: Counter[str] = Counter()
-        for _ in range(MAX_TICKS):
-            before = time.perf_counter()
-            try:
-                result = advance(services, execution_id)
-            except DrbotError as error:
-                # a driver retries a failed tick (Step Functions' Retry, the local runner's next run);
-                # by then every lease the failed tick held has run out
-                timings.append((time.perf_counter() - before) * 1000)
-                errors[type(error).__name__] += 1
-                clock.advance(LEASE_SECONDS + 1)
-                continue
-            timings.append((time.perf_counter() - before) * 1000)
-            if result.done or result.paused:
-                break
-            clock.advance(max(1, result.wait_seconds))
-        else:
-            raise RuntimeError(f"{waves}x{servers}: not done after {MAX_TICKS} ticks")
+        store.stats.reset()
+        started, wall = clock.now(), time.perf_counter()
+        ticks = drive(services, execution_id, counts, profiler)
+        wall = time.perf_counter() - wall
+        written = store.stats.snapshot()
         final = store.get_execution(execution_id)
-        check_finished(
-            final.status, [w.status for w in final.waves], final.cleanup.status if final.cleanup else None
-        )
+        check_finished(final.status, [w.status for w in final.waves])
         return Row(
             waves=waves,
             servers=servers,
-            ticks=len(timings),
-            ms_mean=statistics.fmean(timings),
-            ms_p95=p95(timings),
-            drs_ms_per_tick=counts.drs_ms / len(timings),
-            client_ms_per_tick=counts.client_ms / len(timings),
+            ticks=len(ticks.engine_ms),
+            engine_ms_mean=statistics.fmean(ticks.engine_ms),
+            engine_ms_p95=p95(ticks.engine_ms),
+            engine_gc_ms=counts.gc_engine_seconds * 1000 / len(ticks.engine_ms),
+            drs_ms_per_tick=statistics.fmean(ticks.drs_ms),
             drs_calls=dict(counts.drs),
-            writes=sum(counts.writes.values()),
+            drs_phases=dict(counts.phases),
+            store_writes=written.writes,
+            items_written=written.items_written,
+            bytes_written=written.bytes_written,
+            largest_item_bytes=written.largest_item_bytes,
             reads=sum(counts.reads.values()),
             sim_seconds=int(clock.now() - started),
             doc_kb=len(json.dumps(final.to_wire())) / 1024,
-            errors=", ".join(f"{name} x{count}" for name, count in sorted(errors.items())) or "-",
+            cleanup=str(final.cleanup.status) if final.cleanup else "-",
+            looks=final.cleanup.rounds if final.cleanup else 0,
+            instances_left=len(simulator.running_instances()),
+            errors=", ".join(f"{name} x{count}" for name, count in sorted(ticks.errors.items())) or "-",
+            wall_seconds=wall,
+            clients=counts.clients,
         )
     finally:
         services.close()
 
 
-def check_finished(status: ExecutionStatus, waves: list[WaveStatus], cleanup: CleanupStatus | None) -> None:
-    """A benchmark of a drill that did not complete would measure the wrong thing."""
+def check_finished(status: ExecutionStatus, waves: list[WaveStatus]) -> None:
+    """A benchmark of a drill that did not complete would measure the wrong thing. (The cleanup is
+    reported in the row, and `python -m bench` fails if it left anything running.)"""
     if status != ExecutionStatus.COMPLETED or any(w != WaveStatus.COMPLETED for w in waves):
         raise RuntimeError(f"the drill ended {status} with waves {waves}")
-    if cleanup != CleanupStatus.COMPLETED:
-        raise RuntimeError(f"the drill's cleanup ended {cleanup}")
+
+
+def cleaned_up(row: Row) -> bool:
+    """The cleanup completed and the simulator holds none of the drill's instances."""
+    return row.cleanup == "COMPLETED" and row.instances_left == 0
 
 
 # -- the whole benchmark -----------------------------------------------------------------------------
 
 
-def run(matrix: Sequence[tuple[int, int]], progress: Callable[[Row], None] | None = None) -> list[Row]:
+def run(
+    matrix: Sequence[tuple[int, int]],
+    progress: Callable[[Row], None] | None = None,
+    profiler: cProfile.Profile | None = None,
+) -> list[Row]:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="drbot-bench-") as tmp:
-        for waves, servers in matrix:
-            row = run_drill(waves, servers, Path(tmp))
+        for index, (waves, servers) in enumerate(matrix):
+            workdir = Path(tmp) / str(index)  # a size may be asked twice: a fresh store each time
+            workdir.mkdir()
+            row = run_drill(waves, servers, workdir, profiler)
             rows.append(row)
             if progress is not None:
                 progress(row)
@@ -378,10 +510,16 @@ def table(rows: Sequence[Row]) -> str:
 
 
 def operations_table(rows: Sequence[Row]) -> str:
-    """DRS API requests of each run by operation."""
+    """DRS API requests of each run by operation, and in all."""
     operations = sorted({op for row in rows for op in row.drs_calls})
-    header = ("waves", "servers", *operations)
+    header = ("waves", "servers", *operations, "total")
     lines = [
-        (str(r.waves), str(r.servers), *(str(r.drs_calls.get(op, 0)) for op in operations)) for r in rows
+        (
+            str(r.waves),
+            str(r.servers),
+            *(str(r.drs_calls.get(op, 0)) for op in operations),
+            str(r.drs_total),
+        )
+        for r in rows
     ]
     return render([header, *lines])

@@ -1,11 +1,12 @@
-"""`python -m bench --quick` runs, in-process: it produces a row per size (timings are not judged)."""
+"""`python -m bench --quick` runs, in-process: a row per size with the measured columns, and every
+drill's cleanup left nothing running (timings are not judged)."""
 
 from __future__ import annotations
 
 import pytest
 
 from bench.__main__ import main
-from bench.engine_tick import QUICK_MATRIX
+from bench.engine_tick import CLEANUP, LAUNCH, QUICK_MATRIX, Row
 
 
 def test_quick_bench_produces_a_row_per_size(capsys: pytest.CaptureFixture[str]) -> None:
@@ -13,7 +14,20 @@ def test_quick_bench_produces_a_row_per_size(capsys: pytest.CaptureFixture[str])
     assert [(r.waves, r.servers) for r in rows] == list(QUICK_MATRIX)
     for row in rows:
         assert row.ticks > 0
+        assert row.clients == 1  # one cached boto3 client for the region, as SimulatedDrsClients does
+        assert row.engine_ms_mean > 0 and row.engine_ms_p95 > 0
         assert row.drs_calls.get("StartRecovery") == row.waves  # one DRS job per wave
-        assert row.writes > 0
+        assert row.drs_phases[LAUNCH] + row.drs_phases[CLEANUP] == row.drs_total
+        assert row.drs_calls.get("TerminateRecoveryInstances", 0) > 0
+        assert row.drs_phases[CLEANUP] >= row.drs_calls["TerminateRecoveryInstances"]
+        assert row.store_writes > 0 and row.bytes_written > 0
+        assert 0 < row.largest_item_bytes <= row.bytes_written
+        assert (row.cleanup, row.instances_left) == ("COMPLETED", 0)
+        assert row.looks > 0
     printed = capsys.readouterr().out
-    assert "ms/tick" in printed and "DescribeJobs" in printed
+    for column in Row.HEADER:
+        assert column in printed
+    for column in ("engine ms/tick", "DRS/wave", "bytes/tick", "largest KB", "cleanup", "left"):
+        assert column in Row.HEADER
+    assert "DescribeJobs" in printed
+    assert "CLEANUP NOT DONE" not in printed
