@@ -179,7 +179,8 @@ class Settings:
         deadline = get(ENV_CLEANUP_DEADLINE_MINUTES)
         if deadline is not None and (not deadline.isascii() or not deadline.isdigit() or int(deadline) < 1):
             raise ValidationFailed(
-                f"{ENV_CLEANUP_DEADLINE_MINUTES} must be a whole number of minutes, at least 1, not '{deadline}'"
+                f"{ENV_CLEANUP_DEADLINE_MINUTES} must be a whole number of minutes, at least 1, "
+                f"not '{deadline}'"
             )
 
         inventory = get(ENV_SIM_INVENTORY)

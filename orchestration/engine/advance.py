@@ -212,13 +212,23 @@ def deliver(services: Services, execution: Execution) -> Execution:
 
 def _move_cursor(services: Services, execution: Execution, seq: int) -> Execution:
     """Save `notified_through = seq`. A notifier may itself write the execution (the Slack thread it
-    posted): on a stale version the fresh copy gets the cursor, so the next tick offers nothing twice."""
-    for _ in range(CURSOR_ATTEMPTS):
-        if execution.notified_through >= seq:
-            return execution
+    posted): on a stale version the fresh copy gets the cursor, so the next tick offers nothing twice.
+    If the races go on, the cursor stays and the events are offered again (notifiers dedupe by seq)."""
+
+    def move(current: Execution) -> Execution:
+        if current.notified_through >= seq:
+            return current
+        return current.model_copy(update={"notified_through": seq})
+
+    moved = move(execution)
+    if moved is execution:
+        return execution
+    try:
+        return services.store.update_execution(moved, ENGINE)
+    except StaleVersion:
         try:
-            moved = execution.model_copy(update={"notified_through": seq})
-            return services.store.update_execution(moved, ENGINE)
+            return services.store.modify_execution(
+                execution.execution_id, move, ENGINE, attempts=CURSOR_ATTEMPTS
+            )
         except StaleVersion:
-            execution = services.store.get_execution(execution.execution_id)
-    return execution
+            return execution

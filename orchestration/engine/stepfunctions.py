@@ -29,7 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestration.aws import calling_aws
 from orchestration.engine.advance import ENGINE, advance, deliver
-from orchestration.errors import InvalidOperation, MissingField, StaleVersion, ValidationFailed
+from orchestration.errors import InvalidOperation, MissingField, ValidationFailed
 from orchestration.models import (
     EXECUTION_TRANSITIONS,
     CleanupRun,
@@ -97,22 +97,17 @@ def handle_task(event: dict[str, Any]) -> dict[str, Any]:
 def _hold(services: Services, execution_id: str, token: str) -> dict[str, Any]:
     """Keep the task token on the PAUSED execution; if it is no longer PAUSED (resumed or
     cancelled meanwhile), release the wait at once."""
-    for _ in range(_SAVE_ATTEMPTS):
-        execution = services.store.get_execution(execution_id)
-        if execution.status != ExecutionStatus.PAUSED:
-            release(_sfn_client(services), execution_id, token)
-            return {"executionId": execution_id, "status": str(execution.status), "waiting": False}
-        if execution.task_token == token:
-            return {"executionId": execution_id, "status": str(execution.status), "waiting": True}
-        try:
-            services.store.update_execution(execution.model_copy(update={"task_token": token}), ENGINE)
-        except StaleVersion:
-            continue  # a resume, cancel or tick wrote first: look again
-        return {"executionId": execution_id, "status": str(execution.status), "waiting": True}
-    raise StaleVersion(
-        f"Execution {execution_id} kept changing while its pause token was being saved",
-        executionId=execution_id,
-    )
+
+    def keep_token(execution: Execution) -> Execution:
+        if execution.status != ExecutionStatus.PAUSED or execution.task_token == token:
+            return execution
+        return execution.model_copy(update={"task_token": token})
+
+    execution = services.store.modify_execution(execution_id, keep_token, ENGINE, attempts=_SAVE_ATTEMPTS)
+    if execution.status != ExecutionStatus.PAUSED:
+        release(_sfn_client(services), execution_id, token)
+        return {"executionId": execution_id, "status": str(execution.status), "waiting": False}
+    return {"executionId": execution_id, "status": str(execution.status), "waiting": True}
 
 
 def _mark_failed(services: Services, execution_id: str, error: dict[str, Any]) -> dict[str, Any]:
@@ -120,21 +115,14 @@ def _mark_failed(services: Services, execution_id: str, error: dict[str, Any]) -
     any more. A running one becomes FAILED; an ended drill whose cleanup was still due records that
     cleanup as FAILED. Either way people are told what was left behind."""
     name, cause = _describe(error)
-    for _ in range(_SAVE_ATTEMPTS):
-        execution = services.store.get_execution(execution_id)
-        given_up = _given_up(execution, name, cause, int(services.clock.now()))
-        if given_up is None:  # ended already, or awaiting approval (never driven by the machine)
-            return {"executionId": execution_id, "status": str(execution.status), "done": True}
-        try:
-            saved = services.store.update_execution(given_up, ENGINE)
-        except StaleVersion:
-            continue
-        deliver(services, saved)
-        return {"executionId": execution_id, "status": str(saved.status), "done": True}
-    raise StaleVersion(
-        f"Execution {execution_id} kept changing while it was being marked FAILED",
-        executionId=execution_id,
-    )
+
+    def give_up(execution: Execution) -> Execution:
+        # None: ended already, or awaiting approval (never driven by the machine): nothing to record
+        return _given_up(execution, name, cause, int(services.clock.now())) or execution
+
+    saved = services.store.modify_execution(execution_id, give_up, ENGINE, attempts=_SAVE_ATTEMPTS)
+    deliver(services, saved)
+    return {"executionId": execution_id, "status": str(saved.status), "done": True}
 
 
 def _given_up(execution: Execution, name: str, cause: str, now: int) -> Execution | None:

@@ -50,16 +50,14 @@ class Tick:
 
     def record(self, execution: Execution, change: Callable[[Execution], Execution]) -> Execution:
         """Save `change(execution)`; if someone else wrote first (a pause click, a second tick),
-        apply the same change to what they saved."""
-        for _ in range(RACE_RETRIES):
-            updated = change(execution)
-            if updated is execution:
-                return execution
-            try:
-                return self.save(updated)
-            except StaleVersion:
-                execution = self.store.get_execution(self.execution_id)
-        return self.save(change(execution))
+        apply the same change to what they saved (`Store.modify_execution`)."""
+        updated = change(execution)
+        if updated is execution:
+            return execution
+        try:
+            return self.save(updated)
+        except StaleVersion:
+            return self.store.modify_execution(self.execution_id, change, ENGINE, attempts=RACE_RETRIES)
 
     def place(self, wave: WaveRun) -> Place:
         return (wave.region or self.settings.region, wave.account_id)

@@ -344,7 +344,6 @@ def test_baseline_counts_every_external_call(tmp_path: Path) -> None:
         "store.get_execution",
         "store.update_execution",
         "store.get_group",
-        "drs.jobs",
         "drs.recovery_instances",
         "drs.source_servers",
         "drs.jobs_since",
