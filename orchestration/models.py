@@ -375,6 +375,7 @@ class WaveRun(WireModel):
     end_time: EpochSeconds | None = None
     servers: list[ServerRun] = Field(default_factory=list)
     error: str | None = None
+    job_seconds: int | None = Field(default=None, ge=0)  # the DRS job's own time, creation to end
 
     def with_status(self, target: WaveStatus, now: int) -> WaveRun:
         """A copy in `target` status; raises InvalidTransition off the allowed arrows."""

@@ -6,14 +6,14 @@ start, the tick's one listing): the drill's LAUNCH jobs — recorded, or tagged 
 though the record does not know them — and the TERMINATE jobs. From them and the record it knows
 the drill's instances and which were already handed to a termination. Then:
 
-1. **Hand over**: instances no TERMINATE job has had yet are confirmed with DRS
-   (`describe_recovery_instances` by id) and terminated, within what DRS allows at once per region
-   (20 active jobs and 500 servers in active jobs, terminations included), one job per wave.
-   An instance DRS no longer shows is remembered as gone.
+1. **Hand over**: instances no TERMINATE job has had yet are terminated, within what DRS allows at
+   once per region (20 active jobs and 500 servers in active jobs, terminations included), 200 a
+   job in wave order. One DRS refuses as unknown is confirmed by id and remembered as gone.
 2. **Wait** while a termination of the drill's instances is still running.
 3. **Verify**: once everything was handed over and every termination ended, ask DRS for the
    recovery instances of every server the drill launched (by source server, 200 ids per call,
-   every page). What is still there (a termination that failed) is terminated again.
+   every page; above 800 servers, the region's listing, 1,000 a page, is fewer calls). What is
+   still there (a termination that failed) is terminated again.
 
 Only a verification that DRS answered completely, finding none of the drill's instances and none of
 its launch jobs still running, completes the cleanup. A throttled, failed or timed-out call makes the
@@ -30,7 +30,7 @@ from orchestration.clock import duration_text
 from orchestration.drs.gateway import MAX_SERVER_IDS_PER_CALL, DrsGateway, DrsJob, RecoveryInstance, batches
 from orchestration.engine.tick import TAG_EXECUTION, TAG_WAVE, Place, Tick, named
 from orchestration.engine.timing import backoff_seconds
-from orchestration.errors import Conflict, DrbotError
+from orchestration.errors import Conflict, DrbotError, ValidationFailed
 from orchestration.models import (
     CleanupRun,
     CleanupStatus,
@@ -43,6 +43,7 @@ from orchestration.models import (
 
 LOOK_AGAIN_SECONDS = 15  # a termination takes DRS seconds to minutes; look again soon after
 UNRECORDED_NAMED = 100  # survivors that no wave lists, named on the cleanup itself (the rest counted)
+REGION_LISTING_ABOVE = 800  # servers: above this, one region-wide listing is fewer calls than by server
 
 
 @dataclass
@@ -104,7 +105,7 @@ def _look_at(tick: Tick, execution: Execution, place: Place, force_verify: bool)
     if held & set(drill.instances) and not force_verify:
         seen.pending = len(held & set(drill.instances))
         return seen  # terminations still running: verify once they have ended
-    found, unanswered = gateway.recovery_instances_of(sorted(drill.wave_of_server))
+    found, unanswered = _drill_instances(gateway, sorted(drill.wave_of_server))
     seen.error = unanswered
     seen.verified = unanswered is None
     seen.ours = [
@@ -142,25 +143,28 @@ def _drill(tick: Tick, execution: Execution, place: Place, jobs: list[DrsJob]) -
     return _Drill(launch_jobs, instances, wave_of_server)
 
 
+def _drill_instances(
+    gateway: DrsGateway, server_ids: list[str]
+) -> tuple[list[RecoveryInstance], DrbotError | None]:
+    """The recovery instances of these servers, every page, with the error that left it incomplete.
+    By source server (200 ids a call) for most drills; a drill of more servers than that costs reads
+    the whole region's (1,000 a page; DRS holds at most 4,000 recovery instances a region)."""
+    if len(server_ids) <= REGION_LISTING_ABOVE:
+        return gateway.recovery_instances_of(server_ids)
+    wanted = set(server_ids)
+    try:
+        listed = gateway.recovery_instances()
+    except DrbotError as error:
+        return [], error
+    return [i for i in listed if i.source_server_id in wanted], None
+
+
 def _hand_over(
     tick: Tick, gateway: DrsGateway, seen: PlaceLook, jobs: list[DrsJob], *, drill: _Drill, waiting: list[str]
 ) -> None:
     """Terminate the instances no TERMINATE job has had yet, as many as DRS takes now."""
-    slots = _server_slots(tick, jobs)
-    batch = waiting[: max(0, slots)]
-    if not batch:
-        return
-    found = []
-    for ids in batches(batch, MAX_SERVER_IDS_PER_CALL):
-        try:
-            found += gateway.recovery_instances_by_id(ids)
-        except DrbotError as error:
-            seen.error = error
-            return
-    exists = {i.recovery_instance_id for i in found}
-    seen.gone = [i for i in batch if i not in exists]
-    waves = {i: drill.wave_of_server.get(drill.instances[i], 0) for i in exists}
-    _terminate(tick, gateway, seen, jobs, instance_ids=[i for i in batch if i in exists], wave_of=waves)
+    waves = {i: drill.wave_of_server.get(drill.instances[i], 0) for i in waiting}
+    _terminate(tick, gateway, seen, jobs, instance_ids=waiting, wave_of=waves)
 
 
 def _server_slots(tick: Tick, jobs: list[DrsJob]) -> int:
@@ -177,26 +181,38 @@ def _terminate(
     instance_ids: list[str],
     wave_of: dict[str, int],
 ) -> None:
-    """TERMINATE jobs for `instance_ids`, one per wave, within DRS's job quotas for the region."""
+    """TERMINATE jobs for `instance_ids` (≤200 a job, in wave order; each job is recorded on every
+    wave it holds instances of), within DRS's job quotas for the region. An instance DRS refuses as
+    unknown is confirmed gone by id and the rest of its batch terminated."""
     active = [j for j in jobs if j.is_active]
     job_slots = tick.settings.drs_limits.max_concurrent_jobs - len(active)
-    by_wave: dict[int, list[str]] = {}
-    for instance_id in instance_ids[: max(0, _server_slots(tick, jobs))]:
-        by_wave.setdefault(wave_of.get(instance_id, 0), []).append(instance_id)
-    for number, ids in sorted(by_wave.items()):
-        for batch in batches(ids, MAX_SERVER_IDS_PER_CALL):
-            if job_slots <= 0:
-                return
-            try:
-                started = gateway.terminate_recovery_instances(batch)
-            except Conflict:
-                continue  # one of them is being terminated by a job this look did not see: next look
-            except DrbotError as error:
-                seen.error = seen.error or error
-                return  # throttled, quota full, or no answer: the next look sees what happened
+    ordered = sorted(instance_ids[: max(0, _server_slots(tick, jobs))], key=lambda i: (wave_of.get(i, 0), i))
+    for batch in batches(ordered, MAX_SERVER_IDS_PER_CALL):
+        if job_slots <= 0:
+            return
+        try:
+            started = _terminate_batch(gateway, seen, batch)
+        except Conflict:
+            continue  # one of them is being terminated by a job this look did not see: next look
+        except DrbotError as error:
+            seen.error = seen.error or error
+            return  # throttled, quota full, or no answer: the next look sees what happened
+        handed = [i for i in batch if i not in seen.gone]
+        for number in sorted({wave_of.get(i, 0) for i in handed}):
             seen.started.setdefault(number, []).extend(job.job_id for job in started)
-            seen.handed += len(batch)
-            job_slots -= len(started)
+        seen.handed += len(handed)
+        job_slots -= len(started)
+
+
+def _terminate_batch(gateway: DrsGateway, seen: PlaceLook, batch: list[str]) -> list[DrsJob]:
+    try:
+        return gateway.terminate_recovery_instances(batch)
+    except ValidationFailed:
+        # DRS knows one of them no more (terminated by someone else, or replaced by a new launch)
+        existing = {i.recovery_instance_id for i in gateway.recovery_instances_by_id(batch)}
+        seen.gone += [i for i in batch if i not in existing]
+        remaining = [i for i in batch if i in existing]
+        return gateway.terminate_recovery_instances(remaining) if remaining else []
 
 
 def _record(tick: Tick, current: Execution, looks: list[PlaceLook]) -> Execution:

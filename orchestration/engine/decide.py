@@ -119,6 +119,8 @@ def _fold_job(
     total = len(servers)
 
     if job.status == "COMPLETED":
+        if job.created_at is not None and job.ended_at is not None:
+            updated = updated.model_copy(update={"job_seconds": max(0, job.ended_at - job.created_at)})
         failed = [s for s in servers if s.launch_status != LaunchStatus.LAUNCHED]
         if failed:
             names = ", ".join(f"{s.hostname or s.source_server_id} ({s.launch_status})" for s in failed)

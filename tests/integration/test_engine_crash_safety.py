@@ -348,7 +348,6 @@ def test_baseline_counts_every_external_call(tmp_path: Path) -> None:
         "drs.source_servers",
         "drs.jobs_since",
         "drs.start_recovery",
-        "drs.recovery_instances_by_id",
         "drs.recovery_instances_of",
         "drs.terminate_recovery_instances",
     ):

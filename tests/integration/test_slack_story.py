@@ -135,7 +135,8 @@ def test_groups_and_plan_from_modals_then_run_approve_thread_and_broadcast(
         ":rocket: Wave 1 (Database) launching 2 server(s): db-primary-01, db-replica-01",
         ":white_check_mark: Wave 1 (Database) completed: 2 of 2 server(s) launched in 50s",
         ":rocket: Wave 2 (Web) launching 2 server(s): web-frontend-01, web-frontend-02",
-        ":white_check_mark: Wave 2 (Web) completed: 2 of 2 server(s) launched in 30s",
+        # looked at when wave 1's DRS job time (40 s) says it should be done, plus 2 s
+        ":white_check_mark: Wave 2 (Web) completed: 2 of 2 server(s) launched in 42s",
     ]
     assert any("Cleanup done: 4 drill instance(s) terminated" in t for t in texts)
     # 6. the completion is broadcast to the channel, once

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -468,3 +469,24 @@ def test_wait_seconds_choices() -> None:
     assert wait(paused, NOW, False) == timing.IDLE
     paused_in_flight = execution(in_flight_wave(1, [1]), status=_E.PAUSED)
     assert wait(paused_in_flight, NOW, False) == timing.WHILE_BOOTING
+
+
+def test_a_wave_in_flight_is_next_looked_at_when_the_runs_earlier_jobs_say_it_should_be_done() -> None:
+    """Once a launch job of the run has completed, the next look at a wave in flight comes when a
+    job that long would have ended (plus a margin), not every few seconds."""
+    first = completed_wave(1, [1]).model_copy(update={"job_seconds": 40})
+    second = in_flight_wave(2, [2], after=[1]).model_copy(update={"start_time": NOW - 5})
+    running = execution(first, second)
+    wait = timing.wait_seconds
+    assert wait(running, NOW, False) == 40 + timing.EXPECTED_MARGIN - 5
+    # a wave taking longer than expected is looked at as usual
+    late = running.replace_wave(second.model_copy(update={"start_time": NOW - 60}))
+    assert wait(late, NOW, False) == timing.WHILE_BOOTING
+    # a DRS job records its own duration when the wave completes
+    ended = dataclasses.replace(
+        job("job-1", "COMPLETED", {1: "LAUNCHED"}), created_at=NOW - 33, ended_at=NOW - 3
+    )
+    decided = decide(
+        execution(wave(1, _W.STARTED, job="job-1", servers=[server(1)])), observe(ended), NOW, LIMITS
+    )
+    assert decided.execution.waves[0].job_seconds == 30
