@@ -141,3 +141,22 @@ def test_the_gateway_retries_reads_and_refused_writes_but_never_a_write_whose_an
     with pytest.raises(DrsOutcomeUnknown):
         once.start_recovery([other], True, {})
     assert simulator.launch_counts()[other] == 1  # it happened once, and was not asked again
+
+
+def test_an_instance_replaced_by_someone_elses_launch_is_gone_and_theirs_is_left_alone(svc, clock, simulator):
+    """DRS keeps one recovery instance per server: a launch by someone else replaces the drill's.
+    The cleanup's termination of the vanished instance is refused as unknown; it is confirmed gone,
+    the rest of the drill's instances are terminated, and the other launch's instance is kept."""
+    execution_id = start(svc, three_tier_plan(svc, simulator), cleanup_after_minutes=5)
+    drive_until_launched(svc, clock, execution_id)
+    web = simulator.server_id("web-admin-01")
+    theirs = simulator.client(REGION).start_recovery(sourceServers=[{"sourceServerID": web}], isDrill=True)
+    execution = drive(svc, clock, execution_id)
+
+    assert execution.cleanup is not None and execution.cleanup.status == CleanupStatus.COMPLETED
+    replaced = [
+        s.recovery_instance_id for w in execution.waves for s in w.servers if s.source_server_id == web
+    ]
+    assert execution.cleanup.gone == replaced
+    left = simulator.running_instances()
+    assert [(i["sourceServerID"], i["jobID"]) for i in left] == [(web, theirs["job"]["jobID"])]
