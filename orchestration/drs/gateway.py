@@ -6,6 +6,9 @@ Nothing outside `orchestration/drs/` touches a DRS client or a botocore exceptio
 from __future__ import annotations
 
 import re
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -201,6 +204,91 @@ class DrsJob:
         )
 
 
+# A COMPLETED job is parsed once per client (CompletedJobs): at most this many jobs, and servers in them
+COMPLETED_JOBS_KEPT = 2_000
+COMPLETED_JOB_SERVERS_KEPT = 20_000
+
+
+class CompletedJobs:
+    """The COMPLETED jobs a DRS client listed, parsed, by job id: a finished job never changes, and the
+    engine lists every job of its run on every tick, so each is parsed once rather than each time.
+
+    A job listed again is taken from here only when it is still COMPLETED and what identifies its
+    content matches (type, initiator, creation and end times, number of servers, tags); anything else
+    is parsed afresh. Jobs not completed are parsed every time and not kept. Least recently listed
+    jobs go first beyond `max_jobs` jobs or `max_servers` servers. Safe for threads. The DrsJobs
+    returned are shared between listings: like every DrsJob, they are read, never changed."""
+
+    def __init__(
+        self, max_jobs: int = COMPLETED_JOBS_KEPT, max_servers: int = COMPLETED_JOB_SERVERS_KEPT
+    ) -> None:
+        self.max_jobs = max_jobs
+        self.max_servers = max_servers
+        self.hits = 0
+        self._lock = threading.Lock()
+        self._jobs: OrderedDict[str, tuple[tuple[Any, ...], DrsJob]] = OrderedDict()
+        self._servers = 0
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def job(self, item: dict[str, Any]) -> DrsJob:
+        """The DrsJob of a listed job (`DrsJob.from_api`), parsed once if it is COMPLETED."""
+        if item.get("status") != JOB_DONE_STATUS:
+            return DrsJob.from_api(item)
+        job_id = item["jobID"]
+        mark = _completed_mark(item)
+        with self._lock:
+            found = self._jobs.get(job_id)
+            if found is not None and found[0] == mark:
+                self._jobs.move_to_end(job_id)
+                self.hits += 1
+                return found[1]
+        job = DrsJob.from_api(item)
+        size = len(job.servers)
+        if size > self.max_servers:
+            return job
+        with self._lock:
+            replaced = self._jobs.pop(job_id, None)
+            if replaced is not None:
+                self._servers -= len(replaced[1].servers)
+            self._jobs[job_id] = (mark, job)
+            self._servers += size
+            while len(self._jobs) > self.max_jobs or self._servers > self.max_servers:
+                _, (_, dropped) = self._jobs.popitem(last=False)
+                self._servers -= len(dropped.servers)
+        return job
+
+
+def _completed_mark(item: dict[str, Any]) -> tuple[Any, ...]:
+    """What tells a completed job's content apart, cheaply (not every server of it)."""
+    return (
+        item.get("type"),
+        item.get("initiatedBy"),
+        item.get("creationDateTime"),
+        item.get("endDateTime"),
+        len(item.get("participatingServers", ())),
+        dict(item.get("tags", {})),
+    )
+
+
+# one CompletedJobs per DRS client (a region and account), for as long as the client lives
+_completed_by_client: weakref.WeakKeyDictionary[Any, CompletedJobs] = weakref.WeakKeyDictionary()
+_completed_lock = threading.Lock()
+
+
+def completed_jobs_of(client: object) -> CompletedJobs:
+    """The CompletedJobs of `client` (a new one, kept for no one, if it cannot be weakly referenced)."""
+    with _completed_lock:
+        try:
+            found = _completed_by_client.get(client)
+            if found is None:
+                found = _completed_by_client[client] = CompletedJobs()
+        except TypeError:
+            return CompletedJobs()
+    return found
+
+
 @dataclass(frozen=True)
 class RecoveryInstance:
     """An EC2 instance DRS launched for a source server (drill or recovery)."""
@@ -337,6 +425,8 @@ class DrsGateway:
         # source server id -> ARN, from listings this gateway made: tagging needs the ARN, and a
         # caller that lists then tags (tag sync) should not describe every server again
         self._arns: dict[str, str] = {}
+        # COMPLETED jobs this gateway's client listed, parsed: shared by the client's gateways
+        self._completed = completed_jobs_of(client)
 
     def _call(self, action: str, fn: Callable[[], R], changes_something: bool = False) -> R:
         for attempt in range(1, self._attempts + 1):
@@ -377,7 +467,7 @@ class DrsGateway:
     def _describe_jobs(self, filters: dict[str, Any]) -> list[DrsJob]:
         jobs: list[DrsJob] = []
         for page in self._all_pages("describe_jobs", "list jobs", filters=filters):
-            jobs.extend(DrsJob.from_api(item) for item in page.get("items", []))
+            jobs.extend(self._completed.job(item) for item in page.get("items", []))
         return jobs
 
     def active_jobs(self) -> list[DrsJob]:

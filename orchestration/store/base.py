@@ -14,7 +14,9 @@ Semantics every adapter guarantees (the contract suite in tests/ checks both):
   the change (its own action and details) in the same atomic step.
 
 Executions are stored as a head and parts, and a save writes only the parts that changed
-(`parts.py`). `stats` counts what a store writes, for tests and benchmarks.
+(`parts.py`); a load validates only the parts it has not read before at their stored version
+(`parsed_parts`, which counts its hits and misses). `stats` counts what a store writes, for tests
+and benchmarks.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from orchestration.models import (
     TargetAccount,
     WireModel,
 )
+from orchestration.store.parts import PartCache
 
 T = TypeVar("T", bound=WireModel)
 
@@ -164,6 +167,8 @@ class Store(ABC):
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock: Clock = clock or SystemClock()
         self.stats = StoreStats()
+        # the execution parts this instance read, validated, reused while stored unchanged (parts.py)
+        self.parsed_parts = PartCache()
 
     # -- primitives the adapters implement ------------------------------------------------------
 

@@ -29,7 +29,8 @@ execution-parts table under the same `executionId`, sorted by `part`:
 
 A save is one TransactWriteItems: the head with its version check, the parts that changed, the
 audit event. A read is a consistent GetItem of the head and a consistent Query of its parts, read
-again when a part carries a newer version than the head (a save committed in between).
+again when a part carries a newer version than the head (a save committed in between); only the parts
+this store has not parsed at their stored version yet are decoded and validated (parts.py).
 
 Listings of executions and of the audit trail are Queries on global secondary indexes, never Scans
 (plus a Query of each listed execution's parts); GSIs are eventually consistent, so an item may
@@ -41,7 +42,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -223,6 +224,10 @@ def _to_dynamo(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _from_dynamo(item: Mapping[str, Any]) -> dict[str, Any]:
     return {key: _from_decimals(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def _no_parts(keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    return {}
 
 
 def item_bytes(item: Mapping[str, Any]) -> int:
@@ -440,7 +445,8 @@ class DynamoDbStore(Store):
         ]
 
     def _parts(self, execution_id: str) -> dict[str, dict[str, Any]]:
-        """Every part stored under the execution, by part key (a consistent Query)."""
+        """Every part stored under the execution, by part key, as DynamoDB returns it (attribute
+        values: decoded only when the part is not in the cache; a consistent Query)."""
         _, key = self._table(EXECUTIONS)
         query: QueryInputTypeDef = {
             "TableName": self.tables.execution_parts,
@@ -454,8 +460,7 @@ class DynamoDbStore(Store):
             while True:
                 page = self._client.query(**query)
                 for item in page["Items"]:
-                    part = _from_dynamo(item)
-                    found[str(part[PART])] = part
+                    found[str(item[PART]["S"])] = dict(item)
                 if "LastEvaluatedKey" not in page:
                     return found
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -465,12 +470,17 @@ class DynamoDbStore(Store):
         (saved after the head was read: read both again)."""
         head = {k: v for k, v in stored.items() if k not in _BOOKKEEPING}
         if not parts.is_split(head):
-            return parts.assemble(head, {}, self._origin)
+            return parts.assemble(head, {}, _no_parts, self._origin)
         found = self._parts(str(head["executionId"]))
+        versions = {key: int(item["version"]["N"]) for key, item in found.items()}
         version = int(head["version"])
-        if any(int(found[key]["version"]) > version for key in parts.part_keys(head) if key in found):
+        if any(versions[key] > version for key in parts.part_keys(head) if key in versions):
             return None
-        return parts.assemble(head, found, self._origin)
+
+        def read(keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+            return {key: _from_dynamo(found[key]) for key in keys if key in found}
+
+        return parts.assemble(head, versions, read, self._origin, self.parsed_parts)
 
     def _fetch_execution(self, execution_id: str) -> Execution | None:
         for _ in range(_ATTEMPTS):

@@ -60,11 +60,24 @@ execution's item or row) are read as they are: a head without `storedParts` is t
 Loading one notes nothing, so its next save writes the new layout whole: the head without servers
 and events, and every part, in one version-checked write. Nothing else migrates them; a record that
 is never saved again (an execution that ended) stays as it is and reads the same.
+
+**A load parses only the parts it has not parsed before.** A part stamped with a version never
+changes: a save writes its parts stamped with the version it saves, the version check lets only one
+save of each version commit, and executions are never deleted, so (execution id, part key, version)
+names one content for good. Each store keeps a `PartCache` of the parts it read, validated (a wave's
+list of ServerRun, a chunk's ExecutionEvents), under that triple. A load reads which version of each
+part is stored, takes those it has from the cache and reads, decodes and validates only the others;
+then it validates the head and puts the parts' models into it as they are. An unchanged wave thus
+keeps its very servers list from one load to the next. The models are shared between the executions
+of successive loads: like every loaded execution, they are changed by copying, never in place. Only
+what was read is cached, never what a save wrote (the saved models were not validated from the wire).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +94,10 @@ EVENT_COUNT = "eventCount"
 WAVES_PER_PART = "wavesPerPart"
 SERVERS_PREFIX = "servers#"
 EVENTS_PREFIX = "events#"
+# What a store's PartCache holds at most: parts, and servers and events in them (about 1.5 KB each as
+# models, so some 30 MB: five drills at DRS's 4,000 servers)
+CACHED_PARTS = 4096
+CACHED_ENTRIES = 20_000
 
 _SERVERS = TypeAdapter(list[ServerRun])
 _EVENTS = TypeAdapter(list[ExecutionEvent])
@@ -217,34 +234,163 @@ def part_keys(head: Mapping[str, Any]) -> list[str]:
     return [*(servers_key(k) for k in range(groups)), *(events_key(k) for k in range(chunks))]
 
 
-def assemble(head: Mapping[str, Any], parts: Mapping[str, Mapping[str, Any]], origin: str) -> Execution:
-    """The execution of a stored head and its parts (keyed by part key), noted as stored at `origin`.
-    A head of the single-item layout is the whole execution and is noted as nothing (its next save
-    writes every part)."""
+@dataclass(frozen=True)
+class ParsedPart:
+    """A servers part or an event chunk as validated models: what a PartCache keeps."""
+
+    waves: tuple[tuple[Any, list[ServerRun]], ...] = ()  # (waveNumber as stored, the wave's servers)
+    events: tuple[ExecutionEvent, ...] = ()
+
+    @property
+    def size(self) -> int:
+        """Its servers and events: what the cache's bound counts."""
+        return sum(len(servers) for _, servers in self.waves) + len(self.events)
+
+
+class PartCache:
+    """Parts a store has read, validated, by (execution id, part key, the version that wrote them).
+
+    One version a part: a newer one replaces an older one (which no load of the current head needs);
+    an older one read late (a reader behind a save) does not replace a newer one. Least recently used
+    parts go first beyond `max_parts` parts or `max_entries` servers and events. Safe for threads."""
+
+    def __init__(self, max_parts: int = CACHED_PARTS, max_entries: int = CACHED_ENTRIES) -> None:
+        self.max_parts = max_parts
+        self.max_entries = max_entries
+        self.hits = 0  # parts taken from the cache
+        self.misses = 0  # parts read and validated
+        self._lock = threading.Lock()
+        self._parts: OrderedDict[tuple[str, str], tuple[int, ParsedPart]] = OrderedDict()
+        self._entries = 0
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def get(self, execution_id: str, key: str, version: int) -> ParsedPart | None:
+        with self._lock:
+            found = self._parts.get((execution_id, key))
+            if found is None or found[0] != version:
+                self.misses += 1
+                return None
+            self._parts.move_to_end((execution_id, key))
+            self.hits += 1
+            return found[1]
+
+    def put(self, execution_id: str, key: str, version: int, part: ParsedPart) -> None:
+        size = part.size
+        if size > self.max_entries:
+            return
+        with self._lock:
+            found = self._parts.pop((execution_id, key), None)
+            if found is not None:
+                if found[0] > version:  # keep the newer one
+                    self._parts[(execution_id, key)] = found
+                    return
+                self._entries -= found[1].size
+            self._parts[(execution_id, key)] = (version, part)
+            self._entries += size
+            while len(self._parts) > self.max_parts or self._entries > self.max_entries:
+                _, (_, dropped) = self._parts.popitem(last=False)
+                self._entries -= dropped.size
+
+    def clear(self) -> None:
+        with self._lock:
+            self._parts.clear()
+            self._entries = 0
+
+
+# reads the bodies (JSON-ready) of the parts named, by part key; a part not stored is left out
+ReadParts = Callable[[Sequence[str]], Mapping[str, Mapping[str, Any]]]
+
+
+def assemble(
+    head: Mapping[str, Any],
+    versions: Mapping[str, int],
+    read: ReadParts,
+    origin: str,
+    cache: PartCache | None = None,
+) -> Execution:
+    """The execution of a stored head and its parts, noted as stored at `origin`. `versions` has the
+    version of every part stored under the execution (by part key); the parts found in `cache` at that
+    version are taken from it, the others are `read` (once, together), validated and cached. A head
+    of the single-item layout is the whole execution and is noted as nothing (its next save writes
+    every part)."""
     if not is_split(head):
         return Execution.from_wire(dict(head))
     data = {key: value for key, value in head.items() if key != LAYOUT}
     execution_id = str(data.get("executionId"))
     layout = head[LAYOUT]
     per = int(layout[WAVES_PER_PART])
-    waves = [dict(wave) for wave in data.get("waves", [])]
-    for k in range(_ceil_div(len(waves), per)):
-        group = waves[k * per : (k + 1) * per]
-        entries = _part(parts, servers_key(k), execution_id).get("waves", [])
-        numbers = [entry.get("waveNumber") for entry in entries]
+    count = int(layout[EVENT_COUNT])
+    stored_waves = [dict(wave) for wave in data.get("waves", [])]
+    groups = _ceil_div(len(stored_waves), per)
+    chunks = _ceil_div(count, EVENTS_PER_CHUNK)
+    found = _parsed_parts(execution_id, part_keys(head), versions, read, cache)
+
+    # the head alone, validated (waves without servers, no events), then the parts' models put in
+    for wave in stored_waves:
+        wave.pop("servers", None)
+    data["waves"] = stored_waves
+    data.pop("events", None)
+    shell = Execution.from_wire(data)
+    waves: list[WaveRun] = []
+    for k in range(groups):
+        group = stored_waves[k * per : (k + 1) * per]
+        entries = found[servers_key(k)].waves
+        numbers = [number for number, _ in entries]
         if numbers != [wave.get("waveNumber") for wave in group]:
             raise _corrupt(execution_id, f"{servers_key(k)} holds waves {numbers}")
-        for wave, entry in zip(group, entries, strict=True):
-            wave["servers"] = entry["servers"]
-    data["waves"] = waves
-    count = int(layout[EVENT_COUNT])
-    events: list[Any] = []
-    for k in range(_ceil_div(count, EVENTS_PER_CHUNK)):
-        events.extend(_part(parts, events_key(k), execution_id).get("events", []))
+        for shell_wave, (_, servers) in zip(shell.waves[k * per : (k + 1) * per], entries, strict=True):
+            waves.append(shell_wave.model_copy(update={"servers": servers}))
+    events: list[ExecutionEvent] = []
+    for k in range(chunks):
+        events.extend(found[events_key(k)].events)
     if len(events) < count:
         raise _corrupt(execution_id, f"its event chunks hold {len(events)} of its {count} events")
-    data["events"] = events[:count]
-    return remember(Execution.from_wire(data), origin)
+    del events[count:]
+    return remember(shell.model_copy(update={"waves": waves, "events": events}), origin)
+
+
+def _parsed_parts(
+    execution_id: str,
+    keys: Sequence[str],
+    versions: Mapping[str, int],
+    read: ReadParts,
+    cache: PartCache | None,
+) -> dict[str, ParsedPart]:
+    """The parts named by `keys`, from the cache where it has their stored version, else read and
+    validated (and cached)."""
+    found: dict[str, ParsedPart] = {}
+    missing: list[str] = []
+    for key in keys:
+        version = versions.get(key)
+        if version is None:
+            raise _corrupt(execution_id, f"its part {key} is missing")
+        cached = None if cache is None else cache.get(execution_id, key, version)
+        if cached is None:
+            missing.append(key)
+        else:
+            found[key] = cached
+    if missing:
+        bodies = read(missing)
+        for key in missing:
+            part = _parse(key, _part(bodies, key, execution_id))
+            found[key] = part
+            if cache is not None:
+                cache.put(execution_id, key, versions[key], part)
+    return found
+
+
+def _parse(key: str, body: Mapping[str, Any]) -> ParsedPart:
+    """A part's body validated: a servers part's waves or an event chunk's events."""
+    if key.startswith(SERVERS_PREFIX):
+        return ParsedPart(
+            waves=tuple(
+                (entry.get("waveNumber"), _SERVERS.validate_python(entry["servers"]))
+                for entry in body.get("waves", [])
+            )
+        )
+    return ParsedPart(events=tuple(_EVENTS.validate_python(body.get("events", []))))
 
 
 def _part(parts: Mapping[str, Mapping[str, Any]], key: str, execution_id: str) -> Mapping[str, Any]:

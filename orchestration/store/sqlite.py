@@ -13,7 +13,7 @@ the database's write lock up front, so two writers never both read-then-write: t
 - an execution is a head row in `executions` and its parts in `execution_parts` (servers of its
   waves, chunks of its events: `parts.py`), written in the transaction of the head's version check
   and read together in one read transaction (a consistent snapshot even while another process
-  writes).
+  writes); only the parts this instance has not parsed at their stored version yet are read whole.
 
 The file is shared with other components (the DRS simulator keeps `sim_*` tables in it): this module
 only ever creates its own tables and never drops anything.
@@ -25,7 +25,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -37,6 +37,7 @@ from orchestration.store import parts
 from orchestration.store.base import EXECUTIONS, Kind, Store, T
 
 BUSY_TIMEOUT_MS = 30_000
+_PARTS_PER_SELECT = 500  # part keys bound in one SELECT (older SQLite builds allow 999 parameters)
 
 # One table per kind; `Kind.name` → table.
 _TABLES: dict[str, str] = {
@@ -214,15 +215,32 @@ class SqliteStore(Store):
         return kind.model.from_wire(json.loads(data))
 
     def _load_execution(self, conn: sqlite3.Connection, data: str) -> Execution:
-        """An execution from its head row and its parts (in the caller's read transaction)."""
+        """An execution from its head row and its parts (in the caller's read transaction, so both
+        queries below see the snapshot the head was read from): the versions of its parts, then the
+        data of those the store has not parsed at that version yet (parts.py)."""
         head = json.loads(data)
-        stored: dict[str, Any] = {}
-        if parts.is_split(head):
-            rows = conn.execute(
-                "SELECT part, data FROM execution_parts WHERE execution_id = ?", (head["executionId"],)
-            ).fetchall()
-            stored = {row[0]: json.loads(row[1]) for row in rows}
-        return parts.assemble(head, stored, self._origin)
+        if not parts.is_split(head):
+            return parts.assemble(head, {}, _no_parts, self._origin)
+        execution_id = str(head["executionId"])
+        versions = {
+            str(part): int(version)
+            for part, version in conn.execute(
+                "SELECT part, version FROM execution_parts WHERE execution_id = ?", (execution_id,)
+            )
+        }
+
+        def read(keys: Sequence[str]) -> dict[str, Any]:
+            found: dict[str, Any] = {}
+            for start in range(0, len(keys), _PARTS_PER_SELECT):
+                batch = keys[start : start + _PARTS_PER_SELECT]
+                marks = ", ".join("?" for _ in batch)
+                query = f"SELECT part, data FROM execution_parts WHERE execution_id = ? AND part IN ({marks})"
+                found.update(
+                    (part, json.loads(body)) for part, body in conn.execute(query, (execution_id, *batch))
+                )
+            return found
+
+        return parts.assemble(head, versions, read, self._origin, self.parsed_parts)
 
     def _put_parts(self, conn: sqlite3.Connection, execution: Execution, write: parts.ExecutionWrite) -> None:
         for part in write.parts:
@@ -381,6 +399,10 @@ class SqliteStore(Store):
                 (*parameters, max(limit, 0)),
             ).fetchall()
         return [AuditEvent.from_wire(json.loads(row[0])) for row in rows]
+
+
+def _no_parts(keys: Sequence[str]) -> dict[str, Any]:
+    return {}
 
 
 def _json(value: Any) -> str:

@@ -483,3 +483,101 @@ def test_a_write_beyond_one_atomic_write_is_refused_whole(store: Store) -> None:
     with pytest.raises(NotFound):
         store.get_execution(too_big.execution_id)
     assert store.list_audit(f"execution:{too_big.execution_id}") == []
+
+
+# -- the parts a load validated before -------------------------------------------------------------
+
+
+def parsed(store: Store) -> tuple[int, int]:
+    """The parts the store's loads took from its cache and those they read and validated, so far."""
+    return store.parsed_parts.hits, store.parsed_parts.misses
+
+
+def test_a_second_load_of_an_unchanged_execution_validates_no_part_again(store: Store) -> None:
+    created = store.create_execution(big_drill(waves=6, servers=3, event_count=60), "engine")
+    first = store.get_execution(created.execution_id)
+    hits, misses = parsed(store)
+
+    second = store.get_execution(created.execution_id)
+
+    assert second == first == created
+    assert second.to_wire() == first.to_wire() == created.to_wire()
+    assert parsed(store) == (hits + 6 + 3, misses)  # 6 servers parts and 3 event chunks, all cached
+    assert all(new.servers is old.servers for new, old in zip(second.waves, first.waves, strict=True))
+    assert all(new is old for new, old in zip(second.events, first.events, strict=True))
+    assert second.waves[0] is not first.waves[0]  # each load has its own waves: only the parts are shared
+    # what the store notes of a load is the same either way: a save writes only what changed
+    stats = written(store, lambda: store.update_execution(launched_one_more(second, 2), "engine"))
+    assert stats.items_written == 4
+
+
+def test_parts_saved_since_at_a_newer_version_are_read_again(make_store: Callable[[], Store]) -> None:
+    reader, writer = make_store(), make_store()
+    execution_id = reader.create_execution(big_drill(waves=6, servers=3, event_count=30), "e").execution_id
+    before = reader.get_execution(execution_id)
+    saved = writer.update_execution(launched_one_more(writer.get_execution(execution_id), 3), "engine")
+    hits, misses = parsed(reader)
+
+    after = reader.get_execution(execution_id)
+
+    assert after == saved
+    assert after.wave(3).servers[-1].error == "late"
+    assert [e.seq for e in after.events] == list(range(1, 32))
+    # servers#002 (wave 3) and events#00001 (events 26 to 31) were saved at version 2: read again
+    assert parsed(reader) == (hits + 6, misses + 2)
+    assert after.wave(3).servers is not before.wave(3).servers
+    assert after.wave(4).servers is before.wave(4).servers
+    assert reader.get_execution(execution_id) == saved  # and the new version is cached in turn
+    assert parsed(reader) == (hits + 6 + 8, misses + 2)
+
+
+def test_what_a_save_wrote_is_read_back_from_the_store_not_taken_from_the_saved_models(
+    make_store: Callable[[], Store],
+) -> None:
+    store, fresh = make_store(), make_store()
+    read = store.get_execution(store.create_execution(small_drill(event_count=10), "e").execution_id)
+    ticked = read.with_event(EventType.WAVE_PROGRESS, T0 + 60, "batch", wave_number=1, servers=("a", "b"))
+
+    store.update_execution(ticked, "engine")
+    loaded = store.get_execution(read.execution_id)
+
+    assert loaded.events[-1].details == {"servers": ["a", "b"]}  # as stored (JSON), not the tuple saved
+    assert loaded == fresh.get_execution(read.execution_id)
+
+
+def test_loads_through_the_cache_equal_loads_of_a_store_that_has_read_nothing(
+    make_store: Callable[[], Store],
+) -> None:
+    store, fresh = make_store(), make_store()
+    current = store.create_execution(big_drill(waves=5, servers=2, event_count=20), "engine")
+    for tick in range(8):  # a wave changes and an event is added per tick; every status changes once
+        current = launched_one_more(store.get_execution(current.execution_id), tick % 5 + 1)
+        if tick == 4:
+            current = current.model_copy(
+                update={"waves": [w.model_copy(update={"status": WaveStatus.FAILED}) for w in current.waves]}
+            )
+        saved = store.update_execution(current, "engine")
+        fresh.parsed_parts.clear()
+
+        assert store.get_execution(saved.execution_id) == fresh.get_execution(saved.execution_id) == saved
+        assert store.list_executions() == fresh.list_executions() == [saved]
+
+
+def test_a_load_with_a_cache_too_small_for_the_execution_still_reads_all_of_it(store: Store) -> None:
+    from orchestration.store.parts import PartCache
+
+    store.parsed_parts = PartCache(max_parts=4, max_entries=10)
+    created = store.create_execution(big_drill(waves=8, servers=3, event_count=40), "engine")
+
+    assert store.get_execution(created.execution_id) == created
+    assert store.get_execution(created.execution_id) == created
+    assert len(store.parsed_parts) <= 4
+
+
+def test_a_record_of_the_single_item_layout_is_not_cached(store: Store) -> None:
+    old = big_drill(waves=2, servers=2, event_count=3)
+    write_single_item(store, old)
+
+    assert store.get_execution(old.execution_id) == old
+    assert store.get_execution(old.execution_id) == old
+    assert len(store.parsed_parts) == 0
