@@ -249,8 +249,14 @@ def _field_error(spec_name: str, text: str, piece: str, why: str) -> InvalidSche
     return _invalid(f"{spec_name} field '{text}': {where}{why}", spec_name)
 
 
+def _is_number(token: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts '²' (which int() refuses) and '٣' (which
+    EventBridge refuses)."""
+    return token.isascii() and token.isdigit()
+
+
 def _value(spec: _FieldSpec, text: str, token: str) -> int:
-    if token.isdigit():
+    if _is_number(token):
         number = int(token)
     elif token in spec.names:
         number = spec.names[token]
@@ -268,7 +274,7 @@ def _misplaced(spec: _FieldSpec, text: str, piece: str) -> None:
         raise _field_error(spec.name, text, piece, "? is only allowed in day-of-month or day-of-week")
     if "#" in piece and spec.name != DAY_OF_WEEK:
         raise _field_error(spec.name, text, piece, "# is only allowed in day-of-week (e.g. 2#1)")
-    if not day_fields and re.fullmatch(r"L(-\d+)?|LW|\d+[LW]", piece):
+    if not day_fields and re.fullmatch(r"L(-[0-9]+)?|LW|[0-9]+[LW]", piece):
         raise _field_error(spec.name, text, piece, "L and W are only allowed in day-of-month or day-of-week")
     if spec.name == DAY_OF_WEEK and "/" in piece:
         raise _field_error(spec.name, text, piece, "/ is not allowed in day-of-week (allowed: , - * ? L #)")
@@ -290,7 +296,7 @@ def _items(spec: _FieldSpec, text: str) -> tuple[_Item, ...]:
         if match["step"] is not None:
             raw_step = match["step"]
             span = spec.hi - spec.lo + 1
-            if not raw_step.isdigit() or not 1 <= int(raw_step) <= span:
+            if not _is_number(raw_step) or not 1 <= int(raw_step) <= span:
                 raise _field_error(spec.name, text, piece, f"the step after / must be a number 1-{span}")
             step = int(raw_step)
         if match["star"]:
@@ -329,7 +335,7 @@ def _dom_rule(text: str) -> tuple[_DayRule, tuple[_Item, ...]]:
         return _DayRule("any"), ()
     if text == "L":
         return _DayRule("last"), ()
-    if match := re.fullmatch(r"L-(\d+)", text):
+    if match := re.fullmatch(r"L-([0-9]+)", text):
         offset = int(match[1])
         if not 1 <= offset <= 30:
             raise _field_error(
@@ -338,7 +344,7 @@ def _dom_rule(text: str) -> tuple[_DayRule, tuple[_Item, ...]]:
         return _DayRule("last", n=offset), ()
     if text == "LW":
         return _DayRule("last_weekday"), ()
-    if match := re.fullmatch(r"(\d+)W", text):
+    if match := re.fullmatch(r"([0-9]+)W", text):
         day = int(match[1])
         if not 1 <= day <= 31:
             raise _field_error(DAY_OF_MONTH, text, text, "the day before W must be 1-31")
@@ -358,7 +364,7 @@ def _dow_rule(text: str) -> tuple[_DayRule, tuple[_Item, ...]]:
     if text == "?":
         return _DayRule("any"), ()
     if "#" in text:
-        match = re.fullmatch(r"([A-Z0-9]+)#(\d+)", text)
+        match = re.fullmatch(r"([A-Z0-9]+)#([0-9]+)", text)
         if match is None:
             raise _field_error(
                 DAY_OF_WEEK,
@@ -445,6 +451,8 @@ class CronExpression(ScheduleExpression):
             value = getattr(self, attribute)
             if not isinstance(value, str):
                 raise _invalid(f"{name} field: expected text, got {value!r}", name)
+            if not value.isascii():  # before upper(): '\u017fUN'.upper() is 'SUN'
+                raise _invalid(f"{name} field '{value.strip()}': only ASCII letters and digits", name)
             texts[name] = value.strip().upper()
             object.__setattr__(self, attribute, texts[name])
         items: dict[str, tuple[_Item, ...]] = {}
@@ -869,7 +877,7 @@ def _parse_rate(body: str) -> RateExpression:
     if len(parts) != 2:
         raise _invalid("rate: expected rate(value unit), e.g. rate(5 minutes) or rate(1 hour)", "rate")
     raw_value, raw_unit = parts[0], parts[1].lower()
-    if not raw_value.isdigit() or int(raw_value) < 1:
+    if not _is_number(raw_value) or int(raw_value) < 1:
         raise _invalid(f"rate: the value must be a positive whole number, got '{raw_value}'", "value")
     value = int(raw_value)
     plural = raw_unit if raw_unit.endswith("s") else raw_unit + "s"
@@ -885,7 +893,7 @@ def _parse_rate(body: str) -> RateExpression:
 
 
 def _parse_at(body: str) -> AtExpression:
-    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})", body)
+    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})", body)
     if match is None:
         raise _invalid(
             f"at: expected at(yyyy-mm-ddThh:mm:ss), e.g. at(2026-12-01T03:00:00), got '{body}'", "at"
