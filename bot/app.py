@@ -26,6 +26,7 @@ from bot.commands import build_registry
 from bot.commands.registry import CommandRegistry
 from bot.listeners import builders, commands, errors, executions, schedules
 from bot.slack_directory import SlackDirectory, usergroups_named
+from bot.slack_logging import bolt_logger
 from orchestration.bootstrap import Services
 from orchestration.config import ENV_SLACK_APP_TOKEN, ENV_SLACK_BOT_TOKEN, ENV_SLACK_SIGNING_SECRET, Settings
 from orchestration.directory import NoDirectory
@@ -34,7 +35,9 @@ from orchestration.errors import ValidationFailed
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-APP_NAME = "drbot"
+# not "drbot": bolt resets the level of the logger named after the app on every request, and
+# "drbot" is the one powertools writes drbot's own lines through (bot/slack_logging.py)
+APP_NAME = "drbot-slack"
 
 
 def build_app(
@@ -70,6 +73,7 @@ def build_app(
         secret = os.urandom(32).hex()
     app = App(
         name=APP_NAME,
+        logger=bolt_logger(),
         client=client,
         signing_secret=secret,
         process_before_response=process_before_response,
