@@ -8,9 +8,9 @@ sending them is an "unknown field" error.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from orchestration.models import (
     AccountId,
@@ -25,11 +25,22 @@ from orchestration.models import (
     Wave,
     WireModel,
 )
+from orchestration.validation import clip, drs_regions
+
+
+def _offered_region(value: str) -> str:
+    if value not in drs_regions():
+        raise ValueError(f"'{clip(value)}' is not a region Elastic Disaster Recovery is offered in")
+    return value
+
+
+# a region name (models.Region's pattern) that DRS is offered in, per botocore's endpoint data
+DrsRegion = Annotated[Region, AfterValidator(_offered_region)]
 
 
 class CreateProtectionGroup(WireModel):
     group_name: Name
-    region: Region
+    region: DrsRegion
     description: Description = ""
     account_id: AccountId | None = None
     source_server_ids: list[SourceServerId] | None = None
@@ -40,7 +51,7 @@ class UpdateProtectionGroup(WireModel):
     """Only the fields given change; `null` clears an optional field (e.g. to switch ids → tags)."""
 
     group_name: Name | None = None
-    region: Region | None = None
+    region: DrsRegion | None = None
     description: Description | None = None
     account_id: AccountId | None = None
     source_server_ids: list[SourceServerId] | None = None
@@ -54,7 +65,7 @@ class UpdateProtectionGroup(WireModel):
 
 
 class ResolveTags(WireModel):
-    region: Region
+    region: DrsRegion
     server_selection_tags: dict[TagKey, TagValue] = Field(min_length=1)
     account_id: AccountId | None = None
 
@@ -80,7 +91,7 @@ class UpdateRecoveryPlan(WireModel):
 
 
 class ServerQuery(WireModel):
-    region: Region | None = None
+    region: DrsRegion | None = None
     account_id: AccountId | None = None
     replication_state: str | None = None
     tags: dict[TagKey, TagValue] | None = None

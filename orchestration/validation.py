@@ -6,6 +6,8 @@ problem found, e.g. `{"error": "MISSING_FIELD", "message": "groupName: field req
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -99,3 +101,105 @@ def parse_model(model: type[M], data: Any) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise to_domain_error(exc) from exc
+
+
+# -- the edge of every entry: errors and checks no model expresses ----------------------------------
+
+
+class PayloadTooLarge(ValidationFailed):
+    """The request (its body, or one of its parameters) is larger than drbot accepts."""
+
+    code = "PAYLOAD_TOO_LARGE"
+    status = 413
+
+
+class UnsupportedMediaType(ValidationFailed):
+    """A body sent as something other than JSON."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    status = 415
+
+
+class MethodNotAllowed(ValidationFailed):
+    """A known path asked with a method it does not have; `allowed` lists the ones it has."""
+
+    code = "METHOD_NOT_ALLOWED"
+    status = 405
+
+
+MAX_DEPTH = 32  # nesting of any JSON value a caller sends (the models need at most 5)
+ECHO_CHARS = 256  # a caller's value longer than this is cut with an ellipsis when echoed back
+ECHO_ITEMS = 100  # an error lists at most this many items of any list (e.g. `errors`)
+ECHO_MESSAGE_CHARS = 2048
+
+_REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+
+
+def depth_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether `value` nests lists/dicts deeper than `limit` (iterative: no recursion to exhaust)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+@functools.cache
+def drs_regions() -> frozenset[str]:
+    """The regions DRS is offered in, in every partition botocore knows (its endpoint data)."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    return frozenset(
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("drs", partition)
+    )
+
+
+def check_region(value: str, name: str = "region") -> str:
+    """`value` if it names a region DRS is offered in, else a VALIDATION_ERROR naming the field."""
+    if not _REGION_PATTERN.match(value) or value not in drs_regions():
+        raise ValidationFailed(
+            f"{name}: '{clip(value)}' is not a region Elastic Disaster Recovery is offered in "
+            "(e.g. us-east-1)",
+            field=name,
+        )
+    return value
+
+
+def clip(text: str, limit: int = ECHO_CHARS) -> str:
+    """`text`, cut to `limit` characters with an ellipsis."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+_LONG_WORD = re.compile(rf"\S{{{ECHO_CHARS + 1},}}")
+
+
+def capped_echo(body: Mapping[str, Any]) -> dict[str, Any]:
+    """An error body whose echoes of the caller's input are bounded: every word of the message and
+    every string of the details cut at ECHO_CHARS, the message at ECHO_MESSAGE_CHARS, lists at
+    ECHO_ITEMS items, nesting at MAX_DEPTH (so a 10 MB id never comes back twice)."""
+
+    def cap(value: Any, depth: int) -> Any:
+        if isinstance(value, str):
+            return clip(value)
+        if depth >= MAX_DEPTH and isinstance(value, Mapping | list | tuple):
+            return "…"
+        if isinstance(value, Mapping):
+            return {clip(str(k)): cap(v, depth + 1) for k, v in list(value.items())[:ECHO_ITEMS]}
+        if isinstance(value, list | tuple):
+            return [cap(v, depth + 1) for v in value[:ECHO_ITEMS]]
+        return value
+
+    capped: dict[str, Any] = {k: cap(v, 1) for k, v in body.items() if k not in ("error", "message")}
+    message = _LONG_WORD.sub(lambda m: clip(m.group(0)), str(body.get("message", "")))
+    return {"error": str(body.get("error")), "message": clip(message, ECHO_MESSAGE_CHARS), **capped}
