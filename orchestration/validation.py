@@ -154,7 +154,8 @@ def depth_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
 
 @functools.cache
 def drs_regions() -> frozenset[str]:
-    """The regions DRS is offered in, in every partition botocore knows (its endpoint data)."""
+    """The regions DRS is offered in, in every partition botocore knows (its endpoint data), that
+    match the region names drbot stores (models.Region)."""
     import botocore.session
 
     session = botocore.session.get_session()
@@ -162,12 +163,13 @@ def drs_regions() -> frozenset[str]:
         region
         for partition in session.get_available_partitions()
         for region in session.get_available_regions("drs", partition)
+        if _REGION_PATTERN.match(region)
     )
 
 
 def check_region(value: str, name: str = "region") -> str:
     """`value` if it names a region DRS is offered in, else a VALIDATION_ERROR naming the field."""
-    if not _REGION_PATTERN.match(value) or value not in drs_regions():
+    if value not in drs_regions():
         raise ValidationFailed(
             f"{name}: '{clip(value)}' is not a region Elastic Disaster Recovery is offered in "
             "(e.g. us-east-1)",

@@ -36,6 +36,7 @@ from orchestration.handlers.runtime import current_services
 from orchestration.validation import (
     MethodNotAllowed,
     capped_echo,
+    drs_regions,
     parse_model,
     to_domain_error_from_list,
 )
@@ -334,6 +335,9 @@ class OperationHandler:
         error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         for op in self.operations.values():
             entry = document["paths"][op.path][op.method.lower()]
+            for parameter in entry.get("parameters", []):
+                if parameter.get("name") == "region":  # the regions DRS is offered in
+                    parameter["schema"] = {"type": "string", "enum": sorted(drs_regions())}
             success = {"type": "object", "additionalProperties": True}
             entry["responses"] = {
                 str(status): {

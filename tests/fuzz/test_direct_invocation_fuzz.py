@@ -62,10 +62,10 @@ def payloads(op: Operation, ids: dict[str, str]) -> st.SearchStrategy[Any]:
         json_values,
         st.just("x"),
         st.just('{"a": '),
-        st.just(nested(5000)),
+        st.just(nested(40)),
     )
     param_keys = st.sampled_from([*op.query, *op.path_params, "region", "other"])
-    params = st.one_of(st.dictionaries(param_keys, values, max_size=4), json_values, st.just(nested(5000)))
+    params = st.one_of(st.dictionaries(param_keys, values, max_size=4), json_values, st.just(nested(40)))
     return st.fixed_dictionaries(
         {"operation": st.one_of(st.just(op.name), st.just(op.name), json_values)},
         optional={"body": body, "queryParams": params, "pathParameters": params, "actor": json_values},
