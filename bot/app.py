@@ -24,7 +24,7 @@ from slack_sdk import WebClient
 
 from bot.commands import build_registry
 from bot.commands.registry import CommandRegistry
-from bot.listeners import builders, commands, errors, executions, schedules
+from bot.listeners import builders, commands, errors, executions, guard, schedules
 from bot.slack_directory import SlackDirectory, usergroups_named
 from bot.slack_logging import bolt_logger
 from orchestration.bootstrap import Services
@@ -84,6 +84,7 @@ def build_app(
         services.directory = SlackDirectory(
             client, settings.roles, services.clock, settings.usergroup_cache_seconds
         )
+    guard.install(app)  # first: the listeners and the error middleware read what it checks
     redact = errors.Redactor.of([client.token, bot_token, secret, _reveal(settings.slack_app_token)])
     errors.register(app, redact)
     commands.register(app, services, registry or build_registry(), redact)

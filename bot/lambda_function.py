@@ -31,10 +31,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from pydantic import SecretStr
+from slack_bolt import BoltRequest
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+from slack_bolt.adapter.aws_lambda.handler import to_bolt_request
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
 from bot.app import build_app
+from bot.listeners.guard import UNREADABLE, read_request
 from bot.slack_notifier import SlackNotifier
 from bot.slack_secrets import slack_secrets
 from orchestration.engine.ports import NullNotifier
@@ -57,8 +60,18 @@ _lambda_client: Any = None  # None: bolt makes boto3.client("lambda") on the fir
 
 @lambda_entry
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if not _readable(event):  # bolt would raise building its request: a 502 from API Gateway
+        return {"statusCode": 400, "body": UNREADABLE, "headers": {}}
     response: dict[str, Any] = slack_handler().handle(event, context)  # type: ignore[no-untyped-call]
     return response
+
+
+def _readable(event: dict[str, Any]) -> bool:
+    try:
+        request = to_bolt_request(event)
+    except Exception:  # a body that is not Slack's (not UTF-8, a payload that is not a JSON object)
+        return False
+    return isinstance(read_request(request.raw_body, request.headers), BoltRequest)
 
 
 def slack_handler() -> SlackRequestHandler:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Option
@@ -62,6 +62,11 @@ from orchestration.services.plans import create_recovery_plan, update_recovery_p
 from orchestration.services.servers import list_source_servers
 from orchestration.validation import parse_model
 
+# what reading a form drbot did not build (or an older drbot built) raises
+UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, IndexError)
+DAMAGED_FORM = "drbot cannot read this form (it may be from an older version): close it and open it again."
+NOT_IN_BUILDER = "That button works only in the plan builder form (`/dr plan create`): nothing changed."
+
 
 def register(app: App, services: Services, redact: Redactor | None = None) -> None:
     # the app's own client, as for the execution buttons (no per-request team_id)
@@ -92,9 +97,13 @@ class _Builders:
         ack(options=group_options(list_protection_groups(self.services), str(body.get("value") or "")))
 
     def save_group(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        target = GroupTarget.from_metadata(str(view.get("private_metadata") or ""))
         user = body["user"]["id"]
-        draft = parse_group_state(view)
+        try:
+            target = GroupTarget.from_metadata(str(view.get("private_metadata") or ""))
+            draft = parse_group_state(view)
+        except UNREADABLE:  # not a form drbot built, or one from an older drbot
+            ack(response_action="errors", errors={GroupBuilderId.NAME.value: DAMAGED_FORM})
+            return
         try:
             fields = group_fields(draft)
             if target.group_id is None:
@@ -116,8 +125,12 @@ class _Builders:
         self.tell(target.channel_id, user, group_saved_message(self.services, saved, verb, user), body)
 
     def save_plan(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        draft, target = parse_plan_state(view)
         user = body["user"]["id"]
+        try:
+            draft, target = parse_plan_state(view)
+        except UNREADABLE:  # not a form drbot built, or one from an older drbot
+            ack(response_action="errors", errors={PlanBuilderId.NAME.value: DAMAGED_FORM})
+            return
         try:
             fields = plan_fields(draft)
             with cycles_named(fields["waves"]):
@@ -139,14 +152,18 @@ class _Builders:
         verb = "Created" if target.plan_id is None else "Updated"
         self.tell(target.channel_id, user, plan_saved_message(saved, verb, user), body)
 
-    def add_wave(self, ack: Ack, body: dict[str, Any]) -> None:
+    def add_wave(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        self._update_plan_modal(body, lambda draft: draft.with_wave_added())
+        self._update_plan_modal(body, respond, lambda draft: draft.with_wave_added())
 
-    def remove_wave(self, ack: Ack, body: dict[str, Any]) -> None:
+    def remove_wave(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        number = int(body["actions"][0].get("value") or 0)
-        self._update_plan_modal(body, lambda draft: draft.without_wave(number))
+        raw = str(body["actions"][0].get("value") or "")
+        if not (raw.isascii() and raw.isdigit()):
+            _tell(respond, self, body, "That button is not one of the plan builder's: nothing changed.")
+            return
+        number = int(raw)
+        self._update_plan_modal(body, respond, lambda draft: draft.without_wave(number))
 
     def tell(self, channel_id: str | None, user_id: str, message: Message, body: Mapping[str, Any]) -> None:
         """`message` to the user alone: ephemeral in `channel_id`, or (no channel, or Slack refuses,
@@ -167,7 +184,10 @@ class _Builders:
     def _server_options(self, body: Mapping[str, Any]) -> list[Option]:
         """The region's servers matching what was typed; none while the region or account is not
         one yet, or when DRS cannot be asked (logged)."""
-        place = place_of(body.get("view") or {}, self.services.settings.region)
+        try:
+            place = place_of(body.get("view") or {}, self.services.settings.region)
+        except UNREADABLE:  # a form drbot did not build: nothing to suggest
+            return []
         if place is None:
             return []
         try:
@@ -177,11 +197,21 @@ class _Builders:
             return []
         return server_options(listing.servers, str(body.get("value") or ""))
 
-    def _update_plan_modal(self, body: Mapping[str, Any], change: Callable[[PlanDraft], PlanDraft]) -> None:
+    def _update_plan_modal(
+        self, body: Mapping[str, Any], respond: Respond, change: Callable[[PlanDraft], PlanDraft]
+    ) -> None:
         """The plan builder again, changed, with every value typed so far (views.update with the
-        hash Slack gave, so a stale click cannot overwrite a newer view)."""
-        view = body["view"]
-        draft, target = parse_plan_state(view)
+        hash Slack gave, so a stale click cannot overwrite a newer view). The button anywhere but
+        in the builder (on a message, in another form) is told to the clicker and changes nothing."""
+        view = body.get("view")
+        if not isinstance(view, Mapping) or view.get("callback_id") != PlanBuilderId.CALLBACK.value:
+            _tell(respond, self, body, NOT_IN_BUILDER)
+            return
+        try:
+            draft, target = parse_plan_state(view)
+        except UNREADABLE:
+            _tell(respond, self, body, DAMAGED_FORM)
+            return
         try:
             changed = change(draft)
         except UsageError:  # more waves than the form holds: its footer already says so
@@ -189,10 +219,26 @@ class _Builders:
         groups = list_protection_groups(self.services)
         modal = build_plan_modal(changed, replace(target, revision=target.revision + 1), groups)
         try:
-            self.client.views_update(view_id=view["id"], hash=view.get("hash"), view=modal)
+            self.client.views_update(view_id=str(view.get("id") or ""), hash=view.get("hash"), view=modal)
         except SlackApiError as error:  # hash_conflict: another click updated it first
             log_failure("could not update the plan builder", error, self.redact, body)
 
     def _failure(self, error: Exception, body: Mapping[str, Any]) -> str:
         reference = log_failure("saving a builder modal failed", error, self.redact, body)
         return build_failure_message("Saving", reference).text
+
+
+def _tell(respond: Respond, builders: _Builders, body: Mapping[str, Any], text: str) -> None:
+    """`text` to the clicker alone: through the click's response_url when it has one (a message),
+    else ephemerally in its channel; a click with neither is only logged."""
+    user = (body.get("user") or {}).get("id")
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    try:
+        if body.get("response_url"):
+            respond(response_type="ephemeral", replace_original=False, text=text)
+        elif channel and user:
+            builders.client.chat_postEphemeral(channel=channel, user=user, text=text)
+        else:
+            log_failure("a plan builder click could not be answered", ValueError(text), builders.redact, body)
+    except Exception as error:  # the clicker cannot be told any other way: log it
+        log_failure("a plan builder click could not be answered", error, builders.redact, body)

@@ -17,6 +17,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.listeners.errors import Redactor, log_failure
 from bot.views.common import escape
@@ -25,6 +26,7 @@ from bot.views.failures import build_failure_message
 from bot.views.ids import ActionId
 from bot.views.message import Message
 from bot.views.reject_modal import (
+    DAMAGED_FORM,
     RejectModalId,
     RejectTarget,
     build_reject_modal,
@@ -73,9 +75,20 @@ def register(app: App, services: Services, redact: Redactor | None = None) -> No
         except DrbotError as error:
             _tell(respond, error.message)
             return
-        client.views_open(trigger_id=body["trigger_id"], view=build_reject_modal(RejectTarget.of_click(body)))
+        target = RejectTarget.of_click(body)
+        if not target.execution_id:
+            _tell(respond, "That Reject button names no run: nothing changed.")
+            return
+        try:
+            client.views_open(trigger_id=body.get("trigger_id"), view=build_reject_modal(target))
+        except SlackApiError as error:  # e.g. expired_trigger_id
+            reference = log_failure("Slack did not open the reject form", error, redact, body)
+            _tell(respond, f"Slack did not open the form (reference {reference}); click Reject again.")
 
     def check_reason(ack: Ack, view: dict[str, Any]) -> None:
+        if _target_of(view) is None:
+            ack(response_action="errors", errors={RejectModalId.REASON_BLOCK.value: DAMAGED_FORM})
+            return
         errors = reason_errors(submitted_reason(view))
         if errors:
             ack(response_action="errors", errors=errors)
@@ -84,8 +97,10 @@ def register(app: App, services: Services, redact: Redactor | None = None) -> No
 
     def reject(body: dict[str, Any], view: dict[str, Any]) -> None:
         reason = submitted_reason(view)
-        if reason_errors(reason) is None:  # an empty reason was answered inline: nothing to do
-            _reject(services, client, RejectTarget.from_metadata(view["private_metadata"]), body, reason)
+        target = _target_of(view)
+        # a refused reason or form was answered inline: nothing to do
+        if reason_errors(reason) is None and target is not None:
+            _reject(services, client, target, body, reason)
 
     app.action(ActionId.REJECT.value)(ask_reason)
     app.view(RejectModalId.CALLBACK.value)(ack=check_reason, lazy=[reject])
@@ -98,7 +113,7 @@ def _clicked(
 
     def run_action(body: dict[str, Any], respond: Respond) -> None:
         try:
-            outcome = call(services, body["actions"][0]["value"], body["user"]["id"])
+            outcome = call(services, str(body["actions"][0].get("value") or ""), body["user"]["id"])
         except DrbotError as error:
             _tell(respond, error.message)
             return
@@ -107,14 +122,26 @@ def _clicked(
             _tell(respond, build_failure_message(_label(body), reference).text)
             return
         message = build_outcome(outcome, int(services.clock.now()))
-        if not outcome.changed:
-            _tell(respond, outcome.message)
-        elif (body.get("container") or {}).get("is_ephemeral"):
-            respond(replace_original=True, text=message.text, blocks=message.blocks)
-        else:
-            _update(client, body["container"], _as_shown(outcome, body["container"], message, services))
+        container = body.get("container") or {}
+        try:
+            if not outcome.changed:
+                _tell(respond, outcome.message)
+            elif container.get("is_ephemeral") or not container.get("message_ts"):
+                respond(replace_original=True, text=message.text, blocks=message.blocks)
+            else:
+                _update(client, container, _as_shown(outcome, container, message, services))
+        except Exception as error:  # done all the same: the run's thread tells; logged here
+            log_failure("could not show what an execution button did", error, redact, body)
 
     return run_action
+
+
+def _target_of(view: Mapping[str, Any]) -> RejectTarget | None:
+    """The run a reject form is about, or None when its metadata is not drbot's."""
+    try:
+        return RejectTarget.from_metadata(str(view.get("private_metadata") or ""))
+    except (ValueError, TypeError):
+        return None
 
 
 def _reject(
@@ -148,7 +175,10 @@ def _as_shown(
 
 
 def _tell(respond: Respond, text: str) -> None:
-    respond(response_type="ephemeral", replace_original=False, text=text)
+    """`text` to the clicker alone, through the click's response_url (a click with none, which
+    Slack never sends, goes unanswered)."""
+    if respond.response_url:
+        respond(response_type="ephemeral", replace_original=False, text=text)
 
 
 def _update(client: WebClient, container: Mapping[str, Any], message: Message) -> None:

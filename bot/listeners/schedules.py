@@ -59,7 +59,8 @@ def _clicked(services: Services, redact: Redactor, click: Click) -> Callable[...
 
     def run_action(body: dict[str, Any], respond: Respond) -> None:
         try:
-            message, changed, sentence = click(services, body["actions"][0]["value"], body["user"]["id"])
+            schedule_id = str(body["actions"][0].get("value") or "")
+            message, changed, sentence = click(services, schedule_id, body["user"]["id"])
         except DrbotError as error:
             _tell(respond, error.message)
             return
@@ -72,7 +73,7 @@ def _clicked(services: Services, redact: Redactor, click: Click) -> Callable[...
             return
         if not changed:
             _tell(respond, sentence)
-        else:
+        elif respond.response_url:
             # the request was the answer to `/dr schedule add`, posted through its response_url: the
             # click's response_url replaces it, whether it was posted in the channel or ephemerally
             respond(replace_original=True, text=message.text, blocks=message.blocks)
@@ -81,4 +82,7 @@ def _clicked(services: Services, redact: Redactor, click: Click) -> Callable[...
 
 
 def _tell(respond: Respond, text: str) -> None:
-    respond(response_type="ephemeral", replace_original=False, text=text)
+    """`text` to the clicker alone, through the click's response_url (a click with none, which
+    Slack never sends, goes unanswered)."""
+    if respond.response_url:
+        respond(response_type="ephemeral", replace_original=False, text=text)

@@ -75,7 +75,13 @@ class GroupTarget:
 
     @classmethod
     def from_metadata(cls, text: str) -> GroupTarget:
-        return cls(**json.loads(text)) if text else cls()
+        """The target a form's private_metadata names; ValueError when drbot did not write it."""
+        from bot.views.plan_builder import metadata_fields, valid_target_ids
+
+        target = cls(**metadata_fields(text, cls)) if text else cls()
+        if not valid_target_ids(target.group_id, target.channel_id, version=target.version):
+            raise ValueError("the form's metadata is not drbot's")
+        return target
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ Pure builders and parsers; the listener is bot/listeners/builders.py.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -87,7 +88,17 @@ class PlanTarget:
 
     @classmethod
     def from_metadata(cls, text: str) -> PlanTarget:
-        return cls(**json.loads(text)) if text else cls()
+        """The target a form's private_metadata names; ValueError when drbot did not write it."""
+        target = cls(**metadata_fields(text, cls)) if text else cls()
+        if not (
+            valid_target_ids(target.plan_id, target.channel_id, version=target.version)
+            and isinstance(target.waves, int)
+            and 1 <= target.waves <= MAX_WAVES
+            and isinstance(target.revision, int)
+            and target.revision >= 0
+        ):
+            raise ValueError("the form's metadata is not drbot's")
+        return target
 
 
 @dataclass(frozen=True)
@@ -459,3 +470,19 @@ def errors_for(error: DrbotError, target: PlanTarget) -> dict[str, str]:
         block = wave_block(PlanBuilderId.WAVE_GROUP, int(sized[0]["waveNumber"]), target.revision)
         return {block: truncate(error.message, MAX_ERROR_TEXT)}
     return inline_errors(error, block_of, PlanBuilderId.NAME.value)
+
+
+def metadata_fields(text: str, target: type[Any]) -> dict[str, Any]:
+    """The fields of a dataclass `target` that a form's private_metadata holds (JSON written by
+    its `to_metadata`); ValueError for anything else."""
+    fields = json.loads(text)
+    names = {field.name for field in dataclasses.fields(target)}
+    if not isinstance(fields, dict) or not set(fields) <= names:
+        raise ValueError("the form's metadata is not drbot's")
+    return fields
+
+
+def valid_target_ids(*ids: Any, version: Any) -> bool:
+    """Ids that are text or None and a version that is a whole number or None (form metadata)."""
+    texts = all(value is None or isinstance(value, str) for value in ids)
+    return texts and (version is None or (isinstance(version, int) and not isinstance(version, bool)))

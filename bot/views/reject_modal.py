@@ -6,6 +6,7 @@ Pure builders and parsers; the listener is bot/listeners/executions.py.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -19,6 +20,8 @@ from bot.views.common import section, truncate
 
 MAX_REASON = 500
 EMPTY_REASON = "Say why the request is rejected: the requester sees it."
+TOO_LONG_REASON = f"Say it in at most {MAX_REASON} characters."
+DAMAGED_FORM = "drbot cannot read this form (it may be from an older version): close it and reject again."
 
 
 class RejectModalId(StrEnum):
@@ -43,7 +46,7 @@ class RejectTarget:
         """From a block_actions payload: the button's value and its container."""
         container = body.get("container") or {}
         return cls(
-            execution_id=str(body["actions"][0]["value"]),
+            execution_id=str(body["actions"][0].get("value") or ""),
             channel_id=container.get("channel_id"),
             message_ts=container.get("message_ts"),
             is_ephemeral=bool(container.get("is_ephemeral")),
@@ -54,7 +57,20 @@ class RejectTarget:
 
     @classmethod
     def from_metadata(cls, text: str) -> RejectTarget:
-        return cls(**json.loads(text))
+        """The target a form's private_metadata names; ValueError when drbot did not write it."""
+        fields = json.loads(text)
+        if not isinstance(fields, dict) or not set(fields) <= {f.name for f in dataclasses.fields(cls)}:
+            raise ValueError("the form's metadata is not drbot's")
+        target = cls(**fields)
+        ids = (target.channel_id, target.message_ts)
+        if not (
+            isinstance(target.execution_id, str)
+            and target.execution_id
+            and all(value is None or isinstance(value, str) for value in ids)
+            and isinstance(target.is_ephemeral, bool)
+        ):
+            raise ValueError("the form's metadata is not drbot's")
+        return target
 
 
 def build_reject_modal(target: RejectTarget) -> View:
@@ -82,12 +98,20 @@ def build_reject_modal(target: RejectTarget) -> View:
 
 
 def submitted_reason(view: Mapping[str, Any]) -> str:
-    """The reason typed into the modal, stripped ("" when none)."""
-    values = view.get("state", {}).get("values", {})
-    state = values.get(RejectModalId.REASON_BLOCK.value, {}).get(RejectModalId.REASON_INPUT.value, {})
-    return str(state.get("value") or "").strip()
+    """The reason typed into the modal, stripped ("" when none, or when the state is not a form's)."""
+    values = (view.get("state") or {}).get("values") or {}
+    block = values.get(RejectModalId.REASON_BLOCK.value) or {}
+    state = block.get(RejectModalId.REASON_INPUT.value) if isinstance(block, Mapping) else None
+    value = state.get("value") if isinstance(state, Mapping) else None
+    return value.strip() if isinstance(value, str) else ""
 
 
 def reason_errors(reason: str) -> dict[str, str] | None:
-    """The inline errors of a submission (`response_action: errors`), or None when it is fine."""
-    return None if reason else {RejectModalId.REASON_BLOCK.value: truncate(EMPTY_REASON, 150)}
+    """The inline errors of a submission (`response_action: errors`), or None when it is fine: a
+    reason is required, and at most MAX_REASON characters (the input says so; a forged or older
+    form may not)."""
+    if not reason:
+        return {RejectModalId.REASON_BLOCK.value: truncate(EMPTY_REASON, 150)}
+    if len(reason) > MAX_REASON:
+        return {RejectModalId.REASON_BLOCK.value: TOO_LONG_REASON}
+    return None
