@@ -4,6 +4,7 @@ Captured at DEBUG: the Lambda entry's "Incoming event" line (plain and base64 bo
 of a badly signed request, a click answered through its response_url. And the level that
 POWERTOOLS_LOG_LEVEL gives powertools' `drbot` logger is still its level after several requests
 (bolt used to reset the logger named after the app, `drbot`, to the root's level on each one).
+And the Lambda entry answers a body bolt cannot read with a 400, not an exception.
 """
 
 from __future__ import annotations
@@ -143,3 +144,23 @@ def test_the_powertools_log_level_holds_after_requests(
     finally:
         drbot.setLevel(levels[0])
         root.setLevel(levels[1])
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["payload=x%7B", "payload=%5B1%5D", "payload=%7B%22type%22%3A%22block_actions%22%2C%22user%22%3Atrue%7D"],
+)
+def test_the_lambda_entry_refuses_a_body_bolt_cannot_read_with_a_400(
+    lambda_entry: StubbedLambda, body: str
+) -> None:
+
+    from bot.lambda_function import handler
+    from tests.slack_requests import SignedRequest
+
+    request = SignedRequest.sign(body, SLACK_SIGNING_SECRET)
+
+    response = handler(request.apigw_event(), LambdaContext())
+
+    assert response["statusCode"] == 400
+    assert "could not read" in response["body"]
+    assert lambda_entry.invocations == []
