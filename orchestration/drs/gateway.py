@@ -273,7 +273,7 @@ def _completed_mark(item: dict[str, Any]) -> tuple[Any, ...]:
 
 
 # one CompletedJobs per DRS client (a region and account), for as long as the client lives
-_completed_by_client: weakref.WeakKeyDictionary[Any, CompletedJobs] = weakref.WeakKeyDictionary()
+_COMPLETED_JOB_CACHES: weakref.WeakKeyDictionary[Any, CompletedJobs] = weakref.WeakKeyDictionary()
 _completed_lock = threading.Lock()
 
 
@@ -281,9 +281,9 @@ def completed_jobs_of(client: object) -> CompletedJobs:
     """The CompletedJobs of `client` (a new one, kept for no one, if it cannot be weakly referenced)."""
     with _completed_lock:
         try:
-            found = _completed_by_client.get(client)
+            found = _COMPLETED_JOB_CACHES.get(client)
             if found is None:
-                found = _completed_by_client[client] = CompletedJobs()
+                found = _COMPLETED_JOB_CACHES[client] = CompletedJobs()
         except TypeError:
             return CompletedJobs()
     return found
