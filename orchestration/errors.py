@@ -83,6 +83,27 @@ class UsageError(ValidationFailed):
     code = "USAGE_ERROR"
 
 
+class PayloadTooLarge(ValidationFailed):
+    """The request (its body, or one of its parameters) is larger than drbot accepts."""
+
+    code = "PAYLOAD_TOO_LARGE"
+    status = 413
+
+
+class UnsupportedMediaType(ValidationFailed):
+    """A body sent as something other than JSON."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    status = 415
+
+
+class MethodNotAllowed(ValidationFailed):
+    """A known path asked with a method it does not have; `allowed` lists the ones it has."""
+
+    code = "METHOD_NOT_ALLOWED"
+    status = 405
+
+
 # 403 -------------------------------------------------------------------------------------------
 class PermissionDenied(DrbotError):
     """The caller's role does not allow this action."""

@@ -106,27 +106,6 @@ def parse_model(model: type[M], data: Any) -> M:
 # -- the edge of every entry: errors and checks no model expresses ----------------------------------
 
 
-class PayloadTooLarge(ValidationFailed):
-    """The request (its body, or one of its parameters) is larger than drbot accepts."""
-
-    code = "PAYLOAD_TOO_LARGE"
-    status = 413
-
-
-class UnsupportedMediaType(ValidationFailed):
-    """A body sent as something other than JSON."""
-
-    code = "UNSUPPORTED_MEDIA_TYPE"
-    status = 415
-
-
-class MethodNotAllowed(ValidationFailed):
-    """A known path asked with a method it does not have; `allowed` lists the ones it has."""
-
-    code = "METHOD_NOT_ALLOWED"
-    status = 405
-
-
 MAX_DEPTH = 32  # nesting of any JSON value a caller sends (the models need at most 5)
 ECHO_CHARS = 256  # a caller's value longer than this is cut with an ellipsis when echoed back
 ECHO_ITEMS = 100  # an error lists at most this many items of any list (e.g. `errors`)

@@ -30,11 +30,17 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel
 
 from orchestration.bootstrap import Services
-from orchestration.errors import DrbotError, InternalError, InvalidOperation, MissingField, ValidationFailed
+from orchestration.errors import (
+    DrbotError,
+    InternalError,
+    InvalidOperation,
+    MethodNotAllowed,
+    MissingField,
+    ValidationFailed,
+)
 from orchestration.handlers import edge
 from orchestration.handlers.runtime import current_services
 from orchestration.validation import (
-    MethodNotAllowed,
     capped_echo,
     drs_regions,
     parse_model,

@@ -14,11 +14,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from orchestration.errors import ValidationFailed
+from orchestration.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from orchestration.validation import (
     MAX_DEPTH,
-    PayloadTooLarge,
-    UnsupportedMediaType,
     check_region,
     clip,
     depth_exceeds,

@@ -7,10 +7,11 @@ import json
 from types import ModuleType
 from typing import Any
 
-from orchestration.errors import DrbotError
+from hypothesis import HealthCheck, settings
+
+from orchestration.errors import DrbotError, MethodNotAllowed
 from orchestration.handlers import data_management, execution, query
 from orchestration.handlers.api import Operation
-from orchestration.validation import MethodNotAllowed
 
 HANDLERS: dict[str, ModuleType] = {"data-management": data_management, "query": query, "execution": execution}
 OPERATIONS: list[tuple[ModuleType, Operation]] = [
@@ -78,3 +79,14 @@ def check_error_body(payload: Any, documented: set[int], context: str) -> int:
     assert status < 500, f"{status} {payload}: {context}"
     assert status in documented, f"{status} not documented: {payload}: {context}"
     return status
+
+
+def fuzz_settings(max_examples: int) -> settings:
+    """Bounded and repeatable: a fixed seed (derandomize), no example database, no deadline."""
+    return settings(
+        max_examples=max_examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )

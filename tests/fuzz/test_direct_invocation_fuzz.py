@@ -11,12 +11,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from orchestration.handlers import runtime
 from orchestration.handlers.api import Operation
-from tests.fuzz.support import OPERATIONS, check_error_body, seed, snapshot
+from tests.fuzz.support import OPERATIONS, check_error_body, fuzz_settings, seed, snapshot
 
 MAX_EXAMPLES = 25
 SHORT = reprlib.Repr()
@@ -77,13 +77,7 @@ def test_every_direct_payload_gets_a_documented_answer(live: Any, module: Module
     services, ids = live
     documented = set(op.statuses) | {400}  # 400: an unknown operation is INVALID_OPERATION
 
-    @settings(
-        max_examples=MAX_EXAMPLES,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzz_settings(MAX_EXAMPLES)
     @given(event=payloads(op, ids))
     def check(event: dict[str, Any]) -> None:
         before = snapshot(services)

@@ -12,13 +12,13 @@ from urllib.parse import quote
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core import NotSet
 
 from orchestration.handlers import runtime
-from tests.fuzz.support import HANDLERS, OPERATIONS, check_error_body, seed, snapshot
+from tests.fuzz.support import HANDLERS, OPERATIONS, check_error_body, fuzz_settings, seed, snapshot
 
 MAX_EXAMPLES = 12  # per operation and generation mode; with a fixed seed (derandomize)
 
@@ -95,13 +95,7 @@ def test_every_generated_request_gets_a_documented_answer(live: Any, title: str,
         operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
     )
 
-    @settings(
-        max_examples=MAX_EXAMPLES,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzz_settings(MAX_EXAMPLES)
     @given(case=strategy)
     def check(case: Any) -> None:
         event = to_event(case)
