@@ -4,20 +4,27 @@ invocation and API Gateway alike — and the Step Functions task entry of the st
 A direct invocation (the orchestration role, the seed's Example 4) starts the execution at once with
 a 202, unless DRBOT_REQUIRE_API_APPROVAL asks for approvers then too; approve/reject_execution are
 drbot's additions for that case.
+
+On the embedded default a status or details call also advances a run that needs driving, once,
+before answering: a script whose every step is its own short process (the seed's Example 7) then
+sees its run progress and finish with no long-running runner. On AWS, Step Functions drives runs.
 """
 
 from __future__ import annotations
 
 from typing import Any, cast
 
+from aws_lambda_powertools import Logger
 from pydantic import Field
 
 from orchestration.handlers.api import Call, Operation, OperationHandler
-from orchestration.models import ExecutionStatus, WireModel
+from orchestration.models import Execution, ExecutionStatus, WireModel
 from orchestration.observability import lambda_entry
 from orchestration.requests import StartExecution
 from orchestration.services import executions
 from orchestration.services.executions import ApprovalOutcome, Outcome
+
+logger = Logger(service="drbot")
 
 STARTED_MESSAGE = "Execution started - check status with operation: get_execution_details"
 AWAITING_MESSAGE = (
@@ -81,12 +88,31 @@ def _outcome(outcome: Outcome) -> dict[str, Any]:
     return wire
 
 
+def _polled(call: Call) -> Execution:
+    """The execution a status or details call answers with; on the embedded default a run that
+    needs driving is first advanced once, so polling alone carries it to the end. A failed advance
+    is logged and the stored execution answered."""
+    services = call.services
+    execution = executions.get_execution(services, call.param("executionId"))
+    if services.settings.backend != "embedded" or not execution.needs_driving:
+        return execution
+    from orchestration.engine.advance import advance  # the engine, only when a run is to be driven
+
+    try:
+        advance(services, execution.execution_id)
+    except Exception:  # a status call answers what is stored, whatever the engine did
+        logger.warning(
+            "advancing on a status call failed", extra={"execution_id": execution.execution_id}, exc_info=True
+        )
+    return executions.get_execution(services, execution.execution_id)
+
+
 def _details(call: Call) -> dict[str, Any]:
-    return executions.execution_details(executions.get_execution(call.services, call.param("executionId")))
+    return executions.execution_details(_polled(call))
 
 
 def _status(call: Call) -> dict[str, Any]:
-    return executions.execution_status(executions.get_execution(call.services, call.param("executionId")))
+    return executions.execution_status(_polled(call))
 
 
 def _waves(call: Call) -> dict[str, Any]:
