@@ -62,14 +62,21 @@ def _start(call: Call) -> dict[str, Any]:
 
 
 def _list(call: Call) -> dict[str, Any]:
-    found = executions.list_executions(
+    limit = call.integer("limit")
+    page = executions.list_execution_page(
         call.services,
         plan_id=call.optional("planId"),
         status=call.optional("status"),
-        limit=call.integer("limit") or executions.DEFAULT_LIST_LIMIT,
+        limit=executions.DEFAULT_LIST_LIMIT if limit is None else limit,
+        next_token=call.optional("nextToken"),
+        from_date=executions.parse_date(call.optional("fromDate"), "fromDate"),
+        to_date=executions.parse_date(call.optional("toDate"), "toDate"),
     )
-    items = [executions.execution_summary(e) for e in found]
-    return {"executions": items, "count": len(items)}
+    items = [executions.execution_summary(e) for e in page.executions]
+    response: dict[str, Any] = {"executions": items, "count": len(items)}
+    if page.next_token is not None:
+        response["nextToken"] = page.next_token
+    return response
 
 
 def _outcome(outcome: Outcome) -> dict[str, Any]:
@@ -146,8 +153,8 @@ OPERATIONS = [
         "GET",
         "/executions",
         _list,
-        query=("planId", "status", "limit"),
-        summary="Executions, newest first",
+        query=("planId", "status", "limit", "nextToken", "fromDate", "toDate"),
+        summary="Executions, newest first; a page ends with a nextToken when more follow",
     ),
     Operation(
         "get_execution_details",

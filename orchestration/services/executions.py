@@ -21,6 +21,8 @@ entry, and is delivered to the notifier at once.
 
 from __future__ import annotations
 
+import base64
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,7 +76,8 @@ from orchestration.services.preflight import (
     PlanCheck,
     check_recovery_plan,
 )
-from orchestration.store.base import Audited
+from orchestration.store.base import Audited, ExecutionKey, execution_key
+from orchestration.validation import clip
 
 logger = Logger(service="drbot")
 
@@ -84,6 +87,7 @@ MIN_PREFIX = 6  # an execution may be named by this many leading characters of i
 PREFIX_SEARCH_LIMIT = 1000  # newest executions searched for a prefix
 DEFAULT_LIST_LIMIT = 50
 MAX_LIST_LIMIT = 1000
+LIST_ROUNDS = 10  # store pages read for one filtered page of list_executions
 _RETRIES = 8
 _STOPPABLE = frozenset({_S.PENDING, _S.RUNNING, _S.PAUSED})
 _NEVER_RAN = frozenset({_S.REJECTED, _S.EXPIRED})
@@ -728,6 +732,63 @@ def list_executions(
     active_only: bool = False,
 ) -> list[Execution]:
     """Executions newest first: of one plan, in one status, or only those that have not ended."""
+    return list_execution_page(
+        services, plan_id=plan_id, status=status, limit=limit, active_only=active_only
+    ).executions
+
+
+@dataclass(frozen=True)
+class ExecutionPage:
+    executions: list[Execution]
+    next_token: str | None  # where the next page starts; None when this one is the last
+
+
+def _encode_token(key: ExecutionKey) -> str:
+    return base64.urlsafe_b64encode(json.dumps([key[0], key[1]]).encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> ExecutionKey:
+    try:
+        at, execution_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if type(at) is int and at >= 0 and isinstance(execution_id, str) and execution_id:
+            return (at, execution_id)
+    except (ValueError, TypeError):
+        pass
+    raise ValidationFailed("nextToken: not a token list_executions returned", field="nextToken")
+
+
+def parse_date(value: str | int | None, field: str) -> int | None:
+    """A date given as epoch seconds or ISO-8601 (a time without a zone is UTC), in epoch seconds."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValidationFailed(
+            f"{field}: must be epoch seconds or an ISO-8601 date, not '{clip(text)}'", field=field
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(int(moment.timestamp()), 0)
+
+
+def list_execution_page(
+    services: Services,
+    *,
+    plan_id: str | None = None,
+    status: ExecutionStatus | str | None = None,
+    limit: int = DEFAULT_LIST_LIMIT,
+    active_only: bool = False,
+    next_token: str | None = None,
+    from_date: int | None = None,
+    to_date: int | None = None,
+) -> ExecutionPage:
+    """One page of executions newest first: of one plan, in one status, only those that have not
+    ended, requested between from_date and to_date (epoch seconds, both included), after the page
+    `next_token` came with."""
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise ValidationFailed(f"limit must be between 1 and {MAX_LIST_LIMIT}, not {limit}", field="limit")
     wanted: ExecutionStatus | None = None
@@ -739,14 +800,34 @@ def list_executions(
                 f"status must be one of {', '.join(s.value for s in ExecutionStatus)}, not '{status}'",
                 field="status",
             ) from None
+    if from_date is not None and to_date is not None and from_date > to_date:
+        raise ValidationFailed("fromDate must not be after toDate", field="fromDate")
+    after = None if next_token is None else _decode_token(next_token)
     only_active = active_only or (wanted is not None and not wanted.is_terminal)
-    fetch = limit if wanted is None and not active_only else MAX_LIST_LIMIT
-    found = services.store.list_executions(plan_id=plan_id, active_only=only_active, limit=fetch)
-    if active_only:
-        found = [e for e in found if not e.is_terminal]
-    if wanted is not None:
-        found = [e for e in found if e.status == wanted]
-    return found[:limit]
+
+    def keep(e: Execution) -> bool:
+        return (not active_only or not e.is_terminal) and (wanted is None or e.status == wanted)
+
+    filtered = wanted is not None or active_only
+    fetch = MAX_LIST_LIMIT if filtered else limit + 1
+    found: list[Execution] = []
+    for _ in range(LIST_ROUNDS):
+        batch = services.store.list_executions(
+            plan_id=plan_id,
+            active_only=only_active,
+            limit=fetch,
+            after=after,
+            newest=to_date,
+            oldest=from_date,
+        )
+        found.extend(e for e in batch if keep(e))
+        if len(found) > limit:
+            return ExecutionPage(found[:limit], _encode_token(execution_key(found[limit - 1])))
+        if len(batch) < fetch:
+            return ExecutionPage(found, None)
+        after = execution_key(batch[-1])
+    # a short page: the rest is read from where this reading stopped
+    return ExecutionPage(found, None if after is None else _encode_token(after))
 
 
 def active_executions(services: Services, limit: int = 20) -> list[Execution]:
@@ -958,6 +1039,7 @@ __all__ = [
     "MIN_PREFIX",
     "REQUIRED_APPROVALS",
     "ApprovalOutcome",
+    "ExecutionPage",
     "Outcome",
     "active_executions",
     "approve_execution",
@@ -973,7 +1055,9 @@ __all__ = [
     "hand_to_driver",
     "is_expired",
     "kind_word",
+    "list_execution_page",
     "list_executions",
+    "parse_date",
     "pause_execution",
     "preflight_warnings",
     "progress",

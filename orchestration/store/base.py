@@ -43,6 +43,15 @@ from orchestration.store.parts import PartCache
 
 T = TypeVar("T", bound=WireModel)
 
+# where an execution stands in a listing: (requestedAt, executionId), newest first
+ExecutionKey = tuple[int, str]
+# at most this many executions requested in the same second are listed across a page boundary
+MAX_TIED = 10_000
+
+
+def execution_key(execution: Execution) -> ExecutionKey:
+    return (execution.requested_at, execution.execution_id)
+
 
 @dataclass(frozen=True)
 class Kind(Generic[T]):
@@ -199,10 +208,18 @@ class Store(ABC):
         """The item whose name matches case-insensitively, or None."""
 
     @abstractmethod
-    def _executions(self, plan_id: str | None, active_only: bool, limit: int) -> list[Execution]:
-        """Executions newest first (by requestedAt), optionally of one plan and/or only those that
-        need driving (`Execution.needs_driving`: not ended, a drill cleanup pending, or events not yet
-        delivered). Must use an index, not a scan, in adapters where that matters."""
+    def _executions(
+        self,
+        plan_id: str | None,
+        active_only: bool,
+        limit: int,
+        newest: int | None = None,
+        oldest: int | None = None,
+    ) -> list[Execution]:
+        """Executions newest first (by requestedAt; ties in any order), optionally of one plan and/or
+        only those that need driving (`Execution.needs_driving`: not ended, a drill cleanup pending,
+        or events not yet delivered), and requested between `oldest` and `newest` (both included).
+        Must use an index, not a scan, in adapters where that matters."""
 
     @abstractmethod
     def _append_audit(self, event: AuditEvent) -> None: ...
@@ -369,9 +386,52 @@ class Store(ABC):
         )
 
     def list_executions(
-        self, plan_id: str | None = None, active_only: bool = False, limit: int = 50
+        self,
+        plan_id: str | None = None,
+        active_only: bool = False,
+        limit: int = 50,
+        *,
+        after: ExecutionKey | None = None,
+        newest: int | None = None,
+        oldest: int | None = None,
     ) -> list[Execution]:
-        return self._executions(plan_id, active_only, limit)
+        """Up to `limit` executions, newest first by (requestedAt, executionId): of one plan, only
+        those that need driving, requested between `oldest` and `newest` (epoch seconds, both
+        included), and after `after`, the key of the last execution of the previous page."""
+        if limit <= 0:
+            return []
+        top = newest
+        ties: list[Execution] = []
+        if after is not None and (top is None or after[0] <= top):
+            ties = self._tied(plan_id, active_only, after[0], after)
+            top = after[0] - 1
+        rest = (
+            []
+            if oldest is not None and top is not None and top < oldest
+            else self._executions(plan_id, active_only, limit + 1, top, oldest)
+        )
+        found = ties + rest
+        if len(found) <= limit:
+            return sorted(found, key=execution_key, reverse=True)
+        # the oldest requestedAt on the page may have more executions than fit: read them all,
+        # so that the page ends at the right one of them
+        boundary = found[limit - 1].requested_at
+        above = [e for e in found if e.requested_at > boundary]
+        tied = (
+            ties
+            if after is not None and boundary == after[0]
+            else self._tied(plan_id, active_only, boundary, None)
+        )
+        return (sorted(above, key=execution_key, reverse=True) + tied)[:limit]
+
+    def _tied(
+        self, plan_id: str | None, active_only: bool, at: int, after: ExecutionKey | None
+    ) -> list[Execution]:
+        """Every execution requested at `at`, by executionId descending, below `after`'s id if given."""
+        found = self._executions(plan_id, active_only, MAX_TIED, at, at)
+        if after is not None:
+            found = [e for e in found if e.execution_id < after[1]]
+        return sorted(found, key=execution_key, reverse=True)
 
     # -- schedules ------------------------------------------------------------------------------
 

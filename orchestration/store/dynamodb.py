@@ -678,38 +678,43 @@ class DynamoDbStore(Store):
         # renamed between the two reads: the name is no longer this item's
         return item if item is not None and name_key(str(kind.name_of(item))) == name_key(name) else None
 
-    def _executions(self, plan_id: str | None, active_only: bool, limit: int) -> list[Execution]:
+    def _executions(
+        self,
+        plan_id: str | None,
+        active_only: bool,
+        limit: int,
+        newest: int | None = None,
+        oldest: int | None = None,
+    ) -> list[Execution]:
         if limit <= 0:
             return []
         table, _ = self._table(EXECUTIONS)
-        query: QueryInputTypeDef
-        if plan_id is not None:
-            query = {
-                "TableName": table,
-                "IndexName": PLAN_INDEX,
-                "KeyConditionExpression": "#p = :p",
-                "ExpressionAttributeNames": {"#p": PLAN_ID},
-                "ExpressionAttributeValues": {":p": {"S": plan_id}},
-            }
-            if active_only:
-                query["FilterExpression"] = "attribute_exists(#a)"
-                query["ExpressionAttributeNames"] = {"#p": PLAN_ID, "#a": ACTIVE}
-        elif active_only:
-            query = {
-                "TableName": table,
-                "IndexName": ACTIVE_INDEX,
-                "KeyConditionExpression": "#a = :a",
-                "ExpressionAttributeNames": {"#a": ACTIVE},
-                "ExpressionAttributeValues": {":a": {"S": ACTIVE_VALUE}},
-            }
-        else:
-            query = {
-                "TableName": table,
-                "IndexName": RECENT_INDEX,
-                "KeyConditionExpression": "#e = :e",
-                "ExpressionAttributeNames": {"#e": ENTITY},
-                "ExpressionAttributeValues": {":e": {"S": EXECUTIONS.name}},
-            }
+        names: dict[str, str] = {"#k": PLAN_ID if plan_id is not None else ACTIVE if active_only else ENTITY}
+        values: dict[str, Any] = {
+            ":k": {"S": plan_id if plan_id is not None else ACTIVE_VALUE if active_only else EXECUTIONS.name}
+        }
+        index = PLAN_INDEX if plan_id is not None else ACTIVE_INDEX if active_only else RECENT_INDEX
+        condition = "#k = :k"
+        if newest is not None or oldest is not None:
+            names["#r"] = REQUESTED_AT
+            if newest is not None and oldest is not None:
+                condition += " AND #r BETWEEN :oldest AND :newest"
+            else:
+                condition += " AND #r <= :newest" if newest is not None else " AND #r >= :oldest"
+            if newest is not None:
+                values[":newest"] = {"N": str(newest)}
+            if oldest is not None:
+                values[":oldest"] = {"N": str(oldest)}
+        query: QueryInputTypeDef = {
+            "TableName": table,
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        if plan_id is not None and active_only:
+            query["FilterExpression"] = "attribute_exists(#a)"
+            names["#a"] = ACTIVE
         return self._executions_of(self._query(query, limit))
 
     def _executions_of(self, heads: list[dict[str, Any]]) -> list[Execution]:

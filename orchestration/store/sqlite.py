@@ -371,9 +371,22 @@ class SqliteStore(Store):
             ).fetchone()
         return None if row is None else self._load(kind, row[0])
 
-    def _executions(self, plan_id: str | None, active_only: bool, limit: int) -> list[Execution]:
+    def _executions(
+        self,
+        plan_id: str | None,
+        active_only: bool,
+        limit: int,
+        newest: int | None = None,
+        oldest: int | None = None,
+    ) -> list[Execution]:
         conditions: list[str] = []
         parameters: list[Any] = []
+        if newest is not None:
+            conditions.append("requested_at <= ?")
+            parameters.append(newest)
+        if oldest is not None:
+            conditions.append("requested_at >= ?")
+            parameters.append(oldest)
         if plan_id is not None:
             conditions.append("plan_id = ?")
             parameters.append(plan_id)

@@ -422,3 +422,56 @@ def test_openapi_lists_every_execution_operation():
     document = execution.handler.openapi_json()
     for path in ("/executions", "/executions/{executionId}", "/executions/{executionId}/jobs"):
         assert f'"{path}"' in document
+
+
+def test_list_executions_pages_with_an_opaque_token_and_filters_by_date(api):
+    from tests.integration.test_store_contract import T0, make_execution
+
+    created = [
+        api.store.create_execution(make_execution(n, requested_at=T0 + n // 2), "engine") for n in range(5)
+    ]
+    expected = [
+        e.execution_id for e in sorted(created, key=lambda e: (e.requested_at, e.execution_id), reverse=True)
+    ]
+
+    seen: list[str] = []
+    token = None
+    while True:
+        query = {"limit": "2"} | ({"nextToken": token} if token else {})
+        status, body = rest(execution, "GET", "/executions", **query)
+        assert status == 200 and body["count"] == len(body["executions"]) <= 2
+        seen += [e["executionId"] for e in body["executions"]]
+        token = body.get("nextToken")
+        if token is None:
+            break
+        assert str(T0) not in token  # opaque
+    assert seen == expected
+
+    iso = "2026-01-01T00:00:01Z"  # T0 + 1
+    status, body = rest(execution, "GET", "/executions", fromDate=iso, toDate=str(T0 + 1))
+    assert [e["executionId"] for e in body["executions"]] == expected[1:3]
+    direct = execution.lambda_handler(
+        {"operation": "list_executions", "queryParams": {"fromDate": str(T0 + 2), "limit": 1}}, None
+    )
+    assert [e["executionId"] for e in direct["executions"]] == expected[:1] and "nextToken" not in direct
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"limit": "0"},
+        {"limit": "-1"},
+        {"limit": "1001"},
+        {"limit": "many"},
+        {"nextToken": "not-a-token"},
+        {"nextToken": "WzEsIDJd"},  # base64 of [1, 2]: not one of ours
+        {"fromDate": "yesterday"},
+        {"toDate": "2026-13-01"},
+        {"fromDate": "2026-01-02", "toDate": "2026-01-01"},
+    ],
+)
+def test_bad_list_executions_input_is_a_400(api, query):
+    status, body = rest(execution, "GET", "/executions", **query)
+    assert (status, body["error"]) == (400, "VALIDATION_ERROR"), body
+    direct = execution.lambda_handler({"operation": "list_executions", "queryParams": query}, None)
+    assert direct["error"] == "VALIDATION_ERROR"

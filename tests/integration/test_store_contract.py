@@ -756,3 +756,31 @@ def test_dynamodb_tables_are_created_idempotently_and_listings_never_scan(
     store.list_audit()
     store.list_audit(f"execution:{execution.execution_id}")
     assert set(operations) == {"Query"}
+
+
+def test_executions_are_paged_by_requested_at_then_id_with_ties_across_pages(store: Store) -> None:
+    # three executions requested in one second straddle the page boundaries
+    created = [
+        store.create_execution(make_execution(n, requested_at=T0 + min(n, 3)), "engine") for n in range(6)
+    ]
+    expected = sorted(created, key=lambda e: (e.requested_at, e.execution_id), reverse=True)
+
+    pages: list[list[Execution]] = []
+    after = None
+    while True:
+        page = store.list_executions(limit=2, after=after)
+        if not page:
+            break
+        pages.append(page)
+        after = (page[-1].requested_at, page[-1].execution_id)
+    assert [e for page in pages for e in page] == expected
+    assert store.list_executions(limit=10) == expected
+
+
+def test_executions_are_listed_between_two_dates(store: Store) -> None:
+    created = [store.create_execution(make_execution(n, plan_id="plan-a"), "engine") for n in range(5)]
+
+    assert store.list_executions(oldest=T0 + 1, newest=T0 + 3) == [created[3], created[2], created[1]]
+    assert store.list_executions(plan_id="plan-a", oldest=T0 + 4) == [created[4]]
+    assert store.list_executions(active_only=True, newest=T0) == [created[0]]
+    assert store.list_executions(oldest=T0 + 3, newest=T0 + 2) == []
