@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from orchestration.bootstrap import Services
 from orchestration.drs.gateway import SourceServer
-from orchestration.errors import DrbotError, NotFound, ValidationFailed
+from orchestration.errors import Conflict, DrbotError, DuplicateName, NotFound, ValidationFailed
 from orchestration.models import ProtectionGroup, RecoveryPlan, WireModel, name_key
 from orchestration.rbac import Permission
 from orchestration.services.access import require
@@ -85,9 +85,13 @@ class _Check:
     actor: str
     problems: list[dict[str, str]] = field(default_factory=list)
     listings: dict[Place, list[SourceServer] | None] = field(default_factory=dict)
+    # of the problems, those that are an id or a name already taken in drbot: "id" or "name" each
+    taken: list[str] = field(default_factory=list)
 
-    def problem(self, path: str, message: str) -> None:
+    def problem(self, path: str, message: str, taken: str | None = None) -> None:
         self.problems.append({"path": path, "message": message})
+        if taken is not None:
+            self.taken.append(taken)
 
     def servers(self, group: ProtectionGroup, path: str) -> list[SourceServer] | None:
         """The servers of the group's region/account (None when DRS could not be read there, which
@@ -159,6 +163,7 @@ def _check_identity(
                 id_path,
                 f"a {kind.label} with id '{item_id}' already exists ('{kind.name_of(stored)}') with a "
                 "different configuration; delete it first or import into an empty database",
+                taken="id",
             )
             continue
         holder = find_by_name(name)
@@ -167,6 +172,7 @@ def _check_identity(
                 name_path,
                 f"a {kind.label} named '{kind.name_of(holder)}' already exists (id {kind.id_of(holder)}); "
                 "names are case-insensitive",
+                taken="name",
             )
 
 
@@ -293,11 +299,14 @@ def import_configuration(
         check.problems.sort(key=lambda p: _document_order(p["path"]))
         first = check.problems[0]
         more = len(check.problems) - 1
-        raise ValidationFailed(
+        message = (
             f"The configuration cannot be imported; nothing was changed. {first['path']}: {first['message']}"
-            + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""),
-            errors=check.problems,
+            + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
         )
+        if len(check.taken) == len(check.problems):  # a valid document whose ids or names are taken
+            error = DuplicateName if set(check.taken) == {"name"} else Conflict
+            raise error(message, errors=check.problems)
+        raise ValidationFailed(message, errors=check.problems)
 
     new_groups = [e.item for e in groups if not e.skip]
     new_plans = [e.item for e in plans if not e.skip]

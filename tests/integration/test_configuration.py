@@ -20,7 +20,7 @@ from orchestration.config import Settings, TableNames
 from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.limits import DrsLimits
 from orchestration.drs.simulator import DrsSimulator
-from orchestration.errors import ValidationFailed
+from orchestration.errors import Conflict, DuplicateName, ValidationFailed
 from orchestration.models import ProtectionGroup, Wave
 from orchestration.requests import CreateProtectionGroup, CreateRecoveryPlan, UpdateProtectionGroup
 from orchestration.services.configuration import export_configuration, import_configuration
@@ -317,6 +317,34 @@ def test_a_broken_import_lists_every_problem_and_changes_nothing(
     assert without_time(export_configuration(services)) == without_time(before)
     assert services.store.get_plan(existing_plan.plan_id) == existing_plan
     assert services.store.list_audit(limit=1000) == audit_before
+
+
+def test_a_valid_document_whose_ids_or_names_are_taken_is_a_conflict(
+    services: Services, simulator: DrsSimulator
+) -> None:
+    existing = group(services, "Web", serverSelectionTags={"Tier": "web"})
+    same_name = {
+        "formatVersion": 1,
+        "protectionGroups": [
+            {
+                "groupId": "g-web2",
+                "groupName": "WEB",
+                "region": "us-east-1",
+                "serverSelectionTags": {"Tier": "x"},
+            }
+        ],
+    }
+    with pytest.raises(DuplicateName) as name_taken:
+        import_configuration(services, same_name, "mallory", dry_run=True)
+    assert (name_taken.value.code, name_taken.value.status) == ("DUPLICATE_NAME", 409)
+    assert [p["path"] for p in name_taken.value.details["errors"]] == ["protectionGroups[0].groupName"]
+
+    same_id = {"formatVersion": 1, "protectionGroups": [{**existing.to_wire(), "description": "changed"}]}
+    with pytest.raises(Conflict) as id_taken:
+        import_configuration(services, same_id, "mallory")
+    assert (id_taken.value.code, id_taken.value.status) == ("CONFLICT", 409)
+    assert "nothing was changed" in id_taken.value.message
+    assert services.store.get_group(existing.group_id) == existing
 
 
 def test_a_group_overlapping_an_existing_one_is_refused(services: Services, simulator: DrsSimulator) -> None:

@@ -136,6 +136,21 @@ def test_export_then_import_in_both_styles(live, simulator):
     status, refused = rest(data_management, "POST", "/config/import", exported, dryRun="perhaps")
     assert (status, refused["error"]) == (400, "VALIDATION_ERROR")
 
+    # a valid document whose name or id is already taken conflicts with what is stored: a 409
+    [exported_group] = exported["protectionGroups"]
+    other = {
+        "groupId": "g-other",
+        "groupName": "db",
+        "region": "us-east-1",
+        "serverSelectionTags": {"Tier": "x"},
+    }
+    renamed = dict(exported, protectionGroups=[other], recoveryPlans=[])
+    status, refused = rest(data_management, "POST", "/config/import", renamed)
+    assert (status, refused["error"]) == (409, "DUPLICATE_NAME")
+    assert refused["errors"][0]["path"] == "protectionGroups[0].groupName"
+    changed = dict(exported, protectionGroups=[dict(exported_group, description="changed")], recoveryPlans=[])
+    assert direct(data_management, "import_configuration", changed)["error"] == "CONFLICT"
+
 
 def test_tag_sync_settings_round_trip_and_sync_needs_aws(live):
     status, settings = rest(data_management, "GET", "/config/tag-sync")
