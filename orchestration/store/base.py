@@ -477,10 +477,26 @@ class Store(ABC):
         return self._fetch(TAG_SYNC, TagSyncSettings().config_id)
 
     def put_tag_sync_settings(self, settings: TagSyncSettings, actor: str) -> TagSyncSettings:
-        """Save the settings: the first save creates them at version 1 (of two first saves racing, the
-        loser gets Conflict); later saves must carry the version that was read (else StaleVersion)."""
-        if self._fetch(TAG_SYNC, settings.config_id) is None:
-            return self._create(TAG_SYNC, settings, actor)
+        """Save the settings: the first save carries version 1 (the defaults' version) and creates them
+        at version 1; later saves must carry the version that was read. Anything else, or the loser
+        of two first saves racing, is a StaleVersion."""
+        config_id = settings.config_id
+        if self._fetch(TAG_SYNC, config_id) is None:
+            if settings.version != 1:
+                raise StaleVersion(
+                    f"No {TAG_SYNC.label} are saved yet, so version {settings.version} cannot have been "
+                    "read; read them again (the defaults are version 1) and retry",
+                    resourceType=TAG_SYNC.name,
+                    resourceId=config_id,
+                    expectedVersion=settings.version,
+                )
+            try:
+                return self._create(TAG_SYNC, settings, actor)
+            except StaleVersion:
+                raise
+            except Conflict:  # another first save won the race
+                stored = self._fetch(TAG_SYNC, config_id)
+                raise TAG_SYNC.stale(config_id, 1, None if stored is None else stored.version) from None
         return self._update(TAG_SYNC, settings, actor)
 
     # -- audit ----------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from orchestration.models import (
     WaveStatus,
 )
 from orchestration.store import Store
-from orchestration.store.base import EXECUTIONS, GROUPS, PLANS, SCHEDULES, TARGET_ACCOUNTS, Kind
+from orchestration.store.base import EXECUTIONS, GROUPS, PLANS, SCHEDULES, TAG_SYNC, TARGET_ACCOUNTS, Kind
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z, FakeClock's default start
 RACE_ROUNDS = 5  # threaded races per test run; each round is a fresh item and a fresh pair of threads
@@ -628,6 +628,28 @@ def test_tag_sync_settings_two_writers_from_the_same_read_exactly_one_wins(
     with pytest.raises(StaleVersion):
         other.put_tag_sync_settings(read.model_copy(update={"tag_keys": ["Owner"]}), "bob")
     assert other.get_tag_sync_settings() == won
+
+
+def test_a_first_tag_sync_save_is_version_checked_too(make_store: Callable[[], Store]) -> None:
+    one, other = make_store(), make_store()
+    with pytest.raises(StaleVersion) as never_read:
+        one.put_tag_sync_settings(TagSyncSettings(version=3), "alice")
+    assert never_read.value.code == "VERSION_CONFLICT" and never_read.value.status == 409
+    assert one.get_tag_sync_settings() is None
+
+    # two first saves from the defaults: both saw nothing stored, the second to write loses
+    racing = TagSyncSettings(tag_keys=["Owner"])
+    fetch, reads = other._fetch, iter([None])  # bob's first read was before alice's save
+
+    def stale_read(kind: Kind[Any], item_id: str) -> Any:
+        return next(reads, fetch(kind, item_id)) if kind is TAG_SYNC else fetch(kind, item_id)
+
+    other._fetch = stale_read  # type: ignore[method-assign]
+    won = one.put_tag_sync_settings(TagSyncSettings(tag_keys=["Tier"]), "alice")
+    with pytest.raises(StaleVersion) as lost:
+        other.put_tag_sync_settings(racing, "bob")
+    assert lost.value.details["currentVersion"] == 1
+    assert one.get_tag_sync_settings() == won
 
 
 # -- execution listings ---------------------------------------------------------------------------

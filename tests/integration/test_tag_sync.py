@@ -180,6 +180,10 @@ def test_settings_default_until_saved_then_change_from_the_version_read(
 ) -> None:
     assert get_tag_sync_settings(services) == TagSyncSettings()
     clock.advance(60)
+    # the first save is checked against the defaults' version 1 like any other
+    with pytest.raises(StaleVersion) as never_read:
+        update_tag_sync_settings(services, UpdateTagSyncSettings(enabled=False, version=2), "mallory")
+    assert never_read.value.status == 409 and services.store.get_tag_sync_settings() is None
 
     saved = update_tag_sync_settings(
         services,
