@@ -1,4 +1,4 @@
-"""Every environment variable drbot reads, in one place (DESIGN.md §8).
+"""Every environment variable drbot reads, in one place (README.md, "Configuration").
 
 Explicit keyword arguments beat the environment; the environment beats the defaults. Secrets are
 `SecretStr`, so printing or logging a Settings object never shows them.

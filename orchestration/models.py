@@ -1,4 +1,4 @@
-"""drbot's domain model (DESIGN.md §2), pydantic v2.
+"""drbot's domain model (docs/architecture.md), pydantic v2.
 
 Wire format: camelCase JSON, epoch seconds for dates, UUID4 ids. Every stored aggregate carries
 `version` for optimistic locking. The invariants of each type live on the type; the allowed status
@@ -271,9 +271,10 @@ TERMINAL_EXECUTION_STATUSES = frozenset(
 )
 
 _E = ExecutionStatus
-# DESIGN.md §2: PENDING_APPROVAL → (REJECTED | EXPIRED | PENDING) → RUNNING ⇄ PAUSED → CANCELLING →
-# CANCELLED, or RUNNING → COMPLETED | FAILED. A pending execution may be cancelled before it starts,
-# and the state machine's Catch (§4) may fail any execution that is being driven.
+# docs/engine.md ("Lifecycle"): PENDING_APPROVAL → (REJECTED | EXPIRED | PENDING) → RUNNING ⇄ PAUSED
+# → CANCELLING → CANCELLED, or RUNNING → COMPLETED | FAILED. A pending execution may be cancelled
+# before it starts, and the state machine's Catch (docs/statemachine.md) may fail any execution
+# that is being driven.
 EXECUTION_TRANSITIONS: dict[ExecutionStatus, frozenset[ExecutionStatus]] = {
     _E.PENDING_APPROVAL: frozenset({_E.PENDING, _E.REJECTED, _E.EXPIRED}),
     _E.PENDING: frozenset({_E.RUNNING, _E.CANCELLING, _E.FAILED}),

@@ -1,4 +1,4 @@
-"""Roles and what they may do (DESIGN.md §6): admin, operator, approver, viewer.
+"""Roles and what they may do (docs/architecture.md): admin, operator, approver, viewer.
 
 Members are named by whatever identifies a caller: Slack user ids (`U…`), Slack user-group ids
 (`S…`, expanded by the Slack side), IAM ARNs or console user names. The configuration is JSON —

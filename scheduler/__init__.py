@@ -1,4 +1,4 @@
-"""Drill schedules (DESIGN.md §7): EventBridge Scheduler expressions and the backends that fire them.
+"""Drill schedules (docs/schedules.md): EventBridge Scheduler expressions and the backends that fire them.
 
 `scheduler.expressions` parses and validates `cron(...)`, `rate(...)` and `at(...)` in an IANA time
 zone, computes fire times with EventBridge's daylight-saving rules and describes them in English;

@@ -1,4 +1,4 @@
-"""A fire: what happens when a backend says a schedule is due (DESIGN.md §7).
+"""A fire: what happens when a backend says a schedule is due (docs/schedules.md).
 
 A fire creates a pre-approved DRILL execution: initiated by `schedule:<id>`, the schedule's approver
 recorded as its approval, its root message posted to the schedule's channel by the engine's notifier,

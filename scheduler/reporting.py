@@ -1,4 +1,4 @@
-"""Where a schedule says what happened to a fire that did not start a drill (DESIGN.md §7).
+"""Where a schedule says what happened to a fire that did not start a drill (docs/schedules.md).
 
 A drill that a fire starts reports through the engine's Notifier like any execution. A fire that
 starts nothing — skipped because the plan is still running, missed while drbot was down, refused by

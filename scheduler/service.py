@@ -1,4 +1,4 @@
-"""Drill schedules: the only implementation of their rules (DESIGN.md §6, §7).
+"""Drill schedules: the only implementation of their rules (docs/schedules.md).
 
 Lifecycle: `create_schedule` (an operator: `manage_schedules`) stores a schedule awaiting approval,
 registered nowhere; `approve_schedule` (an approver, never its creator) records `approvedBy` and

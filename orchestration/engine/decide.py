@@ -1,7 +1,7 @@
 """The engine's decision: a pure function of (execution, what DRS says, now).
 
 `decide` folds the observed DRS jobs into the execution's waves, moves the execution along its
-lifecycle (DESIGN.md §2, §4) and says which waves to launch and whether to terminate a drill's
+lifecycle (docs/engine.md) and says which waves to launch and whether to terminate a drill's
 instances. It performs no I/O: `advance` observes before and acts after.
 
 Waves are claimed here (PENDING → INITIATED with `claimed_at`), and the claim is saved before any

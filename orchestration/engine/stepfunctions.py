@@ -1,4 +1,4 @@
-"""The AWS driver of `advance` (DESIGN.md §4): one Step Functions Standard execution per drbot
+"""The AWS driver of `advance` (docs/statemachine.md): one Step Functions Standard execution per drbot
 execution, named by its executionId, running `orchestration/statemachine/orchestration.asl.json`.
 
 Two halves:

@@ -1,4 +1,4 @@
-"""One Lambda handler, two invocation styles (the seed contract, DESIGN.md §5).
+"""One Lambda handler, two invocation styles (the seed contract, docs/api.md).
 
 Each handler module declares its operations once: name, REST method and path, request model,
 query parameters and the service call. From that table this module builds

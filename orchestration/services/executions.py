@@ -1,4 +1,4 @@
-"""Executions: the only implementation of their rules (DESIGN.md §2, §4, §6).
+"""Executions: the only implementation of their rules (docs/engine.md, docs/architecture.md).
 
 Starting: the requester needs `request_execution`; every pre-flight rule runs first (errors refuse
 the run: WAVE_SIZE_LIMIT_EXCEEDED, SERVER_CONFLICT, DRS_LIMIT_EXCEEDED; warnings are recorded in the

@@ -1,7 +1,7 @@
 """Pre-flight checks: every rule a recovery plan must pass before it launches, as a dry run.
 
 `/dr plan check` shows the result; execute_recovery_plan runs the same check and refuses to start
-while it has errors. Nothing here changes anything. The rules (DESIGN.md §3, the seed's
+while it has errors. Nothing here changes anything. The rules (docs/preflight.md, the seed's
 "Validation Functions"):
 
 - a wave is one DRS job: at most `max_servers_per_job` servers (WAVE_SIZE_LIMIT_EXCEEDED);

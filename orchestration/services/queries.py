@@ -22,7 +22,7 @@ from orchestration.errors import MissingField, NotFound, ValidationFailed
 from orchestration.models import Region
 from orchestration.services.preflight import observe_region
 
-# DRS's quota on replicating source servers per account and region (DESIGN.md §3); the launch-time
+# DRS's quota on replicating source servers per account and region (docs/preflight.md); the launch-time
 # quotas are configurable in Settings.drs_limits, this one drbot only reports.
 MAX_SOURCE_SERVERS = 4000
 HUB_ACCOUNT_NAME = "Hub account"

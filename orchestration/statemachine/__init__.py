@@ -1,4 +1,4 @@
-"""The Step Functions definition that drives an execution on AWS (DESIGN.md §4, docs/statemachine.md).
+"""The Step Functions definition that drives an execution on AWS (docs/statemachine.md).
 
 The ASL is packaged data (`orchestration.asl.json`); template.yaml fills its `${...}` placeholders
 with DefinitionSubstitutions, and `definition()` does the same for tests and tools.
