@@ -52,9 +52,7 @@ def launch_wave(tick: Tick, execution: Execution, number: int) -> Execution:
     try:
         found = launch_jobs(tick, execution, number)
         if found:
-            return record_launch(
-                tick, execution, number, found, servers=_named_runs(tick, execution, number, found[0])
-            )
+            return record_launch(tick, execution, number, found)
         if execution.status == ExecutionStatus.CANCELLING:
             return _cancel_unlaunched(tick, execution, number)
         server_ids, hostnames = wave_servers(tick, execution, number, gateway)
@@ -166,7 +164,7 @@ def record_launch(
 ) -> Execution:
     """Record the wave's job (the oldest of `jobs`): LAUNCHING from now on."""
     job = jobs[0]
-    runs = servers or [ServerRun(source_server_id=s.source_server_id) for s in job.servers]
+    runs = servers or _named_runs(tick, execution, number, job)  # an adopted job: its servers named
     names = named([s.hostname or s.source_server_id for s in runs])
 
     def record(current: Execution) -> Execution:
