@@ -13,7 +13,7 @@ from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
 
-from scheduler.expressions import RateExpression, ScheduleExpression, validate_timezone
+from orchestration.schedule_expressions import RateExpression, ScheduleExpression, validate_timezone
 
 _JUST_BEFORE = timedelta(microseconds=1)
 
@@ -59,7 +59,7 @@ class EventBridgeTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 sh
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        from scheduler.expressions import parse
+        from orchestration.schedule_expressions import parse
 
         if state.get("version") != 1:
             raise ValueError(

@@ -32,12 +32,12 @@ from orchestration.errors import (
 )
 from orchestration.models import ExecutionType, RecoveryPlan, Schedule
 from orchestration.rbac import Permission
+from orchestration.schedule_expressions import parse, validate_timezone
 from orchestration.services.access import require as require_permission
 from orchestration.services.plans import find_plan
 from orchestration.store.base import SCHEDULES, Audited
 from orchestration.validation import parse_model
 from scheduler.backends.port import ScheduleBackend
-from scheduler.expressions import parse, validate_timezone
 from scheduler.timing import upcoming
 
 MIN_PREFIX = 6  # a schedule may be named by this many leading characters of its id, or more

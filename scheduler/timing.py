@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from orchestration.models import Schedule
-from scheduler.expressions import RateExpression, ScheduleExpression, parse
+from orchestration.schedule_expressions import RateExpression, ScheduleExpression, parse
 
 SEARCH_BATCH = 500  # fire times asked for at once when looking for the ones due since a moment
 

@@ -18,7 +18,7 @@ from bot.views.groups import MAX_TABLE_DATA_ROWS, plural
 from bot.views.ids import ScheduleActionId
 from bot.views.message import Message
 from orchestration.models import RecoveryPlan, Schedule
-from scheduler.expressions import parse
+from orchestration.schedule_expressions import parse
 from scheduler.service import ScheduleOutcome, ScheduleState, state_of
 from scheduler.timing import local_text
 

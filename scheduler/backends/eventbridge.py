@@ -28,8 +28,8 @@ from orchestration.config import (
 )
 from orchestration.errors import InternalError, ValidationFailed
 from orchestration.models import Schedule
+from orchestration.schedule_expressions import RateExpression, parse
 from scheduler.backends.port import BackendEntry, ScheduleBackend
-from scheduler.expressions import RateExpression, parse
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient

@@ -27,9 +27,9 @@ from aws_lambda_powertools import Logger
 
 from orchestration.bootstrap import Services
 from orchestration.models import Schedule
+from orchestration.schedule_expressions import parse
 from scheduler.apscheduler_trigger import EventBridgeTrigger
 from scheduler.backends.port import BackendEntry, ScheduleBackend
-from scheduler.expressions import parse
 from scheduler.fire import FireResult, fire_schedule, record_missed
 from scheduler.reporting import LoggingReporter, ScheduleReporter
 from scheduler.service import ScheduleState, state_of

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from orchestration.errors import ValidationFailed
 from orchestration.models import Schedule
-from scheduler.expressions import parse, validate_timezone
+from orchestration.schedule_expressions import parse, validate_timezone
 
 
 @dataclass(frozen=True)

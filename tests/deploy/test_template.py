@@ -719,7 +719,7 @@ def test_schedule_time_zones_need_no_system_tz_database() -> None:
     from datetime import datetime, timedelta
 
     from orchestration.models import Schedule
-    from scheduler.expressions import _zone, validate_timezone
+    from orchestration.schedule_expressions import _zone, validate_timezone
 
     lines = (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
     assert "tzdata" in {re.split(r"[<>=\[; ]", line.strip())[0] for line in lines if line.strip()}

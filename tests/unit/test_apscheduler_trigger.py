@@ -13,8 +13,8 @@ from apscheduler.triggers.base import BaseTrigger
 from freezegun import freeze_time
 
 from orchestration.errors import InvalidScheduleExpression
+from orchestration.schedule_expressions import parse
 from scheduler.apscheduler_trigger import EventBridgeTrigger
-from scheduler.expressions import parse
 
 BERLIN = "Europe/Berlin"
 

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from orchestration.errors import InvalidScheduleExpression
-from scheduler.expressions import (
+from orchestration.schedule_expressions import (
     AtExpression,
     CronExpression,
     RateExpression,
@@ -730,10 +730,11 @@ def test_describe(text: str, tz: str, sentence: str) -> None:
 
 # -- property tests ------------------------------------------------------------------------------------------
 # A cron expression is drawn as structured field values, rendered to text for `parse`, and checked
-# against `_Spec.matches`, a deliberately naive per-minute matcher that shares no code with
-# scheduler.expressions. For each example: (a) every produced time matches in local time and is the
-# first occurrence of its wall time, (b) times strictly increase, (c) brute force over every UTC minute
-# of a window finds exactly the produced times (a repeated wall time counts once, a skipped one never).
+# against `_Spec.matches`, a deliberately naive per-minute matcher that shares no code with the
+# engine (orchestration.schedule_expressions). For each example: (a) every produced time matches in
+# local time and is the first occurrence of its wall time, (b) times strictly increase, (c) brute
+# force over every UTC minute of a window finds exactly the produced times (a repeated wall time
+# counts once, a skipped one never).
 
 ZONES = [
     "UTC",

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orchestration.errors import InvalidScheduleExpression
-from scheduler.expressions import parse
+from orchestration.schedule_expressions import parse
 
 # each template has one numeric slot, {}; with "7" (3 after #) every one is a valid expression
 TEMPLATES = (
