@@ -79,6 +79,7 @@ def build_app(
         process_before_response=process_before_response,
         token_verification_enabled=token_verification,
         listener_executor=listener_executor,
+        raise_error_for_unhandled_request=True,  # answered by errors.answer_unhandled, never a 404
     )
     if usergroups_named(settings.roles) and isinstance(services.directory, NoDirectory):
         services.directory = SlackDirectory(

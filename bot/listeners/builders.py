@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import Option
 from bot.commands.groups import saved_message as group_saved_message
 from bot.commands.plans import cycles_named
 from bot.commands.plans import saved_message as plan_saved_message
-from bot.listeners.errors import Redactor, log_failure
+from bot.listeners.errors import Redactor, log_failure, tell_privately
 from bot.views.failures import build_failure_message
 from bot.views.group_builder import (
     GroupTarget,
@@ -160,7 +160,13 @@ class _Builders:
         ack()
         raw = str(body["actions"][0].get("value") or "")
         if not (raw.isascii() and raw.isdigit()):
-            _tell(respond, self, body, "That button is not one of the plan builder's: nothing changed.")
+            tell_privately(
+                respond,
+                self.client,
+                self.redact,
+                body,
+                "That button is not one of the plan builder's: nothing changed.",
+            )
             return
         number = int(raw)
         self._update_plan_modal(body, respond, lambda draft: draft.without_wave(number))
@@ -205,12 +211,12 @@ class _Builders:
         in the builder (on a message, in another form) is told to the clicker and changes nothing."""
         view = body.get("view")
         if not isinstance(view, Mapping) or view.get("callback_id") != PlanBuilderId.CALLBACK.value:
-            _tell(respond, self, body, NOT_IN_BUILDER)
+            tell_privately(respond, self.client, self.redact, body, NOT_IN_BUILDER)
             return
         try:
             draft, target = parse_plan_state(view)
         except UNREADABLE:
-            _tell(respond, self, body, DAMAGED_FORM)
+            tell_privately(respond, self.client, self.redact, body, DAMAGED_FORM)
             return
         try:
             changed = change(draft)
@@ -226,19 +232,3 @@ class _Builders:
     def _failure(self, error: Exception, body: Mapping[str, Any]) -> str:
         reference = log_failure("saving a builder modal failed", error, self.redact, body)
         return build_failure_message("Saving", reference).text
-
-
-def _tell(respond: Respond, builders: _Builders, body: Mapping[str, Any], text: str) -> None:
-    """`text` to the clicker alone: through the click's response_url when it has one (a message),
-    else ephemerally in its channel; a click with neither is only logged."""
-    user = (body.get("user") or {}).get("id")
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-    try:
-        if body.get("response_url"):
-            respond(response_type="ephemeral", replace_original=False, text=text)
-        elif channel and user:
-            builders.client.chat_postEphemeral(channel=channel, user=user, text=text)
-        else:
-            log_failure("a plan builder click could not be answered", ValueError(text), builders.redact, body)
-    except Exception as error:  # the clicker cannot be told any other way: log it
-        log_failure("a plan builder click could not be answered", error, builders.redact, body)

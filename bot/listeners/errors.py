@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from slack_bolt import App
+from slack_bolt import App, BoltResponse, Respond
+from slack_bolt.error import BoltUnhandledRequestError
+from slack_sdk import WebClient
 
 logger = Logger(service="drbot")
 
@@ -79,12 +81,85 @@ def correlation_keys(body: Mapping[str, Any]) -> dict[str, str]:
     return {name: str(value) for name, value in zip(CORRELATION_KEYS, values, strict=True) if value}
 
 
+def tell_privately(
+    respond: Respond, client: WebClient, redact: Redactor, body: Mapping[str, Any], text: str
+) -> None:
+    """`text` to the person who clicked alone: through the click's response_url when it has one (a
+    message), else ephemerally in its channel; a click with neither is only logged."""
+    user = (body.get("user") or {}).get("id")
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    try:
+        if body.get("response_url"):
+            respond(response_type="ephemeral", replace_original=False, text=text)
+        elif channel and user:
+            client.chat_postEphemeral(channel=channel, user=user, text=text)
+        else:
+            log_failure("a click could not be answered", ValueError(text), redact, body)
+    except Exception as error:  # the person cannot be told any other way: log it
+        log_failure("a click could not be answered", error, redact, body)
+
+
+UNKNOWN_BUTTON = (
+    "drbot does not know this button (`{action_id}`): the message may come from an older drbot. "
+    "Nothing changed; type `/dr help` for what drbot can do now."
+)
+UNKNOWN_FORM = (
+    "drbot does not know this form (`{callback_id}`): it may come from an older drbot. Nothing was "
+    "saved; close it and open it again from `/dr`."
+)
+UNKNOWN_COMMAND = "drbot does not answer `{command}`: its command is `/dr` (try `/dr help`). Nothing changed."
+
+
+def answer_unhandled(
+    body: Mapping[str, Any], respond: Respond, client: WebClient, redact: Redactor
+) -> BoltResponse:
+    """The answer to a well-formed request no listener is for (a button, form or command of an
+    older or other app, an event drbot did not subscribe to): acked, never bolt's 404 (which Slack
+    shows as an error and, for events, retries), and the person told privately what happened."""
+    logger.info("Slack request no listener is for", extra=request_fields(body))
+    kind = body.get("type")
+    if "command" in body:
+        text = UNKNOWN_COMMAND.format(command=str(body["command"])[:40])
+        return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
+    if kind == "block_actions":
+        action_id = str(((body.get("actions") or [{}])[0]).get("action_id", ""))[:80]
+        tell_privately(respond, client, redact, body, UNKNOWN_BUTTON.format(action_id=action_id))
+    elif kind == "view_submission":
+        callback_id = str((body.get("view") or {}).get("callback_id", ""))[:80]
+        return BoltResponse(
+            status=200,
+            body={
+                "response_action": "update",
+                "view": _notice_view(UNKNOWN_FORM.format(callback_id=callback_id)),
+            },
+        )
+    elif kind == "block_suggestion":
+        return BoltResponse(status=200, body={"options": []})
+    return BoltResponse(status=200, body="")
+
+
+def _notice_view(text: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "drbot"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }
+
+
 def register(app: App, redact: Redactor) -> None:
     """Bolt's global error handler: whatever a listener or middleware raised is logged, redacted;
-    and a global middleware that puts the request's Slack user on every log line it writes."""
+    a request no listener is for is answered (`answer_unhandled`, the app is built with
+    `raise_error_for_unhandled_request`); and a global middleware puts the request's Slack user on
+    every log line it writes."""
 
-    def on_error(error: Exception, body: dict[str, Any]) -> None:
+    def on_error(
+        error: Exception, body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> BoltResponse | None:
+        if isinstance(error, BoltUnhandledRequestError):
+            return answer_unhandled(body, respond, client, redact)
         log_failure("unhandled error in a Slack listener", error, redact, body)
+        return None
 
     def correlate(body: dict[str, Any], next: Callable[[], Any]) -> Any:  # bolt passes them by name
         # Thread-local keys, so concurrent requests (drbot serve) never swap their users. They are

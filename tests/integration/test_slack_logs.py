@@ -95,7 +95,7 @@ def test_dispatch_logs_no_token_and_no_response_url_at_debug(
         app.dispatch(click.bolt()),
     ]
 
-    assert [r.status for r in responses] == [200, 401, 401, 404]
+    assert [r.status for r in responses] == [200, 401, 401, 200]  # the unknown button answered privately
     assert slack_stub.calls(RESPONSE_URL)  # help was answered through its response_url
     assert "Invalid request signature" in caplog.text
     assert secrets_in(caplog.text, response_url) == []
