@@ -76,6 +76,14 @@ OPERATIONS = [
         summary="Each DRS quota with its limit, usage and what is left",
     ),
     Operation(
+        "get_drs_account_capacity",
+        "GET",
+        "/drs/account-capacity",
+        lambda c: queries.get_drs_account_capacity(c.services, c.optional("region"), c.optional("accountId")),
+        query=("region", "accountId"),
+        summary="Source servers against DRS's 4,000 limit, replication, recovery instances and active jobs",
+    ),
+    Operation(
         "get_drs_service_limits",
         "GET",
         "/drs/service-limits",

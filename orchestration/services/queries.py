@@ -128,6 +128,57 @@ def get_drs_quotas(
     return answer
 
 
+# the account-capacity status: WARNING from this share of MAX_SOURCE_SERVERS used, CRITICAL from that one
+CAPACITY_WARNING_PERCENT = 80
+CAPACITY_CRITICAL_PERCENT = 90
+# replication states in which a source server is replicating (docs/api.md, get_drs_account_capacity)
+_REPLICATING_STATES = frozenset(
+    {"INITIATING", "INITIAL_SYNC", "BACKLOG", "CREATING_SNAPSHOT", "CONTINUOUS", "RESCAN"}
+)
+
+
+def capacity_status(percent_used: float) -> str:
+    """OK below 80% of the 4,000 source servers, WARNING from 80%, CRITICAL from 90%."""
+    if percent_used >= CAPACITY_CRITICAL_PERCENT:
+        return "CRITICAL"
+    if percent_used >= CAPACITY_WARNING_PERCENT:
+        return "WARNING"
+    return "OK"
+
+
+def get_drs_account_capacity(
+    services: Services, region: str | None = None, account_id: str | None = None
+) -> dict[str, Any]:
+    """One region and account against DRS's 4,000 source-server quota: source servers, how many
+    replicate (and stalled or disconnected), recovery instances and the servers held by active jobs."""
+    region = valid_region(region or services.settings.region)
+    usage, active = observe_region(services, region, account_id)
+    servers = services.drs.gateway(region, account_id).source_servers()
+    states = [s.replication_state for s in servers]
+    total = len(servers)
+    percent = round(100 * total / MAX_SOURCE_SERVERS, 1)
+    in_jobs = {sid for job in active for sid in job.server_ids}
+    if account_id is None:
+        account_id = str(get_current_account_info(services)["accountId"])
+    return {
+        "region": region,
+        "accountId": account_id,
+        "sourceServers": {
+            "total": total,
+            "limit": MAX_SOURCE_SERVERS,
+            "available": max(0, MAX_SOURCE_SERVERS - total),
+            "percentUsed": percent,
+        },
+        "replicating": sum(1 for state in states if state in _REPLICATING_STATES),
+        "stalled": states.count("STALLED"),
+        "disconnected": states.count("DISCONNECTED"),
+        "recoveryInstances": usage.recovery_instances,
+        "serversInActiveJobs": len(in_jobs),
+        "activeJobs": usage.active_jobs,
+        "status": capacity_status(percent),
+    }
+
+
 # -- accounts -------------------------------------------------------------------------------------
 
 
