@@ -2,11 +2,11 @@
 
 Socket Mode (the default) dials out to Slack over a WebSocket with the app-level token
 (SLACK_APP_TOKEN, xapp-…), so it needs no public URL: the way to run drbot on a laptop or a bastion.
-`--http` runs bolt's built-in HTTP server at `http://0.0.0.0:PORT/slack/events` instead (for a
-tunnel or a reverse proxy; bolt calls it a development server). Either way, on the embedded
-default, this process also drives executions (the local runner) and fires drill schedules (the
-local schedule backend, reporting skipped fires to the schedule's channel); the bot token and
-signing secret come from SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.
+`--http` serves `http://0.0.0.0:PORT/slack/events` instead (bot/http_server.py: a threaded HTTP
+server that reads requests as the Lambda entry does; for a tunnel or a reverse proxy). Either
+way, on the embedded default, this process also drives executions (the local runner) and fires
+drill schedules (the local schedule backend, reporting skipped fires to the schedule's channel);
+the bot token and signing secret come from SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot.app import build_app, socket_mode_handler
+from bot.http_server import slack_http_server
 from bot.schedule_reporter import SlackScheduleReporter
 from bot.slack_notifier import SlackNotifier
 from orchestration.bootstrap import Services
@@ -52,7 +53,11 @@ def serve(services: Services, mode: ServeMode, *, port: int = DEFAULT_PORT) -> N
         services.notifier = SlackNotifier(app.client, services.clock, services=services)
         schedules = start_local_schedules(services, SlackScheduleReporter(app.client))
         try:
-            app.start(port=port, path=EVENTS_PATH)
+            server = slack_http_server(app, "0.0.0.0", port, EVENTS_PATH)
+            try:
+                server.serve_forever()
+            finally:
+                server.server_close()
         finally:
             stop_local_schedules(schedules)
 
