@@ -22,6 +22,7 @@ TaskTimedOut, which `wake` ignores; a wake that fails otherwise is logged, and t
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -41,6 +42,7 @@ from orchestration.models import (
     LaunchStatus,
     WaveStatus,
 )
+from orchestration.validation import clip
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -59,6 +61,8 @@ TASKS = (TASK_ADVANCE, TASK_PAUSE, TASK_MARK_FAILED, TASK_SWEEP)
 _SPENT_TOKEN_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 _SAVE_ATTEMPTS = 5
 _CAUSE_LIMIT = 500  # characters of the error cause kept in the FAILED event
+MAX_EXECUTION_ID = 128  # drbot's ids are UUIDs (36)
+MAX_TASK_TOKEN = 8192  # Step Functions' task tokens are at most 1,024 characters today
 
 
 # -- the state machine's Lambda tasks ---------------------------------------------------------------
@@ -70,28 +74,50 @@ def handle_task(event: dict[str, Any]) -> dict[str, Any]:
     which no Catch sees)."""
     from orchestration.handlers.runtime import current_services
 
-    task = event.get("task")
-    if task not in TASKS:
-        raise InvalidOperation(
-            f"Unknown state machine task '{task}': expected one of {', '.join(TASKS)}", task=task
-        )
+    task, execution_id = _checked(event)
     if task == TASK_SWEEP:
         from orchestration.services.sweep import sweep  # services import the engine
 
         return sweep(current_services()).to_wire()
-    execution_id = event.get("executionId")
-    if not isinstance(execution_id, str) or not execution_id:
-        raise MissingField("The state machine task needs an executionId", field="executionId")
     services = current_services()
     if task == TASK_ADVANCE:
         return advance(services, execution_id).to_wire()
     if task == TASK_PAUSE:
-        token = event.get("taskToken")
-        if not isinstance(token, str) or not token:
-            raise MissingField("The pause task needs the state machine's taskToken", field="taskToken")
-        return _hold(services, execution_id, token)
+        return _hold(services, execution_id, str(event["taskToken"]))
     error = event.get("error")
     return _mark_failed(services, execution_id, error if isinstance(error, dict) else {})
+
+
+def _checked(event: Mapping[str, Any]) -> tuple[str, str]:
+    """(task, executionId) of a task event whose fields are what its task reads, else a DrbotError
+    that names the field and echoes at most a few characters of it (the state machine only ever
+    sends well-formed tasks; anything else was sent by hand)."""
+    task = event.get("task")
+    if not isinstance(task, str) or task not in TASKS:
+        raise InvalidOperation(
+            f"Unknown state machine task {clip(repr(task))}: expected one of {', '.join(TASKS)}",
+            task=clip(str(task)),
+        )
+    if task == TASK_SWEEP:
+        return task, ""
+    execution_id = event.get("executionId")
+    if not isinstance(execution_id, str) or not execution_id:
+        raise MissingField("The state machine task needs an executionId", field="executionId")
+    if len(execution_id) > MAX_EXECUTION_ID or not execution_id.isprintable():
+        raise ValidationFailed(
+            f"executionId {clip(execution_id)} is not an execution id", field="executionId"
+        )
+    token = event.get("taskToken")
+    if task == TASK_PAUSE and (not isinstance(token, str) or not token):
+        raise MissingField("The pause task needs the state machine's taskToken", field="taskToken")
+    if task == TASK_PAUSE and len(str(token)) > MAX_TASK_TOKEN:
+        raise ValidationFailed(
+            f"taskToken is longer than Step Functions' {MAX_TASK_TOKEN} characters", field="taskToken"
+        )
+    error = event.get("error")
+    if task == TASK_MARK_FAILED and error is not None and not isinstance(error, dict):
+        raise ValidationFailed("error: must be the Catch's {Error, Cause} object", field="error")
+    return task, execution_id
 
 
 def _hold(services: Services, execution_id: str, token: str) -> dict[str, Any]:
