@@ -16,8 +16,9 @@ from pydantic import Field, StringConstraints
 
 from orchestration.bootstrap import Services
 from orchestration.errors import Conflict, InUse, NotFound, ValidationFailed
-from orchestration.models import AccountId, Name, Region, RoleArn, TargetAccount, WireModel
+from orchestration.models import AccountId, Name, RoleArn, TargetAccount, WireModel
 from orchestration.rbac import Permission
+from orchestration.requests import DrsRegion
 from orchestration.services.access import require
 from orchestration.services.common import apply_changes
 from orchestration.validation import parse_model
@@ -31,7 +32,7 @@ class CreateTargetAccount(WireModel):
     account_name: Name
     role_arn: RoleArn
     external_id: ExternalId | None = None
-    regions: list[Region] = Field(default_factory=list)
+    regions: list[DrsRegion] = Field(default_factory=list)
 
 
 class UpdateTargetAccount(WireModel):
@@ -40,7 +41,7 @@ class UpdateTargetAccount(WireModel):
     account_name: Name | None = None
     role_arn: RoleArn | None = None
     external_id: ExternalId | None = None
-    regions: list[Region] | None = None
+    regions: list[DrsRegion] | None = None
     version: int | None = Field(default=None, ge=1, description="The version you read; refused if stale.")
 
     def changes(self) -> dict[str, Any]:

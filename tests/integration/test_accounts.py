@@ -68,6 +68,8 @@ def test_the_role_must_belong_to_the_account(services: Services) -> None:
         ({"accountId": "12345"}, "accountId"),
         ({"roleArn": "arn:aws:iam::444455556666:user/drbot"}, "roleArn"),
         ({"regions": ["us-east-1", "mars-north-1a"]}, "regions[1]"),
+        # shaped like a region, but not one Elastic Disaster Recovery is offered in
+        ({"regions": ["us-east-1", "us-east-9"]}, "regions[1]"),
         ({"accountName": ""}, "accountName"),
     ],
 )
