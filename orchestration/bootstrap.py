@@ -15,6 +15,7 @@ from orchestration.config import Settings
 from orchestration.directory import Directory, NoDirectory
 from orchestration.drs.clients import AwsDrsClients, DrsClients, SimulatedDrsClients
 from orchestration.engine.ports import Driver, ManualDriver, Notifier, NullNotifier
+from orchestration.recurring import NoRecurringTasks, RecurringTasks
 from orchestration.store.base import Store
 
 
@@ -30,6 +31,8 @@ class Services:
     notifier: Notifier = field(default_factory=NullNotifier)  # where execution events go
     driver: Driver = field(default_factory=ManualDriver)  # what calls advance() until done
     directory: Directory = field(default_factory=NoDirectory)  # group memberships for the role checks
+    # where the tag-sync schedule is registered (orchestration/recurring.py); set by what fires it
+    recurring: RecurringTasks = field(default_factory=NoRecurringTasks)
 
     def close(self) -> None:
         self.driver.close()  # first: a local runner must stop ticking before the store closes
@@ -47,6 +50,7 @@ def build_services(
     notifier: Notifier | None = None,
     driver: Driver | None = None,
     directory: Directory | None = None,
+    recurring: RecurringTasks | None = None,
 ) -> Services:
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
@@ -78,4 +82,5 @@ def build_services(
         notifier=notifier or NullNotifier(),
         driver=driver or ManualDriver(),
         directory=directory or NoDirectory(),
+        recurring=recurring or NoRecurringTasks(),
     )

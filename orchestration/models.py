@@ -720,6 +720,16 @@ class TagSyncSettings(WireModel):
     regions: list[Region] = Field(
         default_factory=list, description="DRS regions to sync; empty: drbot's own region."
     )
+    schedule_expression: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=256)] | None
+    ) = Field(
+        default=None,
+        description="When the sync runs by itself: an EventBridge cron(...) or rate(...) expression, "
+        "at most hourly (docs/schedules.md); null: only when asked.",
+    )
+    schedule_timezone: Timezone = Field(
+        default="UTC", description="The IANA time zone the schedule expression is read in."
+    )
     last_modified_by: str = "system"
     last_modified_date: EpochSeconds = 0
     version: int = Field(default=1, ge=1)

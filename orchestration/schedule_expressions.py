@@ -478,6 +478,11 @@ class CronExpression(ScheduleExpression):
         object.__setattr__(self, "_dom", dom)
         object.__setattr__(self, "_dow", dow)
 
+    @property
+    def minute_values(self) -> tuple[int, ...]:
+        """The minutes of the hour the expression names, ascending (one value: at most hourly)."""
+        return self._minute_values
+
     @staticmethod
     def _attributes() -> tuple[str, ...]:
         return ("minutes", "hours", "day_of_month", "month", "day_of_week", "year")

@@ -7,11 +7,13 @@ Where execution events go is configuration, not an import: DRBOT_NOTIFIER names 
 `module:function` taking (Settings, Clock) and returning a Notifier (or None: nobody to tell), e.g.
 `bot.slack_notifier:notifier_from_settings` — so orchestration never imports the Slack side. A
 notifier with a `bind(services)` method is given the built services (it keeps its own state on the
-executions).
+executions). Where the tag-sync schedule is registered is configured the same way: DRBOT_RECURRING_TASKS
+names a factory `module:function` taking the Services (orchestration/recurring.py).
 """
 
 from __future__ import annotations
 
+import os
 import pkgutil
 import threading
 from typing import Protocol, runtime_checkable
@@ -22,6 +24,7 @@ from orchestration.config import ENV_NOTIFIER, Settings
 from orchestration.engine.ports import Notifier
 from orchestration.errors import ValidationFailed
 from orchestration.observability import with_metrics
+from orchestration.recurring import ENV_RECURRING_TASKS, load_recurring_tasks
 
 _lock = threading.Lock()
 _services: Services | None = None
@@ -50,6 +53,9 @@ def current_services() -> Services:
             _services = build_running_services(settings, notifier=metered, clock=clock)
             if isinstance(notifier, BindsServices):
                 notifier.bind(_services)
+            recurring = load_recurring_tasks(_services, os.environ.get(ENV_RECURRING_TASKS))
+            if recurring is not None:
+                _services.recurring = recurring
         return _services
 
 

@@ -27,6 +27,7 @@ from orchestration.models import Region, TagKey, TagSyncSettings, WireModel
 from orchestration.rbac import Permission
 from orchestration.services.access import require
 from orchestration.services.queries import valid_region
+from orchestration.services.tag_sync_schedule import checked_schedule, register_tag_sync
 from orchestration.validation import parse_model
 
 # values per describe_instances filter (EC2 accepts up to 200 per filter)
@@ -39,6 +40,14 @@ class UpdateTagSyncSettings(WireModel):
     enabled: bool | None = None
     tag_keys: list[TagKey] | None = Field(default=None, max_length=50)
     regions: list[Region] | None = None
+    schedule_expression: str | None = Field(
+        default=None,
+        max_length=256,
+        description="cron(...) or rate(...), at most hourly (docs/schedules.md); null: no schedule.",
+    )
+    schedule_timezone: str | None = Field(
+        default=None, max_length=50, description="IANA time zone of the expression; null: UTC."
+    )
     version: int | None = Field(default=None, ge=1, description="The version you read; refused if stale.")
 
     def changes(self) -> dict[str, Any]:
@@ -65,8 +74,15 @@ def update_tag_sync_settings(
         "lastModifiedBy": actor,
         "lastModifiedDate": int(services.clock.now()),
     }
+    # the schedule is checked by the expression engine before anything is saved
+    merged["scheduleExpression"], merged["scheduleTimezone"] = checked_schedule(
+        merged.get("scheduleExpression"), merged.get("scheduleTimezone")
+    )
     settings = parse_model(TagSyncSettings, {k: v for k, v in merged.items() if v is not None})
-    return services.store.put_tag_sync_settings(settings, actor)
+    saved = services.store.put_tag_sync_settings(settings, actor)
+    # saved first (version-checked), then the scheduler is told; a fire re-reads the saved settings
+    register_tag_sync(services, saved)
+    return saved
 
 
 def tags_to_copy(instance_tags: Mapping[str, str], tag_keys: Sequence[str]) -> dict[str, str]:

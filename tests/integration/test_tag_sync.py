@@ -197,6 +197,7 @@ def test_settings_default_until_saved_then_change_from_the_version_read(
         "enabled": True,
         "tagKeys": ["Tier", "Owner"],
         "regions": ["us-west-2"],
+        "scheduleTimezone": "UTC",  # and no scheduleExpression: no schedule
         "lastModifiedBy": "alice",
         "lastModifiedDate": T0 + 60,
         "version": 1,

@@ -1,0 +1,103 @@
+"""Recurring tasks that are not drills: the port through which the tag-sync schedule is registered
+with whatever fires it (docs/schedules.md, "Tag sync on a schedule").
+
+The tag-sync settings (orchestration/services/tag_sync.py) are the source of truth: they are saved
+first, version-checked, then the port is told; a fire always re-reads them. So an implementation
+that lags behind, or none at all, can never sync what the settings forbid — it can only fire a sync
+that then does nothing.
+
+Orchestration names no implementation. The default is `NoRecurringTasks` (nothing registered: on
+the embedded default, the local scheduler reads the saved settings when it starts and on every
+pump). A process that fires schedules hands its implementation in: starting the local scheduler
+sets `Services.recurring`, and the Lambda runtime (orchestration/handlers/runtime.py) loads the
+factory that DRBOT_RECURRING_TASKS names, `module:function` taking the Services, as it loads the
+notifier (README, configuration table).
+"""
+
+from __future__ import annotations
+
+import pkgutil
+import threading
+from typing import TYPE_CHECKING, Protocol
+
+from orchestration.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from orchestration.bootstrap import Services
+
+ENV_RECURRING_TASKS = "DRBOT_RECURRING_TASKS"
+TAG_SYNC_TASK = "tag_sync"  # the `task` of a scheduled fire's input
+TAG_SYNC_PRINCIPAL = "schedule:tag-sync"  # who a scheduled sync acts as (drill fires: `schedule:<id>`)
+
+
+class RecurringTasks(Protocol):
+    """Registers drbot's own recurring tasks; each call is create-or-replace, or forget."""
+
+    def put_tag_sync(self, expression: str, timezone: str, enabled: bool, *, since: int) -> None:
+        """Fire the tag sync at `expression` (canonical EventBridge text) in IANA `timezone`; a
+        disabled entry stays registered and fires nothing. `since` (epoch seconds, when the settings
+        were saved) is what a rate counts from: its first fire is one interval later."""
+        ...
+
+    def remove_tag_sync(self) -> None:
+        """Forget the tag-sync schedule (no error when there is none)."""
+        ...
+
+
+class NoRecurringTasks:
+    """Registers nothing: the default of a process that fires no schedules."""
+
+    def put_tag_sync(self, expression: str, timezone: str, enabled: bool, *, since: int) -> None:
+        return None
+
+    def remove_tag_sync(self) -> None:
+        return None
+
+
+class RecordingRecurringTasks:
+    """Keeps what it is told, for tests; `fail_next` makes the next call raise."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+        self.tag_sync: tuple[str, str, bool, int] | None = None
+        self.fail_next = 0
+        self._lock = threading.Lock()
+
+    def put_tag_sync(self, expression: str, timezone: str, enabled: bool, *, since: int) -> None:
+        with self._lock:
+            self._fail()
+            self.calls.append(("put_tag_sync", expression, timezone, str(enabled)))
+            self.tag_sync = (expression, timezone, enabled, since)
+
+    def remove_tag_sync(self) -> None:
+        with self._lock:
+            self._fail()
+            self.calls.append(("remove_tag_sync",))
+            self.tag_sync = None
+
+    def _fail(self) -> None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ConnectionError("recurring-task backend unavailable (simulated)")
+
+
+def load_recurring_tasks(services: Services, name: str | None) -> RecurringTasks | None:
+    """The implementation the factory `name` (`module:function`) builds for `services`; None when no
+    name is given or the factory builds none."""
+    if not name:
+        return None
+    if ":" not in name:
+        raise ValidationFailed(
+            f"{ENV_RECURRING_TASKS} must name a factory as `module:function`, not '{name}'"
+        )
+    try:
+        factory = pkgutil.resolve_name(name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ValidationFailed(
+            f"{ENV_RECURRING_TASKS} names `{name}`, which cannot be loaded ({type(exc).__name__}: "
+            f"{exc}); it must be `module:function` of an installed module"
+        ) from exc
+    if not callable(factory):
+        raise ValidationFailed(f"{ENV_RECURRING_TASKS} names `{name}`, which is not a function")
+    tasks: RecurringTasks | None = factory(services)
+    return tasks
