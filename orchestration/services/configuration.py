@@ -10,7 +10,10 @@ An import is checked completely before anything is written, and every problem is
 path (`protectionGroups[2].groupName`), not just the first one: the format version, each group and
 plan against the model, ids and names repeated in the document or already taken in drbot, servers
 that do not exist in DRS, servers that would be in two groups, waves naming no known group, and
-waves bigger than one DRS job. Any problem: ValidationFailed listing them all, nothing written.
+waves bigger than one DRS job. Any problem: an error listing them all, nothing written. A document
+whose only problems are with what drbot already holds is a 409 (DUPLICATE_NAME when only names are
+taken, SERVER_CONFLICT when only servers are in drbot's groups, CONFLICT for a mix or taken ids);
+anything else wrong with the document is a 400 (VALIDATION_ERROR).
 
 Items that already exist: an item whose id is in drbot with the same configuration (ignoring
 version, dates and author) is skipped, so running the same import twice is harmless; one whose id
@@ -27,7 +30,14 @@ from typing import Any, TypeVar
 
 from orchestration.bootstrap import Services
 from orchestration.drs.gateway import SourceServer
-from orchestration.errors import Conflict, DrbotError, DuplicateName, NotFound, ValidationFailed
+from orchestration.errors import (
+    Conflict,
+    DrbotError,
+    DuplicateName,
+    NotFound,
+    ServerConflict,
+    ValidationFailed,
+)
 from orchestration.models import ProtectionGroup, RecoveryPlan, WireModel, name_key
 from orchestration.rbac import Permission
 from orchestration.services.access import require
@@ -85,7 +95,7 @@ class _Check:
     actor: str
     problems: list[dict[str, str]] = field(default_factory=list)
     listings: dict[Place, list[SourceServer] | None] = field(default_factory=dict)
-    # of the problems, those that are an id or a name already taken in drbot: "id" or "name" each
+    # of the problems, those that something already in drbot holds: "id", "name" or "server" each
     taken: list[str] = field(default_factory=list)
 
     def problem(self, path: str, message: str, taken: str | None = None) -> None:
@@ -205,6 +215,7 @@ def _check_servers(check: _Check, groups: list[_Entry]) -> None:
             holders.setdefault(
                 server.source_server_id, (existing.group_id, f"protection group '{existing.group_name}'")
             )
+    stored = set(holders)
     for entry in pending:
         group: ProtectionGroup = entry.item
         listing = check.listings[(group.region, group.account_id)]
@@ -227,6 +238,8 @@ def _check_servers(check: _Check, groups: list[_Entry]) -> None:
                     f"{entry.path}.{selector}",
                     f"server {server.hostname} ({server.source_server_id}) is already in {holder}; "
                     "a server belongs to at most one protection group",
+                    # held by a group drbot has: a conflict with its state, not a document mistake
+                    taken="server" if server.source_server_id in stored else None,
                 )
 
 
@@ -303,8 +316,10 @@ def import_configuration(
             f"The configuration cannot be imported; nothing was changed. {first['path']}: {first['message']}"
             + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
         )
-        if len(check.taken) == len(check.problems):  # a valid document whose ids or names are taken
-            error = DuplicateName if set(check.taken) == {"name"} else Conflict
+        if len(check.taken) == len(check.problems):  # a valid document conflicting with drbot's state
+            error = {frozenset({"name"}): DuplicateName, frozenset({"server"}): ServerConflict}.get(
+                frozenset(check.taken), Conflict
+            )
             raise error(message, errors=check.problems)
         raise ValidationFailed(message, errors=check.problems)
 

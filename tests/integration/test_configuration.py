@@ -20,7 +20,7 @@ from orchestration.config import Settings, TableNames
 from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.limits import DrsLimits
 from orchestration.drs.simulator import DrsSimulator
-from orchestration.errors import Conflict, DuplicateName, ValidationFailed
+from orchestration.errors import Conflict, DuplicateName, ServerConflict, ValidationFailed
 from orchestration.models import ProtectionGroup, Wave
 from orchestration.requests import CreateProtectionGroup, CreateRecoveryPlan, UpdateProtectionGroup
 from orchestration.services.configuration import export_configuration, import_configuration
@@ -360,8 +360,9 @@ def test_a_group_overlapping_an_existing_one_is_refused(services: Services, simu
             }
         ],
     }
-    with pytest.raises(ValidationFailed) as error:
+    with pytest.raises(ServerConflict) as error:  # the document is valid; drbot's state holds the server
         import_configuration(services, document, "mallory")
+    assert (error.value.code, error.value.status) == ("SERVER_CONFLICT", 409)
     assert error.value.details["errors"] == [
         {
             "path": "protectionGroups[0].sourceServerIds",
