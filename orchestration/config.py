@@ -45,6 +45,7 @@ ENV_ROLES = "DRBOT_ROLES"
 ENV_ROLES_FILE = "DRBOT_ROLES_FILE"
 ENV_APPROVAL_EXPIRY_MINUTES = "DRBOT_APPROVAL_EXPIRY_MINUTES"
 ENV_REQUIRE_API_APPROVAL = "DRBOT_REQUIRE_API_APPROVAL"
+ENV_DIRECT_ACTOR = "DRBOT_DIRECT_ACTOR"  # who a direct Lambda invocation acts as (IAM authorised it)
 ENV_APPROVAL_CHANNEL = "DRBOT_APPROVAL_CHANNEL"  # a Slack channel id that gets a copy of every request
 ENV_USERGROUP_CACHE_SECONDS = "DRBOT_USERGROUP_CACHE_SECONDS"
 ENV_NOTIFIER = "DRBOT_NOTIFIER"  # `module:function`, a notifier factory (Settings, Clock) -> Notifier | None
@@ -58,6 +59,7 @@ ENV_CLEANUP_DEADLINE_MINUTES = "DRBOT_CLEANUP_DEADLINE_MINUTES"
 ENV_IDEMPOTENCY_TABLE = "DRBOT_IDEMPOTENCY_TABLE"
 
 DEFAULT_SIM_LAUNCH_SECONDS = 20.0
+DEFAULT_DIRECT_ACTOR = "direct-invocation"
 DEFAULT_APPROVAL_EXPIRY_MINUTES = 60
 DEFAULT_USERGROUP_CACHE_SECONDS = 300
 DEFAULT_SCHEDULE_GROUP = "drbot"
@@ -100,6 +102,7 @@ class Settings:
     roles: RoleConfig = field(default_factory=RoleConfig)
     approval_expiry_minutes: int = DEFAULT_APPROVAL_EXPIRY_MINUTES  # an unapproved run request expires
     require_api_approval: bool = False  # direct/REST execute_recovery_plan waits for approvers too
+    direct_actor: str = DEFAULT_DIRECT_ACTOR  # the principal of every direct invocation (docs/api.md)
     approval_channel: str | None = None  # Slack channel id that gets a copy of every approval request
     usergroup_cache_seconds: float = DEFAULT_USERGROUP_CACHE_SECONDS  # Slack user-group members cached
     notifier: str | None = None  # dotted path of the notifier factory the Lambda runtime loads
@@ -201,6 +204,7 @@ class Settings:
             roles=roles,
             approval_expiry_minutes=int(expiry) if expiry else DEFAULT_APPROVAL_EXPIRY_MINUTES,
             require_api_approval=api_approval in ("true", "1", "yes"),
+            direct_actor=_principal(ENV_DIRECT_ACTOR, get(ENV_DIRECT_ACTOR) or DEFAULT_DIRECT_ACTOR),
             approval_channel=get(ENV_APPROVAL_CHANNEL),
             usergroup_cache_seconds=_whole_seconds(
                 ENV_USERGROUP_CACHE_SECONDS, get(ENV_USERGROUP_CACHE_SECONDS), DEFAULT_USERGROUP_CACHE_SECONDS
@@ -219,6 +223,13 @@ class Settings:
         if unknown:
             raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
         return replace(settings, **overrides)
+
+
+def _principal(name: str, value: str) -> str:
+    """A principal's name as the role configuration lists it: at most 256 characters, unpadded."""
+    if len(value) > 256 or value != value.strip():
+        raise ValidationFailed(f"{name} must be a name of at most 256 characters with no surrounding spaces")
+    return value
 
 
 def _whole_seconds(name: str, value: str | None, default: int) -> int:

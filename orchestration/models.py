@@ -503,6 +503,8 @@ class Execution(WireModel):
     execution_type: ExecutionType
     status: ExecutionStatus
     initiated_by: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    # what a direct invocation's payload said it acts for (docs/api.md, "Who is calling"): text only
+    on_behalf_of: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
     reason: Description = ""
     approvals: list[Approval] = Field(default_factory=list)
     requested_at: EpochSeconds

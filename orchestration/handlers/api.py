@@ -13,6 +13,12 @@ a 500 INTERNAL_ERROR whose details stay in the logs. What an error echoes of the
 bounded (`capped_echo`). Both entries check the event itself first (`edge.py`), so bad input is a
 4xx before any operation runs; a known path asked with another method is a 405 with `Allow`.
 
+Who calls is authenticated, never claimed (docs/api.md, "Who is calling"): over API Gateway the
+SigV4 caller or a Cognito user with its groups; a direct invocation, which IAM authorised, acts as
+the one configured principal (DRBOT_DIRECT_ACTOR), and a payload's `actor`/`initiatedBy` is kept as
+"on behalf of" text only. Every operation first needs its permission (`Operation.permission`, view
+at least), so a caller with no role reads nothing.
+
 The OpenAPI document (`openapi_json`) lists, for every route, each status it can answer, errors
 with the `Error` schema.
 """
@@ -40,6 +46,8 @@ from orchestration.errors import (
 )
 from orchestration.handlers import edge
 from orchestration.handlers.runtime import current_services
+from orchestration.rbac import Permission
+from orchestration.services.access import require, with_groups
 from orchestration.validation import (
     capped_echo,
     drs_regions,
@@ -50,18 +58,39 @@ from orchestration.validation import (
 logger = Logger(service="drbot")
 
 JSON_HEADERS = {"Content-Type": "application/json"}
-DIRECT_ACTOR = "direct-invocation"
+REST_FALLBACK_ACTOR = "api-gateway"  # an API Gateway event that names no caller at all
+COGNITO_PREFIX = "cognito:"  # how the role configuration names a Cognito group
+MAX_NAME_CHARS = 256
+MAX_COGNITO_GROUPS = 100
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as authenticated (docs/api.md, "Who is calling").
+
+    `principal` is who the role checks, the audit and the approvals see; `groups` are the groups
+    the authentication vouches for, named as the role configuration names them (`cognito:<group>`);
+    `on_behalf_of` is what a direct payload says it acts for: recorded, never trusted."""
+
+    principal: str
+    groups: frozenset[str] = frozenset()
+    on_behalf_of: str | None = None
 
 
 @dataclass(frozen=True)
 class Call:
     """One validated request, whichever way it arrived."""
 
-    services: Services
-    actor: str
+    services: Services  # for this caller: its authenticated groups reach the role checks
+    caller: Caller
     body: Any = None  # the operation's request model instance, or None
     params: Mapping[str, str] = field(default_factory=dict)  # path and query parameters
     raw: Mapping[str, Any] = field(default_factory=dict)  # the body as sent (for pass-through operations)
+
+    @property
+    def actor(self) -> str:
+        """The principal the services see (they take who acts as one string)."""
+        return self.caller.principal
 
     def param(self, name: str) -> str:
         value = self.params.get(name)
@@ -100,15 +129,19 @@ class Operation:
     status: int = 200
     summary: str = ""
     raw_body: bool = False  # pass the JSON body through untyped (e.g. an import document)
+    # what the caller needs before the operation runs at all (None: anyone, e.g. "who am I");
+    # a change checks its own permission too, in its service
+    permission: Permission | None = Permission.VIEW
 
     @property
     def statuses(self) -> list[int]:
         """Every status this operation can answer: its success, a bad request (400), a body too
-        large (413) or not JSON (415), and drbot or DRS failing (500); a change can be refused by a
-        role (403); naming an item, an account or a region, or changing something, can find nothing
-        (404), a conflict (409) or a DRS limit (429)."""
+        large (413) or not JSON (415), and drbot or DRS failing (500); a caller whose role does not
+        allow it is refused (403: every operation but one that answers anyone); naming an item, an
+        account or a region, or changing something, can find nothing (404), a conflict (409) or a
+        DRS limit (429)."""
         codes = {self.status, 400, 413, 415, 500}
-        if self.method != "GET":
+        if self.permission is not None or self.method != "GET":
             codes.add(403)
         if self.method != "GET" or self.path_params or {"region", "accountId", "planId"} & set(self.query):
             codes |= {404, 409, 429}
@@ -215,6 +248,18 @@ class OperationHandler:
                     + ", ".join(sorted(self.operations)),
                     operations=sorted(self.operations),
                 )
+            services = current_services()
+            caller = direct_caller(services.settings.direct_actor, actor_given, body.get("initiatedBy"))
+            if caller.on_behalf_of is not None:
+                logger.info(
+                    "direct invocation on behalf of another",
+                    extra={
+                        "operation": op.name,
+                        "principal": caller.principal,
+                        "on_behalf_of": caller.on_behalf_of,
+                    },
+                )
+            _authorize(op, services, caller)  # before the body is even read: no role, nothing learnt
             # direct callers pass path ids (groupId, executionId...) in the body or the query
             for name in op.path_params:
                 if name not in params and isinstance(body.get(name), str):
@@ -222,11 +267,7 @@ class OperationHandler:
             edge.check_params(params, "path")
             typed_body = body if op.raw_body else {k: v for k, v in body.items() if k not in op.path_params}
             model = parse_model(op.body, typed_body) if op.body is not None else None
-            initiated_by = body.get("initiatedBy")
-            if not isinstance(initiated_by, str) or len(initiated_by) > 256:
-                initiated_by = None
-            actor = actor_given or initiated_by or DIRECT_ACTOR
-            call = Call(current_services(), actor, model, params, body)
+            call = Call(services, caller, model, params, body)
             result: dict[str, Any] = _jsonable(op.run(call))
             return result
         except Exception as error:  # every failure becomes the seed's error shape
@@ -245,23 +286,37 @@ class OperationHandler:
                     f"it answers {', '.join(allowed)}",
                     allowed=allowed,
                 )
+            op = self._operation_at(checked["path"], checked["httpMethod"])
+            if op is not None:  # the role first: a caller with none learns nothing, not even a 400
+                caller = rest_caller(checked)
+                _authorize(op, with_groups(current_services(), caller.principal, caller.groups), caller)
             return self.resolver.resolve(checked, context)
         except MethodNotAllowed as error:
             return rest_error(error, {"Allow": ", ".join(error.details["allowed"])})
         except Exception as error:  # the seed's error shape, whatever failed
             return rest_error(error)
 
-    def _allowed_methods(self, path: str) -> list[str]:
-        """The methods of the operations whose path template `path` matches (empty: no route)."""
+    def _matching(self, path: str) -> list[Operation]:
+        """The operations whose path template `path` matches (empty: no route)."""
         parts = path.rstrip("/").split("/") if path != "/" else [""]
-        methods = set()
+        found = []
         for op in self.operations.values():
             template = op.path.split("/")
             if len(template) == len(parts) and all(
                 t == p or (t.startswith("{") and p) for t, p in zip(template, parts, strict=True)
             ):
-                methods.add(op.method)
-        return sorted(methods)
+                found.append(op)
+        return found
+
+    def _allowed_methods(self, path: str) -> list[str]:
+        """The methods of the operations whose path template `path` matches (empty: no route)."""
+        return sorted({op.method for op in self._matching(path)})
+
+    def _operation_at(self, path: str, method: str) -> Operation | None:
+        """The operation powertools will route `method path` to: a literal segment beats a
+        parameter (`/protection-groups/resolve` is not a group id)."""
+        candidates = [op for op in self._matching(path) if op.method == method]
+        return max(candidates, key=lambda op: -op.path.count("{"), default=None)
 
     @property
     def resolver(self) -> APIGatewayRestResolver:
@@ -301,7 +356,9 @@ class OperationHandler:
             body = kwargs.pop("body", None)
             params = {k: str(v) for k, v in kwargs.items() if v is not None}
             raw = app.current_event.json_body if op.raw_body and app.current_event.body else {}
-            call = Call(current_services(), _rest_actor(app), body, params, raw or {})
+            caller = rest_caller(app.current_event.raw_event)
+            services = with_groups(current_services(), caller.principal, caller.groups)
+            call = Call(services, caller, body, params, raw or {})
             result = op.run(call)
             return Response(
                 op.status, "application/json", json.dumps(_jsonable(result)), headers=JSON_HEADERS
@@ -358,17 +415,64 @@ class OperationHandler:
         return json.dumps(self.openapi(), indent=2)
 
 
-def _rest_actor(app: APIGatewayRestResolver) -> str:
-    """Who called: the authorizer's email claim, else the IAM identity (any part may be absent)."""
-    context = app.current_event.raw_event.get("requestContext") or {}
+def _authorize(op: Operation, services: Services, caller: Caller) -> None:
+    """Refuse (PERMISSION_DENIED) a caller whose roles lack what `op` needs before it runs."""
+    if op.permission is not None:
+        require(services, caller.principal, op.permission)
+
+
+def direct_caller(principal: str, actor: Any, initiated_by: Any) -> Caller:
+    """A direct invocation's caller: IAM authorised the call, so it is the configured principal;
+    the payload's `actor` (else the body's `initiatedBy`) is only who it says it acts for."""
+    said = next(
+        (v for v in (actor, initiated_by) if isinstance(v, str) and v.strip() and len(v) <= MAX_NAME_CHARS),
+        None,
+    )
+    return Caller(principal, on_behalf_of=None if said in (None, principal) else said)
+
+
+def rest_caller(event: Mapping[str, Any]) -> Caller:
+    """An API Gateway caller: a Cognito user pool's (its email, else its user name, else `sub`,
+    with its `cognito:groups`) when a Cognito authorizer ran, else the SigV4 (IAM) identity; any
+    part may be absent, and a caller naming nobody is `api-gateway`."""
+    context = event.get("requestContext") or {}
     identity = context.get("identity") or {}
     authorizer = context.get("authorizer") or {}
     claims = authorizer.get("claims") if isinstance(authorizer, Mapping) else None
-    candidates = [
-        claims.get("email") if isinstance(claims, Mapping) else None,
-        *(identity.get(key) for key in ("userArn", "caller", "user")),
-    ]
-    return next((str(c) for c in candidates if isinstance(c, str) and c), "api-gateway")
+    if isinstance(claims, Mapping):
+        for key in ("email", "cognito:username", "sub"):
+            value = claims.get(key)
+            if isinstance(value, str) and value.strip():
+                return Caller(value[:MAX_NAME_CHARS], groups=cognito_groups(claims.get("cognito:groups")))
+    found = (
+        (identity.get(key) for key in ("userArn", "caller", "user")) if isinstance(identity, Mapping) else ()
+    )
+    principal = next((c for c in found if isinstance(c, str) and c), REST_FALLBACK_ACTOR)
+    return Caller(principal[:MAX_NAME_CHARS])
+
+
+def cognito_groups(claim: Any) -> frozenset[str]:
+    """The role-configuration names (`cognito:<group>`) of a `cognito:groups` claim, which API
+    Gateway REST hands over as a list, a comma-separated string or `[a b]` (space-separated in
+    brackets; a JSON list is read as one too)."""
+    names: list[Any]
+    if isinstance(claim, list):
+        names = claim
+    elif isinstance(claim, str):
+        text = claim.strip()
+        if text.startswith("[") and text.endswith("]"):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+            names = parsed if isinstance(parsed, list) else text[1:-1].replace(",", " ").split()
+        else:
+            names = text.split(",")
+    else:
+        names = []
+    cleaned = {n.strip() for n in names if isinstance(n, str)}
+    kept = sorted(n for n in cleaned if n and len(n) <= MAX_NAME_CHARS)
+    return frozenset(COGNITO_PREFIX + n for n in kept[:MAX_COGNITO_GROUPS])
 
 
 def _jsonable(result: Any) -> Any:
@@ -379,4 +483,4 @@ def _jsonable(result: Any) -> Any:
     return result
 
 
-__all__ = ["Call", "Operation", "OperationHandler", "error_body"]
+__all__ = ["Call", "Caller", "Operation", "OperationHandler", "error_body"]

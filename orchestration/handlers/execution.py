@@ -3,7 +3,10 @@ invocation and API Gateway alike — and the Step Functions task entry of the st
 
 A direct invocation (the orchestration role, the seed's Example 4) starts the execution at once with
 a 202, unless DRBOT_REQUIRE_API_APPROVAL asks for approvers then too; approve/reject_execution are
-drbot's additions for that case.
+drbot's additions for that case. A direct invocation acts as DRBOT_DIRECT_ACTOR whatever its payload's
+`actor` or `initiatedBy` says (kept as `onBehalfOf`), so approving needs an authenticated approver:
+a Slack user, a REST caller, or that principal when it holds the approver role and did not request
+the run (docs/api.md, "Who is calling").
 
 On the embedded default a status or details call also advances a run that needs driving, once,
 before answering: a script whose every step is its own short process (the seed's Example 7) then
@@ -44,7 +47,11 @@ def _status_url(execution_id: str) -> str:
 def _start(call: Call) -> dict[str, Any]:
     request = cast(StartExecution, call.body)
     execution = executions.execute_recovery_plan(
-        call.services, request, call.actor, require_approval=call.services.settings.require_api_approval
+        call.services,
+        request,
+        call.actor,
+        require_approval=call.services.settings.require_api_approval,
+        on_behalf_of=call.caller.on_behalf_of,
     )
     awaiting = execution.status == ExecutionStatus.PENDING_APPROVAL
     response: dict[str, Any] = {

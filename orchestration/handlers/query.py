@@ -43,12 +43,19 @@ def _source_servers(call: Call) -> dict[str, Any]:
 
 
 def _user_permissions(call: Call) -> dict[str, Any]:
-    """The caller's roles and permissions (API Gateway: the IAM caller; direct: `actor`)."""
-    return {
+    """The caller's roles and permissions, as the role checks see them (docs/api.md, "Who is
+    calling"): API Gateway's SigV4 or Cognito caller, a direct invocation's configured principal.
+    It answers anyone, a caller with no role too (empty lists), so they can see why they are refused."""
+    answer: dict[str, Any] = {
         "user": call.actor,
         "roles": sorted(r.value for r in roles_of(call.services, call.actor)),
         "permissions": sorted(p.value for p in permissions_of(call.services, call.actor)),
     }
+    if call.caller.groups:
+        answer["groups"] = sorted(call.caller.groups)
+    if call.caller.on_behalf_of is not None:
+        answer["onBehalfOf"] = call.caller.on_behalf_of
+    return answer
 
 
 OPERATIONS = [
@@ -65,7 +72,8 @@ OPERATIONS = [
         "GET",
         "/user/permissions",
         _user_permissions,
-        summary="The caller's drbot roles and permissions",
+        summary="The caller's drbot roles and permissions (answers a caller with no role too)",
+        permission=None,
     ),
     Operation(
         "get_drs_quotas",

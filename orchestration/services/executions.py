@@ -239,12 +239,15 @@ def execute_recovery_plan(
     schedule_id: str | None = None,
     approved_by: str | None = None,
     authorized: bool = False,
+    on_behalf_of: str | None = None,
 ) -> Execution:
     """Check the plan and create its execution: awaiting approval, or started at once.
 
     `approved_by` records an approval given beforehand (an approver approved a schedule's runs);
     `authorized` says the request itself was allowed beforehand too (the schedule's creation and
-    approval were permission-checked), so `actor` (`schedule:<id>`) needs no role of its own."""
+    approval were permission-checked), so `actor` (`schedule:<id>`) needs no role of its own.
+    `on_behalf_of` is who a direct invocation says it acts for (docs/api.md, "Who is calling"):
+    recorded beside `actor`, never the requester."""
     if not authorized:
         require(services, actor, Permission.REQUEST_EXECUTION)
     cleanup = cleanup_after_minutes if cleanup_after_minutes is not None else request.cleanup_after_minutes
@@ -280,6 +283,7 @@ def execute_recovery_plan(
             "required_approvals": required,
             "expires_at": now + expiry if status == _S.PENDING_APPROVAL else None,
             "slack": channel,
+            "on_behalf_of": on_behalf_of or None,
         }
     )
     execution = _with_requested_event(execution, check, actor, now)
@@ -293,6 +297,7 @@ def execute_recovery_plan(
         reason=request.reason,
         status=str(created.status),
         warnings=len(check.warnings),
+        **({"onBehalfOf": on_behalf_of} if on_behalf_of else {}),
     )
     created = _withdraw_if_raced(services, created, actor)
     if created.status == _S.PENDING:
@@ -309,22 +314,23 @@ def _expire_due_requests(services: Services) -> None:
 
 def _with_requested_event(execution: Execution, check: PlanCheck, actor: str, now: int) -> Execution:
     kind = kind_word(execution)
+    who = f"{actor} (on behalf of {execution.on_behalf_of})" if execution.on_behalf_of else actor
     size = f"{len(execution.waves)} wave(s), {check.view.server_count} server(s)"
     reason = f" Reason: {execution.reason.rstrip('.')}." if execution.reason else ""
     if execution.status == _S.PENDING_APPROVAL:
         needed = execution.required_approvals
         distinct = " from distinct approvers" if needed > 1 else ""
         message = (
-            f"{actor} requested a {kind} of {execution.plan_name} ({size}): it needs {needed} "
+            f"{who} requested a {kind} of {execution.plan_name} ({size}): it needs {needed} "
             f"approval(s){distinct} by {_clock_time(execution.expires_at or now)}.{reason}"
         )
     elif execution.approvals:
         message = (
-            f"{actor} started a {kind} of {execution.plan_name} ({size}), approved beforehand by "
+            f"{who} started a {kind} of {execution.plan_name} ({size}), approved beforehand by "
             f"{_names([a.user_id for a in execution.approvals])}.{reason}"
         )
     else:
-        message = f"{actor} started a {kind} of {execution.plan_name} ({size}).{reason}"
+        message = f"{who} started a {kind} of {execution.plan_name} ({size}).{reason}"
     if check.warnings:
         message += f" Pre-flight: {len(check.warnings)} warning(s)."
     details: dict[str, Any] = {
@@ -339,6 +345,8 @@ def _with_requested_event(execution: Execution, check: PlanCheck, actor: str, no
         details["expiresAt"] = execution.expires_at
     if execution.schedule_id:
         details["scheduleId"] = execution.schedule_id
+    if execution.on_behalf_of:
+        details["onBehalfOf"] = execution.on_behalf_of
     return execution.with_event(EventType.REQUESTED, now, message, actor=actor, **details)
 
 
@@ -909,6 +917,7 @@ def execution_summary(execution: Execution) -> dict[str, Any]:
             "status": str(execution.status),
             "executionType": str(execution.execution_type),
             "initiatedBy": execution.initiated_by,
+            "onBehalfOf": execution.on_behalf_of,
             "requestedAt": execution.requested_at,
             "startTime": execution.start_time,
             "endTime": execution.end_time,
@@ -930,6 +939,7 @@ def execution_details(execution: Execution) -> dict[str, Any]:
             "startTime": execution.start_time,
             "endTime": execution.end_time,
             "initiatedBy": execution.initiated_by,
+            "onBehalfOf": execution.on_behalf_of,
             "reason": execution.reason or None,
             "requestedAt": execution.requested_at,
             "statusReason": execution.status_reason,

@@ -29,6 +29,7 @@ from tests.integration.test_handlers_data_management import (
     rest,
     seed_inventory,
 )
+from tests.support import apigw_event, response_json
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 SEED_MESSAGE = "Execution started - check status with operation: get_execution_details"
@@ -98,7 +99,12 @@ def test_seed_example_4_execute_recovery_plan_direct(api):
     assert response["message"] == SEED_MESSAGE
     assert response["statusUrl"] == f"/executions/{response['executionId']}"
     stored = api.store.get_execution(response["executionId"])
-    assert (stored.initiated_by, stored.plan_id) == ("automation-script", plan_id)
+    # IAM authorised the call: it acts as the configured principal; the payload's name is text only
+    assert (stored.initiated_by, stored.on_behalf_of, stored.plan_id) == (
+        "direct-invocation",
+        "automation-script",
+        plan_id,
+    )
     assert api.driver.started == [response["executionId"]]
 
 
@@ -176,26 +182,35 @@ def test_seed_example_6_script_polls_until_completed(api):
 # -- approval through the API ---------------------------------------------------------------------
 
 
+BOB_ARN = "arn:aws:iam::111122223333:user/bob"
+
+
+def rest_as(user_arn: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    response = execution.lambda_handler(apigw_event(method, path, body, user_arn=user_arn), None)
+    return response["statusCode"], response_json(response)
+
+
 def test_configuration_can_require_approval_for_api_runs(api):
-    api.settings = dataclasses.replace(api.settings, require_api_approval=True)
+    api.settings = dataclasses.replace(
+        api.settings,
+        require_api_approval=True,
+        roles=RoleConfig.from_mapping({"approver": [BOB_ARN], "default": "operator"}),
+    )
     response = execution.lambda_handler(seed_example_4(two_wave_plan()), None)
     assert response["status"] == "PENDING_APPROVAL"
     assert "awaiting approval (1 approval(s) needed)" in response["message"]
     assert api.driver.started == []
     execution_id = response["executionId"]
+    # a direct payload naming an approver is not that approver: the call is the direct principal's
     refused = execution.lambda_handler(
-        {
-            "operation": "approve_execution",
-            "actor": "automation-script",
-            "body": {"executionId": execution_id},
-        },
-        None,
-    )
-    assert refused["error"] == "PERMISSION_DENIED"
-    approved = execution.lambda_handler(
         {"operation": "approve_execution", "actor": "bob", "body": {"executionId": execution_id}}, None
     )
+    assert refused["error"] == "PERMISSION_DENIED"
+    assert api.store.get_execution(execution_id).approvals == []
+    status, approved = rest_as(BOB_ARN, "POST", f"/executions/{execution_id}/approve")
+    assert status == 200
     assert (approved["status"], approved["started"], approved["approvals"]) == ("PENDING", True, 1)
+    assert [a.user_id for a in api.store.get_execution(execution_id).approvals] == [BOB_ARN]
     assert api.driver.started == [execution_id]
 
 
@@ -203,20 +218,13 @@ def test_reject_over_rest_needs_a_reason(api):
     api.settings = dataclasses.replace(
         api.settings,
         require_api_approval=True,
-        roles=RoleConfig.from_mapping({"approver": ["bob"], "default": "operator"}),
+        roles=RoleConfig.from_mapping({"approver": [BOB_ARN], "default": "operator"}),
     )
     execution_id = execution.lambda_handler(seed_example_4(two_wave_plan()), None)["executionId"]
-    status, body = rest(execution, "POST", f"/executions/{execution_id}/reject", {})
+    status, body = rest_as(BOB_ARN, "POST", f"/executions/{execution_id}/reject", {})
     assert (status, body["error"]) == (400, "MISSING_FIELD")
-    rejected = execution.lambda_handler(
-        {
-            "operation": "reject_execution",
-            "actor": "bob",
-            "body": {"executionId": execution_id, "reason": "freeze"},
-        },
-        None,
-    )
-    assert (rejected["status"], rejected["changed"]) == ("REJECTED", True)
+    status, rejected = rest_as(BOB_ARN, "POST", f"/executions/{execution_id}/reject", {"reason": "freeze"})
+    assert (status, rejected["status"], rejected["changed"]) == (200, "REJECTED", True)
 
 
 # -- listing, status, waves, jobs -----------------------------------------------------------------

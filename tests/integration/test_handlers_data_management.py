@@ -414,5 +414,6 @@ def test_user_permissions_of_the_iam_caller(handler_services):
     assert body["user"] == "arn:aws:iam::111122223333:user/alice"
     assert body["roles"] == ["operator"]
     assert "request_execution" in body["permissions"]
+    # a direct invocation is its configured principal; the payload's actor is only "on behalf of"
     direct = query.lambda_handler({"operation": "get_user_permissions", "actor": "bob"}, None)
-    assert (direct["user"], direct["roles"]) == ("bob", ["viewer"])
+    assert (direct["user"], direct["roles"], direct["onBehalfOf"]) == ("direct-invocation", ["viewer"], "bob")
