@@ -25,13 +25,14 @@ For the template:
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from pydantic import SecretStr
-from slack_bolt import BoltRequest
+from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.handler import to_bolt_request
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
@@ -60,18 +61,22 @@ _lambda_client: Any = None  # None: bolt makes boto3.client("lambda") on the fir
 
 @lambda_entry
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    if not _readable(event):  # bolt would raise building its request: a 502 from API Gateway
-        return {"statusCode": 400, "body": UNREADABLE, "headers": {}}
+    refused = _refused(event)  # what bolt would raise on building its request: a 502 from API Gateway
+    if refused is not None:
+        body = refused.body if isinstance(refused.body, str) else json.dumps(refused.body)
+        return {"statusCode": refused.status, "body": body, "headers": {}}
     response: dict[str, Any] = slack_handler().handle(event, context)  # type: ignore[no-untyped-call]
     return response
 
 
-def _readable(event: dict[str, Any]) -> bool:
+def _refused(event: dict[str, Any]) -> BoltResponse | None:
+    """The answer to a request bolt cannot read (guard.read_request), or None to hand it to bolt."""
     try:
         request = to_bolt_request(event)
     except Exception:  # a body that is not Slack's (not UTF-8, a payload that is not a JSON object)
-        return False
-    return isinstance(read_request(request.raw_body, request.headers), BoltRequest)
+        return BoltResponse(status=400, body=UNREADABLE)
+    read = read_request(request.raw_body, request.headers)
+    return None if isinstance(read, BoltRequest) else read
 
 
 def slack_handler() -> SlackRequestHandler:

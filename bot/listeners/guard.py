@@ -1,10 +1,10 @@
 """What reaches a listener has the shape the listeners read; anything else is refused, changing
 nothing, before bolt's matchers look at it.
 
-- `SafeRequestVerification`: bolt's signature check, but a non-numeric X-Slack-Request-Timestamp is
-  a 401 like any other bad signature (slack_sdk's verifier raises ValueError on it: a 500).
-- `read_request(body, headers)`: a 400 for a body bolt cannot even build its request from (a
-  `payload` that is not a JSON object, a `user` that is not one); the Lambda entry uses it.
+- `read_request(body, headers)`: what every HTTP entry (the Lambda's, `drbot serve --http`) hands
+  to bolt: a 401 for an X-Slack-Request-Timestamp that is not a number, like any other bad
+  signature (slack_sdk's verifier would raise ValueError on it: a 500), and a 400 for a body bolt
+  cannot even build its request from (a `payload` that is not a JSON object, a `user` that is not one).
 - `shape_problem(body)`: the fields drbot's listeners and bolt's matchers index into, each of the
   type they are read as (a non-empty `actions` list of objects with an `action_id`, a `view` object
   with its `callback_id`, the user's id, a slash command's `command` and `user_id`, ...). A request
@@ -22,48 +22,33 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
-from slack_bolt.middleware.request_verification import RequestVerification
 
 from bot.listeners.errors import CORRELATION_KEYS, logger, request_fields
 
 INTERACTIVE = ("block_actions", "block_suggestion", "view_submission", "view_closed", "interactive_message")
 
 
-class SafeRequestVerification(RequestVerification):
-    """Bolt's RequestVerification, with a timestamp that is not a number refused as unsigned."""
-
-    def process(
-        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
-    ) -> BoltResponse:
-        if not self._can_skip(req.mode, req.body):
-            timestamp = (req.headers.get("x-slack-request-timestamp") or [""])[0]
-            if not (timestamp.isascii() and timestamp.isdigit()):
-                self.logger.info("Invalid request signature detected (timestamp is not a number)")
-                return self._build_error_response()
-        return super().process(req=req, resp=resp, next=next)
-
-
 def install(app: App) -> None:
-    """Swap bolt's RequestVerification for the safe one, in place (it runs before anything else
-    that reads the request), and refuse malformed payloads before any listener matches."""
-    middleware = app._middleware_list
-    for index, existing in enumerate(middleware):
-        if type(existing) is RequestVerification:
-            middleware[index] = SafeRequestVerification(
-                existing._signing_secret,
-                base_logger=app._base_logger,
-            )
-
+    """Refuse malformed payloads before any listener matches (the first global middleware after
+    bolt's own, which include its signature check)."""
     app.middleware(RefuseMalformed())
 
 
 UNREADABLE = "drbot could not read this request: its body is not a Slack payload"
 
 
+UNSIGNED = {"error": "invalid request"}  # bolt's own answer to a bad signature
+
+
 def read_request(body: str, headers: Mapping[str, Sequence[str]]) -> BoltRequest | BoltResponse:
-    """The BoltRequest of an HTTP request, or a 400 when bolt cannot even read it (a `payload` that
-    is not a JSON object, a `user` or `team` that is not one): bolt reads those fields as it builds
-    the request, before its signature check or any middleware runs."""
+    """The BoltRequest of an HTTP request; a 401 when its timestamp is not a number (bolt's check
+    would raise); a 400 when bolt cannot even read it (a `payload` that is not a JSON object, a
+    `user` or `team` that is not one): bolt reads those fields as it builds the request, before its
+    signature check or any middleware runs."""
+    timestamps = [v for k, vs in headers.items() if k.lower() == "x-slack-request-timestamp" for v in vs]
+    if any(not (t.isascii() and t.isdigit()) for t in timestamps):
+        logger.info("Invalid request signature detected (timestamp is not a number)")
+        return BoltResponse(status=401, body=UNSIGNED)
     try:
         return BoltRequest(body=body, headers=dict(headers))
     except Exception:  # JSONDecodeError, AttributeError, TypeError, BoltError: all the same to Slack

@@ -83,3 +83,16 @@ def test_other_paths_methods_and_sizes_are_refused(port: int) -> None:
     status, _, answer_headers = post(port, b"", {}, method="GET")
     assert (status, answer_headers.get("Allow")) == (405, "POST")
     assert post(port, b"x" * (MAX_BODY_BYTES + 1), headers)[0] == 413
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "²", "1.5", ""])
+def test_a_timestamp_that_is_not_a_number_is_unsigned(
+    port: int, slack_stub: SlackStub, timestamp: str
+) -> None:
+    command = slash_command(SLACK_SIGNING_SECRET, "help", response_url=slack_stub.new_response_url())
+
+    status, _, _ = post(
+        port, command.body.encode(), {**command.headers, "X-Slack-Request-Timestamp": timestamp}
+    )
+
+    assert status == 401

@@ -164,3 +164,19 @@ def test_the_lambda_entry_refuses_a_body_bolt_cannot_read_with_a_400(
     assert response["statusCode"] == 400
     assert "could not read" in response["body"]
     assert lambda_entry.invocations == []
+
+
+def test_the_lambda_entry_answers_a_timestamp_that_is_not_a_number_with_a_401(
+    lambda_entry: StubbedLambda, slack_stub: SlackStub
+) -> None:
+    from bot.lambda_function import handler
+
+    request = slash_command(SLACK_SIGNING_SECRET, "help", response_url=slack_stub.new_response_url())
+    event = request.apigw_event()
+    event["headers"]["X-Slack-Request-Timestamp"] = "1e9"
+    event["multiValueHeaders"]["X-Slack-Request-Timestamp"] = ["1e9"]
+
+    response = handler(event, LambdaContext())
+
+    assert response["statusCode"] == 401
+    assert lambda_entry.invocations == []
