@@ -8,16 +8,23 @@ DRBOT_IDEMPOTENCY_TABLE set, powertools idempotency (DynamoDBPersistenceLayer) a
 redelivery from its record without touching the store, and keeps a concurrent duplicate out while
 the first is in progress.
 
-The answer is the fire's outcome (`FireResult.to_wire()`); an event that is not a fire answers with
-the seed's error shape and is not retried. Drills report through the notifier the runtime loads
-(DRBOT_NOTIFIER); fires that start nothing report through a Slack reporter when Slack is configured
-(`bot.schedule_reporter:reporter_from_settings`, loaded by name so that this package never imports
-the Slack side), else to the log.
+The tag-sync schedule (docs/schedules.md, "Tag sync on a schedule") targets this function too, with
+`{"task": "tag_sync", "scheduledTime": "<aws.scheduler.scheduled-time>"}`: the fire runs
+`run_scheduled_tag_sync`, which re-reads the tag-sync settings (disabled or without a schedule: it
+does nothing) and syncs as `schedule:tag-sync`, logging a summary. A duplicate delivery is answered
+from the idempotency record when there is one, and otherwise just syncs again, which is harmless.
+
+The answer is the fire's outcome (`FireResult.to_wire()`, or the tag sync's summary); an event that
+is not a fire answers with the seed's error shape and is not retried. Drills report through the
+notifier the runtime loads (DRBOT_NOTIFIER); fires that start nothing report through a Slack
+reporter when Slack is configured (`bot.schedule_reporter:reporter_from_settings`, loaded by name so
+that this package never imports the Slack side), else to the log.
 
 For the template: the function needs the store's tables, the execution driver's permissions
 (Step Functions StartExecution), DRS through the hub role, `scheduler:UpdateSchedule` on drbot's
 group (to disable a schedule whose plan was deleted), and read/write on the idempotency table
-(partition key `id`, TTL attribute `expiration`).
+(partition key `id`, TTL attribute `expiration`); for the tag sync, the tag-sync settings table,
+`drs:TagResource` on source servers and `ec2:DescribeInstances`.
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ from orchestration.config import Settings
 from orchestration.errors import DrbotError, ValidationFailed
 from orchestration.handlers.runtime import current_services
 from orchestration.observability import lambda_entry, logger
+from orchestration.recurring import TAG_SYNC_TASK
+from orchestration.services.tag_sync_schedule import run_scheduled_tag_sync
 from scheduler.backends.port import ScheduleBackend
 from scheduler.fire import fire_schedule
 from scheduler.reporting import LoggingReporter, ScheduleReporter
@@ -60,12 +69,11 @@ _persistence: dict[str, BasePersistenceLayer] = {}
 @lambda_entry
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
-        schedule_id, scheduled_at = parse_fire(event)
+        fire = parse_event(event)
     except DrbotError as error:
         logger.error("not a scheduled fire", extra={"error": error.code, "detail": error.message})
         return error.to_body()
     services = current_services()
-    fire = {"scheduleId": schedule_id, "scheduledTime": scheduled_at}
     table = services.settings.idempotency_table
     if not table:
         return _fire(services, fire)
@@ -93,6 +101,22 @@ def persistence_layer(table: str) -> BasePersistenceLayer:
         return layer
 
 
+def parse_event(event: Any) -> dict[str, Any]:
+    """The fire the target input names: `{"scheduleId", "scheduledTime"}` (a drill schedule's) or
+    `{"task": "tag_sync", "scheduledTime"}`, the time in epoch seconds; or ValidationFailed."""
+    if isinstance(event, dict) and "task" in event:
+        task = event["task"]
+        if task != TAG_SYNC_TASK:
+            raise ValidationFailed(
+                f"Unknown scheduled task {str(task)[:64]!r}: the one task is '{TAG_SYNC_TASK}'.", field="task"
+            )
+        if "scheduleId" in event:
+            raise ValidationFailed("A fire names a task or a schedule, not both.", field="scheduleId")
+        return {"task": TAG_SYNC_TASK, "scheduledTime": _scheduled_time(event)}
+    schedule_id, scheduled_at = parse_fire(event)
+    return {"scheduleId": schedule_id, "scheduledTime": scheduled_at}
+
+
 def parse_fire(event: Any) -> tuple[str, int]:
     """(schedule id, fire time in epoch seconds) from the target input, or ValidationFailed."""
     if not isinstance(event, dict):
@@ -100,6 +124,10 @@ def parse_fire(event: Any) -> tuple[str, int]:
     schedule_id = event.get("scheduleId")
     if not isinstance(schedule_id, str) or not schedule_id.strip():
         raise ValidationFailed("The fire names no schedule: scheduleId is missing.", field="scheduleId")
+    return schedule_id.strip(), _scheduled_time(event)
+
+
+def _scheduled_time(event: dict[str, Any]) -> int:
     raw = event.get("scheduledTime")
     if not isinstance(raw, str):
         raise ValidationFailed(
@@ -115,7 +143,7 @@ def parse_fire(event: Any) -> tuple[str, int]:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # EventBridge Scheduler's context attribute is UTC
-    return schedule_id.strip(), int(moment.timestamp())
+    return int(moment.timestamp())
 
 
 def use_reporter(reporter: ScheduleReporter | None) -> None:
@@ -146,6 +174,9 @@ def _slack_reporter(settings: Settings) -> ScheduleReporter | None:
 
 
 def _fire(services: Services, fire: dict[str, Any]) -> dict[str, Any]:
+    if fire.get("task") == TAG_SYNC_TASK:
+        # run_scheduled_tag_sync logs its structured summary and never raises a DrbotError
+        return run_scheduled_tag_sync(services, int(fire["scheduledTime"]))
     try:
         backend: ScheduleBackend | None = schedule_backend(services)
     except DrbotError as error:  # only needed to disable a schedule whose plan was deleted

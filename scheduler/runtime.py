@@ -5,6 +5,11 @@ DRBOT_SCHEDULED_DRILL_FUNCTION_ARN and DRBOT_SCHEDULE_DLQ_ARN). On the embedded 
 local backend that `start_local_schedules` started in this process (the console and `drbot serve`
 start one next to the local runner), or — in a process that fires nothing, such as a test or a
 script — the store alone, which the next local backend reads when it starts.
+
+The same backend registers the tag-sync schedule (orchestration's RecurringTasks port):
+`start_local_schedules` hands the local backend to the services it fires for, and on AWS the
+data-management function loads `recurring_tasks` by name (DRBOT_RECURRING_TASKS, set by
+template.yaml), so orchestration never imports this package.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import threading
 
 from orchestration.bootstrap import Services
+from orchestration.recurring import NoRecurringTasks
 from scheduler.backends.local import LocalScheduleBackend
 from scheduler.backends.port import ScheduleBackend, StoreOnlyBackend
 from scheduler.reporting import ScheduleReporter
@@ -39,7 +45,8 @@ def start_local_schedules(
     backend = LocalScheduleBackend(services, reporter)
     with _lock:
         _local[id(services.store)] = backend
-    backend.start(pump=pump)
+    services.recurring = backend  # a tag-sync schedule saved from now on takes effect at once
+    backend.start(pump=pump)  # registers the saved tag-sync schedule with the drill schedules
     return backend
 
 
@@ -51,3 +58,24 @@ def stop_local_schedules(backend: LocalScheduleBackend | None) -> None:
     with _lock:
         for key in [k for k, v in _local.items() if v is backend]:
             del _local[key]
+    if backend.services.recurring is backend:
+        backend.services.recurring = NoRecurringTasks()
+
+
+class BackendRecurringTasks:
+    """The RecurringTasks of whichever backend fires schedules for `services`, looked up per call
+    (so the EventBridge backend is only built, and its configuration only checked, when used)."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def put_tag_sync(self, expression: str, timezone: str, enabled: bool, *, since: int) -> None:
+        schedule_backend(self._services).put_tag_sync(expression, timezone, enabled, since=since)
+
+    def remove_tag_sync(self) -> None:
+        schedule_backend(self._services).remove_tag_sync()
+
+
+def recurring_tasks(services: Services) -> BackendRecurringTasks:
+    """The DRBOT_RECURRING_TASKS factory (`scheduler.runtime:recurring_tasks`)."""
+    return BackendRecurringTasks(services)

@@ -1,6 +1,9 @@
 """EventBridge Scheduler: one schedule per drill schedule, in drbot's schedule group, whose target is
 the scheduled-drill Lambda (`scheduler.handler.lambda_handler`) with the input
-`{"scheduleId": "<id>", "scheduledTime": "<aws.scheduler.scheduled-time>"}`.
+`{"scheduleId": "<id>", "scheduledTime": "<aws.scheduler.scheduled-time>"}`. The tag sync has one
+schedule of its own in the same group, TAG_SYNC_SCHEDULE (`drbot-tag-sync`; a drill schedule's name
+holds a UUID, so the two never meet), targeting the same function with the input
+`{"task": "tag_sync", "scheduledTime": "<aws.scheduler.scheduled-time>"}`.
 
 Every request is checked here against the API's documented constraints before it is sent (names,
 ARNs, lengths, retry bounds): botocore validates only types and required members, and moto, which
@@ -28,13 +31,15 @@ from orchestration.config import (
 )
 from orchestration.errors import InternalError, ValidationFailed
 from orchestration.models import Schedule
-from orchestration.schedule_expressions import RateExpression, parse
+from orchestration.recurring import TAG_SYNC_TASK
+from orchestration.schedule_expressions import RateExpression, parse, validate_timezone
 from scheduler.backends.port import BackendEntry, ScheduleBackend
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
 NAME_PREFIX = "drbot-"
+TAG_SYNC_SCHEDULE = f"{NAME_PREFIX}tag-sync"
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"  # EventBridge Scheduler fills this context attribute
 MAX_EVENT_AGE_SECONDS = 3600  # a fire not delivered within an hour goes to the dead-letter queue
 MAX_RETRY_ATTEMPTS = 5
@@ -152,6 +157,21 @@ class EventBridgeSchedulerBackend(ScheduleBackend):
         """The CreateSchedule/UpdateSchedule parameters of an entry, checked."""
         payload = json.dumps({"scheduleId": entry.schedule_id, "scheduledTime": SCHEDULED_TIME})
         description = f"drbot drill schedule of plan {schedule.plan_id}"[:MAX_DESCRIPTION]
+        first = first_rate_fire(entry, schedule)
+        return self._params(schedule_name(entry.schedule_id), entry, description, payload, first)
+
+    def tag_sync_request(self, expression: str, timezone: str, enabled: bool, since: int) -> dict[str, Any]:
+        """The CreateSchedule/UpdateSchedule parameters of the tag-sync schedule, checked. An enabled
+        rate starts one interval after `since` (the settings' save), as the local backend counts it."""
+        entry = BackendEntry(TAG_SYNC_TASK, parse(expression).to_aws(), validate_timezone(timezone), enabled)
+        payload = json.dumps({"task": TAG_SYNC_TASK, "scheduledTime": SCHEDULED_TIME})
+        description = "drbot tag sync: copies EC2 instance tags onto DRS source servers"
+        first = _first_fire(entry, since)
+        return self._params(TAG_SYNC_SCHEDULE, entry, description, payload, first)
+
+    def _params(
+        self, name: str, entry: BackendEntry, description: str, payload: str, first: datetime | None
+    ) -> dict[str, Any]:
         if len(entry.expression) > MAX_EXPRESSION:
             raise ValidationFailed(
                 f"The expression is longer than {MAX_EXPRESSION} characters.", field="expression"
@@ -163,7 +183,7 @@ class EventBridgeSchedulerBackend(ScheduleBackend):
         if len(payload) > MAX_INPUT:  # cannot happen with an id-sized input; checked as AWS would
             raise ValidationFailed(f"The target input is longer than {MAX_INPUT} characters.")
         params: dict[str, Any] = {
-            "Name": schedule_name(entry.schedule_id),
+            "Name": name,
             "GroupName": self.target.group,
             "Description": description,
             "ScheduleExpression": entry.expression,
@@ -182,15 +202,28 @@ class EventBridgeSchedulerBackend(ScheduleBackend):
                 "DeadLetterConfig": {"Arn": self.target.dead_letter_arn},
             },
         }
-        first = first_rate_fire(entry, schedule)
         if first is not None:
             params["StartDate"] = first
         return params
 
+    # -- the tag-sync schedule --------------------------------------------------------------------
+
+    def put_tag_sync(self, expression: str, timezone: str, enabled: bool, *, since: int) -> None:
+        self._upsert(self.tag_sync_request(expression, timezone, enabled, since))
+
+    def remove_tag_sync(self) -> None:
+        self._remove(TAG_SYNC_SCHEDULE)
+
+    def tag_sync_entry(self) -> BackendEntry | None:
+        """The tag-sync schedule as EventBridge Scheduler holds it now, or None."""
+        return self._read(TAG_SYNC_SCHEDULE, TAG_SYNC_TASK)
+
     # -- primitives -------------------------------------------------------------------------------
 
     def _put(self, entry: BackendEntry, schedule: Schedule) -> None:
-        params = self.request(entry, schedule)
+        self._upsert(self.request(entry, schedule))
+
+    def _upsert(self, params: dict[str, Any]) -> None:
         try:
             self._client.update_schedule(**params)
         except ClientError as error:
@@ -202,15 +235,21 @@ class EventBridgeSchedulerBackend(ScheduleBackend):
                 raise _failed("CreateSchedule", create_error) from create_error
 
     def _delete(self, schedule_id: str) -> None:
+        self._remove(schedule_name(schedule_id))
+
+    def _remove(self, name: str) -> None:
         try:
-            self._client.delete_schedule(Name=schedule_name(schedule_id), GroupName=self.target.group)
+            self._client.delete_schedule(Name=name, GroupName=self.target.group)
         except ClientError as error:
             if _code(error) != "ResourceNotFoundException":
                 raise _failed("DeleteSchedule", error) from error
 
     def _get(self, schedule_id: str) -> BackendEntry | None:
+        return self._read(schedule_name(schedule_id), schedule_id)
+
+    def _read(self, name: str, schedule_id: str) -> BackendEntry | None:
         try:
-            found = self._client.get_schedule(Name=schedule_name(schedule_id), GroupName=self.target.group)
+            found = self._client.get_schedule(Name=name, GroupName=self.target.group)
         except ClientError as error:
             if _code(error) == "ResourceNotFoundException":
                 return None
@@ -238,10 +277,14 @@ def first_rate_fire(entry: BackendEntry, schedule: Schedule) -> datetime | None:
     """An enabled rate schedule's StartDate: one interval after its approval or resume, when drbot
     counts its first drill (scheduler/timing.py). Without one, EventBridge Scheduler would invoke
     the target at once, starting an unexpected drill the moment the schedule is approved."""
+    return _first_fire(entry, schedule.last_modified_date)
+
+
+def _first_fire(entry: BackendEntry, since: int) -> datetime | None:
     expression = parse(entry.expression)
     if not entry.enabled or not isinstance(expression, RateExpression):
         return None
-    return datetime.fromtimestamp(schedule.last_modified_date, UTC) + expression.interval
+    return datetime.fromtimestamp(since, UTC) + expression.interval
 
 
 def backend_from_settings(

@@ -11,6 +11,12 @@ missed (`scheduler.fire.record_missed`), never run. Several due at once run at m
 A fire that comes due while drbot runs, found by a pump that checked shortly before it, is not missed:
 it runs however small the grace period (the pump finds it up to PUMP_SECONDS late).
 
+The tag-sync schedule (orchestration/recurring.py) is one more job, rebuilt from the saved tag-sync
+settings at start-up and on every pump like the drill schedules, and replaced at once when the
+settings are saved in this process. Its fires run `run_scheduled_tag_sync`, which re-reads the
+settings. A sync that came due while drbot was not running is not made up at start-up: the next one
+does the same work (a sync copies the tags as they are then). Several due at once run once.
+
 Why one pump job rather than an APScheduler job per schedule firing on its own: due times are
 measured on the services' clock, so tests drive the backend with a FakeClock (`run_pending()`)
 without waiting for real time — as the local runner does for executions.
@@ -21,13 +27,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from aws_lambda_powertools import Logger
 
 from orchestration.bootstrap import Services
 from orchestration.models import Schedule
-from orchestration.schedule_expressions import parse
+from orchestration.schedule_expressions import RateExpression, parse, validate_timezone
+from orchestration.services.tag_sync import get_tag_sync_settings
+from orchestration.services.tag_sync_schedule import run_scheduled_tag_sync
 from scheduler.apscheduler_trigger import EventBridgeTrigger
 from scheduler.backends.port import BackendEntry, ScheduleBackend
 from scheduler.fire import FireResult, fire_schedule, record_missed
@@ -48,6 +57,17 @@ class _Job:
     entry: BackendEntry
     trigger: EventBridgeTrigger
     version: int  # the stored schedule's version this job was built from
+
+
+@dataclass(frozen=True)
+class _TaskJob:
+    """The tag-sync job: what it was built from (to rebuild only on a change) and its trigger."""
+
+    expression: str
+    timezone: str
+    enabled: bool
+    since: int
+    trigger: EventBridgeTrigger
 
 
 class LocalScheduleBackend(ScheduleBackend):
@@ -73,6 +93,9 @@ class LocalScheduleBackend(ScheduleBackend):
         self._fire_lock = threading.Lock()  # one pump at a time: a fire is never handled twice at once
         self._running = False
         self._checked_at: float | None = None  # the clock time of the previous run_pending
+        self._tag_sync: _TaskJob | None = None
+        self._tag_sync_after = 0.0  # the tag sync's fires at or before this were run (or let go)
+        self.tag_sync_fires: list[dict[str, Any]] = []  # what the tag-sync fires answered, latest last
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -103,8 +126,13 @@ class LocalScheduleBackend(ScheduleBackend):
 
     # -- firing -----------------------------------------------------------------------------------
 
+    @property
+    def services(self) -> Services:
+        return self._services
+
     def sync(self) -> None:
         """Make the jobs match the store: one per active schedule, rebuilt when it changed."""
+        self._sync_tag_sync()
         stored = {s.schedule_id: s for s in self._services.store.list_schedules()}
         with self._lock:
             for schedule_id in [sid for sid in self._jobs if sid not in stored]:
@@ -150,6 +178,10 @@ class LocalScheduleBackend(ScheduleBackend):
                     results.extend(self._fire_due(job, schedule, now, watched_since))
                 except Exception:  # one schedule's failure must not hold back the others' drills
                     logger.exception("schedule fire failed", extra={"schedule_id": schedule.schedule_id})
+            try:
+                self._fire_tag_sync(now)
+            except Exception:  # the next fire tries again
+                logger.exception("tag sync fire failed")
             return results
 
     def _fire_due(
@@ -173,6 +205,83 @@ class LocalScheduleBackend(ScheduleBackend):
         if late:
             return []
         return [fire_schedule(self._services, schedule.schedule_id, newest, self.reporter, self)]
+
+    # -- the tag-sync schedule --------------------------------------------------------------------
+
+    def put_tag_sync(self, expression: str, timezone: str, enabled: bool, *, since: int) -> None:
+        canonical, zone = parse(expression), validate_timezone(timezone)
+        with self._lock:
+            job = self._tag_sync
+            if job and (job.expression, job.timezone, job.enabled, job.since) == (
+                canonical.to_aws(),
+                zone,
+                enabled,
+                since,
+            ):
+                return
+            start = datetime.fromtimestamp(since, UTC) if isinstance(canonical, RateExpression) else None
+            trigger = EventBridgeTrigger(canonical, zone, start=start)
+            self._tag_sync = _TaskJob(canonical.to_aws(), zone, enabled, since, trigger)
+            # a new or changed schedule counts from now: what it would have fired before is not made up
+            self._tag_sync_after = self._services.clock.now()
+
+    def remove_tag_sync(self) -> None:
+        with self._lock:
+            self._tag_sync = None
+
+    def tag_sync_job(self) -> tuple[str, str, bool] | None:
+        """(expression, time zone, enabled) of the tag-sync job, or None."""
+        with self._lock:
+            job = self._tag_sync
+        return (job.expression, job.timezone, job.enabled) if job else None
+
+    def next_tag_sync(self) -> datetime | None:
+        """When the tag sync fires next here (None: no enabled tag-sync job)."""
+        with self._lock:
+            job, after = self._tag_sync, self._tag_sync_after
+        if job is None or not job.enabled:
+            return None
+        now = datetime.fromtimestamp(self._services.clock.now(), UTC)
+        fire: datetime | None = job.trigger.get_next_fire_time(datetime.fromtimestamp(after, UTC), now)
+        return fire
+
+    def _sync_tag_sync(self) -> None:
+        """Make the tag-sync job match the saved settings (another process may have changed them)."""
+        try:
+            settings = get_tag_sync_settings(self._services)
+            if settings.schedule_expression:
+                self.put_tag_sync(
+                    settings.schedule_expression,
+                    settings.schedule_timezone,
+                    settings.enabled,
+                    since=settings.last_modified_date,
+                )
+            else:
+                self.remove_tag_sync()
+        except Exception:  # e.g. a saved expression that no longer parses: no tag-sync job then
+            logger.exception("the tag-sync schedule cannot be fired here")
+            self.remove_tag_sync()
+
+    def _fire_tag_sync(self, now: float) -> None:
+        with self._lock:
+            job, after = self._tag_sync, self._tag_sync_after
+        if job is None or not job.enabled:
+            return
+        moment = datetime.fromtimestamp(now, UTC)
+        due: datetime | None = None
+        fire = job.trigger.get_next_fire_time(datetime.fromtimestamp(after, UTC), moment)
+        while fire is not None and fire <= moment:  # several due at once run once, as the newest
+            due = fire
+            fire = job.trigger.get_next_fire_time(fire, moment)
+        if due is None:
+            return
+        with self._lock:
+            if self._tag_sync is not job:  # replaced meanwhile: the new job counts from its own start
+                return
+            self._tag_sync_after = due.timestamp()
+        result = run_scheduled_tag_sync(self._services, int(due.timestamp()))
+        self.tag_sync_fires.append(result)
+        del self.tag_sync_fires[:-20]
 
     def _pump(self) -> None:
         try:

@@ -3,6 +3,10 @@
 The base class holds what every backend shares — which schedules may fire at all (approved ones),
 the expression and time zone checked and put in canonical form — and the adapters implement three
 primitives: `_put` (create or replace one entry), `_delete` and `_get`.
+
+A backend also implements orchestration's RecurringTasks port (orchestration/recurring.py), which
+registers the tag-sync schedule: `put_tag_sync` and `remove_tag_sync`, no-ops here; the local and
+EventBridge backends fire it.
 """
 
 from __future__ import annotations
@@ -56,6 +60,14 @@ class ScheduleBackend(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Stop firing from this process; the default has nothing to stop."""
+
+    # -- the tag-sync schedule (orchestration/recurring.py) --------------------------------------
+
+    def put_tag_sync(self, expression: str, timezone: str, enabled: bool, *, since: int) -> None:  # noqa: B027
+        """Create or replace the tag-sync entry; the default fires nothing (the store is all there is)."""
+
+    def remove_tag_sync(self) -> None:  # noqa: B027 - optional hook
+        """Forget the tag-sync entry; the default holds none."""
 
     # -- primitives -------------------------------------------------------------------------------
 

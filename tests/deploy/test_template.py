@@ -742,3 +742,49 @@ def test_schedule_time_zones_need_no_system_tz_database() -> None:
         zoneinfo.reset_tzpath()
         zoneinfo.ZoneInfo.clear_cache()
         _zone.cache_clear()
+
+
+TAG_SYNC_SCHEDULE = (
+    "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/"
+    "${DrillScheduleGroup}/drbot-tag-sync"
+)
+
+
+def test_the_tag_sync_schedule_is_registered_by_data_management_and_fired_by_the_scheduled_function(
+    template: dict[str, Any], transformed: dict[str, Any]
+) -> None:
+    """update_tag_sync_settings (data management) writes that one schedule, through the factory the
+    environment names; the scheduled function's tag sync reads the settings, EC2 and tags DRS."""
+    import pkgutil
+
+    from scheduler.backends.eventbridge import TAG_SYNC_SCHEDULE as NAME
+
+    assert TAG_SYNC_SCHEDULE.endswith(f"/{NAME}")
+    env = template["Resources"]["DataManagementFunction"]["Properties"]["Environment"]["Variables"]
+    assert callable(pkgutil.resolve_name(env["DRBOT_RECURRING_TASKS"]))
+    assert {
+        "DRBOT_SCHEDULE_GROUP",
+        "DRBOT_SCHEDULER_ROLE_ARN",
+        "DRBOT_SCHEDULED_DRILL_FUNCTION_ARN",
+        "DRBOT_SCHEDULE_DLQ_ARN",
+    } <= set(env)
+    data = _granted(transformed, "DataManagementFunction")
+    scheduler_grants = {(a, r) for a, r in data if a.startswith("scheduler:")}
+    assert scheduler_grants == {
+        (action, TAG_SYNC_SCHEDULE)
+        for action in (
+            "scheduler:CreateSchedule",
+            "scheduler:UpdateSchedule",
+            "scheduler:DeleteSchedule",
+            "scheduler:GetSchedule",
+        )
+    }
+    assert ("iam:PassRole", "SchedulerRole") in data
+
+    fired = _granted(transformed, "ScheduledDrillFunction")
+    assert {
+        ("dynamodb:GetItem", "TagSyncConfigTable"),
+        ("ec2:DescribeInstances", "*"),
+        ("drs:TagResource", "arn:${AWS::Partition}:drs:*:${AWS::AccountId}:source-server/*"),
+        ("dynamodb:PutItem", "AuditTable"),
+    } <= fired
