@@ -34,13 +34,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.slack_retry import ExactRateLimitRetry, with_exact_rate_limits
 from bot.slack_retry import retry_after as slack_retry_after
 from bot.slack_secrets import bot_client
 from bot.views.common import escape, section
@@ -58,6 +61,16 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_RETRY_AFTER_SECONDS = 1.0
 MAX_FAILED_SERVERS_LISTED = 20
+# the delivery worker's pause after Slack was down (5xx, no connection), doubling up to the maximum
+OUTAGE_RETRY_SECONDS = 1.0
+MAX_OUTAGE_RETRY_SECONDS = 30.0
+# how long a Lambda invocation waits for its deliveries at its end (see `flush`)
+FLUSH_SECONDS = 5.0
+
+# inline: deliver() posts at once and raises when Slack did not take it (the engine offers the
+# events again); background: a worker thread posts, deliver() returns at once; deferred: deliver()
+# queues and `flush()` posts (a Lambda invocation, at its end)
+Delivery = Literal["inline", "background", "deferred"]
 
 _T = EventType
 # events that are thread replies (the rest only refresh the root)
@@ -140,6 +153,33 @@ class _Thread:
         )
 
 
+@dataclass
+class _Update:
+    """A click's update of a message the notifier also writes (the run's root or its copy)."""
+
+    channel: str
+    ts: str
+    message: Message  # what the click shows
+    seq: int  # the last event `message` reflects
+    on_failed: Callable[[], None] | None = None  # tell the clicker privately that it counted
+
+
+@dataclass
+class _Pending:
+    """What is queued for one execution: its newest known state, the events handed over, the
+    clicks' updates (one per message, the newest)."""
+
+    execution: Execution
+    events: dict[int, ExecutionEvent] = field(default_factory=dict)
+    updates: dict[tuple[str, str], _Update] = field(default_factory=dict)
+
+    def merge(self, newer: _Pending) -> None:
+        if newer.execution.version >= self.execution.version:
+            self.execution = newer.execution
+        self.events.update(newer.events)
+        self.updates.update(newer.updates)
+
+
 class SlackNotifier:
     """The Notifier port for Slack threads; see the module docstring."""
 
@@ -149,14 +189,31 @@ class SlackNotifier:
         clock: Clock,
         min_update_seconds: float = 5.0,
         services: Services | None = None,
+        *,
+        delivery: Delivery = "inline",
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.client = client
         self.clock = clock
         self.min_update_seconds = min_update_seconds
+        self.delivery: Delivery = delivery
         self._services = services
         self._threads: dict[str, _Thread] = {}
-        self._blocked_until: dict[str, float] = {}  # method -> end of its Retry-After
-        self._lock = threading.Lock()
+        self._blocked_until: dict[str, float] = {}  # method -> end of its Retry-After (inline)
+        self._lock = threading.RLock()  # one writer of the messages at a time, in order
+        # the outbox (background and deferred): per execution, oldest first
+        self._rate_limits = ExactRateLimitRetry(sleep, default=DEFAULT_RETRY_AFTER_SECONDS)
+        self._retrying = with_exact_rate_limits(client, self._rate_limits)
+        self._queue: OrderedDict[str, _Pending] = OrderedDict()
+        self._changed = threading.Condition()
+        self._busy: str | None = None  # the execution the worker is delivering now
+        self._retry_at: float | None = None  # monotonic time of the next try after an outage
+        self._outage_wait = 0.0
+        self._stopping = False
+        self._worker: threading.Thread | None = None
+        if delivery == "background":
+            self._worker = threading.Thread(target=self._work_loop, name="slack-deliveries", daemon=True)
+            self._worker.start()
 
     def bind(self, services: Services) -> SlackNotifier:
         """Keep each thread's state on the executions of `services` (see the module docstring)."""
@@ -172,6 +229,22 @@ class SlackNotifier:
     # -- the port ----------------------------------------------------------------------------------
 
     def deliver(self, execution: Execution, events: Sequence[ExecutionEvent]) -> None:
+        if execution.slack is None:
+            return
+        if self.delivery != "inline":  # the worker (or the flush) posts; the engine goes on
+            self._enqueue(execution.execution_id, _Pending(execution, {e.seq: e for e in events}))
+            return
+        self._deliver_now(execution, events, self.client)
+
+    def _deliver_now(
+        self,
+        execution: Execution,
+        events: Sequence[ExecutionEvent],
+        client: WebClient,
+        shown: frozenset[tuple[str, str]] = frozenset(),
+    ) -> None:
+        """Post what `events` (and, queued, the record's newer events) call for; raises
+        SlackUnavailable when Slack did not take it (what was posted is kept)."""
         slack = execution.slack
         if slack is None:
             return
@@ -180,7 +253,10 @@ class SlackNotifier:
             if thread.disabled:
                 return
             thread.absorb(slack)
-            fresh = [e for e in sorted(events, key=lambda e: e.seq) if e.seq > thread.handled_through]
+            offered = events
+            if self.delivery != "inline":  # the newest record: whatever it has beyond the thread
+                offered = list({e.seq: e for e in [*execution.events, *events]}.values())
+            fresh = [e for e in sorted(offered, key=lambda e: e.seq) if e.seq > thread.handled_through]
             if (
                 not fresh
                 and thread.shown_through >= thread.handled_through
@@ -188,7 +264,7 @@ class SlackNotifier:
             ):
                 return
             try:
-                self._deliver(execution, slack, thread, fresh, events)
+                self._deliver(execution, slack, thread, fresh, offered, client=client, shown=shown)
             finally:  # what was posted stays posted, even when Slack refused the rest for now
                 self._keep(execution.execution_id, thread)
 
@@ -199,23 +275,31 @@ class SlackNotifier:
         thread: _Thread,
         fresh: list[ExecutionEvent],
         events: Sequence[ExecutionEvent],
+        *,
+        client: WebClient,
+        shown: frozenset[tuple[str, str]],
     ) -> None:
         root = thread.root_ts
         if root is None:
-            root = self._post_root(execution, thread)
+            root = self._post_root(execution, thread, client)
             if root is None:
                 return
         for event in fresh:
             if event.type in REPLY_ICONS:
-                self._reply(execution, root, event)
-            if event.type in COPY_UPDATES:
-                self._update_copy(execution)
+                self._reply(execution, root, event, client)
+            if event.type in COPY_UPDATES and (slack.approval_channel, slack.approval_ts) not in shown:
+                self._update_copy(execution, client)
             thread.handled_through = event.seq
         if _report_due(execution, thread):
-            self._post_report(execution, root, thread)
+            self._post_report(execution, root, thread, client)
         every = {e.seq: e for e in [*execution.events, *events]}
         forced = any(e.type in FORCE_UPDATE for seq, e in every.items() if seq > thread.shown_through)
-        self._refresh(execution, slack.progress_ts or root, thread, forced)
+        progress = slack.progress_ts or root
+        if (slack.channel, progress) in shown:  # a click's update just showed the newest state
+            thread.last_update = self.clock.now()
+            thread.shown_through = thread.handled_through
+            return
+        self._refresh(execution, progress, thread, forced, client)
 
     def _keep(self, execution_id: str, thread: _Thread) -> None:
         """Save the thread's state on the execution when it moved (no-op when unbound)."""
@@ -232,10 +316,11 @@ class SlackNotifier:
 
     # -- the messages ------------------------------------------------------------------------------
 
-    def _post_root(self, execution: Execution, thread: _Thread) -> str | None:
+    def _post_root(self, execution: Execution, thread: _Thread, client: WebClient) -> str | None:
         assert execution.slack is not None
         message = build_execution_summary(execution, self._now())
         answer = self._call(
+            client,
             "chat.postMessage",
             channel=execution.slack.channel,
             text=message.text,
@@ -244,12 +329,12 @@ class SlackNotifier:
         if answer is None:
             thread.disabled = True
             return None
-        thread.root_ts = self._adopt_first_root(execution, str(answer["ts"]))
+        thread.root_ts = self._adopt_first_root(execution, str(answer["ts"]), client)
         thread.last_update = self.clock.now()
         thread.shown_through = max(thread.shown_through, max((e.seq for e in execution.events), default=0))
         return thread.root_ts
 
-    def _adopt_first_root(self, execution: Execution, posted: str) -> str:
+    def _adopt_first_root(self, execution: Execution, posted: str, client: WebClient) -> str:
         """Record the root just posted; if another process recorded one first (two invocations
         delivering the same first events), delete ours and use theirs: one thread per execution."""
         if self._services is None:
@@ -272,12 +357,12 @@ class SlackNotifier:
             return posted
         assert execution.slack is not None
         try:
-            self._call("chat.delete", channel=execution.slack.channel, ts=posted)
+            self._call(client, "chat.delete", channel=execution.slack.channel, ts=posted)
         except SlackUnavailable:  # a second root stays visible; the thread is still the first one
             logger.warning("could not delete a second root", extra={"execution_id": execution.execution_id})
         return winner
 
-    def _reply(self, execution: Execution, root: str, event: ExecutionEvent) -> None:
+    def _reply(self, execution: Execution, root: str, event: ExecutionEvent, client: WebClient) -> None:
         assert execution.slack is not None
         message = reply_message(execution, event)
         arguments: dict[str, Any] = {
@@ -288,9 +373,9 @@ class SlackNotifier:
         }
         if event.type in BROADCAST:
             arguments["reply_broadcast"] = True
-        self._call("chat.postMessage", **arguments)
+        self._call(client, "chat.postMessage", **arguments)
 
-    def _post_report(self, execution: Execution, root: str, thread: _Thread) -> None:
+    def _post_report(self, execution: Execution, root: str, thread: _Thread, client: WebClient) -> None:
         """The evidence report, as a reply in the thread (not broadcast: the result was)."""
         assert execution.slack is not None
         if self._services is not None:
@@ -299,6 +384,7 @@ class SlackNotifier:
             report = evidence_report(execution, None, plan_read=False, generated_at=self._now())
         message = build_report_message(report)
         self._call(
+            client,
             "chat.postMessage",
             channel=execution.slack.channel,
             thread_ts=root,
@@ -307,13 +393,14 @@ class SlackNotifier:
         )
         thread.reported = True  # posted, or refused for good: never twice
 
-    def _update_copy(self, execution: Execution) -> None:
+    def _update_copy(self, execution: Execution, client: WebClient) -> None:
         """The approvals channel's copy of the request shows what became of it."""
         slack = execution.slack
         if slack is None or not (slack.approval_channel and slack.approval_ts):
             return
         message = build_approval_copy(execution, self._now())
         self._call(
+            client,
             "chat.update",
             channel=slack.approval_channel,
             ts=slack.approval_ts,
@@ -321,7 +408,9 @@ class SlackNotifier:
             blocks=message.block_dicts(),
         )
 
-    def _refresh(self, execution: Execution, ts: str, thread: _Thread, forced: bool) -> None:
+    def _refresh(
+        self, execution: Execution, ts: str, thread: _Thread, forced: bool, client: WebClient
+    ) -> None:
         """chat.update the live summary if it is stale and the throttle allows (or it must)."""
         if thread.shown_through >= thread.handled_through:
             return
@@ -332,6 +421,7 @@ class SlackNotifier:
         assert execution.slack is not None
         message = build_execution_summary(execution, int(now))
         self._call(
+            client,
             "chat.update",
             channel=execution.slack.channel,
             ts=ts,
@@ -343,24 +433,29 @@ class SlackNotifier:
 
     # -- Slack -------------------------------------------------------------------------------------
 
-    def _call(self, method: str, **arguments: Any) -> dict[str, Any] | None:
+    def _call(self, client: WebClient, method: str, **arguments: Any) -> dict[str, Any] | None:
         """The answer of a Web API call; None when Slack refused it for good (logged).
 
-        Raises SlackUnavailable when Slack is rate-limiting or down (the caller's events are kept)."""
+        Raises SlackUnavailable when Slack is rate-limiting or down (the caller's events are kept).
+        Inline, a 429 is not retried here (no sleeping in the engine's thread): the method is not
+        called again until its Retry-After is over. Queued, the client's ExactRateLimitRetry has
+        already waited Retry-After and retried (bot/slack_retry.py)."""
         now = self.clock.now()
-        blocked_until = self._blocked_until.get(method)
+        inline = client is self.client
+        blocked_until = self._blocked_until.get(method) if inline else None
         if blocked_until is not None and now < blocked_until:
             raise SlackUnavailable(method, "rate-limited", blocked_until - now)
         try:
-            response = self.client.api_call(method, json=arguments)
+            response = client.api_call(method, json=arguments)
         except SlackApiError as exc:
             status = exc.response.status_code
             if status == 429:
                 retry_after = slack_retry_after(exc.response.headers, DEFAULT_RETRY_AFTER_SECONDS)
-                self._blocked_until[method] = now + retry_after
-                raise SlackUnavailable(method, "rate-limited", retry_after) from exc
+                if inline:
+                    self._blocked_until[method] = now + retry_after
+                raise SlackUnavailable(method, "rate-limited", retry_after) from None
             if status >= 500:
-                raise SlackUnavailable(method, f"HTTP {status}") from exc
+                raise SlackUnavailable(method, f"HTTP {status}") from None
             logger.warning(
                 "Slack refused a message; dropped",
                 extra={
@@ -370,8 +465,267 @@ class SlackNotifier:
                 },
             )
             return None
+        except OSError as exc:  # no connection (URLError is an OSError), after slack_sdk's own retry
+            raise SlackUnavailable(method, type(exc).__name__) from None
         self._blocked_until.pop(method, None)
         return dict(response.data) if isinstance(response.data, dict) else {}
+
+    # -- a click's update of a message the notifier writes -----------------------------------------
+
+    def owns(self, execution: Execution, channel: str, ts: str) -> bool:
+        """Whether (channel, ts) is a message this notifier updates: the run's live summary (its
+        root) or the approvals channel's copy."""
+        slack = execution.slack
+        if slack is None:
+            return False
+        mine = {(slack.channel, slack.progress_ts or slack.thread_ts)}
+        if slack.approval_channel and slack.approval_ts:
+            mine.add((slack.approval_channel, slack.approval_ts))
+        return (channel, ts) in mine
+
+    def update_message(
+        self,
+        execution: Execution,
+        channel: str,
+        ts: str,
+        message: Message,
+        on_failed: Callable[[], None] | None = None,
+    ) -> None:
+        """Show a click's `message` (which reflects `execution`) on a message this notifier owns,
+        through the same writer as the notifier's own updates: it is rendered at send time, and if
+        the run moved on meanwhile, the run's newest state is sent instead. When Slack does not take
+        it, `on_failed` is called (the clicker is told privately that the click counted)."""
+        seq = max((e.seq for e in execution.events), default=0)
+        update = _Update(channel, ts, message, seq, on_failed)
+        if self.delivery != "inline":
+            self._enqueue(execution.execution_id, _Pending(execution, updates={(channel, ts): update}))
+            return
+        with self._lock:
+            self._send_update(self._newest(execution), update, self.client)
+
+    def _send_update(self, execution: Execution, update: _Update, client: WebClient) -> bool:
+        newest = max((e.seq for e in execution.events), default=0)
+        message = update.message if newest <= update.seq else self._rendering(execution, update)
+        try:
+            answer = self._call(
+                client,
+                "chat.update",
+                channel=update.channel,
+                ts=update.ts,
+                text=message.text,
+                blocks=message.block_dicts(),
+            )
+        except SlackUnavailable as unavailable:
+            logger.warning(
+                "Slack did not take a click's update",
+                extra={"execution_id": execution.execution_id, "reason": str(unavailable)},
+            )
+            answer = None
+        if answer is not None:
+            return True
+        if update.on_failed is not None:
+            try:
+                update.on_failed()
+            except Exception:  # the response_url may be gone too: logged, nothing else to do
+                logger.warning(
+                    "could not tell the clicker",
+                    extra={"execution_id": execution.execution_id},
+                    exc_info=True,
+                )
+        return False
+
+    def _rendering(self, execution: Execution, update: _Update) -> Message:
+        """The message as the notifier itself shows it for `execution`."""
+        slack = execution.slack
+        if slack is not None and (update.channel, update.ts) == (slack.approval_channel, slack.approval_ts):
+            return build_approval_copy(execution, self._now())
+        return build_execution_summary(execution, self._now())
+
+    # -- the outbox (background and deferred) ------------------------------------------------------
+
+    def _enqueue(self, execution_id: str, pending: _Pending) -> None:
+        with self._changed:
+            queued = self._queue.get(execution_id)
+            if queued is None:
+                self._queue[execution_id] = pending
+            else:
+                queued.merge(pending)
+            self._changed.notify_all()
+
+    def _requeue(self, execution_id: str, pending: _Pending) -> None:
+        """Put undelivered work back at the head, merged with what came meanwhile: order is kept."""
+        with self._changed:
+            newer = self._queue.pop(execution_id, None)
+            if newer is not None:
+                pending.merge(newer)
+            self._queue[execution_id] = pending
+            self._queue.move_to_end(execution_id, last=False)
+            self._changed.notify_all()
+
+    def _newest(self, execution: Execution) -> Execution:
+        """The execution as the store has it now (the snapshot when unbound or unreadable)."""
+        if self._services is None:
+            return execution
+        try:
+            stored = self._services.store.get_execution(execution.execution_id)
+        except Exception:  # the snapshot is what we know
+            logger.warning(
+                "could not read the execution; using the snapshot",
+                extra={"execution_id": execution.execution_id},
+                exc_info=True,
+            )
+            return execution
+        return stored if stored.version >= execution.version else execution
+
+    def _work(self, execution_id: str, pending: _Pending) -> bool:
+        """Deliver one execution's queued work (the clicks' updates first, rendered from the newest
+        record, then what its events call for); False when Slack did not take it all (kept)."""
+        execution = self._newest(pending.execution)
+        with self._lock:
+            shown = frozenset(
+                key
+                for key, update in pending.updates.items()
+                if self._send_update(execution, update, self._retrying)
+            )
+            pending.updates.clear()  # sent, or the clicker was told: never twice
+            try:
+                self._deliver_now(execution, list(pending.events.values()), self._retrying, shown)
+            except SlackUnavailable as unavailable:
+                logger.warning(
+                    "Slack did not take a delivery; kept for a retry",
+                    extra={
+                        "execution_id": execution_id,
+                        "method": unavailable.method,
+                        "reason": str(unavailable),
+                    },
+                )
+                pending.execution = execution
+                return False
+            except Exception:  # e.g. the Slack secret has no token yet: kept, tried again
+                logger.exception(
+                    "Slack delivery failed; kept for a retry", extra={"execution_id": execution_id}
+                )
+                pending.execution = execution
+                return False
+        return True
+
+    def _work_loop(self) -> None:
+        """The background worker: the oldest execution's work first; after an outage, the same
+        work again after a pause (doubling), so per-thread order is never broken."""
+        while True:
+            with self._changed:
+                while True:
+                    now = time.monotonic()
+                    ready = self._queue and (self._retry_at is None or now >= self._retry_at)
+                    if ready or (self._stopping and not self._queue):
+                        break
+                    if self._stopping and self._retry_at is not None:
+                        return  # closing during an outage: what is left stays in the record
+                    wait = None if self._retry_at is None else max(0.0, self._retry_at - now)
+                    self._changed.wait(wait)
+                if not self._queue:
+                    return
+                execution_id, pending = self._queue.popitem(last=False)
+                self._busy = execution_id
+            delivered = False
+            try:
+                delivered = self._work(execution_id, pending)
+            except Exception:  # never let the worker die: the work is kept and tried again
+                logger.exception("Slack delivery failed", extra={"execution_id": execution_id})
+            with self._changed:
+                self._busy = None
+                if delivered:
+                    self._outage_wait = 0.0
+                    self._retry_at = None
+                else:
+                    self._outage_wait = min(
+                        MAX_OUTAGE_RETRY_SECONDS, max(OUTAGE_RETRY_SECONDS, self._outage_wait * 2)
+                    )
+                    self._retry_at = time.monotonic() + self._outage_wait
+                self._changed.notify_all()
+            if not delivered:
+                self._requeue(execution_id, pending)
+
+    def retry_now(self) -> None:
+        """Try queued work at once, not after the outage pause (Slack is known to be back)."""
+        with self._changed:
+            self._retry_at = None
+            self._outage_wait = 0.0
+            self._changed.notify_all()
+
+    def pending(self) -> list[str]:
+        """The executions with queued work not yet delivered."""
+        with self._changed:
+            return [*([self._busy] if self._busy else []), *self._queue]
+
+    def flush(self, timeout: float = FLUSH_SECONDS) -> list[str]:
+        """Deliver what is queued, waiting at most `timeout` seconds; returns the executions whose
+        work is left. Background: waits for the worker. Deferred (a Lambda invocation's end): posts
+        here, a Retry-After only waited when it ends before the deadline; what is left is given
+        back to the engine — the execution's delivery cursor goes back to what Slack has, so the
+        next tick offers those events again and the notifier re-renders them from the record."""
+        if self.delivery == "background":
+            deadline = time.monotonic() + timeout
+            with self._changed:
+                self._changed.wait_for(
+                    lambda: (not self._queue and self._busy is None) or time.monotonic() >= deadline,
+                    timeout=timeout,
+                )
+            return self.pending()
+        if self.delivery == "inline":
+            return []
+        deadline = self.clock.now() + timeout
+        self._rate_limits.may_wait = lambda seconds: self.clock.now() + seconds <= deadline
+        try:
+            while self.clock.now() < deadline:
+                with self._changed:
+                    if not self._queue:
+                        break
+                    execution_id, pending = self._queue.popitem(last=False)
+                if not self._work(execution_id, pending):
+                    self._requeue(execution_id, pending)
+                    break
+        finally:
+            self._rate_limits.may_wait = None
+        with self._changed:
+            left = list(self._queue)
+            self._queue.clear()
+        for execution_id in left:
+            self._give_back(execution_id)
+        return left
+
+    def _give_back(self, execution_id: str) -> None:
+        """Move the execution's delivery cursor back to the last event the thread handled."""
+        if self._services is None:
+            return
+        with self._lock:
+            thread = self._threads.get(execution_id)
+            handled = thread.handled_through if thread else 0
+
+        def back(current: Execution) -> Execution:
+            if current.slack is not None:
+                cursor = min(current.notified_through, max(handled, current.slack.posted_through))
+                if cursor < current.notified_through:
+                    return current.model_copy(update={"notified_through": cursor})
+            return current
+
+        try:
+            self._services.store.modify_execution(execution_id, back, "drbot", attempts=3)
+        except Exception:  # the events stay unposted until the next one: logged
+            logger.warning(
+                "could not give undelivered events back", extra={"execution_id": execution_id}, exc_info=True
+            )
+        else:
+            logger.info("Slack deliveries left for the next tick", extra={"execution_id": execution_id})
+
+    def close(self, timeout: float = FLUSH_SECONDS) -> None:
+        """Deliver what is queued (at most `timeout` seconds), then stop the worker."""
+        self.flush(timeout)
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+        if self._worker is not None:
+            self._worker.join(timeout)
 
     def _now(self) -> int:
         return int(self.clock.now())
