@@ -2,7 +2,8 @@
 
 `AwsSessions` is the real thing: the hub account's credentials, or a registered target account's
 role assumed through STS (with its external id), refreshed before it expires. The embedded default
-has no AWS: `NoAws` answers with an error that says how to get it.
+answers them from the DRS simulator (`SimulatedAws`, orchestration/drs/clients.py; docs/simulator.md).
+`NoAws` is for a drbot with neither: it answers with an error that says how to get AWS.
 """
 
 from __future__ import annotations
@@ -67,12 +68,12 @@ def calling_aws(service: str, action: str) -> Iterator[None]:
 
 
 class NoAws:
-    """The embedded default: DRS is simulated; other AWS services are not there."""
+    """No EC2, IAM or STS: an embedded drbot whose DRS is not the simulator (so nothing simulates them)."""
 
     def client(self, service: str, region: str, account_id: str | None = None) -> Any:
         raise ValidationFailed(
-            f"{service.upper()} queries need AWS: run drbot with DRBOT_BACKEND=aws and AWS credentials. "
-            "The embedded default simulates DRS only.",
+            f"{service.upper()} queries need AWS: run drbot with DRBOT_BACKEND=aws and AWS credentials, "
+            "or on the embedded default with its DRS simulator, which simulates EC2, IAM and STS too.",
             service=service,
         )
 

@@ -72,7 +72,7 @@ def build_services(
 
         store = store or SqliteStore(settings.db_path, clock=clock)
         drs = drs or SimulatedDrsClients(simulator_from_settings(settings, clock=clock))
-        aws = aws or NoAws()
+        aws = aws or (drs.aws() if isinstance(drs, SimulatedDrsClients) else NoAws())
     return Services(
         settings=settings,
         clock=clock,

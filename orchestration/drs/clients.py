@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestration.aws import AwsSessions
 from orchestration.drs.gateway import DrsGateway
+from orchestration.errors import ValidationFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_drs import DrsClient
@@ -46,8 +47,38 @@ class SimulatedDrsClients:
                 client = self._clients[key] = self.simulator.client(region, account_id)
         return DrsGateway(client, region, attempts=self.attempts)
 
+    def aws(self) -> SimulatedAws:
+        """EC2, IAM and STS answered by the same simulator (the embedded default's AwsApi)."""
+        return SimulatedAws(self.simulator)
+
     def close(self) -> None:
         self.simulator.close()
+
+
+class SimulatedAws:
+    """The embedded default's EC2, IAM and STS: real boto3 clients answered by the DRS simulator's
+    EC2 estate (docs/simulator.md), cached per service, region and account like AwsSessions'."""
+
+    def __init__(self, simulator: DrsSimulator) -> None:
+        self.simulator = simulator
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str, str | None], Any] = {}
+
+    def client(self, service: str, region: str, account_id: str | None = None) -> Any:
+        from orchestration.drs.simulator import AWS_SERVICES
+
+        if service not in AWS_SERVICES:
+            raise ValidationFailed(
+                f"{service.upper()} needs AWS: the embedded default simulates DRS, EC2, IAM and STS only; "
+                "run drbot with DRBOT_BACKEND=aws and AWS credentials.",
+                service=service,
+            )
+        key = (service, region, account_id)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = self.simulator.aws_client(service, region, account_id)
+            return client
 
 
 class AwsDrsClients:

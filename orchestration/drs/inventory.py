@@ -79,6 +79,69 @@ class InventoryOrigin(_Model):
     instance_id: str | None = Field(default=None, pattern=r"^i-[0-9a-f]{8,17}$")
 
 
+class InventoryEc2Instance(_Model):
+    """The EC2 instance an AWS-hosted source server replicates (its id is `origin.instanceId`).
+
+    Every field may be left out: the type defaults to the server's recommended instance type, the
+    tags to the server's DRS tags, the subnet to one of the origin region's subnets (the one whose
+    `Tier` tag matches the server's, else the first in its availability zone) and the security
+    groups to those of the subnet's VPC whose `Tier` matches, else the VPC's default group."""
+
+    instance_type: str | None = Field(default=None, min_length=1, max_length=64)
+    tags: dict[str, str] | None = None
+    subnet_id: str | None = Field(default=None, pattern=r"^subnet-[0-9a-f]{8,17}$")
+    security_group_ids: list[str] | None = Field(default=None, max_length=5)
+    iam_instance_profile: str | None = Field(default=None, min_length=1, max_length=128)
+    state: Literal["running", "stopped"] = "running"
+
+    @field_validator("security_group_ids")
+    @classmethod
+    def _group_ids_look_like_ids(cls, ids: list[str] | None) -> list[str] | None:
+        for group_id in ids or []:
+            if not re.match(r"^sg-[0-9a-f]{8,17}$", group_id):
+                raise ValueError(f"'{group_id}' is not a security group id such as sg-0123456789abcdef0")
+        return ids
+
+
+class InventorySubnet(_Model):
+    subnet_id: str | None = Field(default=None, pattern=r"^subnet-[0-9a-f]{8,17}$")
+    cidr_block: str = Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
+    availability_zone: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")
+    name: str | None = Field(default=None, max_length=256)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class InventorySecurityGroup(_Model):
+    group_id: str | None = Field(default=None, pattern=r"^sg-[0-9a-f]{8,17}$")
+    group_name: str = Field(min_length=1, max_length=255)
+    description: str = Field(default="", max_length=255)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class InventoryVpc(_Model):
+    vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]{8,17}$")
+    cidr_block: str = Field(pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
+    name: str | None = Field(default=None, max_length=256)
+    tags: dict[str, str] = Field(default_factory=dict)
+    subnets: list[InventorySubnet] = Field(default_factory=list)
+    security_groups: list[InventorySecurityGroup] = Field(default_factory=list)
+
+
+class InventoryNetwork(_Model):
+    """VPCs of one region (and account); every region also gets AWS's default VPC."""
+
+    region: str = Field(pattern=REGION_PATTERN)
+    account_id: str | None = Field(default=None, pattern=ACCOUNT_PATTERN)
+    vpcs: list[InventoryVpc] = Field(default_factory=list)
+
+
+class InventoryInstanceProfile(_Model):
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[\w+=,.@-]+$")
+    path: str = Field(default="/", pattern=r"^/([\w+=,.@-]+/)*$")
+    roles: list[str] = Field(default_factory=list, max_length=1)
+    account_id: str | None = Field(default=None, pattern=ACCOUNT_PATTERN)
+
+
 class InventoryServer(_Model):
     hostname: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]*$")
     region: str = Field(pattern=REGION_PATTERN)
@@ -100,6 +163,8 @@ class InventoryServer(_Model):
     added_days_ago: float = Field(default=30.0, ge=0)
     origin: InventoryOrigin = Field(default_factory=InventoryOrigin)
     staging_account_id: str | None = Field(default=None, pattern=ACCOUNT_PATTERN)
+    ec2: InventoryEc2Instance = Field(default_factory=InventoryEc2Instance)
+    """The origin EC2 instance (AWS-hosted servers only); see InventoryEc2Instance for defaults."""
 
     @field_validator("tags")
     @classmethod
@@ -121,6 +186,10 @@ class Inventory(_Model):
     initialized_regions: list[str] = Field(default_factory=list)
     """Regions where DRS is initialized even though they hold no source server."""
     servers: list[InventoryServer] = Field(default_factory=list)
+    networks: list[InventoryNetwork] = Field(default_factory=list)
+    """VPCs, subnets and security groups per region, beside the default VPC every region has."""
+    instance_profiles: list[InventoryInstanceProfile] | None = None
+    """IAM instance profiles; None: DRS's own recovery-instance profile only."""
 
     @field_validator("initialized_regions")
     @classmethod

@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,6 +34,15 @@ from orchestration.config import Settings
 from orchestration.drs.inventory import Inventory, load_inventory
 from orchestration.drs.sim import faults as sim_faults
 from orchestration.drs.sim.api import SimApiError
+from orchestration.drs.sim.aws_api import AwsCall, call_aws
+from orchestration.drs.sim.aws_state import IAM_REGION, INSTANCE, load_aws, tag_dict, tag_list
+from orchestration.drs.sim.aws_wire import (
+    AwsQueryError,
+    parse_query_request,
+    render_query_error,
+    render_query_response,
+    xml_response,
+)
 from orchestration.drs.sim.context import Scope, SimLimits, SimTiming
 from orchestration.drs.sim.faults import SimFaults, set_throttle_rate
 from orchestration.drs.sim.format import arn, source_server_id
@@ -40,6 +50,7 @@ from orchestration.drs.sim.http import error_response, parse_request, success_re
 from orchestration.drs.sim.launches import settle
 from orchestration.drs.sim.operations import SimService
 from orchestration.drs.sim.queries import instances_shutting_down
+from orchestration.drs.sim.render import origin_instance_id
 from orchestration.drs.sim.replication import NOT_REPLICATING
 from orchestration.drs.sim.store import SimStore, SimTx, SourceServerRow
 from orchestration.errors import ValidationFailed
@@ -53,8 +64,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ACCOUNT_ID = "111122223333"
 _LOADED = "inventory_loaded_at"
+_AWS_LOADED = "aws_loaded_at"
 # the simulator never reaches a network, but if a request ever escaped it must not reach AWS
 _ENDPOINT = "https://drs.{region}.simulator.invalid"
+_AWS_ENDPOINT = "https://{service}.{region}.simulator.invalid"
+AWS_SERVICES = ("ec2", "iam", "sts")
 _CLIENT_CONFIG = Config(retries={"total_max_attempts": 1}, user_agent_extra="drbot-drs-simulator")
 
 
@@ -90,19 +104,47 @@ class DrsSimulator:
     def client(self, region: str = "us-east-1", account_id: str | None = None) -> DrsClient:
         """A boto3 `drs` client of `account_id` (default: the simulator's) in `region`, answered here."""
         with self._lock:
-            if self._boto_session is None:
-                # fake credentials, and no profile from the environment that could be missing or real
-                core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
-                self._boto_session = boto3.session.Session(
-                    botocore_session=core,
-                    aws_access_key_id="ASIASIMULATEDDRS0000",
-                    aws_secret_access_key="simulated",
-                )
-            client = self._boto_session.client(
+            client = self._session().client(
                 "drs", region_name=region, endpoint_url=_ENDPOINT.format(region=region), config=_CLIENT_CONFIG
             )
         self.attach(client, account_id)
         return client
+
+    def aws_client(self, service: str, region: str = "us-east-1", account_id: str | None = None) -> Any:
+        """A boto3 `ec2`, `iam` or `sts` client of `account_id` in `region`, answered by the simulated
+        EC2 estate (the operations drbot calls; docs/simulator.md)."""
+        if service not in AWS_SERVICES:
+            raise ValueError(f"the simulator answers {', '.join(AWS_SERVICES)} clients, not {service}")
+        with self._lock:
+            client = self._session().client(
+                service,  # type: ignore[call-overload]
+                region_name=region,
+                endpoint_url=_AWS_ENDPOINT.format(service=service, region=region),
+                config=_CLIENT_CONFIG,
+            )
+        account = account_id or self.account_id
+        scope_region = IAM_REGION if service == "iam" else region
+        service_model = client.meta.service_model
+
+        def answer(request: AWSPreparedRequest, event_name: str, **_: Any) -> Any:
+            return self._answer_aws(account, scope_region, service_model, request, event_name)
+
+        client.meta.events.register(
+            f"before-send.{service}", answer, unique_id=f"drbot-aws-simulator-{id(self)}"
+        )
+        return client
+
+    def _session(self) -> boto3.session.Session:
+        """The simulator's boto3 session (call with the lock held)."""
+        if self._boto_session is None:
+            # fake credentials, and no profile from the environment that could be missing or real
+            core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+            self._boto_session = boto3.session.Session(
+                botocore_session=core,
+                aws_access_key_id="ASIASIMULATEDDRS0000",
+                aws_secret_access_key="simulated",
+            )
+        return self._boto_session
 
     def attach(self, client: DrsClient | BaseClient, account_id: str | None = None) -> None:
         """Answer this existing botocore/boto3 `drs` client from the simulator instead of AWS."""
@@ -150,6 +192,34 @@ class DrsSimulator:
         # the call took effect (committed above), but its answer never reaches the caller
         log.debug("DRS simulator lost the answer of %s (lose_responses)", operation.name)
         raise ReadTimeoutError(endpoint_url=request.url)
+
+    def _answer_aws(
+        self,
+        account_id: str,
+        region: str,
+        service_model: ServiceModel,
+        request: AWSPreparedRequest,
+        event_name: str,
+    ) -> AWSResponse:
+        operation = service_model.operation_model(event_name.rsplit(".", 1)[-1])
+        request_id = str(uuid.uuid4())
+        try:
+            params = parse_query_request(operation, request)
+            with self._transaction() as tx:
+                output = call_aws(
+                    AwsCall(tx, account_id, region), service_model.service_name, operation.name, params
+                )
+            body = render_query_response(operation, output, request_id)
+            return xml_response(request, 200, body, request_id)
+        except AwsQueryError as error:
+            body = render_query_error(service_model, error, request_id)
+            return xml_response(request, error.status, body, request_id)
+        except Exception as exc:
+            log.exception("AWS simulator failed on %s", operation.name)
+            failure = AwsQueryError("InternalError", f"simulator error: {exc}", 500)
+            return xml_response(
+                request, 500, render_query_error(service_model, failure, request_id), request_id
+            )
 
     # fault switches -----------------------------------------------------------------------------
     def throttle_next(self, count: int, operations: Iterable[str] | None = None) -> None:
@@ -272,6 +342,33 @@ class DrsSimulator:
             for job in jobs
         ]
 
+    # EC2: the origin instances of AWS-hosted source servers -------------------------------------
+    def ec2_instance(
+        self, hostname: str, region: str = "us-east-1", account_id: str | None = None
+    ) -> dict[str, Any]:
+        """The EC2 instance `hostname` (a source server in `region`) replicates, as EC2 describes it."""
+        sid = self.server_id(hostname, region, account_id)
+        with self._transaction() as tx:
+            server = tx.server(sid)
+            instance_id = origin_instance_id(server) if server is not None else None
+            row = tx.ec2_resource(INSTANCE, instance_id) if instance_id else None
+        if row is None:
+            raise KeyError(f"source server '{hostname}' in {region} does not run on EC2")
+        return row.body
+
+    def tag_ec2_instance(
+        self, instance_id: str, tags: dict[str, str], remove: Iterable[str] = ()
+    ) -> dict[str, str]:
+        """Set (and remove) tags of an EC2 instance, as a person would in the EC2 console; its tags."""
+        with self._transaction() as tx:
+            row = tx.ec2_resource(INSTANCE, instance_id)
+            if row is None:
+                raise KeyError(f"no EC2 instance {instance_id}")
+            current = {k: v for k, v in tag_dict(row.body).items() if k not in set(remove)}
+            current.update(tags)
+            tx.put_ec2([replace(row, body={**row.body, "Tags": tag_list(current)})])
+        return current
+
     # inventory ----------------------------------------------------------------------------------
     def server_id(self, hostname: str, region: str = "us-east-1", account_id: str | None = None) -> str:
         """The source server id of `hostname` in `region`."""
@@ -319,9 +416,16 @@ class DrsSimulator:
             if self._ready:
                 return
             with self._store.transaction() as tx:
+                inventory = None
                 if tx.meta(_LOADED) is None:
                     inventory = self._inventory or load_inventory()
                     _load(tx, inventory, self.account_id, self.limits, self.clock.now())
+                if tx.meta(_AWS_LOADED) is None:
+                    # also for a database whose DRS estate was loaded before EC2 was simulated
+                    inventory = inventory or self._inventory or load_inventory()
+                    now = self.clock.now()
+                    load_aws(tx, inventory, tx.all_servers(), self.account_id, now)
+                    tx.set_meta(_AWS_LOADED, repr(now))
             self._ready = True
 
     def _operation_name(self, name: str) -> str:

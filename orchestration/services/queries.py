@@ -1,11 +1,10 @@
 """The seed's read-only queries: DRS quotas and usage, accounts, and the EC2/IAM resources a DRS
 launch configuration refers to. Each returns the seed's camelCase response dict.
 
-DRS goes through the DRS gateway (simulated in the embedded default). EC2, IAM and STS go through
-`services.aws`: the embedded default has none of them, and says so (NoAws) instead of inventing
-subnets. The one exception is the current account: the embedded default reports the DRS
-simulator's account (`DrsSimulator.account_id`, "111122223333" unless configured otherwise), since
-that is the account its DRS answers for.
+DRS goes through the DRS gateway, EC2, IAM and STS through `services.aws`. The embedded default
+simulates both: its EC2 estate (VPCs, subnets, security groups, instance types, instance profiles)
+comes from the simulator's inventory, and its account is the simulator's (`DrsSimulator.account_id`,
+"111122223333" unless configured otherwise), as docs/simulator.md describes.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from orchestration.aws import NoAws, calling_aws
 from orchestration.bootstrap import Services
-from orchestration.drs.clients import SimulatedDrsClients
+from orchestration.drs.clients import SimulatedAws, SimulatedDrsClients
 from orchestration.errors import MissingField, NotFound, ValidationFailed
 from orchestration.models import Region
 from orchestration.services.preflight import observe_region
@@ -192,7 +191,8 @@ def get_current_account_info(services: Services) -> dict[str, Any]:
         services.aws.client("sts", region)  # raises the NoAws explanation
     with calling_aws("sts", "identify the current account"):
         identity = services.aws.client("sts", region).get_caller_identity()
-    return {"accountId": identity["Account"], **base, "arn": identity["Arn"], "simulated": False}
+    simulated = isinstance(services.aws, SimulatedAws)
+    return {"accountId": identity["Account"], **base, "arn": identity["Arn"], "simulated": simulated}
 
 
 def get_drs_accounts(services: Services) -> dict[str, Any]:

@@ -8,8 +8,9 @@ server's origin region (`sourceCloudProperties.originRegion`), in the same accou
 client. EC2 is the source of truth: a DRS tag with a different value is overwritten; DRS tags that
 EC2 does not have are left alone. Keys starting with `aws:` are reserved and never copied.
 
-The embedded default has no EC2: a sync there is refused with NoAws's explanation before anything
-is read.
+On the embedded default EC2 is the simulator's (docs/simulator.md): the origin instances of its
+source servers, with their tags, so a sync there works end to end. A drbot without EC2 (NoAws)
+refuses a sync with NoAws's explanation before anything is read.
 """
 
 from __future__ import annotations
@@ -108,8 +109,8 @@ def handle_drs_tag_sync(
             '({"enabled": true}) first.'
         )
     regions = [valid_region(region)] if region else (settings.regions or [services.settings.region])
-    # Without EC2 there is nothing to sync from: ask for a client before reading anything, so the
-    # embedded default answers with NoAws's explanation.
+    # Without EC2 there is nothing to sync from: ask for a client before reading anything, so a
+    # drbot without EC2 answers with NoAws's explanation.
     services.aws.client("ec2", regions[0], account_id)
 
     report: dict[str, Any] = {

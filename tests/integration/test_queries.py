@@ -1,7 +1,8 @@
 """The seed's query operations (orchestration/services/queries.py).
 
-DRS answers come from the simulator; EC2, IAM and STS from moto (`aws_services`), or from the
-embedded default's NoAws, which must say clearly what is missing.
+DRS answers come from the simulator; EC2, IAM and STS from moto (`aws_services`), or from NoAws
+(a drbot with no EC2), which must say clearly what is missing. The embedded default's simulated
+EC2 is tests/integration/test_embedded_aws.py's.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from orchestration.aws import AwsSessions, calling_aws
+from orchestration.aws import AwsSessions, NoAws, calling_aws
 from orchestration.bootstrap import Services
 from orchestration.clock import FakeClock
 from orchestration.drs.clients import AwsDrsClients
@@ -115,8 +116,11 @@ def test_the_embedded_default_is_the_simulators_account(sqlite_services: Service
         "accountId": SIM_ACCOUNT,
         "region": REGION,
         "backend": "embedded",
+        "arn": f"arn:aws:sts::{SIM_ACCOUNT}:assumed-role/drbot-simulator/drbot",
         "simulated": True,
     }
+    sqlite_services.aws = NoAws()  # a simulated DRS without the simulated STS: still its account
+    assert get_current_account_info(sqlite_services)["accountId"] == SIM_ACCOUNT
 
 
 def test_accounts_are_the_hub_and_every_target_with_their_regions(sqlite_services: Services) -> None:
@@ -181,7 +185,8 @@ def test_the_current_account_on_aws_comes_from_sts(aws_services: Services) -> No
     ],
     ids=["subnets", "security-groups", "instance-types", "instance-profiles"],
 )
-def test_ec2_queries_in_the_embedded_default_say_they_need_aws(sqlite_services: Services, query: Any) -> None:
+def test_ec2_queries_without_ec2_say_they_need_aws(sqlite_services: Services, query: Any) -> None:
+    sqlite_services.aws = NoAws()
     with pytest.raises(ValidationFailed, match="need AWS: run drbot with DRBOT_BACKEND=aws"):
         query(sqlite_services)
 

@@ -1,7 +1,8 @@
 """Tag sync (orchestration/services/tag_sync.py): EC2 instance tags onto DRS source servers.
 
 EC2 is moto's; DRS is the simulator with a small inventory whose source servers replicate the
-instances moto created (their `awsInstanceID` hints are the moto instance ids).
+instances moto created (their `awsInstanceID` hints are the moto instance ids). Tag sync on the
+embedded default's simulated EC2 is tests/integration/test_embedded_aws.py's.
 """
 
 from __future__ import annotations
@@ -147,15 +148,6 @@ def test_a_server_drs_refuses_is_reported_and_the_others_still_sync(
     assert "at most 50 tags" in report["failed"][0]["error"]
     assert [u["hostname"] for u in report["updated"]] == ["web-01"]
     assert drs_tags(aws_services, simulator, "crowded-01") == {"Existing": "tag"}
-
-
-def test_the_embedded_default_says_tag_sync_needs_ec2(
-    sqlite_services: Services, simulator: DrsSimulator
-) -> None:
-    with pytest.raises(ValidationFailed, match="EC2 queries need AWS: run drbot with DRBOT_BACKEND=aws"):
-        handle_drs_tag_sync(sqlite_services, "alice")
-    assert drs_tags(sqlite_services, simulator, "web-frontend-01")["Tier"] == "web"
-    assert sqlite_services.store.list_audit() == []
 
 
 def test_a_disabled_sync_or_a_bad_region_is_refused(sqlite_services: Services) -> None:

@@ -79,6 +79,14 @@ CREATE INDEX IF NOT EXISTS sim_recovery_instances_listing
 CREATE INDEX IF NOT EXISTS sim_recovery_instances_server ON sim_recovery_instances (source_server_id);
 CREATE TABLE IF NOT EXISTS sim_tags (
     arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (arn, key));
+CREATE TABLE IF NOT EXISTS sim_ec2 (
+    account_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    parent_id TEXT,
+    body TEXT NOT NULL,
+    PRIMARY KEY (account_id, region, kind, resource_id));
 CREATE TABLE IF NOT EXISTS sim_faults (
     kind TEXT NOT NULL, target TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, target));
 """
@@ -91,6 +99,7 @@ _TABLES = (
     "sim_job_servers",
     "sim_recovery_instances",
     "sim_tags",
+    "sim_ec2",
     "sim_faults",
 )
 
@@ -117,6 +126,21 @@ class InstanceRow:
     is_drill: bool
     launched_at: float
     point_in_time: float
+
+
+@dataclass(frozen=True)
+class Ec2Row:
+    """A simulated EC2 or IAM resource: `body` is its item as AWS describes it (botocore's shape).
+
+    `kind` is vpc, subnet, security-group, instance or instance-profile; IAM's region is ""."""
+
+    account_id: str
+    region: str
+    kind: str
+    resource_id: str
+    parent_id: str | None
+    """The VPC of a subnet or security group, the subnet of an instance."""
+    body: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -524,6 +548,47 @@ class SimTx:
         else:
             self._conn.executemany("DELETE FROM sim_tags WHERE arn = ? AND key = ?", [(arn, k) for k in keys])
 
+    # EC2 and IAM --------------------------------------------------------------------------------
+    def put_ec2(self, rows: Iterable[Ec2Row]) -> None:
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO sim_ec2 VALUES (?, ?, ?, ?, ?, ?)",
+            [(r.account_id, r.region, r.kind, r.resource_id, r.parent_id, json.dumps(r.body)) for r in rows],
+        )
+
+    def ec2_resources(
+        self,
+        account_id: str,
+        region: str,
+        kind: str,
+        *,
+        ids: Collection[str] | None = None,
+        parent_ids: Collection[str] | None = None,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[Ec2Row]:
+        """The scope's resources of `kind` by id (only `ids`, or those under `parent_ids`) after `after`."""
+        sql = "SELECT * FROM sim_ec2 WHERE account_id = ? AND region = ? AND kind = ?"
+        params: list[Any] = [account_id, region, kind]
+        if ids is not None:
+            sql += f" AND resource_id IN {_JSON_LIST}"
+            params.append(_json_list(ids))
+        if parent_ids is not None:
+            sql += f" AND parent_id IN {_JSON_LIST}"
+            params.append(_json_list(parent_ids))
+        if after is not None:
+            sql += " AND resource_id > ?"
+            params.append(after)
+        sql += " ORDER BY resource_id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_ec2(r) for r in self._rows(sql, params)]
+
+    def ec2_resource(self, kind: str, resource_id: str) -> Ec2Row | None:
+        """The resource of `kind` with this id, in whichever account and region holds it."""
+        rows = self._rows("SELECT * FROM sim_ec2 WHERE kind = ? AND resource_id = ?", (kind, resource_id))
+        return _ec2(rows[0]) if rows else None
+
     # faults -------------------------------------------------------------------------------------
     def faults(self) -> list[FaultRow]:
         return [
@@ -613,6 +678,17 @@ def _job_server(r: sqlite3.Row) -> JobServer:
         previous_snapshot=bool(r["previous_snapshot"]),
         raw_error=r["raw_error"],
         settled=bool(r["settled"]),
+    )
+
+
+def _ec2(r: sqlite3.Row) -> Ec2Row:
+    return Ec2Row(
+        account_id=str(r["account_id"]),
+        region=str(r["region"]),
+        kind=str(r["kind"]),
+        resource_id=str(r["resource_id"]),
+        parent_id=None if r["parent_id"] is None else str(r["parent_id"]),
+        body=json.loads(str(r["body"])),
     )
 
 
