@@ -53,6 +53,7 @@ from bot.views.report import build_report_message
 from orchestration.bootstrap import Services
 from orchestration.clock import Clock
 from orchestration.config import Settings
+from orchestration.engine.ports import defer_until_flushed
 from orchestration.models import EventType, Execution, ExecutionEvent, LaunchStatus, SlackThread
 from orchestration.services.executions import update_slack_thread
 from orchestration.services.report import closing_event, evidence_report, plan_of
@@ -137,6 +138,16 @@ class _Thread:
         if slack.updated_at is not None:
             self.last_update = max(self.last_update or 0.0, float(slack.updated_at))
 
+    def delivered_through(self, execution: Execution) -> int:
+        """The last event whose messages all went: replied, shown in the summary, reported."""
+        if self.root_ts is None:
+            return 0
+        through = min(self.handled_through, self.shown_through)
+        closing = closing_event(execution)
+        if not self.reported and closing is not None and closing.seq <= through:
+            through = closing.seq - 1
+        return through
+
     def kept(self, slack: SlackThread) -> SlackThread:
         """`slack` with what this process learnt (never going back)."""
         updated_at = slack.updated_at
@@ -211,6 +222,8 @@ class SlackNotifier:
         self._outage_wait = 0.0
         self._stopping = False
         self._worker: threading.Thread | None = None
+        if delivery == "deferred":
+            defer_until_flushed(self)  # flushed when the Lambda invocation ends
         if delivery == "background":
             self._worker = threading.Thread(target=self._work_loop, name="slack-deliveries", daemon=True)
             self._worker.start()
@@ -695,19 +708,24 @@ class SlackNotifier:
         return left
 
     def _give_back(self, execution_id: str) -> None:
-        """Move the execution's delivery cursor back to the last event the thread handled."""
+        """Move the execution's delivery cursor back to the last event whose messages all went (the
+        replies, the live summary, the report): the next tick offers the rest again."""
         if self._services is None:
             return
         with self._lock:
             thread = self._threads.get(execution_id)
-            handled = thread.handled_through if thread else 0
 
         def back(current: Execution) -> Execution:
-            if current.slack is not None:
-                cursor = min(current.notified_through, max(handled, current.slack.posted_through))
-                if cursor < current.notified_through:
-                    return current.model_copy(update={"notified_through": cursor})
-            return current
+            if current.slack is None:
+                return current
+            known = _Thread()
+            known.absorb(current.slack)
+            if thread is not None:
+                known.absorb(thread.kept(current.slack))
+            cursor = min(current.notified_through, known.delivered_through(current))
+            if cursor == current.notified_through:
+                return current
+            return current.model_copy(update={"notified_through": cursor})
 
         try:
             self._services.store.modify_execution(execution_id, back, "drbot", attempts=3)
@@ -743,7 +761,7 @@ def notifier_from_settings(settings: Settings, clock: Clock) -> SlackNotifier | 
     if client is None:
         logger.warning("Slack is not configured (no SLACK_SECRET_ARN or SLACK_BOT_TOKEN): no Slack notifier")
         return None
-    return SlackNotifier(client, clock)
+    return SlackNotifier(client, clock, delivery="deferred")
 
 
 def _report_due(execution: Execution, thread: _Thread) -> bool:

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from orchestration.engine.ports import CompositeNotifier, Notifier
+from orchestration.engine.ports import CompositeNotifier, Notifier, flush_deferred
 from orchestration.models import EventType, Execution, ExecutionEvent
 
 SERVICE = "drbot"
@@ -61,6 +61,7 @@ _EXECUTION_COUNTS: Mapping[EventType, str] = {
 _WAVE_ENDS = frozenset({EventType.WAVE_COMPLETED, EventType.WAVE_FAILED})
 # the ids that tie log lines to a drbot object, wherever an event carries them
 CORRELATION_KEYS = ("executionId", "planId", "scheduleId")
+FLUSH_SECONDS = 5.0  # at most this long at an invocation's end for queued notifications
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -83,6 +84,9 @@ def lambda_entry(handler: Handler) -> Handler:
             return handler(event, context)
         finally:
             _state.recording = False
+            # queued notifications (the Slack notifier's) go before the invocation ends; what
+            # cannot go in time is given back to the record (orchestration/engine/ports.py)
+            flush_deferred(FLUSH_SECONDS)
 
     # the response stays out of the trace: listings and exports outgrow an X-Ray segment
     traced = tracer.capture_lambda_handler(
@@ -93,7 +97,10 @@ def lambda_entry(handler: Handler) -> Handler:
     @functools.wraps(handler)
     def entry(event: Any, context: Any) -> Any:
         if context is None:  # a plain Python call: no Lambda, nothing to report to
-            return handler(event, context)
+            try:
+                return handler(event, context)
+            finally:
+                flush_deferred(FLUSH_SECONDS)
         return instrumented(event, context)
 
     return entry  # type: ignore[return-value]

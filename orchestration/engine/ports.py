@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -16,6 +17,35 @@ class Notifier(Protocol):
     on the next tick. A notifier never blocks or fails the execution."""
 
     def deliver(self, execution: Execution, events: Sequence[ExecutionEvent]) -> None: ...
+
+
+class Flushes(Protocol):
+    """A notifier whose deliveries are queued (`deliver` returns at once) until `flush`: in a
+    Lambda invocation, the invocation's end. `flush` waits at most `timeout` seconds and returns
+    the executions whose events it could not deliver; it gave them back (their delivery cursor
+    moved back), so the engine offers them again on the next tick."""
+
+    def flush(self, timeout: float) -> list[str]: ...
+
+
+_deferred: weakref.WeakSet[Flushes] = weakref.WeakSet()
+_deferred_lock = threading.Lock()
+
+
+def defer_until_flushed(notifier: Flushes) -> None:
+    """Have `flush_deferred` (called when a Lambda invocation ends) flush `notifier`."""
+    with _deferred_lock:
+        _deferred.add(notifier)
+
+
+def flush_deferred(timeout: float) -> list[str]:
+    """Flush every deferred notifier of this process (see Flushes); the executions given back."""
+    with _deferred_lock:
+        notifiers = list(_deferred)
+    left: list[str] = []
+    for notifier in notifiers:
+        left.extend(notifier.flush(timeout))
+    return left
 
 
 class NullNotifier:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -30,6 +31,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestration.aws import calling_aws
 from orchestration.engine.advance import ENGINE, advance, deliver
+from orchestration.engine.ports import flush_deferred
+from orchestration.engine.timing import DELIVERY_RETRY
 from orchestration.errors import InvalidOperation, MissingField, ValidationFailed
 from orchestration.models import (
     EXECUTION_TRANSITIONS,
@@ -60,6 +63,7 @@ TASKS = (TASK_ADVANCE, TASK_PAUSE, TASK_MARK_FAILED, TASK_SWEEP)
 # a token already used, timed out, or whose execution has ended: nothing is waiting on it any more
 _SPENT_TOKEN_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 _SAVE_ATTEMPTS = 5
+DEFERRED_FLUSH_SECONDS = 5.0  # how long an advance waits for its queued notifications at its end
 _CAUSE_LIMIT = 500  # characters of the error cause kept in the FAILED event
 MAX_EXECUTION_ID = 128  # drbot's ids are UUIDs (36)
 MAX_TASK_TOKEN = 8192  # Step Functions' task tokens are at most 1,024 characters today
@@ -81,7 +85,12 @@ def handle_task(event: dict[str, Any]) -> dict[str, Any]:
         return sweep(current_services()).to_wire()
     services = current_services()
     if task == TASK_ADVANCE:
-        return advance(services, execution_id).to_wire()
+        result = advance(services, execution_id)
+        # a queued notifier (Slack) posts now, bounded; what it could not is given back to the
+        # record, so an execution that looked done is driven once more to deliver it
+        if execution_id in flush_deferred(DEFERRED_FLUSH_SECONDS) and (result.done or result.paused):
+            result = replace(result, done=False, paused=False, wait_seconds=DELIVERY_RETRY)
+        return result.to_wire()
     if task == TASK_PAUSE:
         return _hold(services, execution_id, str(event["taskToken"]))
     error = event.get("error")
