@@ -32,7 +32,7 @@ from bot.commands.registry import SLASH, CommandRegistry
 from bot.console_modals import Ask, ModalSession
 from bot.console_requests import block_actions, slash_command
 from bot.console_slack import ConsoleSlack, InlineExecutor, Posted
-from bot.slack_notifier import SlackNotifier
+from bot.slack_notifier import FLUSH_SECONDS, SlackNotifier
 from bot.views.errors import build_error_message
 from bot.views.message import Message
 from bot.views.text import render_message
@@ -93,12 +93,13 @@ class Console:
         *,
         sleep: Callable[[float], None] = time.sleep,
         usergroups: Mapping[str, list[str]] | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> None:
         self.services = services
         self.user_id = user_id
         self.out = out
         self.sleep = sleep  # how `/dr wait` lets time pass (tests move a fake clock instead)
-        self.slack = ConsoleSlack(out, usergroups=usergroups).start()
+        self.slack = ConsoleSlack(out, usergroups=usergroups, names=names).start()
         try:
             self.app = build_app(
                 services,
@@ -110,15 +111,20 @@ class Console:
         except BaseException:
             self.slack.close()
             raise
-        # runs report in their thread, as in Slack (the local runner delivers from its own thread),
-        # until the console closes and the notifier it replaced is back
+        # runs report in their thread, as in Slack, from a delivery worker (the local runner never
+        # waits for Slack), until the console closes and the notifier it replaced is back; each
+        # line's messages are flushed before the next line, so the output follows the input
         self._notifier_before = services.notifier
-        services.notifier = SlackNotifier(self.app.client, services.clock, services=services)
+        self.notifier = SlackNotifier(
+            self.app.client, services.clock, services=services, delivery="background"
+        )
+        services.notifier = self.notifier
         self._ask: Ask = lambda _prompt: None
         self._typed: list[str] = []  # commands typed where a modal asked an answer: run next
 
     def close(self) -> None:
         self.services.notifier = self._notifier_before
+        self.notifier.close()
         self.slack.close()
 
     def __enter__(self) -> Console:
@@ -130,7 +136,14 @@ class Console:
     # -- one line ----------------------------------------------------------------------------------
 
     def execute(self, line: str) -> bool:
-        """Run one command line; False when it answered with an error."""
+        """Run one command line; False when it answered with an error. The messages it caused are
+        in Slack (printed) when it returns."""
+        try:
+            return self._execute(line)
+        finally:
+            self.notifier.flush(FLUSH_SECONDS)
+
+    def _execute(self, line: str) -> bool:
         text = line.strip()
         if not text.startswith(SLASH):
             text = f"{SLASH} {text}"
@@ -241,6 +254,7 @@ class Console:
             while (current := self.services.store.get_execution(execution.execution_id)).needs_driving:
                 if _waits_for_a_person(current):  # paused: only `/dr resume` (or cancel) moves it on
                     break
+                self.notifier.flush(FLUSH_SECONDS)  # what it did so far is printed as it goes
                 self.sleep(1.0)
         except DrbotError as error:
             return build_error_message(error, usage=error.details.get("usage"))
@@ -266,7 +280,7 @@ class Console:
 
     def _show(self, message: Message) -> bool:
         """A console-only answer (not from the app)."""
-        self.slack.write(render_message(message) + "\n\n")
+        self.slack.write(render_message(message, names=self.slack.names) + "\n\n")
         return not message.is_error
 
     # -- many lines --------------------------------------------------------------------------------

@@ -41,16 +41,19 @@ def serve(services: Services, mode: ServeMode, *, port: int = DEFAULT_PORT) -> N
     """Run the Slack app until interrupted (Ctrl-C)."""
     if mode == "socket":
         app = build_app(services, socket_mode=True)
-        # runs report in their thread
-        services.notifier = SlackNotifier(app.client, services.clock, services=services)
+        # runs report in their thread, from a delivery worker: Slack never slows the runs
+        notifier = SlackNotifier(app.client, services.clock, services=services, delivery="background")
+        services.notifier = notifier
         schedules = start_local_schedules(services, SlackScheduleReporter(app.client))
         try:
             socket_mode_handler(app, services.settings).start()  # type: ignore[no-untyped-call]
         finally:
             stop_local_schedules(schedules)
+            notifier.close()
     else:
         app = build_app(services)
-        services.notifier = SlackNotifier(app.client, services.clock, services=services)
+        notifier = SlackNotifier(app.client, services.clock, services=services, delivery="background")
+        services.notifier = notifier
         schedules = start_local_schedules(services, SlackScheduleReporter(app.client))
         try:
             server = slack_http_server(app, "0.0.0.0", port, EVENTS_PATH)
@@ -60,6 +63,7 @@ def serve(services: Services, mode: ServeMode, *, port: int = DEFAULT_PORT) -> N
                 server.server_close()
         finally:
             stop_local_schedules(schedules)
+            notifier.close()
 
 
 def missing_credentials(settings: Settings, mode: ServeMode) -> list[str]:
