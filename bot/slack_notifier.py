@@ -513,8 +513,8 @@ class SlackNotifier:
         if self.delivery != "inline":
             self._enqueue(execution.execution_id, _Pending(execution, updates={(channel, ts): update}))
             return
-        with self._lock:
-            self._send_update(self._newest(execution), update, self.client)
+        with self._lock:  # a listener's thread, not the engine's: a Retry-After is waited here
+            self._send_update(self._newest(execution), update, self._retrying)
 
     def _send_update(self, execution: Execution, update: _Update, client: WebClient) -> bool:
         newest = max((e.seq for e in execution.events), default=0)

@@ -8,10 +8,17 @@ A change replaces the message with the fresh summary; a no-op (a double click, a
 tells the clicker it was already done. A click on the
 approvals channel's copy of a request keeps the copy's shape (its link to the thread); the Slack
 notifier updates the other message.
+
+The run's root and its copy are written by the Slack notifier alone: a click's update of either is
+handed to it (`SlackNotifier.update_message`), so it goes through the same writer as the run's
+progress, rendered from the newest record at send time — a click never puts an older state back
+on screen. When Slack does not take the update, the clicker is told privately that the click
+counted.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,6 +27,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.listeners.errors import Redactor, log_failure
+from bot.slack_notifier import SlackNotifier
 from bot.views.common import escape
 from bot.views.executions import build_approval_copy, build_outcome
 from bot.views.failures import build_failure_message
@@ -34,6 +42,7 @@ from bot.views.reject_modal import (
     submitted_reason,
 )
 from orchestration.bootstrap import Services
+from orchestration.engine.ports import CompositeNotifier
 from orchestration.errors import DrbotError
 from orchestration.rbac import Permission
 from orchestration.services.access import require
@@ -45,6 +54,8 @@ from orchestration.services.executions import (
     reject_execution,
     resume_execution,
 )
+
+logger = logging.getLogger(__name__)
 
 ServiceCall = Callable[[Services, str, str], Outcome]
 
@@ -129,7 +140,15 @@ def _clicked(
             elif container.get("is_ephemeral") or not container.get("message_ts"):
                 respond(replace_original=True, text=message.text, blocks=message.blocks)
             else:
-                _update(client, container, _as_shown(outcome, container, message, services))
+                shown = _as_shown(outcome, container, message, services)
+                _show(
+                    services,
+                    client,
+                    container,
+                    outcome,
+                    shown,
+                    tell=lambda: _tell(respond, _counted(outcome)),
+                )
         except Exception as error:  # done all the same: the run's thread tells; logged here
             log_failure("could not show what an execution button did", error, redact, body)
 
@@ -157,7 +176,12 @@ def _reject(
     message = build_outcome(outcome, int(services.clock.now()))
     if outcome.changed and target.message_ts and not target.is_ephemeral:
         container = {"channel_id": target.channel_id, "message_ts": target.message_ts}
-        _update(client, container, _as_shown(outcome, container, message, services))
+        shown = _as_shown(outcome, container, message, services)
+
+        def tell() -> None:
+            _whisper(client, target, user, Message(text=_counted(outcome)))
+
+        _show(services, client, container, outcome, shown, tell=tell)
     else:
         _whisper(client, target, user, message if outcome.changed else Message(text=outcome.message))
 
@@ -179,6 +203,47 @@ def _tell(respond: Respond, text: str) -> None:
     Slack never sends, goes unanswered)."""
     if respond.response_url:
         respond(response_type="ephemeral", replace_original=False, text=text)
+
+
+def _show(
+    services: Services,
+    client: WebClient,
+    container: Mapping[str, Any],
+    outcome: Outcome,
+    message: Message,
+    *,
+    tell: Callable[[], None],
+) -> None:
+    """Update the clicked message with `message`: through the Slack notifier when it writes that
+    message (the run's root or copy), else directly; either way, if Slack does not take it, `tell`
+    the clicker privately that the click counted."""
+    channel, ts = str(container["channel_id"]), str(container["message_ts"])
+    writer = slack_writer(services)
+    if writer is not None and writer.owns(outcome.execution, channel, ts):
+        writer.update_message(outcome.execution, channel, ts, message, on_failed=tell)
+        return
+    try:
+        _update(client, container, message)
+    except SlackApiError as error:  # e.g. rate-limited: one line, and the clicker is told
+        logger.warning(
+            "Slack did not take a click's update",
+            extra={"status": error.response.status_code, "error": error.response.get("error")},
+        )
+        tell()
+
+
+def slack_writer(services: Services) -> SlackNotifier | None:
+    """The Slack notifier the services report through, if any (alone or among others)."""
+    notifier = services.notifier
+    candidates = notifier.notifiers if isinstance(notifier, CompositeNotifier) else (notifier,)
+    return next((n for n in candidates if isinstance(n, SlackNotifier)), None)
+
+
+def _counted(outcome: Outcome) -> str:
+    return (
+        f":white_check_mark: {escape(outcome.message)} (Slack did not update the message you clicked; "
+        "this is done all the same.)"
+    )
 
 
 def _update(client: WebClient, container: Mapping[str, Any], message: Message) -> None:
