@@ -53,7 +53,7 @@ from bot.views.report import build_report_message
 from orchestration.bootstrap import Services
 from orchestration.clock import Clock
 from orchestration.config import Settings
-from orchestration.engine.ports import defer_until_flushed
+from orchestration.engine.ports import CompositeNotifier, defer_until_flushed
 from orchestration.models import EventType, Execution, ExecutionEvent, LaunchStatus, SlackThread
 from orchestration.services.executions import update_slack_thread
 from orchestration.services.report import closing_event, evidence_report, plan_of
@@ -516,6 +516,16 @@ class SlackNotifier:
         with self._lock:  # a listener's thread, not the engine's: a Retry-After is waited here
             self._send_update(self._newest(execution), update, self._retrying)
 
+    def post_thread(self, execution: Execution) -> None:
+        """Post the root of a run whose request Slack did not take at once (rate-limited, down):
+        queued, it goes when Slack allows; inline, it is posted here (a listener's thread, where a
+        Retry-After may be waited), raising SlackUnavailable if Slack still does not take it."""
+        if self.delivery != "inline":
+            self._enqueue(execution.execution_id, _Pending(execution, {e.seq: e for e in execution.events}))
+            return
+        newest = self._newest(execution)
+        self._deliver_now(newest, newest.events, self._retrying)
+
     def _send_update(self, execution: Execution, update: _Update, client: WebClient) -> bool:
         newest = max((e.seq for e in execution.events), default=0)
         message = update.message if newest <= update.seq else self._rendering(execution, update)
@@ -762,6 +772,13 @@ def notifier_from_settings(settings: Settings, clock: Clock) -> SlackNotifier | 
         logger.warning("Slack is not configured (no SLACK_SECRET_ARN or SLACK_BOT_TOKEN): no Slack notifier")
         return None
     return SlackNotifier(client, clock, delivery="deferred")
+
+
+def slack_notifier_of(services: Services) -> SlackNotifier | None:
+    """The Slack notifier the services report through, if any (alone or among others)."""
+    notifier = services.notifier
+    candidates = notifier.notifiers if isinstance(notifier, CompositeNotifier) else (notifier,)
+    return next((n for n in candidates if isinstance(n, SlackNotifier)), None)
 
 
 def _report_due(execution: Execution, thread: _Thread) -> bool:

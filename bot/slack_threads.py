@@ -1,7 +1,10 @@
 """Opening an execution's Slack thread: `/dr plan run` answered in Slack posts the run request in
 the channel, as the root of the execution's thread, and records it on the execution.
 
-1. chat.postMessage of the root in the command's channel. If Slack refuses (the bot is not in the
+1. chat.postMessage of the root in the command's channel. If Slack only says "not now" (rate-limited,
+   HTTP 5xx, unreachable), the request stands: the thread is recorded without its root and the Slack
+   notifier posts it when Slack allows (its outbox waits Retry-After exactly); the requester is told
+   it is recorded. If Slack refuses (the bot is not in the
    channel, a DM it cannot post in, or anything else), the request is withdrawn at once and the
    requester is told why (`/invite @drbot`): a request nobody can see would hold its plan until it
    expired. Withdrawing after the fact, rather than asking Slack first, is deliberate: only the post
@@ -28,6 +31,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.commands.registry import ApprovalRequest, ThreadRoot
+from bot.slack_notifier import SlackUnavailable, slack_notifier_of
 from bot.views.common import context, escape
 from bot.views.executions import build_approval_copy, kind_title, short_id
 from bot.views.message import Message
@@ -51,6 +55,8 @@ def open_execution_thread(
     try:
         posted = client.chat_postMessage(channel=channel, text=root.text, blocks=root.block_dicts())
     except Exception as exc:
+        if _transient(exc):  # Slack said "not now", not "never": the request stands
+            return _post_later(client, services, execution, channel, exc)
         _withdraw(services, execution, user)
         if isinstance(exc, SlackApiError) and exc.response.get("error") in CANNOT_POST:
             return _cannot_post(execution, channel, str(exc.response.get("error")))
@@ -70,6 +76,36 @@ def open_execution_thread(
     saved = update_slack_thread(services, execution.execution_id, lambda current: _merged(current, thread))
     copied = _copy(client, services, saved)
     return _posted(saved, copied)
+
+
+def _transient(error: Exception) -> bool:
+    """Rate-limited (HTTP 429), Slack down (5xx) or unreachable: worth posting again later."""
+    if isinstance(error, SlackApiError):
+        status: int = error.response.status_code
+        return status == 429 or status >= 500
+    return isinstance(error, OSError)
+
+
+def _post_later(
+    client: WebClient, services: Services, execution: Execution, channel: str, error: Exception
+) -> Message:
+    """Record the thread without its root and hand it to the Slack notifier, which posts the root
+    (the live summary, with the same buttons) when Slack allows; the request is never withdrawn."""
+    status = error.response.status_code if isinstance(error, SlackApiError) else None
+    logger.warning(
+        "Slack did not take a run request now; it is posted when Slack allows",
+        extra={"execution_id": execution.execution_id, "channel": channel, "status": status},
+    )
+    thread = SlackThread(channel=channel, updated_at=int(services.clock.now()))
+    saved = update_slack_thread(services, execution.execution_id, lambda current: _merged(current, thread))
+    notifier = slack_notifier_of(services)
+    if notifier is not None:
+        try:
+            notifier.post_thread(saved)
+        except SlackUnavailable:  # still refused: the next delivery (an approval, say) posts it
+            logger.warning("run request still not posted", extra={"execution_id": execution.execution_id})
+    copied = _copy(client, services, services.store.get_execution(execution.execution_id))
+    return _posted_later(saved, copied)
 
 
 def _merged(current: Execution, thread: SlackThread) -> SlackThread:
@@ -151,6 +187,19 @@ def _posted(execution: Execution, copied: bool | None) -> Message:
     text = (
         f":white_check_mark: Your {kind} request for {escape(execution.plan_name)} is posted in the "
         f"channel{link}; it waits for {execution.required_approvals} approval(s). "
+        f"`/dr status {short_id(execution.execution_id)}` shows it."
+    )
+    if copied is False:
+        text += " The copy for the approvals channel could not be posted (is drbot in that channel?)."
+    return Message(text=text)
+
+
+def _posted_later(execution: Execution, copied: bool | None) -> Message:
+    kind = kind_title(execution).lower()
+    text = (
+        f":hourglass_flowing_sand: Your {kind} request for {escape(execution.plan_name)} is recorded; "
+        "Slack asked drbot to wait, so it appears in the channel as soon as Slack allows. It waits "
+        f"for {execution.required_approvals} approval(s). "
         f"`/dr status {short_id(execution.execution_id)}` shows it."
     )
     if copied is False:

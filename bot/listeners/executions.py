@@ -27,7 +27,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.listeners.errors import Redactor, log_failure
-from bot.slack_notifier import SlackNotifier
+from bot.slack_notifier import slack_notifier_of
 from bot.views.common import escape
 from bot.views.executions import build_approval_copy, build_outcome
 from bot.views.failures import build_failure_message
@@ -42,7 +42,6 @@ from bot.views.reject_modal import (
     submitted_reason,
 )
 from orchestration.bootstrap import Services
-from orchestration.engine.ports import CompositeNotifier
 from orchestration.errors import DrbotError
 from orchestration.rbac import Permission
 from orchestration.services.access import require
@@ -218,7 +217,7 @@ def _show(
     message (the run's root or copy), else directly; either way, if Slack does not take it, `tell`
     the clicker privately that the click counted."""
     channel, ts = str(container["channel_id"]), str(container["message_ts"])
-    writer = slack_writer(services)
+    writer = slack_notifier_of(services)
     if writer is not None and writer.owns(outcome.execution, channel, ts):
         writer.update_message(outcome.execution, channel, ts, message, on_failed=tell)
         return
@@ -230,13 +229,6 @@ def _show(
             extra={"status": error.response.status_code, "error": error.response.get("error")},
         )
         tell()
-
-
-def slack_writer(services: Services) -> SlackNotifier | None:
-    """The Slack notifier the services report through, if any (alone or among others)."""
-    notifier = services.notifier
-    candidates = notifier.notifiers if isinstance(notifier, CompositeNotifier) else (notifier,)
-    return next((n for n in candidates if isinstance(n, SlackNotifier)), None)
 
 
 def _counted(outcome: Outcome) -> str:
