@@ -478,6 +478,34 @@ class Approval(WireModel):
     at: EpochSeconds
 
 
+class GateAction(StrEnum):
+    """What an unattended (scheduled) drill does at a wave's pause-before gate."""
+
+    WAIT = "wait"  # pause for a person, at most `waitMinutes`; then cancel and clean up
+    PASS = "pass"  # go on as if resumed: nobody is there to resume it
+
+
+class UnattendedGates(WireModel):
+    """A schedule's answer to "what does this drill do at a gate?" (docs/schedules.md)."""
+
+    action: GateAction
+    wait_minutes: int | None = Field(default=None, ge=1, le=10_080)
+
+    @model_validator(mode="after")
+    def _minutes_with_wait(self) -> Self:
+        if (self.action == GateAction.WAIT) != (self.wait_minutes is not None):
+            raise PydanticCustomError(
+                "gate_wait_minutes",
+                "waitMinutes goes with action 'wait' (how long a person has to resume) and only with it",
+            )
+        return self
+
+    def describe(self) -> str:
+        if self.action == GateAction.PASS:
+            return "passes its pause gates unattended"
+        return f"waits at most {self.wait_minutes} min at a pause gate, then is cancelled and cleaned up"
+
+
 class SlackThread(WireModel):
     """Where an execution's Slack thread lives, and what the Slack notifier already did there (kept
     on the execution because each Lambda invocation is a fresh process)."""
@@ -521,6 +549,8 @@ class Execution(WireModel):
     cleanup: CleanupRun | None = None
     gates_passed: list[int] = Field(default_factory=list)  # waves whose pauseBefore gate was released
     gate_wave: int | None = None  # the wave whose pauseBefore gate holds the execution PAUSED
+    at_gate: UnattendedGates | None = None  # a scheduled drill's gate policy (None: wait for a person)
+    gate_deadline: EpochSeconds | None = None  # paused at a gate until then, then cancelled (at_gate wait)
     task_token: str | None = None  # Step Functions callback token while PAUSED
     transient_errors: int = Field(default=0, ge=0)  # consecutive DRS throttles/outages (backoff)
     events: list[ExecutionEvent] = Field(default_factory=list)
@@ -578,6 +608,8 @@ class Execution(WireModel):
             "execution", EXECUTION_TRANSITIONS, self.status, target, f"Execution {self.execution_id}"
         )
         update: dict[str, Any] = {"status": target}
+        if target != ExecutionStatus.PAUSED:  # no longer held at a gate (resumed, cancelled, ended)
+            update |= {"gate_wave": None, "gate_deadline": None}
         if target == ExecutionStatus.RUNNING and self.start_time is None:
             update["start_time"] = now
         if target.is_terminal and self.end_time is None:
@@ -628,6 +660,7 @@ class Schedule(WireModel):
     execution_type: ExecutionType = ExecutionType.DRILL
     approved_by: str | None = None
     cleanup_after_minutes: int | None = Field(default=None, ge=0, le=10_080)
+    at_gate: UnattendedGates | None = None  # required when the plan has pause gates
     created_by: str = "system"
     created_date: EpochSeconds = 0
     last_modified_date: EpochSeconds = 0

@@ -25,7 +25,14 @@ from aws_lambda_powertools import Logger
 
 from orchestration.bootstrap import Services
 from orchestration.errors import Conflict, DrbotError, InUse, NotFound, StaleVersion
-from orchestration.models import ExecutionType, Schedule, SlackThread
+from orchestration.models import (
+    ExecutionType,
+    GateAction,
+    RecoveryPlan,
+    Schedule,
+    SlackThread,
+    UnattendedGates,
+)
 from orchestration.requests import StartExecution
 from orchestration.services.common import active_executions
 from orchestration.services.executions import execute_recovery_plan
@@ -132,6 +139,7 @@ def fire_schedule(
             schedule_id=schedule_id,
             channel=SlackThread(channel=schedule.channel) if schedule.channel else None,
             cleanup_after_minutes=schedule.cleanup_after_minutes,
+            at_gate=gate_policy(schedule, plan),
         )
     except InUse as error:  # a run of the plan was requested between the check above and the start
         return refused(
@@ -321,3 +329,15 @@ def _plan_name(services: Services, schedule: Schedule) -> str:
 
 def _kind(execution_type: ExecutionType) -> str:
     return "drill" if execution_type == ExecutionType.DRILL else "recovery"
+
+
+# what a schedule approved before its plan gained pause gates does at one: wait an hour for a person
+DEFAULT_GATE_WAIT = UnattendedGates(action=GateAction.WAIT, wait_minutes=60)
+
+
+def gate_policy(schedule: Schedule, plan: RecoveryPlan) -> UnattendedGates | None:
+    """What the unattended drill does at a pause gate: the schedule's answer; for a plan that gained
+    gates after the schedule was approved, wait an hour for a person, then cancel and clean up."""
+    if schedule.at_gate is not None:
+        return schedule.at_gate
+    return DEFAULT_GATE_WAIT if any(w.pause_before for w in plan.waves) else None

@@ -30,7 +30,7 @@ from orchestration.errors import (
     StaleVersion,
     ValidationFailed,
 )
-from orchestration.models import ExecutionType, RecoveryPlan, Schedule
+from orchestration.models import ExecutionType, RecoveryPlan, Schedule, UnattendedGates
 from orchestration.rbac import Permission
 from orchestration.schedule_expressions import parse, validate_timezone
 from orchestration.services.access import require as require_permission
@@ -68,6 +68,7 @@ class NewSchedule:
     channel: str | None = None  # default: the plan's notification channel
     cleanup_after_minutes: int | None = None
     execution_type: ExecutionType = ExecutionType.DRILL
+    at_gate: UnattendedGates | None = None  # required when the plan has pause gates
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,15 @@ def create_schedule(services: Services, request: NewSchedule, actor: str) -> Sch
             field="cleanupAfterMinutes",
         )
     plan = find_plan(services, request.plan)
+    gates = [w for w in plan.waves if w.pause_before]
+    if gates and request.at_gate is None:
+        named = ", ".join(f"{w.wave_number} ({w.wave_name})" for w in gates)
+        raise ValidationFailed(
+            f"{plan.plan_name} pauses before wave {named}, and nobody is there to resume an unattended "
+            "drill: say what it does at a gate — wait for a person at most N minutes, then cancel and "
+            "clean up (`--at-gate wait:60`), or pass the gate (`--at-gate pass`).",
+            field="atGate",
+        )
     now = _now(services)
     schedule = parse_model(
         Schedule,
@@ -132,6 +142,7 @@ def create_schedule(services: Services, request: NewSchedule, actor: str) -> Sch
             "enabled": False,
             "executionType": ExecutionType.DRILL.value,
             "cleanupAfterMinutes": cleanup,
+            "atGate": request.at_gate.to_wire() if request.at_gate else None,
             "createdBy": actor,
             "createdDate": now,
             "lastModifiedDate": now,

@@ -13,7 +13,7 @@ import re
 
 from bot.commands.grammar import Arguments, Flag, Positional
 from bot.commands.registry import ApprovalRequest, Command, CommandContext, Handler
-from bot.commands.runs import parse_minutes
+from bot.commands.runs import MAX_CLEANUP_MINUTES, parse_minutes
 from bot.views.message import Message
 from bot.views.schedules import (
     build_next_fires,
@@ -24,7 +24,7 @@ from bot.views.schedules import (
     build_schedules_list,
 )
 from orchestration.errors import UsageError
-from orchestration.models import RecoveryPlan, Schedule
+from orchestration.models import GateAction, RecoveryPlan, Schedule, UnattendedGates
 from scheduler.service import (
     NewSchedule,
     ScheduleOutcome,
@@ -62,6 +62,25 @@ def channel_id(value: str) -> str:
     return text
 
 
+AT_GATE_USAGE = "`--at-gate pass` or `--at-gate wait:MINUTES` (e.g. `wait:60`)"
+
+
+def parse_at_gate(value: str | None) -> UnattendedGates | None:
+    """`--at-gate pass` or `--at-gate wait:N`: what an unattended drill does at a pause gate."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text == GateAction.PASS.value:
+        return UnattendedGates(action=GateAction.PASS)
+    kind, _, minutes = text.partition(":")
+    digits = minutes.isascii() and minutes.isdigit()
+    if kind == GateAction.WAIT.value and digits and 1 <= int(minutes) <= MAX_CLEANUP_MINUTES:
+        return UnattendedGates(action=GateAction.WAIT, wait_minutes=int(minutes))
+    raise UsageError(
+        f"`--at-gate` takes {AT_GATE_USAGE}, minutes from 1 to {MAX_CLEANUP_MINUTES}; not `{value}`."
+    )
+
+
 def _show(ctx: CommandContext, schedule: Schedule, headline: str | None = None) -> Message:
     plan = plan_of(ctx.services, schedule)
     return build_schedule_message(schedule, plan, next_fire_times(ctx.services, schedule), headline=headline)
@@ -84,6 +103,7 @@ def _add(ctx: CommandContext, args: Arguments) -> Message:
         timezone=args.get("tz") or "UTC",
         channel=channel_id(channel) if channel else ctx.invocation.channel_id,
         cleanup_after_minutes=parse_minutes(args.get("cleanup-after"), "cleanup-after"),
+        at_gate=parse_at_gate(args.get("at-gate")),
     )
     schedule = create_schedule(ctx.services, request, ctx.invocation.user_id)
     plan = plan_of(ctx.services, schedule)
@@ -181,6 +201,7 @@ COMMANDS = [
         _add,
         '/dr schedule add "Prod DR" "cron(0 3 ? * SUN#1 *)" --tz Europe/Berlin',
         '/dr schedule add "Prod DR" "rate(7 days)" --channel C0123ABCD --cleanup-after 60',
+        '/dr schedule add "Prod DR" "cron(0 3 ? * SUN#1 *)" --at-gate wait:60',
         '/dr schedule add "Prod DR" "at(2026-12-01T03:00:00)" --tz America/New_York',
         positionals=(
             _PLAN,
@@ -199,6 +220,12 @@ COMMANDS = [
                 "cleanup-after",
                 "terminate each drill's instances this many minutes after it ends (default: at once)",
                 value="MINUTES",
+            ),
+            Flag(
+                "at-gate",
+                "what each drill does at a pause gate, nobody being there to resume it: `wait:MINUTES` "
+                "(then cancel and clean up) or `pass` (required when the plan has pause gates)",
+                value="wait:N|pass",
             ),
         ),
     ),

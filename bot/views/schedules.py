@@ -94,6 +94,10 @@ def _facts(schedule: Schedule, plan: RecoveryPlan | None) -> str:
         else f"{plural(schedule.cleanup_after_minutes, 'minute')} after the drill"
     )
     lines.append(f"*Reports to:* {channel} · *drill instances terminated:* {cleanup}")
+    if schedule.at_gate is not None:
+        lines.append(f"*At a pause gate:* each drill {schedule.at_gate.describe()}")
+    elif plan is not None and any(w.pause_before for w in plan.waves):
+        lines.append("*At a pause gate:* each drill waits at most 60 min for a person, then is cancelled")
     if schedule.last_run_at is not None:
         last = f"*Last fire:* {escape(local_text(schedule.last_run_at, schedule.timezone))}"
         if schedule.last_execution_id:

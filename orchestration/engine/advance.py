@@ -90,7 +90,11 @@ def _result(execution: Execution, now: int, launched: bool = False) -> AdvanceRe
         status=execution.status,
         done=not execution.needs_driving,
         wait_seconds=wait_seconds(execution, now, launched),
-        paused=execution.status == ExecutionStatus.PAUSED and quiet and not execution.undelivered,
+        # waiting for a person only; a gate with a deadline is looked at again when it expires
+        paused=execution.status == ExecutionStatus.PAUSED
+        and quiet
+        and not execution.undelivered
+        and execution.gate_deadline is None,
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from orchestration.clock import duration_text
 from orchestration.drs.gateway import DrsJob, RecoveryInstance
@@ -27,6 +28,7 @@ from orchestration.models import (
     Execution,
     ExecutionStatus,
     ExecutionType,
+    GateAction,
     LaunchStatus,
     ServerRun,
     WaveRun,
@@ -196,7 +198,9 @@ def settle(execution: Execution, now: int, limits: DrsLimits) -> tuple[Execution
         return execution, [], recover
 
     if status == _E.PAUSED:  # even with every wave done: PAUSED → COMPLETED is no transition; resume ends it
-        return execution, [], recover
+        if execution.gate_deadline is None or now < execution.gate_deadline:
+            return execution, [], recover
+        return settle(_gate_timed_out(execution, now), now, limits)
     if all(w.status == WaveStatus.COMPLETED for w in execution.waves):
         return _finish(execution, _E.COMPLETED, now, "Completed"), [], recover
 
@@ -204,17 +208,12 @@ def settle(execution: Execution, now: int, limits: DrsLimits) -> tuple[Execution
     slots = max(0, limits.max_concurrent_jobs - len(in_flight))
     for wave in _ready(execution):
         if wave.pause_before and wave.wave_number not in execution.gates_passed:
-            if launch:  # launch what is ready before the gate; pause on the next tick
+            if execution.at_gate is not None and execution.at_gate.action == GateAction.PASS:
+                execution = _pass_gate(execution, wave, now)
+            elif launch:  # launch what is ready before the gate; pause on the next tick
                 break
-            reason = f"Paused before wave {wave.wave_number} ({wave.wave_name}): resume to launch it"
-            paused = execution.with_status(_E.PAUSED, now, reason=reason).model_copy(
-                update={"gate_wave": wave.wave_number}
-            )
-            return (
-                paused.with_event(EventType.PAUSED, now, reason, wave_number=wave.wave_number, gate=True),
-                [],
-                recover,
-            )
+            else:
+                return _pause_at_gate(execution, wave, now), [], recover
         if slots == 0:
             break
         claimed = wave.with_status(WaveStatus.INITIATED, now).model_copy(update={"claimed_at": now})
@@ -222,6 +221,48 @@ def settle(execution: Execution, now: int, limits: DrsLimits) -> tuple[Execution
         launch.append(wave.wave_number)
         slots -= 1
     return execution, launch, recover
+
+
+def _pause_at_gate(execution: Execution, wave: WaveRun, now: int) -> Execution:
+    """PAUSED before `wave` until someone resumes it; an unattended drill that waits has a deadline."""
+    reason = f"Paused before wave {wave.wave_number} ({wave.wave_name}): resume to launch it"
+    update: dict[str, Any] = {"gate_wave": wave.wave_number}
+    policy = execution.at_gate
+    if policy is not None and policy.wait_minutes is not None:
+        update["gate_deadline"] = now + policy.wait_minutes * 60
+        reason += f" within {policy.wait_minutes} min, or this unattended drill is cancelled and cleaned up"
+    paused = execution.with_status(_E.PAUSED, now, reason=reason).model_copy(update=update)
+    return paused.with_event(EventType.PAUSED, now, reason, wave_number=wave.wave_number, gate=True)
+
+
+def _pass_gate(execution: Execution, wave: WaveRun, now: int) -> Execution:
+    """An unattended drill whose schedule says so goes through a gate as if someone resumed it."""
+    message = (
+        f"Gate before wave {wave.wave_number} ({wave.wave_name}) passed: this unattended drill's "
+        "schedule passes pause gates"
+    )
+    passed = execution.model_copy(
+        update={"gates_passed": sorted({*execution.gates_passed, wave.wave_number})}
+    )
+    return passed.with_event(
+        EventType.RESUMED,
+        now,
+        message,
+        wave_number=wave.wave_number,
+        gateWave=wave.wave_number,
+        unattended=True,
+    )
+
+
+def _gate_timed_out(execution: Execution, now: int) -> Execution:
+    """Nobody resumed an unattended drill at its gate in time: cancel it (its instances are cleaned
+    up as every cancelled drill's are)."""
+    wave = execution.wave(execution.gate_wave) if execution.gate_wave is not None else None
+    where = f"the gate before wave {wave.wave_number} ({wave.wave_name})" if wave else "its gate"
+    minutes = execution.at_gate.wait_minutes if execution.at_gate else None
+    reason = f"Nobody resumed this unattended drill at {where} within {minutes} min: cancelled"
+    cancelling = execution.with_status(_E.CANCELLING, now, reason=reason)
+    return cancelling.with_event(EventType.CANCEL_REQUESTED, now, reason, gateTimeout=True)
 
 
 def _ready(execution: Execution) -> list[WaveRun]:

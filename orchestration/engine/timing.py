@@ -74,5 +74,7 @@ def wait_seconds(execution: Execution, now: int, launched: bool) -> int:
     if execution.is_terminal:
         return DELIVERY_RETRY  # only events are left to deliver
     if execution.status == ExecutionStatus.PAUSED:
+        if execution.gate_deadline is not None:  # an unattended drill's gate: look again when it expires
+            return max(1, min(IDLE, execution.gate_deadline - now))
         return IDLE
     return WHILE_PENDING

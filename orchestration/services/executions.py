@@ -59,6 +59,7 @@ from orchestration.models import (
     ExecutionType,
     LaunchStatus,
     SlackThread,
+    UnattendedGates,
     WaveRun,
     WaveStatus,
 )
@@ -240,6 +241,7 @@ def execute_recovery_plan(
     approved_by: str | None = None,
     authorized: bool = False,
     on_behalf_of: str | None = None,
+    at_gate: UnattendedGates | None = None,
 ) -> Execution:
     """Check the plan and create its execution: awaiting approval, or started at once.
 
@@ -247,7 +249,8 @@ def execute_recovery_plan(
     `authorized` says the request itself was allowed beforehand too (the schedule's creation and
     approval were permission-checked), so `actor` (`schedule:<id>`) needs no role of its own.
     `on_behalf_of` is who a direct invocation says it acts for (docs/api.md, "Who is calling"):
-    recorded beside `actor`, never the requester."""
+    recorded beside `actor`, never the requester. `at_gate` is a schedule's answer to what the
+    unattended drill does at a pause gate (None: wait for a person, as a requested run does)."""
     if not authorized:
         require(services, actor, Permission.REQUEST_EXECUTION)
     cleanup = cleanup_after_minutes if cleanup_after_minutes is not None else request.cleanup_after_minutes
@@ -284,6 +287,7 @@ def execute_recovery_plan(
             "expires_at": now + expiry if status == _S.PENDING_APPROVAL else None,
             "slack": channel,
             "on_behalf_of": on_behalf_of or None,
+            "at_gate": at_gate,
         }
     )
     execution = _with_requested_event(execution, check, actor, now)

@@ -18,8 +18,10 @@ from orchestration.models import (
     Execution,
     ExecutionStatus,
     ExecutionType,
+    GateAction,
     LaunchStatus,
     ServerRun,
+    UnattendedGates,
     WaveRun,
     WaveStatus,
 )
@@ -490,3 +492,62 @@ def test_a_wave_in_flight_is_next_looked_at_when_the_runs_earlier_jobs_say_it_sh
         execution(wave(1, _W.STARTED, job="job-1", servers=[server(1)])), observe(ended), NOW, LIMITS
     )
     assert decided.execution.waves[0].job_seconds == 30
+
+
+# -- an unattended drill's gates (a schedule's atGate) ----------------------------------------------
+
+
+def test_an_unattended_drill_that_passes_gates_launches_the_gated_wave() -> None:
+    start = execution(completed_wave(1, [1]), wave(2, after=[1], pause=True)).model_copy(
+        update={"at_gate": UnattendedGates(action=GateAction.PASS)}
+    )
+    decision = decide(start, observe(), NOW, LIMITS)
+    assert decision.launch == (2,)
+    assert decision.execution.status == _E.RUNNING
+    assert decision.execution.gates_passed == [2]
+    passed = decision.execution.events[-1]
+    assert (passed.type, passed.wave_number) == (EventType.RESUMED, 2)
+    assert passed.details == {"gateWave": 2, "unattended": True}
+
+
+def test_an_unattended_drill_that_waits_is_cancelled_when_nobody_resumes_in_time() -> None:
+    start = execution(completed_wave(1, [1]), wave(2, after=[1], pause=True)).model_copy(
+        update={"at_gate": UnattendedGates(action=GateAction.WAIT, wait_minutes=30)}
+    )
+    paused = decide(start, observe(), NOW, LIMITS).execution
+    assert (paused.status, paused.gate_wave, paused.gate_deadline) == (_E.PAUSED, 2, NOW + 1800)
+    assert "within 30 min" in paused.events[-1].message
+    assert timing.wait_seconds(paused, NOW, launched=False) == timing.IDLE
+    assert timing.wait_seconds(paused, NOW + 1790, launched=False) == 10  # looked at when it expires
+
+    still = decide(paused, observe(), NOW + 1799, LIMITS)
+    assert still.execution.status == _E.PAUSED
+
+    expired = decide(paused, observe(), NOW + 1800, LIMITS).execution
+    assert expired.status == _E.CANCELLED
+    assert (expired.gate_wave, expired.gate_deadline) == (None, None)  # no gate hint on a cancelled run
+    assert [e.type for e in expired.events[-3:]] == [
+        EventType.CANCEL_REQUESTED,
+        EventType.WAVE_CANCELLED,
+        EventType.CANCELLED,
+    ]
+    assert "Nobody resumed this unattended drill at the gate before wave 2 (W2) within 30 min" in (
+        expired.events[-3].message
+    )
+    assert statuses(Decision(expired)) == [_W.COMPLETED, _W.CANCELLED]
+    assert expired.cleanup is not None  # a cancelled drill's instances are cleaned up
+
+
+def test_a_resumed_or_cancelled_run_is_no_longer_held_at_its_gate() -> None:
+    paused = decide(execution(completed_wave(1, [1]), wave(2, after=[1], pause=True)), observe(), NOW, LIMITS)
+    held = paused.execution
+    assert held.gate_wave == 2
+    assert held.with_status(_E.CANCELLING, NOW + 5).gate_wave is None
+    assert held.with_status(_E.RUNNING, NOW + 5).gate_wave is None
+
+
+def test_unattended_gates_need_minutes_with_wait_and_only_with_it() -> None:
+    with pytest.raises(ValueError, match="waitMinutes goes with action 'wait'"):
+        UnattendedGates(action=GateAction.WAIT)
+    with pytest.raises(ValueError, match="waitMinutes goes with action 'wait'"):
+        UnattendedGates(action=GateAction.PASS, wait_minutes=5)
