@@ -24,8 +24,9 @@ from orchestration.aws import calling_aws
 from orchestration.bootstrap import Services
 from orchestration.drs.gateway import DrsGateway, SourceServer
 from orchestration.errors import DrbotError, ValidationFailed
-from orchestration.models import Region, TagKey, TagSyncSettings, WireModel
+from orchestration.models import TagKey, TagSyncSettings, WireModel
 from orchestration.rbac import Permission
+from orchestration.requests import DrsRegion
 from orchestration.services.access import require
 from orchestration.services.queries import valid_region
 from orchestration.services.tag_sync_schedule import checked_schedule, register_tag_sync
@@ -40,7 +41,7 @@ class UpdateTagSyncSettings(WireModel):
 
     enabled: bool | None = None
     tag_keys: list[TagKey] | None = Field(default=None, max_length=50)
-    regions: list[Region] | None = None
+    regions: list[DrsRegion] | None = None
     schedule_expression: str | None = Field(
         default=None,
         max_length=256,

@@ -215,6 +215,8 @@ def test_bad_settings_are_refused_by_name(services: Services) -> None:
     with pytest.raises(ValidationFailed) as error:
         parse_model(UpdateTagSyncSettings, {"regions": ["everywhere"]})
     assert error.value.details["errors"][0]["field"] == "regions[0]"
+    with pytest.raises(ValidationFailed, match="not a region Elastic Disaster Recovery is offered in"):
+        parse_model(UpdateTagSyncSettings, {"regions": ["us-east-1", "us-east-9"]})
     with pytest.raises(ValidationFailed, match="Nothing to update"):
         update_tag_sync_settings(services, UpdateTagSyncSettings(), "alice")
     assert services.store.get_tag_sync_settings() is None
