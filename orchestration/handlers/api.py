@@ -269,6 +269,15 @@ class OperationHandler:
             model = parse_model(op.body, typed_body) if op.body is not None else None
             call = Call(services, caller, model, params, body)
             result: dict[str, Any] = _jsonable(op.run(call))
+            if caller.on_behalf_of is not None and op.method != "GET":
+                # the change's own audit entry names the principal; this one says for whom it acted
+                services.store.append_audit(
+                    caller.principal,
+                    "direct.on_behalf_of",
+                    f"operation:{op.name}",
+                    onBehalfOf=caller.on_behalf_of,
+                    params=dict(params),
+                )
             return result
         except Exception as error:  # every failure becomes the seed's error shape
             _, payload = error_body(error)

@@ -143,6 +143,25 @@ def test_on_behalf_of_is_recorded_beside_the_principal(api):
     assert (audit.actor, audit.details["onBehalfOf"]) == ("direct-invocation", "automation-script")
 
 
+def test_every_direct_change_on_behalf_of_someone_is_audited_with_it(api):
+    set_roles(api, {"operator": ["direct-invocation"], "default": "none"})
+    execution_id = execution.lambda_handler(seed_example_4(two_wave_plan()), None)["executionId"]
+
+    cancelled = execution.lambda_handler(
+        {"operation": "cancel_execution", "body": {"executionId": execution_id}, "actor": "nightly-job"}, None
+    )
+
+    assert "error" not in cancelled, cancelled
+    [audit] = [a for a in api.store.list_audit("operation:cancel_execution")]
+    assert audit.actor == "direct-invocation"
+    assert audit.details == {"onBehalfOf": "nightly-job", "params": {"executionId": execution_id}}
+    reads = [a for a in api.store.list_audit() if a.subject == "operation:get_execution_details"]
+    execution.lambda_handler(
+        {"operation": "get_execution_details", "body": {"executionId": execution_id}, "actor": "x"}, None
+    )
+    assert [a for a in api.store.list_audit() if a.subject == "operation:get_execution_details"] == reads
+
+
 def test_the_payload_actor_wins_over_initiated_by_and_rest_records_none(api):
     set_roles(api, {"operator": ["direct-invocation", ALICE_ARN], "default": "none"})
     event = {**seed_example_4(two_wave_plan()), "actor": "ops-runbook"}
