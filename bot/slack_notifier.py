@@ -128,6 +128,8 @@ class _Thread:
     last_update: float | None = None  # when the root last showed the live summary
     disabled: bool = False  # the root could not be posted for good (e.g. channel_not_found)
     reported: bool = False  # the evidence report was posted (or refused for good)
+    root_message: Message | None = None  # the run request to post as the root (posted late)
+    shown_status: str | None = None  # the status the root shows, when this process updated it
 
     def absorb(self, slack: SlackThread) -> None:
         """Take in what an earlier process kept on the execution."""
@@ -220,6 +222,7 @@ class SlackNotifier:
         self._busy: str | None = None  # the execution the worker is delivering now
         self._retry_at: float | None = None  # monotonic time of the next try after an outage
         self._outage_wait = 0.0
+        self._kicked = False  # retry_now() while a try was under way
         self._stopping = False
         self._worker: threading.Thread | None = None
         if delivery == "deferred":
@@ -311,6 +314,7 @@ class SlackNotifier:
         if (slack.channel, progress) in shown:  # a click's update just showed the newest state
             thread.last_update = self.clock.now()
             thread.shown_through = thread.handled_through
+            thread.shown_status = execution.status
             return
         self._refresh(execution, progress, thread, forced, client)
 
@@ -331,7 +335,7 @@ class SlackNotifier:
 
     def _post_root(self, execution: Execution, thread: _Thread, client: WebClient) -> str | None:
         assert execution.slack is not None
-        message = build_execution_summary(execution, self._now())
+        message = thread.root_message or build_execution_summary(execution, self._now())
         answer = self._call(
             client,
             "chat.postMessage",
@@ -429,7 +433,10 @@ class SlackNotifier:
             return
         now = self.clock.now()
         due = thread.last_update is None or now - thread.last_update >= self.min_update_seconds
-        if not (due or forced):
+        # the throttle spares progress counts, never a change of status (a click's "starts now"
+        # must not stay on screen while the run is RUNNING)
+        moved = thread.shown_status is not None and thread.shown_status != execution.status
+        if not (due or forced or moved):
             return
         assert execution.slack is not None
         message = build_execution_summary(execution, int(now))
@@ -443,6 +450,7 @@ class SlackNotifier:
         )
         thread.last_update = now
         thread.shown_through = thread.handled_through
+        thread.shown_status = execution.status
 
     # -- Slack -------------------------------------------------------------------------------------
 
@@ -516,10 +524,13 @@ class SlackNotifier:
         with self._lock:  # a listener's thread, not the engine's: a Retry-After is waited here
             self._send_update(self._newest(execution), update, self._retrying)
 
-    def post_thread(self, execution: Execution) -> None:
-        """Post the root of a run whose request Slack did not take at once (rate-limited, down):
-        queued, it goes when Slack allows; inline, it is posted here (a listener's thread, where a
-        Retry-After may be waited), raising SlackUnavailable if Slack still does not take it."""
+    def post_thread(self, execution: Execution, root: Message | None = None) -> None:
+        """Post the root of a run whose request Slack did not take at once (rate-limited, down) —
+        `root`, the request as it was meant to be posted, else the live summary: queued, it goes
+        when Slack allows; inline, it is posted here (a listener's thread, where a Retry-After may be
+        waited), raising SlackUnavailable if Slack still does not take it."""
+        with self._lock:
+            self._threads.setdefault(execution.execution_id, _Thread()).root_message = root
         if self.delivery != "inline":
             self._enqueue(execution.execution_id, _Pending(execution, {e.seq: e for e in execution.events}))
             return
@@ -545,6 +556,12 @@ class SlackNotifier:
             )
             answer = None
         if answer is not None:
+            slack = execution.slack
+            if slack is not None and (update.channel, update.ts) == (
+                slack.channel,
+                slack.progress_ts or slack.thread_ts,
+            ):
+                self._threads.setdefault(execution.execution_id, _Thread()).shown_status = execution.status
             return True
         if update.on_failed is not None:
             try:
@@ -657,7 +674,8 @@ class SlackNotifier:
                 logger.exception("Slack delivery failed", extra={"execution_id": execution_id})
             with self._changed:
                 self._busy = None
-                if delivered:
+                if delivered or self._kicked:  # a retry_now() during a failing try: again at once
+                    self._kicked = False
                     self._outage_wait = 0.0
                     self._retry_at = None
                 else:
@@ -674,6 +692,7 @@ class SlackNotifier:
         with self._changed:
             self._retry_at = None
             self._outage_wait = 0.0
+            self._kicked = self._busy is not None
             self._changed.notify_all()
 
     def pending(self) -> list[str]:

@@ -9,7 +9,11 @@
   (tests/data/slack_web_openapi_v2.json, October 2020) where it covers the method; what Slack added
   since is in the allow-lists below. Problems go to `violations`, which tests assert is empty.
 - `rate_limit(method, retry_after, times)` answers the next calls with HTTP 429 + Retry-After;
-  `fail(method, error, times)` with `{"ok": false, "error": ...}`.
+  `fail(method, error, times)` with `{"ok": false, "error": ...}`; `down()` answers every Web API
+  call with HTTP 503 until `up()` (those calls are kept apart, in `refused()`: `calls()` is what
+  Slack took or answered).
+- `hold(method)` keeps each call of `method` waiting (recorded, unanswered) until `release(method)`,
+  bounded by a Condition: a test orders a caller's steps against others' without sleeping.
 
 Nothing here reaches beyond 127.0.0.1.
 """
@@ -158,6 +162,9 @@ class SlackStub:
         self._calls: list[RecordedCall] = []
         self._violations: list[str] = []
         self._planned: dict[str, list[_Planned]] = {}
+        self._down = False
+        self._refused: list[RecordedCall] = []  # calls answered 503 while down
+        self._held: set[str] = set()
         self._changed = threading.Condition()
         self._counter = itertools.count(1)
         self._epoch = int(time.time())
@@ -243,6 +250,30 @@ class SlackStub:
         """Answer the next `times` calls of `method` with `{"ok": false, "error": error}`."""
         self._plan(method, [_Planned(200, error=error)] * times)
 
+    def down(self) -> None:
+        """Answer every Web API call with HTTP 503 (Slack is down) until `up()`."""
+        with self._changed:
+            self._down = True
+
+    def up(self) -> None:
+        with self._changed:
+            self._down = False
+
+    def refused(self) -> list[RecordedCall]:
+        """The calls answered with 503 while Slack was down (not in `calls()`)."""
+        with self._changed:
+            return list(self._refused)
+
+    def hold(self, method: str) -> None:
+        """Keep the calls of `method` waiting, once recorded, until `release(method)`."""
+        with self._changed:
+            self._held.add(method)
+
+    def release(self, method: str) -> None:
+        with self._changed:
+            self._held.discard(method)
+            self._changed.notify_all()
+
     def _plan(self, method: str, planned: list[_Planned]) -> None:
         with self._changed:
             self._planned.setdefault(method, []).extend(planned)
@@ -260,11 +291,19 @@ class SlackStub:
         else:
             problems = check_call(call.method, call.args, has_token=call.token is not None)
         with self._changed:
-            self._calls.append(call)
+            down = self._down and call.method != RESPONSE_URL
             self._violations.extend(problems)
+            if down:  # Slack never took it: kept apart, so `calls()` is what Slack has
+                self._refused.append(call)
+                return 503, {}, {"ok": False, "error": "service_unavailable"}
+            self._calls.append(call)
             queue = self._planned.get(call.method)
             planned = queue.pop(0) if queue else None
             self._changed.notify_all()
+            if call.method in self._held:  # bounded: a test that forgets to release fails, not hangs
+                released = self._changed.wait_for(lambda: call.method not in self._held, WAIT_SECONDS * 5)
+                if not released:
+                    self._violations.append(f"{call.method}: held and never released")
         if planned is not None and planned.status == 429:
             return 429, {"Retry-After": str(planned.retry_after)}, {"ok": False, "error": "ratelimited"}
         if planned is not None:
