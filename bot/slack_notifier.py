@@ -23,11 +23,19 @@ remembers — the root's ts, the last event handled, the last event the summary 
 refreshed (the throttle) — is also kept on the execution (`execution.slack`) once `bind(services)`
 gave it the store, with a version-checked write of the Slack thread alone.
 
-Slack rate-limiting (HTTP 429) or a Slack outage (HTTP 5xx, connection errors) raises: the engine
-keeps the events and offers them again on its next tick, so Slack only ever delays messages, never
-the drill. The notifier never sleeps; after a 429 it
-does not call that method again until Retry-After has passed. Permanent refusals (channel_not_found,
-not_in_channel, …) are logged and the message is dropped — retrying them would change nothing.
+Deliveries are queued and posted off the engine's thread (docs/slack.md): by a background worker in
+long-lived processes (`delivery="background"`: `drbot serve`, the console), at the end of each
+Lambda invocation (`"deferred"`: `flush()`, bounded; what cannot go is given back to the record, so
+the engine offers it again), or at once by the caller (`"inline"`, the default). Queued, a 429 is
+waited exactly Retry-After and retried (bot/slack_retry.py), and a Slack outage (HTTP 5xx, no
+connection) keeps the work at the head of the queue: order is kept. Inline, the notifier never
+sleeps: Slack rate-limiting or an outage raises and the engine offers the events again on its next
+tick; after a 429 that method is not called again until Retry-After has passed. Permanent refusals
+(channel_not_found, not_in_channel, …) are logged and the message is dropped — retrying them would
+change nothing.
+
+Clicks' updates of the root or the copy go through the same writer (`update_message`): rendered at
+send time from the newest record, so a click never puts an older state back on screen.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """How long Slack asks to be left alone: the Retry-After header of a rate-limited (HTTP 429) answer,
-and a retry handler that waits exactly that long (docs/architecture.md, "Slack delivery")."""
+and a retry handler that waits exactly that long (docs/slack.md)."""
 
 from __future__ import annotations
 
