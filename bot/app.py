@@ -24,7 +24,7 @@ from slack_sdk import WebClient
 
 from bot.commands import build_registry
 from bot.commands.registry import CommandRegistry
-from bot.listeners import builders, commands, errors, executions, guard, schedules
+from bot.listeners import builders, commands, errors, executions, guard, schedules, servers
 from bot.slack_directory import SlackDirectory, usergroups_named
 from bot.slack_logging import bolt_logger
 from orchestration.bootstrap import Services
@@ -92,6 +92,7 @@ def build_app(
     builders.register(app, services, redact)
     executions.register(app, services, redact)
     schedules.register(app, services, redact)
+    servers.register(app, services, redact)
     return app
 
 

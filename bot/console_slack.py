@@ -179,9 +179,12 @@ class ConsoleSlack:
         out: TextIO,
         *,
         usergroups: Mapping[str, list[str]] | None = None,
+        names: Mapping[str, str] | None = None,
         lock: threading.RLock | None = None,
     ) -> None:
         self.out = out
+        # how a mention reads: a Slack user or user group id -> its name (an unknown one: @ and its id)
+        self.names = dict(names or {})
         self.lock = lock or threading.RLock()
         self.usergroups = {name: list(users) for name, users in (usergroups or {}).items()}
         self.token = "xoxb-console-" + secrets.token_hex(12)
@@ -406,7 +409,8 @@ class ConsoleSlack:
 
     def _user_info(self, args: Mapping[str, Any]) -> dict[str, Any]:
         user = str(args.get("user") or "")
-        return {"ok": True, "user": {"id": user, "name": user, "real_name": user, "is_bot": False}}
+        name = self.names.get(user, user)
+        return {"ok": True, "user": {"id": user, "name": name, "real_name": name, "is_bot": False}}
 
     def _conversation_info(self, args: Mapping[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel") or "")
@@ -465,7 +469,11 @@ class ConsoleSlack:
             numbered.append((choice.number, button))
             return choice.number
 
-        text = render_blocks(posted.blocks, number) if posted.blocks else mrkdwn_to_text(posted.text)
+        text = (
+            render_blocks(posted.blocks, number, self.names)
+            if posted.blocks
+            else mrkdwn_to_text(posted.text, self.names)
+        )
         if posted.visible_to:
             text = ONLY_YOU.format(user=posted.visible_to) + "\n" + text
         if posted.channel != CHANNEL_ID:
@@ -500,7 +508,7 @@ class ConsoleSlack:
         if buttons_changed or posted.first_line() != before[3]:
             self._write_block("↻ updated:\n" + self._render(posted))
         elif posted.text != before[0]:
-            self._write_block(f"↻ {mrkdwn_to_text(posted.text)}")
+            self._write_block(f"↻ {mrkdwn_to_text(posted.text, self.names)}")
 
     def _write_block(self, text: str) -> None:
         self._emit(text + "\n\n")

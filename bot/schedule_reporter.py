@@ -11,7 +11,8 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger
 from slack_sdk import WebClient
 
-from bot.views.common import context, escape, section
+from bot.views.common import context, section
+from bot.views.mrkdwn import escape_with_mentions
 from bot.views.schedules import short_id
 from orchestration.config import Settings
 from orchestration.models import Schedule
@@ -33,7 +34,7 @@ class SlackScheduleReporter:
             return
         ref = short_id(schedule.schedule_id)
         blocks = [
-            section(f":calendar: {escape(message)}"),
+            section(f":calendar: {escape_with_mentions(message)}"),
             context(f"Drill schedule `{ref}` · `/dr schedule show {ref}`"),
         ]
         self._client.chat_postMessage(

@@ -72,4 +72,7 @@ def failed(message: Message, code: str) -> str:
     text = render_message(message)
     assert message.is_error, text
     assert code in text and "nothing was changed" in text, text
+    # every refusal reads the same (bot/views/errors.py): its code first, then what was wrong
+    assert message.text.startswith(f"{code}: "), message.text
+    assert text.startswith(f"! {code}: "), text
     return text

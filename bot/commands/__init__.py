@@ -20,6 +20,8 @@ def build_registry() -> CommandRegistry:
     registry.add(report.SUMMARY, report.COMMANDS)
     registry.add(schedules.SUMMARY, schedules.COMMANDS)
     registry.add("console only: act as another user", identity.COMMANDS)
+    registry.add("console only: wait until a run has ended or is paused", [identity.WAIT])
+    registry.add("console only: click a button by its number or label", [identity.CLICK])
     registry.add("this help", help_command.commands(registry))
     return registry
 

@@ -160,7 +160,7 @@ NOUNS: list[tuple[str, list[Command]]] = [
                 "Reject a run request awaiting approval, saying why.",
                 _reject,
                 '/dr reject 3f2a9c1b --reason "change freeze until Monday"',
-                flags=(Flag("reason", "why (the requester sees it)", value="TEXT"),),
+                flags=(Flag("reason", "why (the requester sees it)", value="TEXT", required=True),),
             )
         ],
     ),

@@ -26,14 +26,16 @@ class Flag:
     value: str | None = None  # placeholder shown in usage (e.g. "REGION"); None: a switch
     repeatable: bool = False
     choices: tuple[str, ...] = ()
+    required: bool = False  # the command refuses to run without it (a value flag only)
 
     @property
     def is_switch(self) -> bool:
         return self.value is None
 
     def usage(self) -> str:
+        """`--name VALUE` when required, `[--name VALUE]` when not; `…` when repeatable."""
         text = f"--{self.name}" if self.is_switch else f"--{self.name} {self.value}"
-        return f"[{text}]" + ("…" if self.repeatable else "")
+        return (text if self.required else f"[{text}]") + ("…" if self.repeatable else "")
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,9 @@ def parse_arguments(
         extra = " ".join(given[len(positionals) :])
         hint = " Quote names that contain spaces." if positionals else ""
         raise UsageError(f"Unexpected `{extra}`.{hint}")
+    for flag in flags:
+        if flag.required and flag.name not in values:
+            raise UsageError(f"Missing `{flag.usage()}`: {flag.help}.")
     return Arguments(
         positionals={p.name: v for p, v in zip(positionals, given, strict=False)},
         values=values,

@@ -15,11 +15,11 @@ from pydantic import TypeAdapter, ValidationError
 
 from bot.commands.grammar import Arguments, Flag, Positional
 from bot.commands.registry import Answer, Command, CommandContext, ModalAnswer
-from bot.commands.servers import parse_tag_filters
+from bot.commands.servers import parse_positive_int, parse_tag_filters
 from bot.views import group_builder  # as a module: it imports from bot.commands
-from bot.views.common import escape
 from bot.views.groups import build_deleted, build_group_message, build_groups_list, plural
 from bot.views.message import Message
+from bot.views.mrkdwn import escape_mrkdwn, mention
 from orchestration.bootstrap import Services
 from orchestration.drs.gateway import SourceServer
 from orchestration.errors import ServersNotFound, UsageError, ValidationFailed
@@ -41,15 +41,6 @@ from orchestration.services.groups import (
 from orchestration.validation import parse_model
 
 SERVER_ID = re.compile(r"^s-[0-9a-f]{17}$")
-
-
-def parse_positive_int(value: str | None, flag: str) -> int | None:
-    """`--flag N` as a whole number ≥ 1 (None when the flag was not given)."""
-    if value is None:
-        return None
-    if not value.strip().isdigit() or int(value) < 1:
-        raise UsageError(f"`--{flag}` takes a whole number of at least 1, not `{value}`.")
-    return int(value)
 
 
 def split_server_refs(values: Sequence[str]) -> list[str]:
@@ -135,8 +126,8 @@ def _selection(services: Services, args: Arguments, region: str, account_id: str
 
 
 def _headline(verb: str, name: str, count: int, actor: str) -> str:
-    what = f"protection group *{escape(name)}* with {plural(count, 'server')}"
-    return f":white_check_mark: {verb} {what} (by {escape(actor)})."
+    what = f"protection group *{escape_mrkdwn(name)}* with {plural(count, 'server')}"
+    return f":white_check_mark: {verb} {what} (by {mention(actor)})."
 
 
 _NO_SERVERS = "Say which servers the group holds: `--server HOST|ID` (repeatable) or `--tag Key=Value`."

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from bot.commands.grammar import Arguments, Positional, parse_arguments, tokenize
 from bot.commands.registry import SLASH, Command, CommandContext
-from bot.views.common import context, escape, section
+from bot.views.common import context, section
 from bot.views.errors import build_error_message
 from bot.views.message import Message
+from bot.views.mrkdwn import mention
 from orchestration.bootstrap import Services
 from orchestration.errors import UsageError
 from orchestration.services.access import permissions_of, roles_of
@@ -38,6 +39,35 @@ COMMAND = Command(
 COMMANDS = [COMMAND]
 
 
+def _console_only(ctx: CommandContext, args: Arguments) -> Message:
+    raise UsageError(
+        f"`/dr {ctx.invocation.text.split()[0] if ctx.invocation.text.split() else ''}` only works in "
+        "the drbot console; in Slack, the buttons and the live summary do the same."
+    )
+
+
+# the console's own verbs (bot/console.py answers them before the app sees them): registered so
+# that `/dr help` names them and Slack says where they work
+WAIT = Command(
+    noun="wait",
+    verb=None,
+    summary="Console only: wait until a run has ended or is paused, printing its progress meanwhile "
+    "(default: the newest run still going), so a piped session can run a whole drill.",
+    handler=_console_only,
+    positionals=(Positional("execution", "an execution id, or its first 6+ characters", required=False),),
+    examples=("/dr wait", "/dr wait 3f2a9c1b"),
+)
+CLICK = Command(
+    noun="click",
+    verb=None,
+    summary="Console only: click the button shown as [n], or the newest button with this label; "
+    "typing n alone does the same.",
+    handler=_console_only,
+    positionals=(Positional("button", "a button's number, or its label", required=True),),
+    examples=("/dr click 3", "/dr click Approve", "3"),
+)
+
+
 def build_user_switched(services: Services, user: str) -> Message:
     """Who the typist is now, with the roles and permissions that gives them."""
     role_names = ", ".join(sorted(r.value for r in roles_of(services, user))) or "none"
@@ -45,8 +75,8 @@ def build_user_switched(services: Services, user: str) -> Message:
     allowed = ", ".join(permissions) or "nothing"
     text = f"You are now {user} (roles: {role_names})."
     blocks = [
-        section(f":white_check_mark: You are now *{escape(user)}* (roles: {role_names})."),
-        context(f"{escape(user)} may: {allowed}"),
+        section(f":white_check_mark: You are now *{mention(user)}* (roles: {role_names})."),
+        context(f"{mention(user)} may: {allowed}"),
     ]
     return Message(text=text, blocks=blocks)
 

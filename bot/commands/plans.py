@@ -14,13 +14,14 @@ from dataclasses import replace
 from typing import Any
 
 from bot.commands.grammar import Arguments, Flag, Positional
-from bot.commands.groups import parse_positive_int, require_configurer
+from bot.commands.groups import require_configurer
 from bot.commands.registry import Answer, Command, CommandContext, ModalAnswer
+from bot.commands.servers import parse_positive_int
 from bot.commands.wave_spec import WAVE_SPEC_GRAMMAR, WAVE_SPEC_HELP, WaveSpec, parse_wave_specs
 from bot.views import plan_builder  # as a module: it imports from bot.commands
-from bot.views.common import escape
 from bot.views.groups import build_deleted, plural
 from bot.views.message import Message
+from bot.views.mrkdwn import escape_mrkdwn, mention
 from bot.views.plans import build_plan_check, build_plan_message, build_plans_list
 from orchestration.bootstrap import Services
 from orchestration.errors import CircularDependency, NotFound, UsageError
@@ -109,8 +110,8 @@ def _fields(ctx: CommandContext, args: Arguments) -> dict[str, Any]:
 
 
 def _headline(verb: str, name: str, waves: int, actor: str) -> str:
-    what = f"recovery plan *{escape(name)}* with {plural(waves, 'wave')}"
-    return f":white_check_mark: {verb} {what} (by {escape(actor)})."
+    what = f"recovery plan *{escape_mrkdwn(name)}* with {plural(waves, 'wave')}"
+    return f":white_check_mark: {verb} {what} (by {mention(actor)})."
 
 
 _NO_WAVES = f"A plan needs at least one wave: `--wave {WAVE_SPEC_GRAMMAR}`, once per wave."

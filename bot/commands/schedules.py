@@ -258,7 +258,7 @@ COMMANDS = [
         "Reject a schedule awaiting approval, saying why: it is deleted.",
         _reject,
         '/dr schedule reject 7c1e9a4b --reason "not during the quarter close"',
-        flags=(Flag("reason", "why (the requester sees it)", value="TEXT"),),
+        flags=(Flag("reason", "why (the requester sees it)", value="TEXT", required=True),),
     ),
     _command(
         "pause",

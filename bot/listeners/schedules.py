@@ -16,6 +16,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.listeners.errors import Redactor, log_failure
+from bot.views.errors import build_error_message
 from bot.views.failures import build_failure_message
 from bot.views.ids import ScheduleActionId
 from bot.views.message import Message
@@ -61,8 +62,10 @@ def _clicked(services: Services, redact: Redactor, click: Click) -> Callable[...
         try:
             schedule_id = str(body["actions"][0].get("value") or "")
             message, changed, sentence = click(services, schedule_id, body["user"]["id"])
-        except DrbotError as error:
-            _tell(respond, error.message)
+        except DrbotError as error:  # read as every refusal reads (bot/views/errors.py)
+            refusal = build_error_message(error)
+            if respond.response_url:
+                respond(**{**refusal.to_slack(), "response_type": "ephemeral", "replace_original": False})
             return
         except Exception as error:  # answered and logged here: bolt would only log a one-liner
             reference = log_failure("schedule button failed", error, redact, body)

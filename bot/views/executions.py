@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject
 
-from bot.views.common import context, escape, header, section, table, truncate
+from bot.views.common import Cell, context, header, person_cell, section, table, truncate
 from bot.views.groups import MAX_TABLE_DATA_ROWS, bullet_sections, plural
 from bot.views.ids import ActionId, BlockId
 from bot.views.message import Message
+from bot.views.mrkdwn import escape_mrkdwn, escape_with_mentions, mention, mentions, without_bold
 from orchestration.clock import duration_text
 from orchestration.models import (
     CleanupStatus,
@@ -128,7 +129,7 @@ def action_buttons(execution: Execution) -> ActionsBlock | None:
         if action == ActionId.CANCEL:
             confirm = ConfirmObject(
                 title="Cancel this run?",
-                text=f"No further wave of {truncate(execution.plan_name, 100)} will launch"
+                text=f"No further wave of {escape_mrkdwn(truncate(execution.plan_name, 100))} will launch"
                 + (" and the drill's instances are terminated." if _is_drill(execution) else "."),
                 confirm="Cancel the run",
                 deny="Keep it running",
@@ -156,7 +157,7 @@ def _approvals_line(execution: Execution, now: int) -> str | None:
     if execution.required_approvals == 0 and not execution.approvals:
         return None
     given = len(execution.approvals)
-    by = ", ".join(escape(a.user_id) for a in execution.approvals) or "nobody yet"
+    by = mentions([a.user_id for a in execution.approvals], empty="nobody yet")
     line = f"*Approvals:* {given}/{execution.required_approvals} ({by})"
     if execution.status == _S.PENDING_APPROVAL and execution.expires_at is not None:
         left = execution.expires_at - now
@@ -169,21 +170,21 @@ def _approvals_line(execution: Execution, now: int) -> str | None:
 def _facts(execution: Execution, now: int) -> str:
     status = f"*Status:* {status_text(execution.status)}"
     if execution.status_reason and execution.status not in (_S.RUNNING, _S.PENDING):
-        status += f" — {escape(execution.status_reason)}"
+        status += f" — {escape_with_mentions(execution.status_reason)}"
     lines = [
         status,
-        f"*Type:* {kind_title(execution)} · *Plan:* {escape(execution.plan_name)} · "
-        f"*Requested by:* {escape(execution.initiated_by)} {slack_time(execution.requested_at)}",
+        f"*Type:* {kind_title(execution)} · *Plan:* {escape_mrkdwn(execution.plan_name)} · "
+        f"*Requested by:* {mention(execution.initiated_by)} {slack_time(execution.requested_at)}",
     ]
     if execution.reason:
-        lines.append(f"*Reason:* {escape(execution.reason)}")
+        lines.append(f"*Reason:* {escape_mrkdwn(execution.reason)}")
     approvals = _approvals_line(execution, now)
     if approvals:
         lines.append(approvals)
     if execution.gate_wave is not None:
         gate = execution.wave(execution.gate_wave)
         lines.append(
-            f"*Waiting at the gate before wave {gate.wave_number}* ({escape(gate.wave_name)}): "
+            f"*Waiting at the gate before wave {gate.wave_number}* ({escape_mrkdwn(gate.wave_name)}): "
             f"`/dr resume {short_id(execution.execution_id)}` launches it"
         )
     return "\n".join(lines)
@@ -198,7 +199,7 @@ def _cleanup_line(execution: Execution) -> str | None:
         CleanupStatus.SCHEDULED: f"*Cleanup:* {count} to be terminated {slack_time(cleanup.due_at)}",
         CleanupStatus.TERMINATING: f"*Cleanup:* terminating {count}",
         CleanupStatus.COMPLETED: f"*Cleanup:* {count} terminated",
-        CleanupStatus.FAILED: f"*Cleanup failed:* {escape(cleanup.error or 'see the events')}",
+        CleanupStatus.FAILED: f"*Cleanup failed:* {escape_mrkdwn(cleanup.error or 'see the events')}",
         CleanupStatus.NOT_NEEDED: "*Cleanup:* nothing was launched, nothing to terminate",
     }[cleanup.status]
 
@@ -220,7 +221,8 @@ def _result(execution: Execution) -> str | None:
     ]
     failed = [w for w in execution.waves if w.status == WaveStatus.FAILED]
     lines.extend(
-        f"• Wave {w.wave_number} ({escape(w.wave_name)}): {escape(w.error or 'failed')}" for w in failed
+        f"• Wave {w.wave_number} ({escape_mrkdwn(w.wave_name)}): {escape_mrkdwn(w.error or 'failed')}"
+        for w in failed
     )
     cleanup = _cleanup_line(execution)
     if cleanup:
@@ -230,7 +232,7 @@ def _result(execution: Execution) -> str | None:
 
 def _warning_lines(execution: Execution) -> list[str]:
     return [
-        f"`{w.get('code', 'WARNING')}` {escape(str(w.get('message', '')))}"
+        f"`{w.get('code', 'WARNING')}` {escape_mrkdwn(str(w.get('message', '')))}"
         for w in preflight_warnings(execution)
     ]
 
@@ -266,7 +268,7 @@ def build_execution_summary(execution: Execution, now: int, headline: str | None
 
 
 def _headline_text(headline: str) -> str:
-    return headline.replace("*", "") + " — "
+    return without_bold(headline) + " — "
 
 
 def build_approval_request(execution: Execution, now: int) -> Message:
@@ -275,7 +277,8 @@ def build_approval_request(execution: Execution, now: int) -> Message:
     needed = execution.required_approvals
     who = "two different approvers" if needed > 1 else "an approver"
     headline = (
-        f":lock: *{escape(execution.initiated_by)} asks to run a {kind} of {escape(execution.plan_name)}*: "
+        f":lock: *{mention(execution.initiated_by)} asks to run a {kind} of "
+        f"{escape_mrkdwn(execution.plan_name)}*: "
         f"it starts when {who} approve{'' if needed > 1 else 's'} "
         f"(`/dr approve {short_id(execution.execution_id)}`); the requester cannot approve it."
     )
@@ -292,8 +295,8 @@ def build_approval_copy(execution: Execution, now: int, headline: str | None = N
         if execution.slack.permalink:
             link += f": <{execution.slack.permalink}|open the thread>"
     first = headline or (
-        f":lock: *{escape(execution.initiated_by)} asks to run a {kind_title(execution).lower()} of "
-        f"{escape(execution.plan_name)}*"
+        f":lock: *{mention(execution.initiated_by)} asks to run a {kind_title(execution).lower()} of "
+        f"{escape_mrkdwn(execution.plan_name)}*"
     )
     message = build_execution_summary(execution, now, headline=first + link)
     blocks = message.blocks
@@ -304,7 +307,7 @@ def build_approval_copy(execution: Execution, now: int, headline: str | None = N
 
 def build_started(execution: Execution, now: int) -> Message:
     """A run that needed no approval (or had it beforehand) and was handed to the engine."""
-    headline = f":rocket: *{kind_title(execution)} of {escape(execution.plan_name)} started*"
+    headline = f":rocket: *{kind_title(execution)} of {escape_mrkdwn(execution.plan_name)} started*"
     message = build_execution_summary(execution, now, headline=headline)
     return Message(text=message.text, blocks=message.blocks, response_type="in_channel")
 
@@ -314,10 +317,10 @@ def build_outcome(outcome: Outcome, now: int) -> Message:
     A no-op (already done) is said as such and stays private."""
     if not outcome.changed:
         return build_execution_summary(
-            outcome.execution, now, headline=f":white_check_mark: {escape(outcome.message)}"
+            outcome.execution, now, headline=f":white_check_mark: {escape_with_mentions(outcome.message)}"
         )
     icon = ":rocket:" if isinstance(outcome, ApprovalOutcome) and outcome.started else ":white_check_mark:"
-    headline = f"{icon} *{escape(outcome.message)}*"
+    headline = f"{icon} *{escape_with_mentions(outcome.message)}*"
     message = build_execution_summary(outcome.execution, now, headline=headline)
     return Message(text=message.text, blocks=message.blocks, response_type="in_channel")
 
@@ -325,7 +328,7 @@ def build_outcome(outcome: Outcome, now: int) -> Message:
 # -- the list --------------------------------------------------------------------------------------
 
 
-def _list_row(execution: Execution) -> list[str]:
+def _list_row(execution: Execution) -> list[Cell]:
     counts = progress(execution)
     servers = f"{counts['serversLaunched']}/{counts['serversTotal']}" if counts["serversTotal"] else "-"
     return [
@@ -333,7 +336,7 @@ def _list_row(execution: Execution) -> list[str]:
         truncate(execution.plan_name, 40),
         kind_title(execution),
         str(execution.status),
-        truncate(execution.initiated_by, 30),
+        person_cell(truncate(execution.initiated_by, 30)),
         utc_text(execution.requested_at),
         f"{counts['wavesCompleted']}/{counts['wavesTotal']}",
         servers,
@@ -346,7 +349,7 @@ def build_executions_list(
     """Executions newest first, one row each (named by the first characters of their id)."""
     if not executions:
         hint = "`/dr plan run &lt;plan&gt;` starts one; `/dr executions --all` shows those that ended."
-        return Message(text=empty, blocks=[section(f":mag: {escape(empty)} {hint}")])
+        return Message(text=empty, blocks=[section(f":mag: {escape_mrkdwn(empty)} {hint}")])
     shown = executions[:MAX_TABLE_DATA_ROWS]
     blocks: list[Block] = [
         header(title),

@@ -14,13 +14,13 @@ from bot.views.common import (
     MAX_SECTION_TEXT,
     MAX_TABLE_ROWS,
     context,
-    escape,
     header,
     section,
     table,
     truncate,
 )
 from bot.views.message import Message
+from bot.views.mrkdwn import code, escape_mrkdwn, mention
 from bot.views.servers import server_row
 from orchestration.models import ProtectionGroup, RecoveryPlan
 from orchestration.services.groups import GroupView
@@ -72,7 +72,7 @@ def _where(group: ProtectionGroup) -> str:
 
 def _selection_line(group: ProtectionGroup) -> str:
     if group.server_selection_tags:
-        tags = ", ".join(f"`{escape(k)}={escape(v)}`" for k, v in sorted(group.server_selection_tags.items()))
+        tags = ", ".join(code(f"{k}={v}") for k, v in sorted(group.server_selection_tags.items()))
         return f"*Selection:* source servers tagged {tags} (resolved when a wave launches)"
     return f"*Selection:* {plural(len(group.source_server_ids or []), 'server')} by id"
 
@@ -80,7 +80,7 @@ def _selection_line(group: ProtectionGroup) -> str:
 def _plans_line(plans: Sequence[RecoveryPlan]) -> str:
     if not plans:
         return "*Used by plans:* none"
-    names = ", ".join(f"*{escape(p.plan_name)}*" for p in plans[:20])
+    names = ", ".join(f"*{escape_mrkdwn(p.plan_name)}*" for p in plans[:20])
     more = f" and {len(plans) - 20} more" if len(plans) > 20 else ""
     return f"*Used by plans:* {names}{more}"
 
@@ -98,7 +98,7 @@ def build_group_message(
         blocks.append(section(headline))
     lines = [_where(group), _selection_line(group)]
     if group.description:
-        lines.append(f"*Description:* {escape(group.description)}")
+        lines.append(f"*Description:* {escape_mrkdwn(group.description)}")
     if plans is not None:
         lines.append(_plans_line(plans))
     blocks.append(section("\n".join(lines)))
@@ -121,7 +121,7 @@ def build_group_message(
         if len(shown) < count:
             blocks.append(context(f"Showing {len(shown)} of {count} servers; `/dr servers` lists them all."))
     blocks.append(
-        context(f"ID `{group.group_id}` · version {group.version} · created by {escape(group.created_by)}")
+        context(f"ID `{group.group_id}` · version {group.version} · created by {mention(group.created_by)}")
     )
     text = f"Protection group {group.group_name}: {plural(count, 'server')} in {group.region}"
     if unhealthy:
@@ -164,7 +164,7 @@ def build_deleted(kind: str, name: str, item_id: str, actor: str) -> Message:
     """The answer to a deletion: what is gone, and who removed it."""
     text = f"Deleted {kind} '{name}'."
     blocks: list[Block] = [
-        section(f":white_check_mark: Deleted {kind} *{escape(name)}*."),
-        context(f"ID `{item_id}` · by {escape(actor)}"),
+        section(f":white_check_mark: Deleted {kind} *{escape_mrkdwn(name)}*."),
+        context(f"ID `{item_id}` · by {mention(actor)}"),
     ]
     return Message(text=text, blocks=blocks, response_type="in_channel")

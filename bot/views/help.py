@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.views.common import context, header, section
 from bot.views.message import Message
+from bot.views.mrkdwn import code, escape_entities
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,8 @@ def build_help_overview(nouns: Sequence[tuple[str, str]]) -> Message:
 def build_help_for_noun(noun: str, summary: str, entries: Sequence[HelpEntry]) -> Message:
     blocks: list[Block] = [header(f"/dr {noun}"), section(summary)]
     for entry in entries:
-        text = f"```{entry.usage}```\n{entry.summary}"
+        text = f"```{escape_entities(entry.usage)}```\n{entry.summary}"
         if entry.examples:
-            text += "\n" + "\n".join(f"e.g. `{example}`" for example in entry.examples)
+            text += "\n" + "\n".join(f"e.g. {code(example)}" for example in entry.examples)
         blocks.append(section(text))
     return Message(text=f"/dr {noun}: {summary}", blocks=blocks)

@@ -59,3 +59,11 @@ class ScheduleActionId(StrEnum):
     APPROVE = "schedule_approve"
     REJECT = "schedule_reject"
     BLOCK = "schedule_actions"  # the actions block holding them
+
+
+class ServersActionId(StrEnum):
+    """The page buttons of `/dr servers` (a click's `value` is the page and the filters, as JSON:
+    bot/views/servers.py `ServerQuery`)."""
+
+    PAGE = "servers_page"
+    BLOCK = "servers_pages"  # the actions block holding Previous / Next

@@ -10,9 +10,10 @@ from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import Block
 
-from bot.views.common import context, escape, header, section, table, truncate
+from bot.views.common import context, header, section, table, truncate
 from bot.views.groups import MAX_TABLE_DATA_ROWS, bullet_sections, plural
 from bot.views.message import Message
+from bot.views.mrkdwn import escape_mrkdwn, mention
 from orchestration.drs.limits import DrsLimits
 from orchestration.models import ExecutionType, RecoveryPlan
 from orchestration.services.plans import PlanView, WaveView
@@ -74,15 +75,15 @@ def build_plan_message(view: PlanView, headline: str | None = None) -> Message:
         f"*RTO target:* {_rto(plan)} · *Notifications:* {_channel_mrkdwn(plan)}"
     ]
     if plan.description:
-        lines.append(f"*Description:* {escape(plan.description)}")
+        lines.append(f"*Description:* {escape_mrkdwn(plan.description)}")
     blocks.append(section("\n".join(lines)))
     if view.warnings:
         blocks.extend(bullet_sections(":warning: *Warnings*", view.warnings))
     blocks.extend(waves_table(view.waves))
     blocks.append(
         context(
-            f"ID `{plan.plan_id}` · version {plan.version} · created by {escape(plan.created_by)} · "
-            f"`/dr plan check {escape(plan.plan_name)}` runs the pre-flight checks"
+            f"ID `{plan.plan_id}` · version {plan.version} · created by {mention(plan.created_by)} · "
+            f"`/dr plan check {escape_mrkdwn(plan.plan_name)}` runs the pre-flight checks"
         )
     )
     text = (
@@ -142,7 +143,7 @@ def _check_cell(findings: Sequence[Finding]) -> str:
 
 
 def _finding_line(finding: Finding) -> str:
-    return f"`{finding.code}` {escape(finding.message)}"
+    return f"`{finding.code}` {escape_mrkdwn(finding.message)}"
 
 
 def _usage_line(usage: DrsUsage, limits: DrsLimits | None) -> str:

@@ -18,7 +18,6 @@ from bot.views.common import (
     MAX_BLOCKS_PER_MESSAGE,
     MAX_SECTION_TEXT,
     context,
-    escape,
     header,
     section,
     table,
@@ -27,6 +26,7 @@ from bot.views.common import (
 from bot.views.executions import STATUS_EMOJI, short_id
 from bot.views.groups import MAX_TABLE_DATA_ROWS, bullet_sections, plural
 from bot.views.message import Message
+from bot.views.mrkdwn import escape_mrkdwn, escape_with_mentions, mention
 from orchestration.clock import duration_text
 from orchestration.models import CleanupStatus, ExecutionType, LaunchStatus
 from orchestration.services.report import (
@@ -163,15 +163,15 @@ def _result_line(report: EvidenceReport) -> str:
 
 def _facts(report: EvidenceReport) -> str:
     lines = [
-        f"*Result:* {STATUS_EMOJI[report.status]} {escape(_result_line(report))}",
-        f"*Plan:* {escape(plan_text(report))} · *Type:* {_kind(report)}",
-        f"*Requested by* {escape(report.requested_by)} at {iso(report.requested_at)}"
-        + (f" · *Reason:* {escape(report.reason)}" if report.reason else ""),
-        *(f"*Approval:* {escape(line)}" for line in approval_lines(report)),
+        f"*Result:* {STATUS_EMOJI[report.status]} {escape_mrkdwn(_result_line(report))}",
+        f"*Plan:* {escape_mrkdwn(plan_text(report))} · *Type:* {_kind(report)}",
+        f"*Requested by* {mention(report.requested_by)} at {iso(report.requested_at)}"
+        + (f" · *Reason:* {escape_mrkdwn(report.reason)}" if report.reason else ""),
+        *(f"*Approval:* {escape_with_mentions(line)}" for line in approval_lines(report)),
         f"*Started* {iso(report.started_at)} · *ended* {iso(report.ended_at)} · "
         f"*duration* {_seconds(report.duration_seconds)} · "
         f"*servers launched* {report.servers_launched}/{report.servers_total}",
-        f"*RTO:* {_RTO_EMOJI[report.rto.result]} {escape(rto_text(report))}",
+        f"*RTO:* {_RTO_EMOJI[report.rto.result]} {escape_mrkdwn(rto_text(report))}",
     ]
     return "\n".join(lines)
 
@@ -207,8 +207,8 @@ def _pack(lines: Sequence[str], max_sections: int) -> list[str] | None:
 
 
 def _wave_heading(wave: WaveReport) -> str:
-    error = f" — {escape(wave.error)}" if wave.error else ""
-    name = f"*Wave {wave.wave_number} ({escape(wave.wave_name)})*"
+    error = f" — {escape_mrkdwn(wave.error)}" if wave.error else ""
+    name = f"*Wave {wave.wave_number} ({escape_mrkdwn(wave.wave_name)})*"
     return f"{name} {wave.status}, {_launched(wave)} launched{error}"
 
 
@@ -219,7 +219,7 @@ def _server_blocks(report: EvidenceReport, room: int, ref: str) -> list[Block]:
     for wave in report.waves:
         if wave.servers:
             every.append(_wave_heading(wave))
-            every.extend(f"• {escape(server_text(s))}" for s in wave.servers)
+            every.extend(f"• {escape_mrkdwn(server_text(s))}" for s in wave.servers)
     if not every:
         return []
     packed = _pack(every, min(room, MAX_SERVER_SECTIONS))
@@ -238,7 +238,7 @@ def _server_blocks(report: EvidenceReport, room: int, ref: str) -> list[Block]:
     if failed:
         blocks = bullet_sections(
             title + f". *Not launched ({len(failed)}):*",
-            [escape(f) for f in failed],
+            [escape_mrkdwn(f) for f in failed],
             max_sections=max(1, min(room - 1, MAX_SERVER_SECTIONS)),
         )
     else:
@@ -260,7 +260,7 @@ def build_report_message(report: EvidenceReport) -> Message:
         section(_facts(report)),
     ]
     if report.warnings:
-        lines = [f"`{w.code}` {escape(w.message)}" for w in report.warnings]
+        lines = [f"`{w.code}` {escape_mrkdwn(w.message)}" for w in report.warnings]
         blocks.extend(
             bullet_sections(":warning: *Pre-flight warnings at request time*", lines, max_sections=2)
         )
@@ -273,10 +273,10 @@ def build_report_message(report: EvidenceReport) -> Message:
         )
     tail: list[Block] = []
     if report.interventions:
-        lines = [escape(event_text(e)) for e in report.interventions]
+        lines = [escape_with_mentions(event_text(e)) for e in report.interventions]
         tail.extend(bullet_sections("*Pause, resume and cancel*", lines, max_sections=2))
     if report.cleanup is not None:
-        tail.append(section(f"*Drill cleanup:* {escape(cleanup_text(report.cleanup))}"))
+        tail.append(section(f"*Drill cleanup:* {escape_mrkdwn(cleanup_text(report.cleanup))}"))
     tail.append(
         context(
             f"Execution `{report.execution_id}` · generated {iso(report.generated_at)} · "

@@ -12,11 +12,12 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject
 
-from bot.views.common import context, escape, header, section, table, truncate
+from bot.views.common import context, header, section, table, truncate
 from bot.views.executions import utc_text
 from bot.views.groups import MAX_TABLE_DATA_ROWS, plural
 from bot.views.ids import ScheduleActionId
 from bot.views.message import Message
+from bot.views.mrkdwn import code, escape_mrkdwn, escape_with_mentions, mention, without_bold
 from orchestration.models import RecoveryPlan, Schedule
 from orchestration.schedule_expressions import parse
 from scheduler.service import ScheduleOutcome, ScheduleState, state_of
@@ -82,10 +83,10 @@ def approval_buttons(schedule: Schedule) -> ActionsBlock | None:
 def _facts(schedule: Schedule, plan: RecoveryPlan | None) -> str:
     lines = [
         f"*State:* {_state(schedule, plan)}",
-        f"*Plan:* {escape(_plan_name(schedule, plan))} · *When:* {escape(when_text(schedule))}",
-        f"*Expression:* `{escape(schedule.expression)}` in `{escape(schedule.timezone)}`",
-        f"*Requested by:* {escape(schedule.created_by)}"
-        + (f" · *approved by:* {escape(schedule.approved_by)}" if schedule.approved_by else ""),
+        f"*Plan:* {escape_mrkdwn(_plan_name(schedule, plan))} · *When:* {escape_mrkdwn(when_text(schedule))}",
+        f"*Expression:* {code(schedule.expression)} in {code(schedule.timezone)}",
+        f"*Requested by:* {mention(schedule.created_by)}"
+        + (f" · *approved by:* {mention(schedule.approved_by)}" if schedule.approved_by else ""),
     ]
     channel = f"<#{schedule.channel}>" if schedule.channel else "none (the log and the console)"
     cleanup = (
@@ -99,7 +100,7 @@ def _facts(schedule: Schedule, plan: RecoveryPlan | None) -> str:
     elif plan is not None and any(w.pause_before for w in plan.waves):
         lines.append("*At a pause gate:* each drill waits at most 60 min for a person, then is cancelled")
     if schedule.last_run_at is not None:
-        last = f"*Last fire:* {escape(local_text(schedule.last_run_at, schedule.timezone))}"
+        last = f"*Last fire:* {escape_mrkdwn(local_text(schedule.last_run_at, schedule.timezone))}"
         if schedule.last_execution_id:
             last += f" · drill `{short_id(schedule.last_execution_id)}`"
         lines.append(last)
@@ -109,7 +110,7 @@ def _facts(schedule: Schedule, plan: RecoveryPlan | None) -> str:
 def _times(times: Sequence[datetime], timezone: str, title: str) -> Block:
     if not times:
         return section(f"*{title}:* none — it will not fire again.")
-    listed = "\n".join(f"• {escape(local_text(t, timezone))}" for t in times)
+    listed = "\n".join(f"• {escape_mrkdwn(local_text(t, timezone))}" for t in times)
     return section(f"*{title}:*\n{listed}")
 
 
@@ -139,7 +140,7 @@ def build_schedule_message(
     )
     text = f"Drill schedule of {_plan_name(schedule, plan)}: {when_text(schedule)} ({state_of(schedule)})"
     if headline:
-        text = headline.replace("*", "") + " — " + text
+        text = without_bold(headline) + " — " + text
     return Message(
         text=text, blocks=blocks, response_type="in_channel" if response_type == "in_channel" else "ephemeral"
     )
@@ -150,8 +151,9 @@ def build_schedule_request(schedule: Schedule, plan: RecoveryPlan, times: Sequen
     when = when_text(schedule)
     ref = short_id(schedule.schedule_id)
     headline = (
-        f":lock: *{escape(schedule.created_by)} asks to run drills of {escape(plan.plan_name)} unattended*, "
-        f"{escape(when[0].lower() + when[1:])}: they start when an approver approves "
+        f":lock: *{mention(schedule.created_by)} asks to run drills of "
+        f"{escape_mrkdwn(plan.plan_name)} unattended*, "
+        f"{escape_mrkdwn(when[0].lower() + when[1:])}: they start when an approver approves "
         f"(`/dr schedule approve {ref}`); the requester cannot approve it."
     )
     return build_schedule_message(schedule, plan, times, headline=headline, response_type="in_channel")
@@ -164,13 +166,13 @@ def build_schedule_outcome(
     icon = ":white_check_mark:"
     if not outcome.changed:
         return build_schedule_message(
-            outcome.schedule, plan, times, headline=f"{icon} {escape(outcome.message)}"
+            outcome.schedule, plan, times, headline=f"{icon} {escape_with_mentions(outcome.message)}"
         )
     return build_schedule_message(
         outcome.schedule,
         plan,
         times,
-        headline=f"{icon} *{escape(outcome.message)}*",
+        headline=f"{icon} *{escape_with_mentions(outcome.message)}*",
         response_type="in_channel",
     )
 
@@ -179,9 +181,10 @@ def build_schedule_gone(schedule: Schedule, plan_name: str, what: str) -> Messag
     """A schedule that was rejected or deleted (`what` says which, and by whom)."""
     text = f"Drill schedule {short_id(schedule.schedule_id)} of {plan_name} ({when_text(schedule)}): {what}"
     blocks: list[Block] = [
-        section(f":black_square_for_stop: *{escape(what)}*"),
+        section(f":black_square_for_stop: *{escape_with_mentions(what)}*"),
         context(
-            f"Schedule `{schedule.schedule_id}` of {escape(plan_name)}: {escape(when_text(schedule))}. "
+            f"Schedule `{schedule.schedule_id}` of {escape_mrkdwn(plan_name)}: "
+            f"{escape_mrkdwn(when_text(schedule))}. "
             "No drill of it runs any more; drills it started run on."
         ),
     ]
@@ -231,9 +234,9 @@ def build_next_fires(plan: RecoveryPlan, fires: Sequence[tuple[datetime, Schedul
     """The plan's next scheduled drills over all its active schedules."""
     if not fires:
         text = f"No drill of {plan.plan_name} is scheduled: it has no active schedule."
-        return Message(text=text, blocks=[section(f":mag: {escape(text)}")])
+        return Message(text=text, blocks=[section(f":mag: {escape_mrkdwn(text)}")])
     lines = [
-        f"• {escape(local_text(moment, schedule.timezone))} · {utc_text(int(moment.timestamp()))} · "
+        f"• {escape_mrkdwn(local_text(moment, schedule.timezone))} · {utc_text(int(moment.timestamp()))} · "
         f"schedule `{short_id(schedule.schedule_id)}`"
         for moment, schedule in fires
     ]

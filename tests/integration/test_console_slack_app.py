@@ -200,7 +200,7 @@ def test_a_command_where_a_modal_asks_an_answer_closes_it_unsaved_and_runs(conso
 def test_a_form_is_not_opened_for_someone_who_may_not_save_it(console, out):
     assert console.run(["/dr as bob", "/dr group create", "/dr group list"], echo=True) == 1
     text = out.getvalue().split("drbot> /dr group create\n", 1)[1]
-    assert text.startswith("(only visible to bob)\n! bob may not manage configuration")
+    assert text.startswith("(only visible to bob)\n! PERMISSION_DENIED: bob may not manage configuration")
     assert "┌ New protection group" not in text
     assert "drbot> /dr group list\n" in text
 
@@ -208,7 +208,7 @@ def test_a_form_is_not_opened_for_someone_who_may_not_save_it(console, out):
 def test_an_error_the_app_answers_in_the_ack_of_a_form_command_is_shown(console, out):
     assert console.run(['/dr plan edit "No such plan"'], echo=True) == 1
     text = out.getvalue().split('drbot> /dr plan edit "No such plan"\n', 1)[1]
-    assert text.startswith("(only visible to alice)\n! No recovery plan")
+    assert text.startswith("(only visible to alice)\n! NOT_FOUND: No recovery plan")
 
 
 def test_a_waves_group_is_chosen_by_its_name(console, out):

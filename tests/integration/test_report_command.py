@@ -108,5 +108,5 @@ def test_bad_references_answer_with_the_usage(dr) -> None:
     assert "/dr report <execution> [--json]" in text
     text = failed(dr("/dr report abc"), "VALIDATION_ERROR")
     assert "/dr report <execution> [--json]" in text
-    text = failed(dr("/dr report"), "USAGE")
+    text = failed(dr("/dr report"), "USAGE_ERROR")
     assert "/dr report <execution> [--json]" in text

@@ -352,15 +352,15 @@ def test_a_member_of_an_approver_user_group_approves(services: Any, plan: Any) -
 
     class Groups:
         def groups_of(self, user_id: str) -> frozenset[str]:
-            return frozenset({"S_DR_APPROVERS"}) if user_id == "U_ERIN" else frozenset()
+            return frozenset({"S_DR_APPROVERS"}) if user_id == "U0ERIN001" else frozenset()
 
     roles = RoleConfig.from_mapping({"operator": ["alice"], "approver": ["S_DR_APPROVERS"]})
     grouped = replace(services, settings=replace(services.settings, roles=roles), directory=Groups())
     schedule = create_schedule(grouped, NewSchedule(plan="DR", expression=DAILY_3AM), "alice")
     with pytest.raises(PermissionDenied):
-        approve_schedule(grouped, schedule.schedule_id, "U_FRANK", backend=LocalScheduleBackend(grouped))
-    outcome = approve_schedule(grouped, schedule.schedule_id, "U_ERIN", backend=LocalScheduleBackend(grouped))
-    assert outcome.schedule.approved_by == "U_ERIN"
+        approve_schedule(grouped, schedule.schedule_id, "U0FRANK01", backend=LocalScheduleBackend(grouped))
+    outcome = approve_schedule(grouped, schedule.schedule_id, "U0ERIN001", backend=LocalScheduleBackend(grouped))
+    assert outcome.schedule.approved_by == "U0ERIN001"
 
 
 def test_a_schedule_whose_plan_was_deleted_cannot_be_approved(services: Any, plan: Any) -> None:

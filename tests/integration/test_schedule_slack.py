@@ -1,6 +1,6 @@
 """The schedule buttons through the real path: signed block_actions requests into `app.dispatch`,
 answered through the loopback Slack stub (chat.update, the response_url), with roles of Slack user
-ids: U_ALICE operates (and approves), U_BOB approves, anyone else views. And the Slack reporter,
+ids: U0ALICE01 operates (and approves), U0BOB0001 approves, anyone else views. And the Slack reporter,
 which says in the schedule's channel what a fire did not do."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.integration.conftest import SLACK_SIGNING_SECRET, with_roles
 from tests.slack_requests import CHANNEL_ID, block_actions, slash_command
 from tests.slack_stub import RESPONSE_URL, SlackStub
 
-ALICE, BOB, VICTOR = "U_ALICE", "U_BOB", "U_VICTOR"
+ALICE, BOB, VICTOR = "U0ALICE01", "U0BOB0001", "U0VICTOR1"
 ROOT_TS = "1767225600.000200"  # the request, as the response_url posted it
 ROLES = {"operator": [ALICE], "approver": [ALICE, BOB], "default": "viewer"}
 
@@ -41,7 +41,7 @@ def app(services: Any) -> Any:
 
 @pytest.fixture
 def schedule(services: Any) -> Schedule:
-    """A monthly drill schedule of a one-wave plan requested by U_ALICE in the drills channel."""
+    """A monthly drill schedule of a one-wave plan requested by U0ALICE01 in the drills channel."""
     registry = build_registry()
     for text in (
         '/dr group create "DB tier" --server db-primary-01,db-replica-01',
@@ -77,9 +77,9 @@ def test_an_approvers_click_approves_and_updates_the_request(
 
     update = slack_stub.answer_at(response_url)
     assert update.args["replace_original"] is True
-    assert "U_BOB approved the schedule: its drills run unattended" in update.args["text"]
+    assert "<@U0BOB0001> approved the schedule: its drills run unattended" in update.args["text"]
     blocks = json.dumps(update.args["blocks"])
-    assert "approved by:* U_BOB" in blocks and "Next drills" in blocks
+    assert "approved by:* <@U0BOB0001>" in blocks and "Next drills" in blocks
     assert ScheduleActionId.APPROVE.value not in blocks  # the buttons are gone
     stored = services.store.get_schedule(schedule.schedule_id)
     assert (state_of(stored), stored.approved_by) == (ScheduleState.ACTIVE, BOB)
@@ -94,7 +94,7 @@ def test_the_requesters_own_click_is_refused_ephemerally(
 
     answer = slack_stub.answer_at(response_url)
     assert (answer.args["response_type"], answer.args["replace_original"]) == ("ephemeral", False)
-    assert "U_ALICE requested this schedule and cannot approve it" in answer.args["text"]
+    assert "U0ALICE01 requested this schedule and cannot approve it" in answer.args["text"]
     assert services.store.get_schedule(schedule.schedule_id) == schedule
     assert slack_stub.calls("chat.update") == []
 
@@ -103,13 +103,13 @@ def test_a_viewers_reject_is_refused_and_an_approvers_reject_deletes_the_request
     app: Any, slack_stub: SlackStub, services: Any, schedule: Schedule
 ) -> None:
     refused = click(app, slack_stub, ScheduleActionId.REJECT, schedule.schedule_id, VICTOR)
-    assert "U_VICTOR may not approve" in slack_stub.answer_at(refused).args["text"]
+    assert "U0VICTOR1 may not approve" in slack_stub.answer_at(refused).args["text"]
     assert services.store.list_schedules() == [schedule]
 
     rejected = click(app, slack_stub, ScheduleActionId.REJECT, schedule.schedule_id, BOB)
     update = slack_stub.answer_at(rejected)
     assert update.args["replace_original"] is True
-    assert "U_BOB rejected the schedule: rejected in Slack" in update.args["text"]
+    assert "U0BOB0001 rejected the schedule: rejected in Slack" in update.args["text"]
     assert services.store.list_schedules() == []
     assert slack_stub.violations == []
 
@@ -122,7 +122,7 @@ def test_a_double_approve_click_is_harmless(
     again = click(app, slack_stub, ScheduleActionId.APPROVE, schedule.schedule_id, BOB)
     answer = slack_stub.answer_at(again)
     assert (answer.args["response_type"], answer.args["replace_original"]) == ("ephemeral", False)
-    assert "approved already, by U_BOB" in answer.args["text"]
+    assert "approved already, by U0BOB0001" in answer.args["text"]
     assert len(slack_stub.calls(RESPONSE_URL)) == 2
 
 
@@ -152,7 +152,7 @@ APPROVALS_CHANNEL = "C0APPROVALS"
 
 
 def schedule_requested_in_slack(services: Any, stub: SlackStub, approvals: str, expression: str) -> Any:
-    """With DRBOT_APPROVAL_CHANNEL `approvals`, U_ALICE's signed `/dr schedule add` of a one-wave
+    """With DRBOT_APPROVAL_CHANNEL `approvals`, U0ALICE01's signed `/dr schedule add` of a one-wave
     plan in the drills channel; returns the app and her answer (the response_url post)."""
     services.settings = dataclasses.replace(services.settings, approval_channel=approvals)
     app = build_app(services)
@@ -188,7 +188,7 @@ def test_a_schedule_request_made_in_slack_is_copied_to_the_approvals_channel_and
     assert state_of(schedule) == ScheduleState.AWAITING_APPROVAL
 
     clicked = click(app, slack_stub, ScheduleActionId.APPROVE, schedule.schedule_id, BOB)  # on the copy
-    assert "U_BOB approved the schedule" in slack_stub.answer_at(clicked).args["text"]
+    assert "<@U0BOB0001> approved the schedule" in slack_stub.answer_at(clicked).args["text"]
     assert state_of(services.store.get_schedule(schedule.schedule_id)) == ScheduleState.ACTIVE
     assert slack_stub.violations == []
 

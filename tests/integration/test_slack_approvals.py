@@ -23,10 +23,10 @@ from tests.integration.conftest import SLACK_SIGNING_SECRET, with_roles
 from tests.slack_requests import CHANNEL_ID, SignedRequest, block_actions, slash_command
 from tests.slack_stub import RESPONSE_URL, RecordedCall, SlackStub
 
-ALICE, BOB, CAROL, VICTOR = "U_ALICE", "U_BOB", "U_CAROL", "U_VICTOR"
+ALICE, BOB, CAROL, VICTOR = "U0ALICE01", "U0BOB0001", "U0CAROL01", "U0VICTOR1"
 APPROVERS_GROUP = "S0APPROVERS"
 APPROVALS_CHANNEL = "C0APPROVALS"
-# U_CAROL approves only as a member of the user group; U_ALICE approves too, to show that a
+# U0CAROL01 approves only as a member of the user group; U0ALICE01 approves too, to show that a
 # requester never approves their own run
 ROLES = {"operator": [ALICE], "approver": [ALICE, BOB, APPROVERS_GROUP], "default": "viewer"}
 CACHE_SECONDS = 300
@@ -39,7 +39,7 @@ def services(slack_services: Any, slack_stub: SlackStub, clock: Any) -> Any:
     )
     client = WebClient(token="xoxb-notifier", base_url=slack_stub.api_url)
     services.notifier = SlackNotifier(client, clock, services=services)
-    slack_stub.usergroups[APPROVERS_GROUP] = [CAROL, "U_DAVE"]
+    slack_stub.usergroups[APPROVERS_GROUP] = [CAROL, "U0DAVE001"]
     registry = build_registry()
     for text in (
         '/dr group create "DB tier" --server db-primary-01,db-replica-01',
@@ -59,7 +59,7 @@ def app(services: Any) -> Any:
 def run_plan(
     app: Any, stub: SlackStub, text: str = '"Prod DR" --reason "monthly drill"', channel: str = CHANNEL_ID
 ) -> RecordedCall:
-    """`/dr plan run …` by U_ALICE (in the drills channel); returns the requester's answer."""
+    """`/dr plan run …` by U0ALICE01 (in the drills channel); returns the requester's answer."""
     response_url = stub.new_response_url()
     request = slash_command(
         SLACK_SIGNING_SECRET, f"plan run {text}", response_url=response_url, user_id=ALICE, channel_id=channel
@@ -222,9 +222,9 @@ def test_a_user_group_member_approves_and_both_messages_are_updated(
     root_updates = updates_of(slack_stub, CHANNEL_ID, str(execution.slack.thread_ts))
     copy_updates = updates_of(slack_stub, APPROVALS_CHANNEL, execution.slack.approval_ts)
     assert len(root_updates) == 2 and len(copy_updates) == 1
-    assert "U_CAROL approved the drill (1 of 1): it starts now" in root_updates[-1].args["text"]
+    assert "<@U0CAROL01> approved the drill (1 of 1): it starts now" in root_updates[-1].args["text"]
     assert buttons_of(root_updates[-1].args["blocks"]) == [ActionId.CANCEL.value]
-    assert "Approvals:* 1/1 (U_CAROL)" in json.dumps(copy_updates[0].args["blocks"])
+    assert "Approvals:* 1/1 (<@U0CAROL01>)" in json.dumps(copy_updates[0].args["blocks"])
     assert buttons_of(copy_updates[0].args["blocks"]) == []  # the run is steered in its thread
     assert len(slack_stub.calls("usergroups.users.list")) == 1
     assert slack_stub.calls(RESPONSE_URL)[1:] == []  # only the requester's answer: nothing more said
@@ -248,7 +248,7 @@ def test_a_recovery_needs_two_approvers_and_a_click_on_the_copy_keeps_its_link(
     assert saved.status == ExecutionStatus.PENDING
     assert [a.user_id for a in saved.approvals] == [BOB, CAROL]
     copy_updates = updates_of(slack_stub, APPROVALS_CHANNEL, execution.slack.approval_ts)
-    first_click = [c for c in copy_updates if "U_BOB approved the recovery (1 of 2)" in c.args["text"]]
+    first_click = [c for c in copy_updates if "U0BOB0001 approved the recovery (1 of 2)" in c.args["text"]]
     assert first_click and str(execution.slack.permalink) in json.dumps(first_click[-1].args["blocks"])
     assert "Approvals:* 2/2" in json.dumps(copy_updates[-1].args["blocks"])
     assert services.driver.started == [execution.execution_id]
@@ -265,7 +265,7 @@ def test_someone_with_no_approver_role_is_refused_ephemerally(
 
     refusal = slack_stub.answer_at(response_url)
     assert refusal.args["response_type"] == "ephemeral" and refusal.args["replace_original"] is False
-    assert "U_VICTOR may not approve" in refusal.args["text"]
+    assert "U0VICTOR1 may not approve" in refusal.args["text"]
     assert requested(services) == execution
     assert slack_stub.calls("chat.update") == []
     assert services.driver.started == []
@@ -280,7 +280,7 @@ def test_the_requester_may_not_approve_their_own_request(
     response_url = click(app, slack_stub, ActionId.APPROVE, execution, ALICE)
 
     refusal = slack_stub.answer_at(response_url)
-    assert "U_ALICE requested this drill and cannot approve it" in refusal.args["text"]
+    assert "U0ALICE01 requested this drill and cannot approve it" in refusal.args["text"]
     assert requested(services) == execution
     assert slack_stub.calls("chat.update") == []
 
@@ -408,5 +408,5 @@ def test_a_group_that_cannot_be_read_grants_nothing(
     clock.advance(CACHE_SECONDS)  # what the request's permission check cached is too old now
     slack_stub.fail("usergroups.users.list", "fatal_error")
     response_url = click(app, slack_stub, ActionId.APPROVE, execution, CAROL)
-    assert "U_CAROL may not approve" in slack_stub.answer_at(response_url).args["text"]
+    assert "U0CAROL01 may not approve" in slack_stub.answer_at(response_url).args["text"]
     assert requested(services).status == ExecutionStatus.PENDING_APPROVAL

@@ -1,6 +1,6 @@
 """The execution buttons through the real path: signed block_actions and view_submission requests
 into `app.dispatch`, answered through the loopback Slack stub (chat.update, views.open, the
-response_url), with roles of Slack user ids: U_ALICE operates (and approves), U_BOB and U_CAROL
+response_url), with roles of Slack user ids: U0ALICE01 operates (and approves), U0BOB0001 and U0CAROL01
 approve, anyone else views."""
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from tests.integration.conftest import SLACK_SIGNING_SECRET, with_roles
 from tests.slack_requests import CHANNEL_ID, block_actions, view_submission
 from tests.slack_stub import RESPONSE_URL, RecordedCall, SlackStub
 
-ALICE, BOB, CAROL, VICTOR = "U_ALICE", "U_BOB", "U_CAROL", "U_VICTOR"
+ALICE, BOB, CAROL, VICTOR = "U0ALICE01", "U0BOB0001", "U0CAROL01", "U0VICTOR1"
 ROOT_TS = "1767225600.000100"
-# U_ALICE approves too, to show that a requester never approves their own run
+# U0ALICE01 approves too, to show that a requester never approves their own run
 ROLES = {"operator": [ALICE], "approver": [ALICE, BOB, CAROL], "default": "viewer"}
 
 
@@ -40,7 +40,7 @@ def app(services: Any) -> Any:
 
 @pytest.fixture
 def execution(services: Any) -> Execution:
-    """A drill of a 2-wave plan requested by U_ALICE, awaiting one approval."""
+    """A drill of a 2-wave plan requested by U0ALICE01, awaiting one approval."""
     registry = build_registry()
     for text in (
         '/dr group create "DB tier" --server db-primary-01,db-replica-01',
@@ -105,8 +105,8 @@ def test_an_approvers_click_starts_the_run_and_updates_the_message(
 
     (update,) = slack_stub.wait_for("chat.update")
     assert (update.args["channel"], update.args["ts"]) == (CHANNEL_ID, ROOT_TS)
-    assert "U_BOB approved the drill (1 of 1): it starts now" in update.args["text"]
-    assert "Approvals:* 1/1 (U_BOB)" in json.dumps(update.args["blocks"])
+    assert "<@U0BOB0001> approved the drill (1 of 1): it starts now" in update.args["text"]
+    assert "Approvals:* 1/1 (<@U0BOB0001>)" in json.dumps(update.args["blocks"])
     assert buttons_of(update) == [ActionId.CANCEL.value]
     assert stored(services, execution).status == ExecutionStatus.PENDING
     assert services.driver.started == [execution.execution_id]
@@ -119,7 +119,7 @@ def test_the_requesters_own_click_is_refused_ephemerally_and_changes_nothing(
 ) -> None:
     response_url = click(app, slack_stub, ActionId.APPROVE, execution.execution_id, ALICE)
 
-    assert_refused(slack_stub, response_url, "U_ALICE requested this drill and cannot approve it")
+    assert_refused(slack_stub, response_url, "U0ALICE01 requested this drill and cannot approve it")
     assert stored(services, execution) == execution
     assert services.driver.started == []
 
@@ -129,7 +129,7 @@ def test_a_user_who_may_not_approve_is_refused_ephemerally(
 ) -> None:
     response_url = click(app, slack_stub, ActionId.APPROVE, execution.execution_id, VICTOR)
 
-    assert_refused(slack_stub, response_url, "U_VICTOR may not approve: that needs the role admin, approver")
+    assert_refused(slack_stub, response_url, "U0VICTOR1 may not approve: that needs the role admin, approver")
     assert stored(services, execution) == execution
     assert services.driver.started == []
 
@@ -193,11 +193,11 @@ def test_reject_through_the_modal_records_the_reason(
     assert (response.status, response.body) == (200, "")  # the modal closes
     (update,) = slack_stub.wait_for("chat.update")
     assert (update.args["channel"], update.args["ts"]) == (CHANNEL_ID, ROOT_TS)
-    assert "U_CAROL rejected the drill: change freeze until Friday" in update.args["text"]
+    assert "<@U0CAROL01> rejected the drill: change freeze until Friday" in update.args["text"]
     assert buttons_of(update) == []
     saved = stored(services, execution)
     assert saved.status == ExecutionStatus.REJECTED
-    assert saved.status_reason == "Rejected by U_CAROL: change freeze until Friday"
+    assert saved.status_reason == "Rejected by U0CAROL01: change freeze until Friday"
     assert services.driver.started == []
     assert slack_stub.violations == []
 
@@ -224,7 +224,7 @@ def test_a_viewer_clicking_reject_is_refused_before_any_modal_opens(
 ) -> None:
     response_url = click(app, slack_stub, ActionId.REJECT, execution.execution_id, VICTOR)
 
-    assert_refused(slack_stub, response_url, "U_VICTOR may not approve")
+    assert_refused(slack_stub, response_url, "U0VICTOR1 may not approve")
     assert slack_stub.calls("views.open") == []
     assert stored(services, execution) == execution
 
@@ -238,7 +238,7 @@ def test_a_reject_by_someone_who_lost_the_role_meanwhile_is_refused_ephemerally(
 
     (whisper,) = slack_stub.wait_for("chat.postEphemeral")
     assert (whisper.args["channel"], whisper.args["user"]) == (CHANNEL_ID, VICTOR)
-    assert "U_VICTOR may not approve" in whisper.args["text"]
+    assert "U0VICTOR1 may not approve" in whisper.args["text"]
     assert stored(services, execution) == execution
     assert slack_stub.calls("chat.update") == []
     assert slack_stub.violations == []
@@ -258,16 +258,16 @@ def test_an_operator_pauses_resumes_and_cancels_with_the_buttons(
         (
             ActionId.PAUSE,
             ExecutionStatus.PAUSED,
-            "U_ALICE paused the drill",
+            "<@U0ALICE01> paused the drill",
             [ActionId.RESUME, ActionId.CANCEL],
         ),
         (
             ActionId.RESUME,
             ExecutionStatus.RUNNING,
-            "U_ALICE resumed the drill",
+            "<@U0ALICE01> resumed the drill",
             [ActionId.PAUSE, ActionId.CANCEL],
         ),
-        (ActionId.CANCEL, ExecutionStatus.CANCELLING, "U_ALICE cancelled the drill", []),
+        (ActionId.CANCEL, ExecutionStatus.CANCELLING, "<@U0ALICE01> cancelled the drill", []),
     ]
     for count, (action, status, words, buttons) in enumerate(steps, start=1):
         click(app, slack_stub, action, execution.execution_id, ALICE)
@@ -288,5 +288,5 @@ def test_an_approver_may_not_pause(
 
     response_url = click(app, slack_stub, ActionId.PAUSE, execution.execution_id, BOB)
 
-    assert_refused(slack_stub, response_url, "U_BOB may not control execution")
+    assert_refused(slack_stub, response_url, "U0BOB0001 may not control execution")
     assert stored(services, execution) == before

@@ -28,7 +28,7 @@ from tests.slack_requests import (
 )
 from tests.slack_stub import SlackStub
 
-ALICE, BOB = "U_ALICE", "U_BOB"
+ALICE, BOB = "U0ALICE01", "U0BOB0001"
 APPROVALS_CHANNEL = "C0APPROVALS"
 ROLES = {"operator": [ALICE], "approver": [BOB], "default": "viewer"}
 
@@ -120,7 +120,7 @@ def test_a_run_request_and_its_approval_through_the_lambda_entry(
         (APPROVALS_CHANNEL, execution.slack.approval_ts),
     }
     last_root = [u for u in slack_stub.calls("chat.update") if u.args["channel"] == CHANNEL_ID][-1]
-    assert "U_BOB approved the drill (1 of 1)" in last_root.args["text"]
+    assert "<@U0BOB0001> approved the drill (1 of 1)" in last_root.args["text"]
     assert buttons_of(last_root.args["blocks"]) == [ActionId.CANCEL.value]
     assert "Approvals:* 1/1" in json.dumps(last_root.args["blocks"])
     assert slack_stub.violations == []

@@ -25,7 +25,7 @@ from tests.slack_stub import SlackStub
 
 CHANNEL, APPROVALS = "C0DRILLS", "C0APPROVALS"
 ROOT_TS, COPY_TS = "1767225600.000100", "1767225600.000200"
-BOB = "U_BOB"
+BOB = "U0BOB0001"
 NOTIFIER = "bot.slack_notifier:notifier_from_settings"
 
 
@@ -88,13 +88,13 @@ def request(store: DynamoDbStore, slack: SlackThread, expires_in: int) -> Execut
         plan_name="Prod DR",
         execution_type=ExecutionType.DRILL,
         status=ExecutionStatus.PENDING_APPROVAL,
-        initiated_by="U_ALICE",
+        initiated_by="U0ALICE01",
         requested_at=now - 60,
         expires_at=now + expires_in,
         required_approvals=1,
         slack=slack,
-    ).with_event(EventType.REQUESTED, now - 60, "U_ALICE requested a drill of Prod DR", actor="U_ALICE")
-    created = store.create_execution(execution, "U_ALICE")
+    ).with_event(EventType.REQUESTED, now - 60, "U0ALICE01 requested a drill of Prod DR", actor="U0ALICE01")
+    created = store.create_execution(execution, "U0ALICE01")
     return created
 
 

@@ -37,7 +37,7 @@ from tests.integration.test_slack_builders import click as click_in_modal
 from tests.slack_requests import CHANNEL_ID, USER_ID, slash_command, view_state
 from tests.slack_stub import SlackStub
 
-ALICE, BOB = USER_ID, "U_BOB"  # alice is the user the signed requests come from by default
+ALICE, BOB = USER_ID, "U0BOB0001"  # alice is the user the signed requests come from by default
 ROLES = {"operator": [ALICE], "approver": [BOB], "default": "viewer"}
 
 

@@ -113,14 +113,14 @@ def request(status: ExecutionStatus = ExecutionStatus.PENDING_APPROVAL, **update
         "plan_name": "Prod <DR>",
         "execution_type": ExecutionType.DRILL,
         "status": status,
-        "initiated_by": "U_ALICE",
+        "initiated_by": "U0ALICE01",
         "requested_at": T0,
         "expires_at": T0 + 3600,
         "required_approvals": 1,
         "slack": SlackThread(channel="C0DRILLS", thread_ts="1.1", permalink=PERMALINK),
     }
     return Execution(**(fields | update)).with_event(
-        EventType.REQUESTED, T0, "U_ALICE requested a drill", actor="U_ALICE"
+        EventType.REQUESTED, T0, "U0ALICE01 requested a drill", actor="U0ALICE01"
     )
 
 
@@ -142,11 +142,11 @@ def test_the_copy_links_to_the_thread_and_has_the_approval_buttons() -> None:
 
 def test_the_copy_of_a_decided_request_has_no_buttons() -> None:
     approved = request(
-        ExecutionStatus.PENDING, approvals=[Approval(user_id="U_BOB", at=T0 + 60)], expires_at=None
+        ExecutionStatus.PENDING, approvals=[Approval(user_id="U0BOB0001", at=T0 + 60)], expires_at=None
     )
     blocks = [block.to_dict() for block in build_approval_copy(approved, T0 + 60).blocks]
     assert actions(blocks) == []
-    assert "Approvals:* 1/1 (U_BOB)" in str(blocks)
+    assert "Approvals:* 1/1 (<@U0BOB0001>)" in str(blocks)
 
 
 # -- user groups ------------------------------------------------------------------------------------

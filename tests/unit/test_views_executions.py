@@ -229,3 +229,38 @@ def _buttons(message) -> list[tuple[str, str]]:
         if block["type"] == "actions"
         for e in block["elements"]
     ]
+
+
+def test_people_are_mentions_and_typed_text_is_shown_as_typed():
+    """Slack shows names only for mentions; what was typed (a plan name, a reason) loses nothing."""
+    execution = request(
+        initiated_by="U0OPER0001",
+        plan_name="db_tier *prod* ~eu~",
+        reason="cron(0 3 * * *) & <!channel>",
+        approvals=[Approval(user_id="U0APPROV01", at=T0 + 60)],
+    )
+    message = build_approval_request(execution, T0 + 120)
+    mrkdwn = "\n".join(str(b) for b in message.block_dicts())
+    assert "<@U0OPER0001> asks to run a recovery of" in mrkdwn
+    assert "*Requested by:* <@U0OPER0001>" in mrkdwn
+    assert "*Approvals:* 1/2 (<@U0APPROV01>)" in mrkdwn
+    assert "<!channel>" not in mrkdwn and "&lt;!channel&gt;" in mrkdwn
+    assert message.text.startswith(":lock: <@U0OPER0001> asks to run a recovery of db_tier *prod* ~eu~")
+    names = {"U0OPER0001": "alice", "U0APPROV01": "bob"}
+    text = render_message(message, names=names)
+    assert "@alice asks to run a recovery of db_tier *prod* ~eu~" in text
+    assert "Requested by: @alice" in text and "Approvals: 1/2 (@bob)" in text
+    assert "Reason: cron(0 3 * * *) & <!channel>" in text
+    rows = [b for b in message.block_dicts() if b["type"] == "table"]
+    assert rows  # the waves table: raw text cells take any text
+
+
+def test_the_list_names_the_requester_with_a_mention_cell():
+    listed = build_executions_list([request(initiated_by="U0OPER0001")])
+    (table,) = [b for b in listed.block_dicts() if b["type"] == "table"]
+    cell = table["rows"][1][4]
+    assert cell["type"] == "rich_text"
+    assert cell["elements"][0]["elements"] == [{"type": "user", "user_id": "U0OPER0001"}]
+    assert re.search(
+        r"Recovery\s+PENDING_APPROVAL\s+@alice\s", render_message(listed, names={"U0OPER0001": "alice"})
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from slack_sdk.models.blocks import SectionBlock
@@ -300,3 +301,19 @@ def test_a_check_of_25_waves_with_a_finding_per_server_fits_one_message():
     assert_fits(payload)
     assert len(table_rows(payload)) == 26
     assert "more." in render_message(message)
+
+
+def test_typed_text_and_tags_are_shown_as_typed_and_the_creator_is_a_mention():
+    tagged = group(
+        name="web_tier",
+        description="serves *all* of a_b_c ~x~ `x` &lt;",
+        created_by="U0OPER0001",
+        server_selection_tags={"Tier": "web_*"},
+    )
+    message = build_group_message(GroupView(tagged, []))
+    mrkdwn = json.dumps(message.block_dicts())
+    assert "created by <@U0OPER0001>" in mrkdwn
+    assert "`Tier=web_*`" in mrkdwn  # a value: inline code, where nothing is formatted
+    text = render_message(message)
+    assert "Description: serves *all* of a_b_c ~x~ `x` &lt;" in text
+    assert "source servers tagged Tier=web_* (resolved" in text
