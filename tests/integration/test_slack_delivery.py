@@ -269,3 +269,40 @@ def test_a_click_and_the_runs_progress_leave_the_newest_state_on_screen(
     assert len(shown) <= 2  # the click and the progress: one writer, older work coalesced
     assert ": RUNNING" in shown[-1].args["text"] and "starts now" not in shown[-1].args["text"]
     assert slack_stub.violations == []
+
+
+# -- Lambda: deferred until the invocation's end ----------------------------------------------------
+
+
+def test_deferred_deliveries_go_at_the_flush_and_what_cannot_go_in_time_is_given_back(
+    sqlite_services: Any, slack_stub: SlackStub, clock: FakeClock, simulator: Any, sleeps: Sleeps
+) -> None:
+    client = WebClient(base_url=slack_stub.api_url, token="xoxb-test")
+    notifier = SlackNotifier(client, clock, services=sqlite_services, delivery="deferred", sleep=sleeps)
+    sqlite_services.notifier = notifier
+    execution_id = drill_in_slack(sqlite_services, three_tier_plan(sqlite_services, simulator))
+
+    advance(sqlite_services, execution_id)  # the run starts and launches its first wave: queued
+    assert replies(slack_stub) == []
+    slack_stub.rate_limit("chat.postMessage", retry_after=2)
+    assert notifier.flush(FLUSH) == []  # the invocation's end: posted, Retry-After waited
+    assert sleeps.waits == [2.0]
+    started = sqlite_services.store.get_execution(execution_id)
+    assert replies(slack_stub)[1:] == expected_replies(started)
+
+    ticks_to_finish(sqlite_services, clock, execution_id)  # later invocations, Slack asks for 30 s
+    slack_stub.rate_limit("chat.postMessage", retry_after=30)
+    assert notifier.flush(FLUSH) == [execution_id]  # more than the flush may wait: given back
+    given_back = sqlite_services.store.get_execution(execution_id)
+    assert given_back.undelivered and given_back.needs_driving  # the next tick offers them again
+
+    clock.advance(30)
+    advance(sqlite_services, execution_id)  # that tick
+    assert notifier.flush(FLUSH) == []
+    final = sqlite_services.store.get_execution(execution_id)
+    assert final.status == ExecutionStatus.COMPLETED and not final.needs_driving
+    # each rate-limited reply shows twice in a row (refused, then posted): every event once, in order
+    posted = replies(slack_stub)
+    once = [text for n, text in enumerate(posted) if n == 0 or posted[n - 1] != text]
+    assert once == expected_replies(final) and len(posted) == len(once) + 2
+    assert sleeps.waits == [2.0]
