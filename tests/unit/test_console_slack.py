@@ -205,3 +205,22 @@ def test_the_inline_executor_runs_at_once_and_keeps_failures_in_the_future():
         raise RuntimeError("boom")
 
     assert isinstance(InlineExecutor().submit(fail).exception(), RuntimeError)
+
+
+def test_mentions_are_printed_by_name_and_unknown_ids_as_themselves():
+    names = {"U0ALICE01": "alice", "S0APPROVERS": "dr-approvers"}
+    with ConsoleSlack(io.StringIO(), names=names) as slack:
+        client = slack.client()
+        blocks = [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "*<@U0ALICE01> asks <!subteam^S0APPROVERS>* (not <@U0NOBODY01>): "
+                    "cron(0 3 <!date^0^{_}|*> <!date^0^{_}|*> <!date^0^{_}|*>) &amp; a<!date^0^{_}|_>b",
+                },
+            }
+        ]
+        client.chat_postMessage(channel=CHANNEL_ID, text="<@U0ALICE01> asks", blocks=blocks)
+        assert printed(slack) == "@alice asks @dr-approvers (not @U0NOBODY01): cron(0 3 * * *) & a_b\n\n"
+        assert client.users_info(user="U0ALICE01")["user"]["name"] == "alice"
