@@ -10,16 +10,16 @@ from slack_sdk.models.blocks import Block
 
 from bot.views.common import context, section, truncate
 from bot.views.message import Message
-from bot.views.mrkdwn import escape_mrkdwn
+from bot.views.mrkdwn import code
 
 MAX_ECHOED_COMMAND = 200
 
 
 def build_failure_message(command: str, reference: str) -> Message:
     """An ephemeral answer for a command that failed unexpectedly; `reference` is in the logs."""
-    shown = escape_mrkdwn(truncate(command.strip(), MAX_ECHOED_COMMAND)) or "/dr"
+    shown = code(truncate(command.strip(), MAX_ECHOED_COMMAND) or "/dr")
     blocks: list[Block] = [
-        section(f":x: *`{shown}` failed unexpectedly.* It may or may not have taken effect."),
+        section(f":x: *{shown} failed unexpectedly.* It may or may not have taken effect."),
         context(f"Reference `{reference}` · check `/dr status` before trying again"),
     ]
     return Message(

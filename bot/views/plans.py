@@ -6,6 +6,7 @@ Pure builders. A message holds at most one table (the waves, or the plans); a pl
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import Block
@@ -13,7 +14,7 @@ from slack_sdk.models.blocks import Block
 from bot.views.common import context, header, section, table, truncate
 from bot.views.groups import MAX_TABLE_DATA_ROWS, bullet_sections, plural
 from bot.views.message import Message
-from bot.views.mrkdwn import escape_mrkdwn, mention
+from bot.views.mrkdwn import code, escape_mrkdwn, mention
 from orchestration.drs.limits import DrsLimits
 from orchestration.models import ExecutionType, RecoveryPlan
 from orchestration.services.plans import PlanView, WaveView
@@ -83,7 +84,7 @@ def build_plan_message(view: PlanView, headline: str | None = None) -> Message:
     blocks.append(
         context(
             f"ID `{plan.plan_id}` · version {plan.version} · created by {mention(plan.created_by)} · "
-            f"`/dr plan check {escape_mrkdwn(plan.plan_name)}` runs the pre-flight checks"
+            f"{code('/dr plan check ' + shlex.quote(plan.plan_name))} runs the pre-flight checks"
         )
     )
     text = (
