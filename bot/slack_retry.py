@@ -15,7 +15,11 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from bot.slack_logging import install
+
 logger = logging.getLogger(__name__)
+_QUIET_CLIENT_LOGGER = install(logging.getLogger("slack_sdk.web.base_client.retrying"))
+_QUIET_CLIENT_LOGGER.setLevel(logging.INFO)
 
 
 def retry_after(headers: Any, default: float) -> float:
@@ -91,6 +95,9 @@ def with_exact_rate_limits(client: WebClient, handler: ExactRateLimitRetry) -> W
     """A shallow copy of `client` (same token source, base URL, session) whose calls also retry
     rate-limited answers through `handler`; `client` itself is left as it was."""
     retrying = copy.copy(client)
+    # slack_sdk logs "A retry handler found" at INFO for each retry when its logger is at DEBUG or
+    # unset; the handler's own line says it, so the copy logs through a logger at INFO (filtered)
+    retrying._logger = _QUIET_CLIENT_LOGGER  # WebClient takes its logger only when built
     retrying.retry_handlers = [
         *(h for h in client.retry_handlers if not isinstance(h, RateLimitErrorRetryHandler)),
         handler,
