@@ -82,7 +82,8 @@ def test_other_paths_methods_and_sizes_are_refused(port: int) -> None:
     assert post(port, b"x", headers, path="/other")[0] == 404
     status, _, answer_headers = post(port, b"", {}, method="GET")
     assert (status, answer_headers.get("Allow")) == (405, "POST")
-    assert post(port, b"x" * (MAX_BODY_BYTES + 1), headers)[0] == 413
+    # the length announced is refused before the body is read (sending it all would race the answer)
+    assert post(port, b"x", {**headers, "Content-Length": str(MAX_BODY_BYTES + 1)})[0] == 413
 
 
 @pytest.mark.parametrize("timestamp", ["abc", "²", "1.5", ""])
