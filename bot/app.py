@@ -22,9 +22,10 @@ from pydantic import SecretStr
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.app_home import HomePublisher
 from bot.commands import build_registry
 from bot.commands.registry import CommandRegistry
-from bot.listeners import builders, commands, errors, executions, guard, schedules, servers
+from bot.listeners import builders, commands, errors, executions, guard, home, schedules, servers
 from bot.slack_directory import SlackDirectory, usergroups_named
 from bot.slack_logging import bolt_logger
 from orchestration.bootstrap import Services
@@ -93,6 +94,7 @@ def build_app(
     executions.register(app, services, redact)
     schedules.register(app, services, redact)
     servers.register(app, services, redact)
+    home.register(app, HomePublisher(client, services))
     return app
 
 

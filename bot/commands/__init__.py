@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from bot.commands import executions, groups, identity, plans, report, runs, schedules, servers
+from bot.commands import executions, groups, home, identity, plans, report, runs, schedules, servers
 from bot.commands import help as help_command
 from bot.commands.registry import CommandRegistry, Invocation
 
 
 def build_registry() -> CommandRegistry:
     registry = CommandRegistry()
+    registry.add(home.SUMMARY, home.COMMANDS)
     registry.add("DRS source servers and their replication health", servers.COMMANDS)
     registry.add("protection groups: the servers recovered together", groups.COMMANDS)
     registry.add(

@@ -1,0 +1,153 @@
+"""The App Home (bot/app_home.py): what needs the viewer with its buttons, what runs, the next
+drills and each plan's last drill; published on `app_home_opened`, refreshed for the people a
+change concerns, and the same in the console as `/dr home`."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from typing import Any
+
+from bot.app import build_app
+from bot.app_home import HomePublisher, home_of
+from bot.commands import build_registry
+from bot.console import Console
+from bot.console_slack import InlineExecutor
+from orchestration.config import Settings
+from orchestration.engine.local_runner import build_running_services
+from orchestration.models import ExecutionStatus
+from orchestration.requests import StartExecution
+from orchestration.services.executions import execute_recovery_plan
+from tests.drills import run_until_done, three_tier_plan
+from tests.integration.conftest import SLACK_SIGNING_SECRET, with_roles
+from tests.slack_requests import SignedRequest
+from tests.slack_stub import SlackStub
+
+ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"
+ROLES = {"operator": [ALICE, "alice"], "approver": [BOB], "default": "viewer"}  # "alice" makes the plans
+
+
+def requested(services: Any, plan: Any) -> Any:
+    request = StartExecution(plan_id=plan.plan_id, execution_type="DRILL")
+    return execute_recovery_plan(services, request, ALICE, require_approval=True)
+
+
+def home_opened(user: str) -> SignedRequest:
+    body = {
+        "token": "x",
+        "team_id": "T0DRBOT",
+        "api_app_id": "A0DRBOT",
+        "type": "event_callback",
+        "event_id": "Ev0HOME",
+        "event_time": int(time.time()),
+        "event": {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"},
+    }
+    return SignedRequest.sign(json.dumps(body), SLACK_SIGNING_SECRET)
+
+
+def published_text(view: dict[str, Any]) -> str:
+    return json.dumps(view["blocks"])
+
+
+def test_a_request_needs_an_approver_not_its_requester_nor_a_viewer(services: Any, simulator: Any) -> None:
+    services = with_roles(services, ROLES)
+    plan = three_tier_plan(services, simulator)
+    execution = requested(services, plan)
+
+    assert [e.execution_id for e in home_of(services, BOB).approvals] == [execution.execution_id]
+    assert home_of(services, ALICE).approvals == []  # their own request
+    assert home_of(services, CAROL).approvals == []  # a viewer approves nothing
+    assert home_of(services, CAROL).running == []  # awaiting approval is not running yet
+
+
+def test_opening_the_home_tab_publishes_it_with_the_buttons(
+    slack_services: Any, slack_stub: SlackStub, simulator: Any
+) -> None:
+    services = with_roles(slack_services, ROLES)
+    plan = three_tier_plan(services, simulator)
+    execution = requested(services, plan)
+    app = build_app(services, listener_executor=InlineExecutor())
+
+    response = app.dispatch(home_opened(BOB).bolt())
+
+    assert response.status == 200
+    [call] = slack_stub.calls("views.publish")
+    assert call.args["user_id"] == BOB
+    view = call.args["view"]
+    assert view["type"] == "home"
+    text = published_text(view)
+    assert "*Needs you* (1)" in text and f"<@{ALICE}>" in text
+    buttons = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert {(b["action_id"], b["value"]) for b in buttons} >= {
+        ("execution_approve", execution.execution_id),
+        ("execution_reject", execution.execution_id),
+    }
+    block_ids = [b["block_id"] for b in view["blocks"] if "block_id" in b]
+    assert len(block_ids) == len(set(block_ids))  # Slack refuses a view with two equal block ids
+    assert slack_stub.violations == []
+
+
+def test_a_change_refreshes_the_homes_it_concerns(
+    slack_services: Any, slack_stub: SlackStub, simulator: Any
+) -> None:
+    services = with_roles(slack_services, ROLES)
+    plan = three_tier_plan(services, simulator)
+    execution = requested(services, plan)
+    app = build_app(services, listener_executor=InlineExecutor())
+    publisher = HomePublisher(app.client, services)
+    publisher.opened(CAROL)  # a viewer who looked at their Home
+
+    refreshed = publisher.refresh_for(execution)
+
+    assert refreshed == sorted({ALICE, BOB, CAROL})
+    published = {c.args["user_id"] for c in slack_stub.calls("views.publish")}
+    assert published == {ALICE, BOB, CAROL}
+
+
+def test_plans_show_their_last_drill_against_the_rto_target(
+    services: Any, simulator: Any, clock: Any
+) -> None:
+    services = with_roles(services, ROLES)
+    plan = three_tier_plan(services, simulator)
+    plan = services.store.update_plan(plan.model_copy(update={"rto_target_minutes": 1}), ALICE)
+    request = StartExecution(plan_id=plan.plan_id, execution_type="DRILL")
+    execution = execute_recovery_plan(services, request, ALICE, require_approval=False)
+    run_until_done(services, clock, execution.execution_id)
+
+    [line] = home_of(services, BOB).plans
+
+    assert line.last_drill is not None and line.last_drill.status == ExecutionStatus.COMPLETED
+    from bot.views.home import build_home_blocks
+
+    text = json.dumps([b.to_dict() for b in build_home_blocks(home_of(services, BOB), int(clock.now()))])
+    assert "RTO target 1 min: missed" in text  # three waves of simulated launches take minutes
+
+
+def test_the_console_home_approves_with_a_numbered_button(tmp_path: Any, clock: Any) -> None:
+    out = io.StringIO()
+    services = build_running_services(Settings.from_env({}, db_path=tmp_path / "drbot.db"), clock=clock)
+    console = Console(services, build_registry(), "alice", out)
+    try:
+        assert (
+            console.run(
+                [
+                    '/dr group create "DB" --server db-primary-01',
+                    '/dr plan create "DR" --wave "db:DB"',
+                    '/dr plan run "DR" --drill',
+                    "/dr as bob",
+                    "/dr home",
+                ],
+                echo=True,
+            )
+            == 0
+        )
+        home = out.getvalue().split("drbot> /dr home\n", 1)[1]
+        assert "Needs you (1)" in home and "asks for approval" in home
+        assert console.run(["/dr click Approve"], echo=True) == 0
+        [execution] = services.store.list_executions()
+        assert execution.status != ExecutionStatus.PENDING_APPROVAL
+        assert [a.user_id for a in execution.approvals] == ["bob"]
+    finally:
+        console.close()
+        services.close()
