@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.commands import build_registry
-from bot.console import HELP, PIPED_HELP, Console, run_console
+from bot.console import HELP, INTERRUPTED, PIPED_HELP, Console, run_console
 from orchestration.config import Settings
 from orchestration.engine.local_runner import build_running_services, start_running
 from orchestration.errors import DrbotError
@@ -42,6 +42,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """`drbot` (the console) or `drbot serve`; Ctrl-C anywhere ends it quietly with status 130."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)  # end the line the ^C was echoed on; no traceback
+        return INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["serve"]:
         from bot.serve import main as serve_main

@@ -42,6 +42,7 @@ from orchestration.models import TERMINAL_WAVE_STATUSES, Execution, ExecutionSta
 from orchestration.services.executions import find_execution, list_executions
 
 PROMPT = "drbot> "
+INTERRUPTED = 130  # the exit status of a session ended by Ctrl-C (128 + SIGINT)
 _EXIT_WORDS = frozenset({"exit", "quit", ":q"})
 
 WAIT_USAGE = "/dr wait [execution]   (console only: wait until it has ended, printing its progress)"
@@ -303,37 +304,37 @@ class Console:
         return 1 if failures else 0
 
     def interactive(self) -> int:
+        """The `drbot>` prompt until `exit` or end of input (0), or Ctrl-C (130, as a shell says of
+        a program it interrupted). Output arriving while a prompt is open prints above it."""
         self.slack.write(self.banner() + "\n\n")
+        typed = _line_editor()
 
         def ask(prompt: str) -> str | None:
+            self.slack.prompt_opened(prompt, typed)
             try:
                 return input(prompt)
             except EOFError:
                 self.slack.write("\n")
                 return None
+            finally:
+                self.slack.prompt_closed()
 
         def lines() -> Iterator[str]:
-            while True:
-                try:
-                    line = ask(PROMPT)
-                except KeyboardInterrupt:
-                    self.slack.write("\n")
-                    continue
-                if line is None:
-                    return
+            while (line := ask(PROMPT)) is not None:
                 yield line
 
         self._ask = ask
-        for line in self._then_typed(lines()):
-            text = line.strip()
-            if not text or text.startswith("#"):
-                continue
-            if text.lower() in _EXIT_WORDS:
-                break
-            try:
+        try:
+            for line in self._then_typed(lines()):
+                text = line.strip()
+                if not text or text.startswith("#"):
+                    continue
+                if text.lower() in _EXIT_WORDS:
+                    break
                 self.execute(text)
-            except KeyboardInterrupt:
-                self.slack.write("\n")
+        except KeyboardInterrupt:
+            self.slack.write("\n")
+            return INTERRUPTED
         return 0
 
     def banner(self) -> str:
@@ -362,6 +363,16 @@ def _json_object(body: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return parsed if isinstance(parsed, dict) else {}
+
+
+def _line_editor() -> Callable[[], str]:
+    """What has been typed at the open prompt: readline's line buffer when readline is there (it
+    also gives the prompt line editing and history), else nothing known."""
+    try:
+        import readline  # interactive sessions only; absent on some platforms
+    except ImportError:
+        return lambda: ""
+    return readline.get_line_buffer
 
 
 def _reader(source: Iterator[str], echo: Callable[[str], None] | None) -> Ask:

@@ -14,7 +14,13 @@ writes each message on the console as text (bot/views/text.py):
   line changed; otherwise one line with its new summary text (a live summary is refreshed on every
   progress tick), or nothing when that text is the same too;
 - buttons get numbers, increasing for the whole session, so that `3` always means the same button;
-  clicking one that its message no longer has is refused.
+  clicking one that its message no longer has is refused;
+- a message of an earlier console (a run it left, updated or replied to after a restart) is taken
+  as Slack takes it: an update of a message this console never saw is printed as one, not refused;
+- views.publish (the Home tab, refreshed when runs change) is taken and kept, not printed:
+  `/dr home` shows the same;
+- while the console waits at a prompt (`prompt_opened`), whatever arrives is printed above the
+  prompt, and the prompt with what was typed so far is drawn again under it.
 
 It remembers messages, buttons and each user's stack of open views, for the console to act on
 (bot/console.py). State and output share one lock: the local runner posts from its own thread.
@@ -47,6 +53,7 @@ CHANNEL_ID = "C0CONSOLE"
 CHANNEL_NAME = "console"
 
 THREAD_BAR = "  │ "
+CLEAR_LINE = "\r\x1b[2K"  # back to the line's start and erase it (what an open prompt shows)
 ONLY_YOU = "(only visible to {user})"
 
 _P = ParamSpec("_P")
@@ -202,6 +209,8 @@ class ConsoleSlack:
         self._triggers: dict[str, str] = {}  # trigger_id -> user
         self._views: dict[str, _Views] = {}
         self._last_thread: str | None = None  # the thread the last printed message was in
+        self._prompt: tuple[str, Callable[[], str]] | None = None  # an open prompt, what is typed in it
+        self.homes: dict[str, dict[str, Any]] = {}  # user -> the Home view last published
         self._server = LoopbackServer(self._serve, "console-slack")
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -252,6 +261,15 @@ class ConsoleSlack:
         """Print whole lines under the lock (the runner's thread prints too)."""
         with self.lock:
             self._emit(text)
+
+    def prompt_opened(self, prompt: str, typed: Callable[[], str]) -> None:
+        """The console now waits at `prompt`; `typed()` is what has been typed there so far."""
+        with self.lock:
+            self._prompt = (prompt, typed)
+
+    def prompt_closed(self) -> None:
+        with self.lock:
+            self._prompt = None
 
     # -- what the console reads --------------------------------------------------------------------
 
@@ -363,6 +381,9 @@ class ConsoleSlack:
         channel = str(args.get("channel") or "")
         ts = str(args.get("ts") or "")
         posted = self._messages.get((channel, ts))
+        if posted is None and channel and _is_ts(ts):  # posted by an earlier console: Slack has it
+            posted = Posted(channel, ts, "", [], None, None)
+            self._messages[(channel, ts)] = posted
         if posted is None or posted.deleted:
             return {"ok": False, "error": "message_not_found"}
         self._print_update(posted, str(args.get("text") or ""), _blocks(args))
@@ -403,6 +424,13 @@ class ConsoleSlack:
                 if named:
                     return {"ok": True, "view": self._replace_view(views.stack, existing["id"], args["view"])}
         return {"ok": False, "error": "not_found"}
+
+    def _views_publish(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        user = str(args.get("user_id") or "")
+        if not user or not isinstance(args.get("view"), Mapping):
+            return {"ok": False, "error": "invalid_arguments"}
+        self.homes[user] = dict(args["view"])
+        return {"ok": True, "view": {**dict(args["view"]), "id": f"V{next(self._counter):08d}"}}
 
     def _usergroup_members(self, args: Mapping[str, Any]) -> dict[str, Any]:
         return {"ok": True, "users": list(self.usergroups.get(str(args.get("usergroup")), []))}
@@ -517,7 +545,11 @@ class ConsoleSlack:
         if self._last_thread is not None:  # a blank line after the last reply of a thread
             text = "\n" + text
             self._last_thread = None
-        self.out.write(text)
+        if self._prompt is None:
+            self.out.write(text)
+        else:  # above the open prompt: clear its line, print, draw the prompt and the typing again
+            prompt, typed = self._prompt
+            self.out.write(CLEAR_LINE + text + prompt + typed())
         self.out.flush()
 
     # -- views -------------------------------------------------------------------------------------
@@ -565,6 +597,7 @@ _METHODS: dict[str, Callable[[ConsoleSlack, Mapping[str, Any]], dict[str, Any]]]
     "chat.postMessage": ConsoleSlack._post_message,
     "chat.postEphemeral": ConsoleSlack._post_ephemeral,
     "chat.update": ConsoleSlack._update,
+    "views.publish": ConsoleSlack._views_publish,
     "chat.getPermalink": ConsoleSlack._permalink,
     "views.open": ConsoleSlack._views_open,
     "views.push": ConsoleSlack._views_push,
@@ -578,3 +611,9 @@ _METHODS: dict[str, Callable[[ConsoleSlack, Mapping[str, Any]], dict[str, Any]]]
 def _blocks(args: Mapping[str, Any]) -> list[dict[str, Any]]:
     blocks = args.get("blocks")
     return [dict(b) for b in blocks if isinstance(b, Mapping)] if isinstance(blocks, list) else []
+
+
+def _is_ts(ts: str) -> bool:
+    """Shaped like a message ts ("1767225600.000123")."""
+    seconds, dot, fraction = ts.partition(".")
+    return bool(dot) and seconds.isascii() and seconds.isdigit() and fraction.isascii() and fraction.isdigit()

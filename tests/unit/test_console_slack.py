@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from bot.console_slack import CHANNEL_ID, ConsoleSlack, InlineExecutor
+from bot.console_slack import CHANNEL_ID, CLEAR_LINE, ConsoleSlack, InlineExecutor
 
 
 @pytest.fixture
@@ -224,3 +224,32 @@ def test_mentions_are_printed_by_name_and_unknown_ids_as_themselves():
         client.chat_postMessage(channel=CHANNEL_ID, text="<@U0ALICE01> asks", blocks=blocks)
         assert printed(slack) == "@alice asks @dr-approvers (not @U0NOBODY01): cron(0 3 * * *) & a_b\n\n"
         assert client.users_info(user="U0ALICE01")["user"]["name"] == "alice"
+
+
+def test_what_arrives_while_a_prompt_is_open_prints_above_it(slack: ConsoleSlack) -> None:
+    typed = ["/dr sta"]
+    slack.prompt_opened("drbot> ", lambda: typed[0])
+
+    slack.client().chat_postMessage(channel=CHANNEL_ID, text="Wave 1 (DB) completed")
+
+    out = printed(slack)
+    assert out.startswith(CLEAR_LINE)  # the prompt's line is cleared first …
+    assert out.endswith("Wave 1 (DB) completed\n\ndrbot> /dr sta")  # … and drawn again under it
+    slack.prompt_closed()
+    slack.write("after\n")
+    assert printed(slack).endswith("drbot> /dr staafter\n")  # closed: printed as it comes
+
+
+def test_an_update_of_a_message_from_an_earlier_console_is_taken(slack: ConsoleSlack) -> None:
+    answer = slack.client().chat_update(channel=CHANNEL_ID, ts="1767225600.000042", text="Drill completed")
+    assert answer["ok"]
+    assert "Drill completed" in printed(slack)
+    with pytest.raises(SlackApiError, match="message_not_found"):
+        slack.client().chat_update(channel=CHANNEL_ID, ts="not-a-ts", text="x")
+
+
+def test_views_publish_is_kept_for_the_user(slack: ConsoleSlack) -> None:
+    view = {"type": "home", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}]}
+    assert slack.client().views_publish(user_id="bob", view=view)["ok"]
+    assert slack.homes["bob"]["type"] == "home"
+    assert printed(slack) == ""

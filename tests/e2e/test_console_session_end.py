@@ -1,0 +1,106 @@
+"""How a console session ends and starts again, as a user sees it: Ctrl-C ends it quietly with
+status 130 (piped, and at an interactive prompt on a terminal), and a console started after
+another one takes the runs that one left without a warning."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from bot.console import INTERRUPTED
+from tests.support import run_drbot
+
+WAIT_SECONDS = 60.0  # for drbot's first output on a busy machine
+
+
+def _read_until(fd: int, marker: bytes, deadline: float) -> bytes:
+    """Bytes from `fd` until `marker` shows (select: no sleeping), or the deadline passes."""
+    seen = b""
+    while marker not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no {marker!r} in {seen[-500:]!r}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            chunk = os.read(fd, 65536)
+            assert chunk, f"drbot ended before {marker!r}: {seen[-500:]!r}"
+            seen += chunk
+    return seen
+
+
+def test_ctrl_c_ends_a_piped_session_quietly_with_130(env: dict[str, str]) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+    process.stdin.write(b"/dr help\n")
+    process.stdin.flush()  # stdin stays open: the session waits for more
+    _read_until(process.stdout.fileno(), b"In this console", time.monotonic() + WAIT_SECONDS)
+
+    process.send_signal(signal.SIGINT)
+
+    assert process.wait(timeout=WAIT_SECONDS) == INTERRUPTED
+    assert b"Traceback" not in process.stderr.read()
+
+
+def test_ctrl_c_at_the_prompt_of_a_terminal_session_ends_it_with_130(env: dict[str, str]) -> None:
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: drbot on a terminal
+        os.execve(sys.executable, [sys.executable, "-m", "bot.cli"], env)
+    try:
+        _read_until(fd, b"drbot> ", time.monotonic() + WAIT_SECONDS)
+        os.write(fd, b"\x03")  # Ctrl-C, as the terminal sends it
+        output = _drain(fd)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == INTERRUPTED
+    assert b"Traceback" not in output
+
+
+def _drain(fd: int) -> bytes:
+    output = b""
+    while True:
+        ready, _, _ = select.select([fd], [], [], WAIT_SECONDS)
+        if not ready:
+            return output
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the terminal closed with the child
+            return output
+        if not chunk:
+            return output
+        output += chunk
+
+
+def test_a_console_started_again_takes_the_runs_of_the_last_one_without_warnings(env: dict[str, str]) -> None:
+    first = run_drbot(
+        "\n".join(
+            [
+                '/dr group create "DB" --server db-primary-01',
+                '/dr plan create "DR" --wave "db:DB"',
+                '/dr plan run "DR" --drill',
+                "/dr as bob",
+                "/dr click Approve",
+            ]
+        )
+        + "\n",
+        env,
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+
+    again: Any = run_drbot("/dr wait\n/dr status\n", env)
+
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "COMPLETED" in again.stdout
+    assert "refused" not in again.stdout + again.stderr
+    assert "WARNING" not in again.stderr
