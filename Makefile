@@ -1,40 +1,68 @@
 # drbot: `make run` starts the embedded default, `make test` runs every check.
 # Both create .venv from pyproject.toml on first use; nothing needs installing by hand.
+# `make run` installs what running needs (pyproject's `dependencies`); `make test` adds the `test`
+# and `lint` extras to the same .venv. Each has its own stamp: `make run` after `make test`
+# installs nothing, `make test` after `make run` installs only the extras.
+# The installer is uv (from PyPI, put in .venv/uv by pip on first use); where it cannot be had,
+# pip in the venv does the same installs, slower.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+UV := $(VENV)/uv/bin/uv
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+# pytest's workers: one per core (pytest-xdist); PYTEST_WORKERS=0 runs the tests in one process
+PYTEST_WORKERS ?= auto
+TEST_EXTRAS := test,lint
 
-.PHONY: install run test test-large lint typecheck unit bench clean
+# pip_install ARGS[,UV-ONLY ARGS]: uv if the bootstrap got it, else the venv's own pip
+pip_install = if [ -x $(UV) ]; then $(UV) pip install --quiet --python $(BIN)/python $(2) $(1); \
+	else $(BIN)/python -m pip install --quiet $(1); fi
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+.PHONY: install install-test run test test-large lint typecheck unit bench clean
 
-install: $(STAMP)
+$(VENV)/pyvenv.cfg:
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+		--target $(VENV)/uv uv \
+		|| { rm -rf $(VENV)/uv; $(BIN)/python -m ensurepip --upgrade --default-pip; }
 
-run: install
+$(RUN_STAMP): pyproject.toml | $(VENV)/pyvenv.cfg
+	$(call pip_install,-e .)
+	touch $@
+
+# the tests' site-packages are compiled once here (as pip always does; uv in parallel) rather than
+# in every pytest worker and drbot subprocess, and again each run where PYTHONDONTWRITEBYTECODE is set
+$(TEST_STAMP): $(RUN_STAMP)
+	$(call pip_install,-e '.[$(TEST_EXTRAS)]',--compile-bytecode)
+	touch $@
+
+install: $(RUN_STAMP)
+
+install-test: $(TEST_STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/drbot
 
-lint: install
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: install
+typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-unit: install
-	$(BIN)/pytest
+unit: $(TEST_STAMP)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
-test: lint typecheck unit
+# ruff, then mypy beside pytest (mypy is one process; pytest's workers take the other cores)
+test: lint
+	$(MAKE) --no-print-directory -j2 typecheck unit
 
 # a 4,000-server drill on SQLite and on DynamoDB (moto): minutes, so not part of `make test`
-test-large: install
+test-large: $(TEST_STAMP)
 	$(BIN)/pytest -m large -s
 
-bench: install
+bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
 
 clean:

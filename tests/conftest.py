@@ -21,6 +21,16 @@ if TYPE_CHECKING:
     from orchestration.store import Store
 
 
+# -- order: the slow tests first ---------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `slow` tests (a whole drill per crash point, chaos runs: tens of seconds each) run first, in
+    their own order; the rest keep theirs. Under pytest-xdist (`make test`) they then start while
+    the other workers still have a queue, instead of leaving one worker running them at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 # -- store: one fixture over every adapter (tests/integration/test_store_contract.py) -------------
 
 STORE_BACKENDS = ["sqlite", "dynamodb"]

@@ -31,9 +31,20 @@ ORIGIN_REGION = "us-east-2"  # where the replicated EC2 instances run
 T0 = 1_767_225_600
 
 
+# moto's Amazon images are the same in every mock: describing them all (seconds: thousands of
+# images serialised) is done once per process, and each later instance runs from the id found then
+_AMAZON_IMAGE: dict[str, str] = {}
+
+
+def amazon_image(ec2: Any) -> str:
+    if ORIGIN_REGION not in _AMAZON_IMAGE:
+        _AMAZON_IMAGE[ORIGIN_REGION] = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    return _AMAZON_IMAGE[ORIGIN_REGION]
+
+
 def run_instance(services: Services, tags: dict[str, str]) -> str:
     ec2 = services.aws.client("ec2", ORIGIN_REGION)
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = amazon_image(ec2)
     spec: Any = [{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]
     return str(
         ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, TagSpecifications=spec)["Instances"][0][
