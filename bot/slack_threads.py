@@ -56,7 +56,7 @@ def open_execution_thread(
         posted = client.chat_postMessage(channel=channel, text=root.text, blocks=root.block_dicts())
     except Exception as exc:
         if _transient(exc):  # Slack said "not now", not "never": the request stands
-            return _post_later(client, services, execution, channel, exc)
+            return _post_later(client, services, root, execution, channel, exc)
         _withdraw(services, execution, user)
         if isinstance(exc, SlackApiError) and exc.response.get("error") in CANNOT_POST:
             return _cannot_post(execution, channel, str(exc.response.get("error")))
@@ -86,11 +86,16 @@ def _transient(error: Exception) -> bool:
     return isinstance(error, OSError)
 
 
-def _post_later(
-    client: WebClient, services: Services, execution: Execution, channel: str, error: Exception
+def _post_later(  # noqa: PLR0917 - the pieces open_execution_thread holds
+    client: WebClient,
+    services: Services,
+    root: ThreadRoot,
+    execution: Execution,
+    channel: str,
+    error: Exception,
 ) -> Message:
     """Record the thread without its root and hand it to the Slack notifier, which posts the root
-    (the live summary, with the same buttons) when Slack allows; the request is never withdrawn."""
+    (the request as it was to be posted, same buttons) when Slack allows; never withdrawn."""
     status = error.response.status_code if isinstance(error, SlackApiError) else None
     logger.warning(
         "Slack did not take a run request now; it is posted when Slack allows",
@@ -101,7 +106,7 @@ def _post_later(
     notifier = slack_notifier_of(services)
     if notifier is not None:
         try:
-            notifier.post_thread(saved)
+            notifier.post_thread(saved, root)
         except SlackUnavailable:  # still refused: the next delivery (an approval, say) posts it
             logger.warning("run request still not posted", extra={"execution_id": execution.execution_id})
     copied = _copy(client, services, services.store.get_execution(execution.execution_id))
