@@ -17,8 +17,8 @@ For the template:
 - `AWS::Lambda::EventInvokeConfig` with `MaximumRetryAttempts: 0`: a lazy run that timed out must
   not run the command a second time (and after 5 minutes its signature would be refused anyway).
 - Events of executions changed here (an approval click, an expiry found on touch) go to Slack through
-  the app's client (a SlackNotifier keeping its state on the executions), unless DRBOT_NOTIFIER
-  already gave the services a notifier.
+  the app's client (a SlackNotifier keeping its state on the executions, queued and flushed when
+  the invocation ends: docs/slack.md), unless DRBOT_NOTIFIER already gave the services a notifier.
 - `secretsmanager:GetSecretValue` on SLACK_SECRET_ARN (JSON: bot_token, signing_secret); without
   it, SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are read from the environment.
 """
@@ -90,7 +90,11 @@ def slack_handler() -> SlackRequestHandler:
                 services, token=token, signing_secret=signing_secret, process_before_response=True
             )
             if isinstance(services.notifier, NullNotifier):  # events must not be "delivered" to nobody
-                services.notifier = SlackNotifier(app.client, services.clock, services=services)
+                # queued, posted when the invocation ends (lambda_entry flushes it): a click's
+                # update and the run's refresh are one writer's (docs/slack.md)
+                services.notifier = SlackNotifier(
+                    app.client, services.clock, services=services, delivery="deferred"
+                )
             slack = SlackRequestHandler(app)
             if _lambda_client is not None:
                 app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(
