@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.app_home import HomePublisher
+from bot.app_home import HomePublisher, remember_publisher
 from bot.commands import build_registry
 from bot.commands.registry import CommandRegistry
 from bot.listeners import builders, commands, errors, executions, guard, home, schedules, servers
@@ -94,7 +94,9 @@ def build_app(
     executions.register(app, services, redact)
     schedules.register(app, services, redact)
     servers.register(app, services, redact)
-    home.register(app, HomePublisher(client, services))
+    publisher = HomePublisher(client, services)
+    remember_publisher(app, publisher)
+    home.register(app, publisher)
     return app
 
 

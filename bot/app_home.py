@@ -20,11 +20,13 @@ best effort: a failure is logged and the next change or opening publishes again.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from aws_lambda_powertools import Logger
+from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -175,3 +177,15 @@ class HomePublisher:
         for role, members in roles.members.items():
             if any(p in ROLE_PERMISSIONS[role] for p in wanted):
                 yield from (m for m in members if is_user_id(m))
+
+
+_PUBLISHERS: weakref.WeakKeyDictionary[App, HomePublisher] = weakref.WeakKeyDictionary()
+
+
+def remember_publisher(app: App, publisher: HomePublisher) -> None:
+    """The app's Home publisher (build_app), so that its notifier refreshes the same Homes."""
+    _PUBLISHERS[app] = publisher
+
+
+def publisher_of(app: App) -> HomePublisher | None:
+    return _PUBLISHERS.get(app)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TextIO
 
 from bot.app import build_app
+from bot.app_home import publisher_of
 from bot.commands.grammar import tokenize
 from bot.commands.identity import switch_user
 from bot.commands.registry import SLASH, CommandRegistry
@@ -119,6 +120,7 @@ class Console:
         self.notifier = SlackNotifier(
             self.app.client, services.clock, services=services, delivery="background"
         )
+        self.notifier.home = publisher_of(self.app)  # App Homes follow the runs
         services.notifier = self.notifier
         self._ask: Ask = lambda _prompt: None
         self._typed: list[str] = []  # commands typed where a modal asked an answer: run next

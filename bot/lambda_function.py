@@ -38,6 +38,7 @@ from slack_bolt.adapter.aws_lambda.handler import to_bolt_request
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
 from bot.app import build_app
+from bot.app_home import publisher_of
 from bot.listeners.guard import UNREADABLE, read_request
 from bot.slack_notifier import SlackNotifier
 from bot.slack_secrets import slack_secrets
@@ -92,9 +93,9 @@ def slack_handler() -> SlackRequestHandler:
             if isinstance(services.notifier, NullNotifier):  # events must not be "delivered" to nobody
                 # queued, posted when the invocation ends (lambda_entry flushes it): a click's
                 # update and the run's refresh are one writer's (docs/slack.md)
-                services.notifier = SlackNotifier(
-                    app.client, services.clock, services=services, delivery="deferred"
-                )
+                notifier = SlackNotifier(app.client, services.clock, services=services, delivery="deferred")
+                notifier.home = publisher_of(app)  # App Homes follow the runs
+                services.notifier = notifier
             slack = SlackRequestHandler(app)
             if _lambda_client is not None:
                 app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(

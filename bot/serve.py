@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot.app import build_app, socket_mode_handler
+from bot.app_home import publisher_of
 from bot.http_server import slack_http_server
 from bot.schedule_reporter import SlackScheduleReporter
 from bot.slack_notifier import SlackNotifier
@@ -43,6 +44,7 @@ def serve(services: Services, mode: ServeMode, *, port: int = DEFAULT_PORT) -> N
         app = build_app(services, socket_mode=True)
         # runs report in their thread, from a delivery worker: Slack never slows the runs
         notifier = SlackNotifier(app.client, services.clock, services=services, delivery="background")
+        notifier.home = publisher_of(app)  # App Homes follow the runs
         services.notifier = notifier
         schedules = start_local_schedules(services, SlackScheduleReporter(app.client))
         try:
@@ -53,6 +55,7 @@ def serve(services: Services, mode: ServeMode, *, port: int = DEFAULT_PORT) -> N
     else:
         app = build_app(services)
         notifier = SlackNotifier(app.client, services.clock, services=services, delivery="background")
+        notifier.home = publisher_of(app)  # App Homes follow the runs
         services.notifier = notifier
         schedules = start_local_schedules(services, SlackScheduleReporter(app.client))
         try:

@@ -46,7 +46,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -65,6 +65,28 @@ from orchestration.engine.ports import CompositeNotifier, defer_until_flushed
 from orchestration.models import EventType, Execution, ExecutionEvent, LaunchStatus, SlackThread
 from orchestration.services.executions import update_slack_thread
 from orchestration.services.report import closing_event, evidence_report, plan_of
+
+if TYPE_CHECKING:
+    from bot.app_home import HomePublisher
+
+# what changes someone's App Home (what needs them, what runs): after these, their Home is refreshed
+HOME_EVENTS = frozenset(
+    {
+        EventType.REQUESTED,
+        EventType.APPROVED,
+        EventType.REJECTED,
+        EventType.EXPIRED,
+        EventType.STARTED,
+        EventType.WAVE_COMPLETED,
+        EventType.WAVE_FAILED,
+        EventType.PAUSED,
+        EventType.RESUMED,
+        EventType.CANCEL_REQUESTED,
+        EventType.CANCELLED,
+        EventType.COMPLETED,
+        EventType.FAILED,
+    }
+)
 
 logger = logging.getLogger(__name__)
 
@@ -219,6 +241,8 @@ class SlackNotifier:
         self.min_update_seconds = min_update_seconds
         self.delivery: Delivery = delivery
         self._services = services
+        # the App Homes to refresh after a change (bot/app_home.py); None: none are
+        self.home: HomePublisher | None = None
         self._threads: dict[str, _Thread] = {}
         self._blocked_until: dict[str, float] = {}  # method -> end of its Retry-After (inline)
         self._lock = threading.RLock()  # one writer of the messages at a time, in order
@@ -240,8 +264,13 @@ class SlackNotifier:
             self._worker.start()
 
     def bind(self, services: Services) -> SlackNotifier:
-        """Keep each thread's state on the executions of `services` (see the module docstring)."""
+        """Keep each thread's state on the executions of `services` (see the module docstring);
+        the functions that drive runs on AWS also refresh the App Homes a change concerns."""
         self._services = services
+        if self.home is None and self.delivery == "deferred":
+            from bot.app_home import HomePublisher  # the Home's views are needed only now
+
+            self.home = HomePublisher(self.client, services)
         return self
 
     def root_ts(self, execution_id: str) -> str | None:
@@ -291,6 +320,8 @@ class SlackNotifier:
                 self._deliver(execution, slack, thread, fresh, offered, client=client, shown=shown)
             finally:  # what was posted stays posted, even when Slack refused the rest for now
                 self._keep(execution.execution_id, thread)
+        if self.home is not None and any(e.type in HOME_EVENTS for e in fresh):
+            self.home.refresh_for(execution)  # outside the lock: best effort, logged when refused
 
     def _deliver(
         self,

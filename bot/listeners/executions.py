@@ -27,8 +27,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.listeners.errors import Redactor, log_failure
+from bot.listeners.home import answer_on_home, on_home
 from bot.slack_notifier import slack_notifier_of
 from bot.views.common import escape
+from bot.views.errors import refusal_text
 from bot.views.executions import build_approval_copy, build_outcome
 from bot.views.failures import build_failure_message
 from bot.views.ids import ActionId
@@ -76,7 +78,7 @@ def register(app: App, services: Services, redact: Redactor | None = None) -> No
         ack()
 
     for action_id, call in BUTTONS.items():
-        app.action(action_id.value)(ack=ack_at_once, lazy=[_clicked(services, client, call, redact)])
+        app.action(action_id.value)(ack=ack_at_once, lazy=[_clicked(app, services, client, call, redact)])
 
     def ask_reason(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()  # the trigger_id lives 3 seconds: the modal opens here, not lazily
@@ -117,22 +119,32 @@ def register(app: App, services: Services, redact: Redactor | None = None) -> No
 
 
 def _clicked(
-    services: Services, client: WebClient, call: ServiceCall, redact: Redactor
+    app: App, services: Services, client: WebClient, call: ServiceCall, redact: Redactor
 ) -> Callable[..., None]:
-    """The lazy half of a button: call the service as the clicker and show what it did."""
+    """The lazy half of a button: call the service as the clicker and show what it did (on the
+    Home tab: at the top of the clicker's Home, published again)."""
 
     def run_action(body: dict[str, Any], respond: Respond) -> None:
+        def tell(text: str) -> None:
+            if on_home(body):
+                answer_on_home(app, body, text)
+            else:
+                _tell(respond, text)
+
         try:
             outcome = call(services, str(body["actions"][0].get("value") or ""), body["user"]["id"])
         except DrbotError as error:
-            _tell(respond, error.message)
+            tell(refusal_text(error))
             return
         except Exception as error:  # answered and logged here: bolt would only log a one-liner
             reference = log_failure("execution button failed", error, redact, body)
-            _tell(respond, build_failure_message(_label(body), reference).text)
+            tell(build_failure_message(_label(body), reference).text)
             return
         message = build_outcome(outcome, int(services.clock.now()))
         container = body.get("container") or {}
+        if on_home(body):
+            tell(outcome.message)
+            return
         try:
             if not outcome.changed:
                 _tell(respond, outcome.message)

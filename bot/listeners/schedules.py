@@ -16,7 +16,8 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.listeners.errors import Redactor, log_failure
-from bot.views.errors import build_error_message
+from bot.listeners.home import answer_on_home, on_home
+from bot.views.errors import build_error_message, refusal_text
 from bot.views.failures import build_failure_message
 from bot.views.ids import ScheduleActionId
 from bot.views.message import Message
@@ -34,8 +35,12 @@ def register(app: App, services: Services, redact: Redactor | None = None) -> No
     def ack_at_once(ack: Ack) -> None:
         ack()
 
-    app.action(ScheduleActionId.APPROVE.value)(ack=ack_at_once, lazy=[_clicked(services, redact, _approve)])
-    app.action(ScheduleActionId.REJECT.value)(ack=ack_at_once, lazy=[_clicked(services, redact, _reject)])
+    app.action(ScheduleActionId.APPROVE.value)(
+        ack=ack_at_once, lazy=[_clicked(app, services, redact, _approve)]
+    )
+    app.action(ScheduleActionId.REJECT.value)(
+        ack=ack_at_once, lazy=[_clicked(app, services, redact, _reject)]
+    )
 
 
 Click = Callable[[Services, str, str], tuple[Message, bool, str]]
@@ -55,14 +60,18 @@ def _reject(services: Services, schedule_id: str, user: str) -> tuple[Message, b
     return build_schedule_gone(outcome.schedule, name, outcome.message), outcome.changed, outcome.message
 
 
-def _clicked(services: Services, redact: Redactor, click: Click) -> Callable[..., None]:
-    """The lazy half of a button: act as the clicker and show what it did."""
+def _clicked(app: App, services: Services, redact: Redactor, click: Click) -> Callable[..., None]:
+    """The lazy half of a button: act as the clicker and show what it did (on the Home tab: at
+    the top of the clicker's Home, published again)."""
 
     def run_action(body: dict[str, Any], respond: Respond) -> None:
         try:
             schedule_id = str(body["actions"][0].get("value") or "")
             message, changed, sentence = click(services, schedule_id, body["user"]["id"])
         except DrbotError as error:  # read as every refusal reads (bot/views/errors.py)
+            if on_home(body):
+                answer_on_home(app, body, refusal_text(error))
+                return
             refusal = build_error_message(error)
             if respond.response_url:
                 respond(**{**refusal.to_slack(), "response_type": "ephemeral", "replace_original": False})
@@ -74,7 +83,9 @@ def _clicked(services: Services, redact: Redactor, click: Click) -> Callable[...
                 build_failure_message(f"the {body['actions'][0]['action_id']} button", reference).text,
             )
             return
-        if not changed:
+        if on_home(body):
+            answer_on_home(app, body, sentence)
+        elif not changed:
             _tell(respond, sentence)
         elif respond.response_url:
             # the request was the answer to `/dr schedule add`, posted through its response_url: the

@@ -8,15 +8,18 @@ import io
 import json
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 from bot.app import build_app
-from bot.app_home import HomePublisher, home_of
+from bot.app_home import HomePublisher, home_of, publisher_of
 from bot.commands import build_registry
 from bot.console import Console
 from bot.console_slack import InlineExecutor
+from bot.slack_notifier import SlackNotifier
+from bot.views.text import mrkdwn_to_text
 from orchestration.config import Settings
 from orchestration.engine.local_runner import build_running_services
-from orchestration.models import ExecutionStatus
+from orchestration.models import ExecutionStatus, SlackThread
 from orchestration.requests import StartExecution
 from orchestration.services.executions import execute_recovery_plan
 from tests.drills import run_until_done, three_tier_plan
@@ -151,3 +154,68 @@ def test_the_console_home_approves_with_a_numbered_button(tmp_path: Any, clock: 
     finally:
         console.close()
         services.close()
+
+
+def home_click(action_id: str, value: str, user: str) -> SignedRequest:
+    """A button click on the Home tab: a view container, no message, no response_url."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "team_id": "T0DRBOT"},
+        "api_app_id": "A0DRBOT",
+        "token": "x",
+        "container": {"type": "view", "view_id": "V0HOME"},
+        "trigger_id": "1.2.3",
+        "team": {"id": "T0DRBOT", "domain": "drbot-test"},
+        "view": {"id": "V0HOME", "type": "home", "callback_id": "drbot_home", "blocks": []},
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "home_x", "value": value}],
+    }
+    return SignedRequest.sign(urlencode({"payload": json.dumps(payload)}), SLACK_SIGNING_SECRET)
+
+
+def test_approve_on_the_home_tab_approves_and_publishes_the_home_again(
+    slack_services: Any, slack_stub: SlackStub, simulator: Any
+) -> None:
+    services = with_roles(slack_services, ROLES)
+    plan = three_tier_plan(services, simulator)
+    execution = requested(services, plan)
+    app = build_app(services, listener_executor=InlineExecutor())
+
+    response = app.dispatch(home_click("execution_approve", execution.execution_id, BOB).bolt())
+
+    assert response.status == 200
+    assert [a.user_id for a in services.store.get_execution(execution.execution_id).approvals] == [BOB]
+    [call] = slack_stub.calls("views.publish")
+    assert call.args["user_id"] == BOB
+    text = published_text(call.args["view"])
+    assert "approved" in text and "*Needs you* (0)" in text
+
+
+def test_a_refused_click_on_the_home_tab_says_why_on_the_home(
+    slack_services: Any, slack_stub: SlackStub, simulator: Any
+) -> None:
+    services = with_roles(slack_services, ROLES)
+    execution = requested(services, three_tier_plan(services, simulator))
+    app = build_app(services, listener_executor=InlineExecutor())
+
+    app.dispatch(home_click("execution_approve", execution.execution_id, ALICE).bolt())  # her own
+
+    assert services.store.get_execution(execution.execution_id).approvals == []
+    [call] = slack_stub.calls("views.publish")
+    assert "PERMISSION_DENIED:" in mrkdwn_to_text(published_text(call.args["view"]), {})
+
+
+def test_the_notifier_refreshes_the_homes_a_run_concerns(
+    slack_services: Any, slack_stub: SlackStub, simulator: Any
+) -> None:
+    services = with_roles(slack_services, ROLES)
+    app = build_app(services, listener_executor=InlineExecutor())
+    notifier = SlackNotifier(app.client, services.clock, services=services)
+    notifier.home = publisher_of(app)
+    services.notifier = notifier
+    execution = requested(services, three_tier_plan(services, simulator)).model_copy(
+        update={"slack": SlackThread(channel="C0DRILLS")}
+    )
+
+    notifier.deliver(execution, execution.events)
+
+    assert {c.args["user_id"] for c in slack_stub.calls("views.publish")} == {ALICE, BOB}

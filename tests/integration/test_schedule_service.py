@@ -359,7 +359,9 @@ def test_a_member_of_an_approver_user_group_approves(services: Any, plan: Any) -
     schedule = create_schedule(grouped, NewSchedule(plan="DR", expression=DAILY_3AM), "alice")
     with pytest.raises(PermissionDenied):
         approve_schedule(grouped, schedule.schedule_id, "U0FRANK01", backend=LocalScheduleBackend(grouped))
-    outcome = approve_schedule(grouped, schedule.schedule_id, "U0ERIN001", backend=LocalScheduleBackend(grouped))
+    outcome = approve_schedule(
+        grouped, schedule.schedule_id, "U0ERIN001", backend=LocalScheduleBackend(grouped)
+    )
     assert outcome.schedule.approved_by == "U0ERIN001"
 
 
