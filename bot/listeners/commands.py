@@ -20,6 +20,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError
 
+from bot.app_home import publisher_of
 from bot.commands.registry import (
     SLASH,
     ApprovalRequest,
@@ -64,6 +65,8 @@ def register(app: App, services: Services, registry: CommandRegistry, redact: Re
                 message = copy_approval_request(
                     app.client, services, message, invocation.channel_id, invocation.user_id
                 )
+                if (publisher := publisher_of(app)) is not None:  # approvers see it on their Home
+                    publisher.refresh_for()
         except Exception as error:  # answered and logged here: bolt would only log a one-liner
             reference = log_failure(f"{SLASH} command failed", error, redact, body)
             message = build_failure_message(f"{SLASH} {invocation.text}", reference)

@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.app_home import publisher_of
 from bot.listeners.errors import Redactor, log_failure
 from bot.listeners.home import answer_on_home, on_home
 from bot.views.errors import build_error_message, refusal_text
@@ -83,6 +84,8 @@ def _clicked(app: App, services: Services, redact: Redactor, click: Click) -> Ca
                 build_failure_message(f"the {body['actions'][0]['action_id']} button", reference).text,
             )
             return
+        if changed and (publisher := publisher_of(app)) is not None:  # off every approver's Home
+            publisher.refresh_for()
         if on_home(body):
             answer_on_home(app, body, sentence)
         elif not changed:

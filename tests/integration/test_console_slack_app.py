@@ -80,7 +80,7 @@ def test_the_requesters_own_click_is_refused_to_her_alone(console, out):
     execution = requested(console)
     assert console.execute("/dr click approve")
     refusal = out.getvalue().split("→ alice clicks", 1)[1]
-    assert "(only visible to alice)\nalice may not approve" in refusal
+    assert "(only visible to alice)\nPERMISSION_DENIED: alice may not approve" in refusal
     assert "↻ updated" not in refusal
     assert stored(console, execution).status == ExecutionStatus.PENDING_APPROVAL
     assert not console.execute("/dr click 99")
