@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -84,23 +85,17 @@ def _drain(fd: int) -> bytes:
 
 def test_a_console_started_again_takes_the_runs_of_the_last_one_without_warnings(env: dict[str, str]) -> None:
     first = run_drbot(
-        "\n".join(
-            [
-                '/dr group create "DB" --server db-primary-01',
-                '/dr plan create "DR" --wave "db:DB"',
-                '/dr plan run "DR" --drill',
-                "/dr as bob",
-                "/dr click Approve",
-            ]
-        )
-        + "\n",
+        '/dr group create "DB" --server db-primary-01\n/dr plan create "DR" --wave "db:DB"\n'
+        '/dr plan run "DR" --drill\n/dr executions\n',
         env,
     )
     assert first.returncode == 0, first.stdout + first.stderr
+    [execution] = re.findall(r"^\s*([0-9a-f]{8})\s+DR\s", first.stdout, flags=re.MULTILINE)
 
-    again: Any = run_drbot("/dr wait\n/dr status\n", env)
+    # the approval updates the request message the first console posted, and replies in its thread
+    again: Any = run_drbot(f"/dr as bob\n/dr approve {execution}\n", env)
 
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "COMPLETED" in again.stdout
+    assert "↻" in again.stdout  # the earlier console's request message, updated
     assert "refused" not in again.stdout + again.stderr
     assert "WARNING" not in again.stderr
