@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from typing import Any
 from urllib.parse import urlencode
+
+import pytest
 
 from bot.app import build_app
 from bot.app_home import HomePublisher, home_of, publisher_of
@@ -24,7 +25,7 @@ from orchestration.requests import StartExecution
 from orchestration.services.executions import execute_recovery_plan
 from tests.drills import run_until_done, three_tier_plan
 from tests.integration.conftest import SLACK_SIGNING_SECRET, with_roles
-from tests.slack_requests import SignedRequest
+from tests.slack_requests import SignedRequest, event_callback
 from tests.slack_stub import SlackStub
 
 ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"
@@ -37,16 +38,16 @@ def requested(services: Any, plan: Any) -> Any:
 
 
 def home_opened(user: str) -> SignedRequest:
-    body = {
-        "token": "x",
-        "team_id": "T0DRBOT",
-        "api_app_id": "A0DRBOT",
-        "type": "event_callback",
-        "event_id": "Ev0HOME",
-        "event_time": int(time.time()),
-        "event": {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"},
-    }
-    return SignedRequest.sign(json.dumps(body), SLACK_SIGNING_SECRET)
+    event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"}
+    return event_callback(SLACK_SIGNING_SECRET, event, "Ev0HOME")
+
+
+@pytest.fixture
+def slack_home(slack_services: Any, simulator: Any) -> Any:
+    """Slack services with the test's roles, a plan, alice's drill request and the app."""
+    services = with_roles(slack_services, ROLES)
+    execution = requested(services, three_tier_plan(services, simulator))
+    return services, execution, build_app(services, listener_executor=InlineExecutor())
 
 
 def published_text(view: dict[str, Any]) -> str:
@@ -64,13 +65,8 @@ def test_a_request_needs_an_approver_not_its_requester_nor_a_viewer(services: An
     assert home_of(services, CAROL).running == []  # awaiting approval is not running yet
 
 
-def test_opening_the_home_tab_publishes_it_with_the_buttons(
-    slack_services: Any, slack_stub: SlackStub, simulator: Any
-) -> None:
-    services = with_roles(slack_services, ROLES)
-    plan = three_tier_plan(services, simulator)
-    execution = requested(services, plan)
-    app = build_app(services, listener_executor=InlineExecutor())
+def test_opening_the_home_tab_publishes_it_with_the_buttons(slack_home: Any, slack_stub: SlackStub) -> None:
+    _, execution, app = slack_home
 
     response = app.dispatch(home_opened(BOB).bolt())
 
@@ -91,13 +87,8 @@ def test_opening_the_home_tab_publishes_it_with_the_buttons(
     assert slack_stub.violations == []
 
 
-def test_a_change_refreshes_the_homes_it_concerns(
-    slack_services: Any, slack_stub: SlackStub, simulator: Any
-) -> None:
-    services = with_roles(slack_services, ROLES)
-    plan = three_tier_plan(services, simulator)
-    execution = requested(services, plan)
-    app = build_app(services, listener_executor=InlineExecutor())
+def test_a_change_refreshes_the_homes_it_concerns(slack_home: Any, slack_stub: SlackStub) -> None:
+    services, execution, app = slack_home
     publisher = HomePublisher(app.client, services)
     publisher.opened(CAROL)  # a viewer who looked at their Home
 
@@ -173,12 +164,9 @@ def home_click(action_id: str, value: str, user: str) -> SignedRequest:
 
 
 def test_approve_on_the_home_tab_approves_and_publishes_the_home_again(
-    slack_services: Any, slack_stub: SlackStub, simulator: Any
+    slack_home: Any, slack_stub: SlackStub
 ) -> None:
-    services = with_roles(slack_services, ROLES)
-    plan = three_tier_plan(services, simulator)
-    execution = requested(services, plan)
-    app = build_app(services, listener_executor=InlineExecutor())
+    services, execution, app = slack_home
 
     response = app.dispatch(home_click("execution_approve", execution.execution_id, BOB).bolt())
 
@@ -190,12 +178,8 @@ def test_approve_on_the_home_tab_approves_and_publishes_the_home_again(
     assert "approved" in text and "*Needs you* (0)" in text
 
 
-def test_a_refused_click_on_the_home_tab_says_why_on_the_home(
-    slack_services: Any, slack_stub: SlackStub, simulator: Any
-) -> None:
-    services = with_roles(slack_services, ROLES)
-    execution = requested(services, three_tier_plan(services, simulator))
-    app = build_app(services, listener_executor=InlineExecutor())
+def test_a_refused_click_on_the_home_tab_says_why_on_the_home(slack_home: Any, slack_stub: SlackStub) -> None:
+    services, execution, app = slack_home
 
     app.dispatch(home_click("execution_approve", execution.execution_id, ALICE).bolt())  # her own
 

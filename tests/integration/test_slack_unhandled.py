@@ -5,7 +5,6 @@ bolt's 404: Slack shows a 404 as an error to the person and retries an event tha
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -15,9 +14,9 @@ from bot.console_slack import InlineExecutor
 from tests.fuzz.support import snapshot
 from tests.integration.conftest import SLACK_SIGNING_SECRET
 from tests.slack_requests import (
-    SignedRequest,
     block_actions,
     block_suggestion,
+    event_callback,
     slash_command,
     view_submission,
 )
@@ -86,16 +85,9 @@ def test_type_ahead_of_an_unknown_menu_offers_nothing(app: Any) -> None:
 
 
 def test_an_event_drbot_did_not_subscribe_to_is_acked_so_slack_does_not_retry(app: Any) -> None:
-    body = {
-        "token": "x",
-        "team_id": "T0DRBOT",
-        "api_app_id": "A0DRBOT",
-        "type": "event_callback",
-        "event_id": "Ev0001",
-        "event_time": int(time.time()),
-        "event": {"type": "reaction_added", "user": "U0ALICE", "reaction": "tada"},
-    }
-    event = SignedRequest.sign(json.dumps(body), SLACK_SIGNING_SECRET)
+    event = event_callback(
+        SLACK_SIGNING_SECRET, {"type": "reaction_added", "user": "U0ALICE", "reaction": "tada"}
+    )
 
     response = app.dispatch(event.bolt())
 
