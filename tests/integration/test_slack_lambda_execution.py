@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from orchestration.engine.ports import flush_deferred
 from orchestration.handlers import execution as execution_function
 from orchestration.handlers import runtime
 from orchestration.models import EventType, Execution, ExecutionStatus, ExecutionType, SlackThread
@@ -148,7 +149,9 @@ def test_a_root_posted_by_one_invocation_is_the_thread_of_the_next(
     assert kept is not None and kept.thread_ts is not None
 
     fresh_process()
+    # the reject as the Slack function makes it: its notifier's queue is flushed when it ends
     reject_execution(runtime.current_services(), execution.execution_id, BOB, "change freeze")
+    flush_deferred(5.0)
     invoke({"task": "advance", "executionId": execution.execution_id})
 
     assert len(slack_stub.calls("chat.postMessage")) == 1  # no second root
