@@ -16,6 +16,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.app import build_app
+from bot.console_slack import InlineExecutor
 from bot.slack_notifier import SlackNotifier
 from bot.views.ids import ActionId, GroupBuilderId, PlanBuilderId
 from bot.views.plan_builder import wave_block
@@ -51,7 +52,9 @@ def services(slack_services: Any, slack_stub: SlackStub, clock: Any) -> Any:
 
 @pytest.fixture
 def app(services: Any) -> Any:
-    return build_app(services)
+    # listeners and lazy listeners inline: a click's work is done when dispatch returns, so the
+    # story reads the store after it without racing bolt's thread pool
+    return build_app(services, listener_executor=InlineExecutor())
 
 
 def build_group(
