@@ -6,6 +6,7 @@ import argparse
 import getpass
 import logging
 import os
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -58,6 +59,11 @@ def _main(argv: Sequence[str] | None) -> int:
         return serve_main(argv[1:])
     args = _parser().parse_args(argv)
     console_logging(sys.stderr, os.environ)
+    # Ctrl-C must reach the main thread, which reads the prompt: a process-directed SIGINT taken by
+    # another thread would leave a terminal session's readline waiting for ever. So SIGINT is
+    # blocked while the console's threads start (they keep the block) and unblocked in this thread
+    # alone when the session begins; one pressed meanwhile is delivered then.
+    _sigint(signal.SIG_BLOCK)
     try:
         overrides = {"db_path": args.db} if args.db else {}
         # the local runner drives executions in the background; the console's Slack prints their
@@ -75,6 +81,7 @@ def _main(argv: Sequence[str] | None) -> int:
             # schedules fire in this process too (rebuilt from the store; late fires handled now)
             start_running(services)
             schedules = start_local_schedules(services, PrintingReporter(sys.stdout))
+            _sigint(signal.SIG_UNBLOCK)
             if args.command:
                 return console.run(args.command, echo=False)
             return run_console(console)
@@ -82,6 +89,11 @@ def _main(argv: Sequence[str] | None) -> int:
         if schedules is not None:
             stop_local_schedules(schedules)
         services.close()
+
+
+def _sigint(how: int) -> None:
+    if hasattr(signal, "pthread_sigmask"):  # POSIX
+        signal.pthread_sigmask(how, {signal.SIGINT})
 
 
 LOG_LEVEL_VARIABLES = ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
