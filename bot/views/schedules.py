@@ -20,6 +20,7 @@ from bot.views.message import Message
 from bot.views.mrkdwn import code, escape_mrkdwn, escape_with_mentions, mention, without_bold
 from orchestration.models import RecoveryPlan, Schedule
 from orchestration.schedule_expressions import parse
+from scheduler.fire import gate_policy
 from scheduler.service import ScheduleOutcome, ScheduleState, state_of
 from scheduler.timing import local_text
 
@@ -95,10 +96,9 @@ def _facts(schedule: Schedule, plan: RecoveryPlan | None) -> str:
         else f"{plural(schedule.cleanup_after_minutes, 'minute')} after the drill"
     )
     lines.append(f"*Reports to:* {channel} · *drill instances terminated:* {cleanup}")
-    if schedule.at_gate is not None:
-        lines.append(f"*At a pause gate:* each drill {schedule.at_gate.describe()}")
-    elif plan is not None and any(w.pause_before for w in plan.waves):
-        lines.append("*At a pause gate:* each drill waits at most 60 min for a person, then is cancelled")
+    at_gate = gate_policy(schedule, plan) if plan is not None else schedule.at_gate
+    if at_gate is not None:
+        lines.append(f"*At a pause gate:* each drill {at_gate.describe()}")
     if schedule.last_run_at is not None:
         last = f"*Last fire:* {escape_mrkdwn(local_text(schedule.last_run_at, schedule.timezone))}"
         if schedule.last_execution_id:

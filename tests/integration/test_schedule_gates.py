@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.commands.schedules import parse_at_gate
+from bot.views.schedules import build_schedule_message
 from orchestration.engine.advance import advance
 from orchestration.errors import UsageError, ValidationFailed
 from orchestration.models import (
@@ -123,6 +124,8 @@ def test_a_schedule_approved_before_its_plan_gained_gates_waits_an_hour(
     services.store.update_plan(plan.model_copy(update={"waves": gated_waves}), "alice")
 
     assert fired(services, clock, schedule).at_gate == DEFAULT_GATE_WAIT
+    shown = build_schedule_message(schedule, services.store.find_plan_by_name("DR"), [])
+    assert "waits at most 60 min at a pause gate" in str([b.to_dict() for b in shown.blocks])
 
 
 @pytest.mark.parametrize(

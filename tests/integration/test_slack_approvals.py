@@ -40,6 +40,12 @@ def services(slack_services: Any, slack_stub: SlackStub, clock: Any) -> Any:
     client = WebClient(token="xoxb-notifier", base_url=slack_stub.api_url)
     services.notifier = SlackNotifier(client, clock, services=services)
     slack_stub.usergroups[APPROVERS_GROUP] = [CAROL, "U0DAVE001"]
+    create_prod_dr(services)
+    return services
+
+
+def create_prod_dr(services: Any) -> None:
+    """Two groups and the plan "Prod DR" (DB tier, then Web tier), made by alice's commands."""
     registry = build_registry()
     for text in (
         '/dr group create "DB tier" --server db-primary-01,db-replica-01',
@@ -48,7 +54,6 @@ def services(slack_services: Any, slack_stub: SlackStub, clock: Any) -> Any:
     ):
         message = registry.dispatch(services, Invocation(text=text, user_id=ALICE))
         assert not message.is_error, message.text
-    return services
 
 
 @pytest.fixture

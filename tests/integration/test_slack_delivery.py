@@ -15,8 +15,6 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.app import build_app
-from bot.commands import build_registry
-from bot.commands.registry import Invocation
 from bot.slack_notifier import REPLY_ICONS, SlackNotifier, reply_message
 from bot.views.ids import ActionId
 from orchestration.clock import FakeClock
@@ -24,7 +22,7 @@ from orchestration.engine.advance import advance
 from orchestration.models import Execution, ExecutionStatus, ExecutionType, SlackThread
 from tests.drills import start, three_tier_plan
 from tests.integration.conftest import with_roles
-from tests.integration.test_slack_approvals import click, requested, run_plan
+from tests.integration.test_slack_approvals import click, create_prod_dr, requested, run_plan
 from tests.slack_requests import CHANNEL_ID
 from tests.slack_stub import RESPONSE_URL, SlackStub
 
@@ -164,14 +162,7 @@ def services(slack_services: Any, slack_stub: SlackStub, clock: FakeClock, sleep
     services = with_roles(slack_services, ROLES)
     client = WebClient(token="xoxb-notifier", base_url=slack_stub.api_url)
     services.notifier = SlackNotifier(client, clock, services=services, delivery="background", sleep=sleeps)
-    registry = build_registry()
-    for text in (
-        '/dr group create "DB tier" --server db-primary-01,db-replica-01',
-        '/dr group create "Web tier" --tag Tier=web',
-        '/dr plan create "Prod DR" --wave "Database:DB tier" --wave "Web:Web tier"',
-    ):
-        message = registry.dispatch(services, Invocation(text=text, user_id=ALICE))
-        assert not message.is_error, message.text
+    create_prod_dr(services)
     try:
         yield services
     finally:
