@@ -40,9 +40,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from orchestration.bootstrap import Services, build_services
+from orchestration.bootstrap import build_services
 from orchestration.clock import FakeClock
 from orchestration.config import Settings
+from orchestration.context import Services
 from orchestration.drs.clients import SIMULATED_ATTEMPTS
 from orchestration.drs.gateway import DrsGateway
 from orchestration.drs.inventory import Inventory, parse_inventory

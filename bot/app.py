@@ -28,8 +28,8 @@ from bot.commands.registry import CommandRegistry
 from bot.listeners import builders, commands, errors, executions, guard, home, schedules, servers
 from bot.slack_directory import SlackDirectory, usergroups_named
 from bot.slack_logging import bolt_logger
-from orchestration.bootstrap import Services
 from orchestration.config import ENV_SLACK_APP_TOKEN, ENV_SLACK_BOT_TOKEN, ENV_SLACK_SIGNING_SECRET, Settings
+from orchestration.context import Services
 from orchestration.directory import NoDirectory
 from orchestration.errors import ValidationFailed
 

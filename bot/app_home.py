@@ -32,7 +32,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.views.home import build_home_view
 from bot.views.mrkdwn import is_user_id
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.models import Execution, ExecutionStatus, ExecutionType, RecoveryPlan, Schedule
 from orchestration.rbac import ROLE_PERMISSIONS, Permission
 from orchestration.services.access import permissions_of

@@ -37,7 +37,7 @@ from bot.slack_notifier import FLUSH_SECONDS, SlackNotifier
 from bot.views.errors import build_error_message
 from bot.views.message import Message
 from bot.views.text import render_message
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import DrbotError, InvalidTransition, NotFound, UsageError
 from orchestration.models import TERMINAL_WAVE_STATUSES, Execution, ExecutionStatus, WaveStatus
 from orchestration.services.executions import find_execution, list_executions

@@ -42,9 +42,9 @@ from bot.app_home import publisher_of
 from bot.listeners.guard import UNREADABLE, read_request
 from bot.slack_notifier import SlackNotifier
 from bot.slack_secrets import slack_secrets
-from orchestration.engine.ports import NullNotifier
 from orchestration.handlers.runtime import current_services
 from orchestration.observability import lambda_entry
+from orchestration.ports import NullNotifier
 
 logger = Logger(service="drbot")
 

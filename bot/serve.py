@@ -22,13 +22,13 @@ from bot.app_home import publisher_of
 from bot.http_server import slack_http_server
 from bot.schedule_reporter import SlackScheduleReporter
 from bot.slack_notifier import SlackNotifier
-from orchestration.bootstrap import Services
 from orchestration.config import (
     ENV_SLACK_APP_TOKEN,
     ENV_SLACK_BOT_TOKEN,
     ENV_SLACK_SIGNING_SECRET,
     Settings,
 )
+from orchestration.context import Services
 from orchestration.errors import DrbotError
 from scheduler.runtime import start_local_schedules, stop_local_schedules
 

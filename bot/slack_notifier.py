@@ -1,6 +1,6 @@
 """Execution events in Slack: a live summary at the root of the execution's thread, replies in it.
 
-The Notifier port (orchestration/engine/ports.py) for executions that have `execution.slack` set:
+The Notifier port (orchestration/ports.py) for executions that have `execution.slack` set:
 
 - the root message shows the live summary (`build_execution_summary`); when the run request did not
   post one (`slack.thread_ts` is None) the first delivery posts it and the notifier remembers its ts
@@ -58,11 +58,11 @@ from bot.views.common import escape, section
 from bot.views.executions import build_approval_copy, build_execution_summary
 from bot.views.message import Message
 from bot.views.report import build_report_message
-from orchestration.bootstrap import Services
 from orchestration.clock import Clock
 from orchestration.config import Settings
-from orchestration.engine.ports import CompositeNotifier, defer_until_flushed
+from orchestration.context import Services
 from orchestration.models import EventType, Execution, ExecutionEvent, LaunchStatus, SlackThread
+from orchestration.ports import CompositeNotifier, defer_until_flushed
 from orchestration.services.executions import update_slack_thread
 from orchestration.services.report import closing_event, evidence_report, plan_of
 

@@ -35,7 +35,7 @@ from bot.slack_notifier import SlackUnavailable, slack_notifier_of
 from bot.views.common import context, escape
 from bot.views.executions import build_approval_copy, kind_title, short_id
 from bot.views.message import Message
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import DrbotError
 from orchestration.models import Execution, ExecutionStatus, SlackThread
 from orchestration.services.executions import cancel_execution, update_slack_thread

@@ -33,8 +33,8 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from orchestration.engine.ports import CompositeNotifier, Notifier, flush_deferred
 from orchestration.models import EventType, Execution, ExecutionEvent
+from orchestration.ports import CompositeNotifier, Notifier, flush_deferred
 
 SERVICE = "drbot"
 NAMESPACE = "drbot"
@@ -85,7 +85,7 @@ def lambda_entry(handler: Handler) -> Handler:
         finally:
             _state.recording = False
             # queued notifications (the Slack notifier's) go before the invocation ends; what
-            # cannot go in time is given back to the record (orchestration/engine/ports.py)
+            # cannot go in time is given back to the record (orchestration/ports.py)
             flush_deferred(FLUSH_SECONDS)
 
     # the response stays out of the trace: listings and exports outgrow an X-Ray segment

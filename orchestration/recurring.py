@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 from orchestration.errors import ValidationFailed
 
 if TYPE_CHECKING:
-    from orchestration.bootstrap import Services
+    from orchestration.context import Services
 
 ENV_RECURRING_TASKS = "DRBOT_RECURRING_TASKS"
 TAG_SYNC_TASK = "tag_sync"  # the `task` of a scheduled fire's input

@@ -23,7 +23,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import Conflict, DrbotError, InUse, NotFound, StaleVersion
 from orchestration.models import (
     ExecutionType,

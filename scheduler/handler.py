@@ -42,8 +42,8 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
-from orchestration.bootstrap import Services
 from orchestration.config import Settings
+from orchestration.context import Services
 from orchestration.errors import DrbotError, ValidationFailed
 from orchestration.handlers.runtime import current_services
 from orchestration.observability import lambda_entry, logger

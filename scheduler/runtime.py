@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.recurring import NoRecurringTasks
 from scheduler.backends.local import LocalScheduleBackend
 from scheduler.backends.port import ScheduleBackend, StoreOnlyBackend

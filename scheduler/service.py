@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import (
     Conflict,
     InternalError,

@@ -17,7 +17,7 @@ from orchestration.config import TableNames
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from orchestration.bootstrap import Services
+    from orchestration.context import Services
     from orchestration.store import Store
 
 

@@ -20,7 +20,7 @@ from bot.views import group_builder  # as a module: it imports from bot.commands
 from bot.views.groups import build_deleted, build_group_message, build_groups_list, plural
 from bot.views.message import Message
 from bot.views.mrkdwn import escape_mrkdwn, mention
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.drs.gateway import SourceServer
 from orchestration.errors import ServersNotFound, UsageError, ValidationFailed
 from orchestration.models import AccountId, Region

@@ -13,7 +13,7 @@ from bot.views.common import context, section
 from bot.views.errors import build_error_message
 from bot.views.message import Message
 from bot.views.mrkdwn import mention
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import UsageError
 from orchestration.services.access import permissions_of, roles_of
 

@@ -23,7 +23,7 @@ from bot.views.groups import build_deleted, plural
 from bot.views.message import Message
 from bot.views.mrkdwn import escape_mrkdwn, mention
 from bot.views.plans import build_plan_check, build_plan_message, build_plans_list
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import CircularDependency, NotFound, UsageError
 from orchestration.models import ExecutionType, ProtectionGroup
 from orchestration.requests import CreateRecoveryPlan, UpdateRecoveryPlan

@@ -21,7 +21,7 @@ from slack_sdk.models.views import View
 from bot.commands.grammar import Arguments, Flag, Positional, parse_arguments, tokenize
 from bot.views.errors import build_error_message
 from bot.views.message import Message
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import DrbotError, UsageError
 
 SLASH = "/dr"

@@ -6,7 +6,7 @@ from bot.commands.grammar import Arguments, Flag
 from bot.commands.registry import Command, CommandContext
 from bot.views.message import Message
 from bot.views.servers import PAGE_SIZE, ServerQuery, build_servers_message, page_count
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import UsageError
 from orchestration.services.servers import REPLICATION_STATES, list_source_servers
 

@@ -45,7 +45,7 @@ from bot.views.plan_builder import (
     plan_fields,
 )
 from bot.views.plan_builder import errors_for as plan_errors
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import DrbotError, UsageError
 from orchestration.requests import (
     CreateProtectionGroup,

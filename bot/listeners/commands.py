@@ -33,7 +33,7 @@ from bot.listeners.errors import Redactor, log_failure, logger
 from bot.slack_threads import copy_approval_request, open_execution_thread
 from bot.views.failures import build_failure_message
 from bot.views.message import Message
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 
 
 def invocation_from(body: Mapping[str, Any]) -> Invocation:

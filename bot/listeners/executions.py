@@ -43,7 +43,7 @@ from bot.views.reject_modal import (
     reason_errors,
     submitted_reason,
 )
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import DrbotError
 from orchestration.rbac import Permission
 from orchestration.services.access import require

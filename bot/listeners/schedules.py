@@ -23,7 +23,7 @@ from bot.views.failures import build_failure_message
 from bot.views.ids import ScheduleActionId
 from bot.views.message import Message
 from bot.views.schedules import build_schedule_gone, build_schedule_outcome
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import DrbotError
 from scheduler.service import approve_schedule, next_fire_times, plan_of, reject_schedule
 

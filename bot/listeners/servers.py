@@ -19,7 +19,7 @@ from bot.views.failures import build_failure_message
 from bot.views.ids import ServersActionId
 from bot.views.message import Message
 from bot.views.servers import ServerQuery
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import DrbotError, UsageError
 
 

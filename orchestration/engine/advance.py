@@ -41,7 +41,7 @@ from orchestration.models import (
 )
 
 if TYPE_CHECKING:
-    from orchestration.bootstrap import Services
+    from orchestration.context import Services
 
 __all__ = ["ENGINE", "TAG_EXECUTION", "TAG_WAVE", "AdvanceResult", "advance", "deliver"]
 

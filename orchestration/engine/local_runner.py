@@ -23,13 +23,14 @@ from datetime import UTC
 from apscheduler.schedulers.background import BackgroundScheduler
 from aws_lambda_powertools import Logger
 
-from orchestration.bootstrap import Services, build_services
+from orchestration.bootstrap import build_services
 from orchestration.clock import Clock
 from orchestration.config import Settings
+from orchestration.context import Services
 from orchestration.engine.advance import advance
-from orchestration.engine.ports import Notifier
 from orchestration.engine.timing import IDLE
 from orchestration.models import Execution
+from orchestration.ports import Notifier
 
 logger = Logger(service="drbot")
 

@@ -31,7 +31,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestration.aws import calling_aws
 from orchestration.engine.advance import ENGINE, advance, deliver
-from orchestration.engine.ports import flush_deferred
 from orchestration.engine.timing import DELIVERY_RETRY
 from orchestration.errors import InvalidOperation, MissingField, ValidationFailed
 from orchestration.models import (
@@ -45,12 +44,13 @@ from orchestration.models import (
     LaunchStatus,
     WaveStatus,
 )
+from orchestration.ports import flush_deferred
 from orchestration.validation import clip
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
-    from orchestration.bootstrap import Services
+    from orchestration.context import Services
 
 logger = Logger(service="drbot")
 

@@ -21,7 +21,7 @@ from orchestration.errors import DrbotError, StaleVersion
 from orchestration.models import EventType, Execution, ExecutionType, WaveRun
 
 if TYPE_CHECKING:
-    from orchestration.bootstrap import Services
+    from orchestration.context import Services
 
 logger = Logger(service="drbot")
 

@@ -35,7 +35,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel
 
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import (
     DrbotError,
     InternalError,

@@ -18,12 +18,12 @@ import pkgutil
 import threading
 from typing import Protocol, runtime_checkable
 
-from orchestration.bootstrap import Services
 from orchestration.clock import Clock, SystemClock
 from orchestration.config import ENV_NOTIFIER, Settings
-from orchestration.engine.ports import Notifier
+from orchestration.context import Services
 from orchestration.errors import ValidationFailed
 from orchestration.observability import with_metrics
+from orchestration.ports import Notifier
 from orchestration.recurring import ENV_RECURRING_TASKS, load_recurring_tasks
 
 _lock = threading.Lock()

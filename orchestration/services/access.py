@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.directory import Directory
 from orchestration.rbac import Permission, Role
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import Conflict, InUse, NotFound, ValidationFailed
 from orchestration.models import AccountId, Name, RoleArn, TargetAccount, WireModel
 from orchestration.rbac import Permission

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.drs.gateway import SourceServer
 from orchestration.errors import ValidationFailed
 from orchestration.models import Execution, WireModel

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.drs.gateway import SourceServer
 from orchestration.errors import (
     Conflict,

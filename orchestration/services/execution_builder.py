@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.models import Execution, ExecutionStatus, ExecutionType, RecoveryPlan, WaveRun
 
 

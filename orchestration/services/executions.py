@@ -31,7 +31,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.drs.gateway import DrsJob
 from orchestration.engine.advance import deliver
 from orchestration.engine.decide import IN_FLIGHT

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.drs.gateway import SourceServer
 from orchestration.errors import (
     DuplicateName,

@@ -28,8 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from orchestration.bootstrap import Services
 from orchestration.clock import duration_text
+from orchestration.context import Services
 from orchestration.drs.gateway import DrsJob, SourceServer
 from orchestration.drs.limits import DrsLimits
 from orchestration.errors import DrbotError, NotFound

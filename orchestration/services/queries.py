@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from orchestration.aws import NoAws, calling_aws
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.drs.clients import SimulatedAws, SimulatedDrsClients
 from orchestration.errors import MissingField, NotFound, ValidationFailed
 from orchestration.models import Region

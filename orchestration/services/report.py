@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import Field
 
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import NotFound
 from orchestration.models import (
     CleanupStatus,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.drs.gateway import DataReplicationState, SourceServer
 from orchestration.errors import ValidationFailed
 from orchestration.models import ProtectionGroup

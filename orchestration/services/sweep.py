@@ -18,7 +18,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import DrbotError
 from orchestration.models import Execution, ExecutionStatus
 from orchestration.services.executions import get_execution, hand_to_driver, is_expired

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import Field
 
 from orchestration.aws import calling_aws
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.drs.gateway import DrsGateway, SourceServer
 from orchestration.errors import DrbotError, ValidationFailed
 from orchestration.models import TagKey, TagSyncSettings, WireModel

@@ -30,7 +30,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.errors import DrbotError, InternalError, InvalidScheduleExpression
 from orchestration.models import TagSyncSettings
 from orchestration.recurring import TAG_SYNC_PRINCIPAL, TAG_SYNC_TASK

@@ -32,7 +32,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from aws_lambda_powertools import Logger
 
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.models import Schedule
 from orchestration.schedule_expressions import RateExpression, parse, validate_timezone
 from orchestration.services.tag_sync import get_tag_sync_settings

@@ -261,7 +261,7 @@ def test_a_slack_request_logs_its_user(slack_services: Any, slack_stub: SlackStu
 def test_a_drill_reports_its_start_end_and_wave_durations(
     sqlite_services: Any, clock: Any, simulator: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from orchestration.engine.ports import RecordingNotifier
+    from orchestration.ports import RecordingNotifier
     from tests.drills import run_until_done, start, three_tier_plan
 
     recorder = RecordingNotifier()

@@ -45,7 +45,7 @@ def slack_services(sqlite_services: Any, slack_stub: SlackStub) -> Any:
 def with_roles(slack_services: Any, roles: dict[str, Any], **settings: Any) -> Any:
     """A copy of the Slack-configured services with these roles (and any other settings), driven by
     hand (ManualDriver: the test ticks the engine, as Step Functions would)."""
-    from orchestration.engine.ports import ManualDriver
+    from orchestration.ports import ManualDriver
     from orchestration.rbac import RoleConfig
 
     changed = dataclasses.replace(slack_services.settings, roles=RoleConfig.from_mapping(roles), **settings)
@@ -57,7 +57,7 @@ def with_roles(slack_services: Any, roles: dict[str, Any], **settings: Any) -> A
 @pytest.fixture
 def svc(services: Any) -> Any:
     """Services on each store with a recording notifier and a driver the test drives by hand."""
-    from orchestration.engine.ports import ManualDriver, RecordingNotifier
+    from orchestration.ports import ManualDriver, RecordingNotifier
 
     services.notifier = RecordingNotifier()
     services.driver = ManualDriver()

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from bench.engine_tick import synthetic_inventory
-from orchestration.bootstrap import Services
 from orchestration.clock import FakeClock
+from orchestration.context import Services
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.errors import ValidationFailed
 from orchestration.handlers import query, runtime

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from orchestration.bootstrap import Services
 from orchestration.clock import FakeClock
+from orchestration.context import Services
 from orchestration.errors import Conflict, InUse, NotFound, StaleVersion, ValidationFailed
 from orchestration.models import ProtectionGroup, TargetAccount
 from orchestration.services.accounts import (

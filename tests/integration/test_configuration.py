@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from orchestration.bootstrap import Services, build_services
+from orchestration.bootstrap import build_services
 from orchestration.clock import FakeClock
 from orchestration.config import Settings, TableNames
+from orchestration.context import Services
 from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.limits import DrsLimits
 from orchestration.drs.simulator import DrsSimulator

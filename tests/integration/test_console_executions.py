@@ -17,8 +17,8 @@ from bot.views.ids import ActionId
 from bot.views.message import Message
 from bot.views.text import render_message
 from orchestration.engine.advance import advance
-from orchestration.engine.ports import ManualDriver
 from orchestration.models import ExecutionStatus, ExecutionType
+from orchestration.ports import ManualDriver
 from orchestration.services.execution_builder import build_execution
 from tests.support import failed, ok
 

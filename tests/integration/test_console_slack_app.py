@@ -16,8 +16,8 @@ from bot.commands import build_registry
 from bot.console import Console
 from orchestration.config import Settings
 from orchestration.engine.local_runner import build_running_services
-from orchestration.engine.ports import ManualDriver
 from orchestration.models import ExecutionStatus
+from orchestration.ports import ManualDriver
 
 ESTATE = [
     '/dr group create "DB tier" --server db-primary-01,db-replica-01',

@@ -20,8 +20,8 @@ from orchestration.config import Settings
 from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.engine.advance import advance
-from orchestration.engine.ports import ManualDriver, RecordingNotifier
 from orchestration.models import CleanupStatus, ExecutionStatus, ExecutionType, LaunchStatus, WaveStatus
+from orchestration.ports import ManualDriver, RecordingNotifier
 from orchestration.services.execution_builder import build_execution
 from tests.drills import engine_store
 

@@ -10,7 +10,7 @@ import pytest
 
 from bench.engine_tick import synthetic_inventory
 from orchestration.aws import NoAws
-from orchestration.bootstrap import Services
+from orchestration.context import Services
 from orchestration.drs.clients import SimulatedAws
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.errors import NotFound, ValidationFailed

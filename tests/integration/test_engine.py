@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from orchestration.engine.advance import advance
-from orchestration.engine.ports import RecordingNotifier
 from orchestration.models import (
     CleanupStatus,
     EventType,
@@ -16,6 +15,7 @@ from orchestration.models import (
     SlackThread,
     WaveStatus,
 )
+from orchestration.ports import RecordingNotifier
 from orchestration.services.executions import update_slack_thread
 from tests.drills import THREE_TIERS, make_plan, run_until_done, start, three_tier_plan
 

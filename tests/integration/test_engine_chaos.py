@@ -23,14 +23,15 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.bootstrap import Services, build_services
+from orchestration.bootstrap import build_services
 from orchestration.clock import FakeClock
 from orchestration.config import Settings
+from orchestration.context import Services
 from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.engine.advance import TAG_EXECUTION, advance
-from orchestration.engine.ports import ManualDriver, RecordingNotifier
 from orchestration.models import CleanupStatus, ExecutionStatus, LaunchStatus, WaveStatus
+from orchestration.ports import ManualDriver, RecordingNotifier
 from orchestration.requests import StartExecution
 from orchestration.services import executions as ex
 from tests.drills import engine_store, start, three_tier_plan

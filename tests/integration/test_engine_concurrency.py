@@ -19,12 +19,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from orchestration.bootstrap import Services
 from orchestration.clock import FakeClock
+from orchestration.context import Services
 from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.engine.advance import TAG_EXECUTION, TAG_WAVE, advance, deliver
-from orchestration.engine.ports import RecordingNotifier
 from orchestration.errors import StaleVersion
 from orchestration.models import (
     CleanupStatus,
@@ -36,6 +35,7 @@ from orchestration.models import (
     RecoveryPlan,
     WaveStatus,
 )
+from orchestration.ports import RecordingNotifier
 from orchestration.services.execution_builder import build_execution
 from orchestration.store.base import Store
 from tests.drills import dag_plan

@@ -21,16 +21,17 @@ from typing import Any, Literal, TypeVar, cast
 
 import pytest
 
-from orchestration.bootstrap import Services, build_services
+from orchestration.bootstrap import build_services
 from orchestration.clock import FakeClock
 from orchestration.config import Settings, TableNames
+from orchestration.context import Services
 from orchestration.drs.clients import DrsClients, SimulatedDrsClients
 from orchestration.drs.gateway import DrsGateway
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.engine.advance import TAG_EXECUTION, TAG_WAVE, advance
 from orchestration.engine.decide import LEASE_SECONDS
-from orchestration.engine.ports import RecordingNotifier
 from orchestration.models import EventType, Execution, ExecutionStatus, ExecutionType, WaveStatus
+from orchestration.ports import RecordingNotifier
 from orchestration.services.execution_builder import build_execution
 from orchestration.store.base import Store
 from tests.drills import dag_plan

@@ -13,7 +13,6 @@ import pytest
 from orchestration.config import Settings
 from orchestration.drs.limits import DrsLimits
 from orchestration.engine.advance import advance
-from orchestration.engine.ports import ManualDriver
 from orchestration.errors import (
     DrsLimitExceeded,
     InternalError,
@@ -35,6 +34,7 @@ from orchestration.models import (
     ExecutionType,
     WaveStatus,
 )
+from orchestration.ports import ManualDriver
 from orchestration.rbac import DEMO_ROLES, Role, RoleConfig
 from orchestration.requests import CreateRecoveryPlan, StartExecution
 from orchestration.services import executions as ex

@@ -18,9 +18,9 @@ from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.limits import DrsLimits
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.engine.advance import advance
-from orchestration.engine.ports import ManualDriver, RecordingNotifier
 from orchestration.handlers import data_management, execution, runtime
 from orchestration.models import Execution
+from orchestration.ports import ManualDriver, RecordingNotifier
 from orchestration.rbac import RoleConfig
 from tests.integration.test_handlers_data_management import (
     SEED_SERVER_1,

@@ -10,8 +10,8 @@ from orchestration.config import Settings
 from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.engine.local_runner import LocalRunner
-from orchestration.engine.ports import RecordingNotifier
 from orchestration.models import ExecutionStatus, ExecutionType, WaveStatus
+from orchestration.ports import RecordingNotifier
 from orchestration.services.execution_builder import build_execution
 from tests.drills import three_tier_plan
 

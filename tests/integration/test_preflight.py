@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from orchestration.bootstrap import Services
 from orchestration.clock import FakeClock
+from orchestration.context import Services
 from orchestration.drs.limits import DrsLimits
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.errors import NotFound

@@ -20,9 +20,9 @@ from bot.views.message import Message
 from orchestration.drs.gateway import DrsGateway
 from orchestration.drs.limits import DrsLimits
 from orchestration.drs.simulator import DrsSimulator
-from orchestration.engine.ports import ManualDriver
 from orchestration.errors import ServerConflict, ValidationFailed
 from orchestration.models import Execution, ExecutionStatus, ProtectionGroup, RecoveryPlan, Wave
+from orchestration.ports import ManualDriver
 from orchestration.requests import StartExecution
 from orchestration.services import executions as ex
 from orchestration.services.preflight import (

@@ -13,8 +13,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from orchestration.aws import AwsSessions, NoAws, calling_aws
-from orchestration.bootstrap import Services
 from orchestration.clock import FakeClock
+from orchestration.context import Services
 from orchestration.drs.clients import AwsDrsClients
 from orchestration.drs.limits import DrsLimits
 from orchestration.drs.simulator import DrsSimulator

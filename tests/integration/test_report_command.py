@@ -12,8 +12,8 @@ import pytest
 from bot.commands import build_registry
 from bot.commands.registry import Invocation
 from bot.views.message import Message
-from orchestration.engine.ports import ManualDriver
 from orchestration.models import ExecutionStatus, ExecutionType
+from orchestration.ports import ManualDriver
 from tests.drills import run_until_done, start, three_tier_plan
 from tests.support import failed, ok
 

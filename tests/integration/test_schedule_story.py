@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from orchestration.engine.ports import RecordingNotifier
 from orchestration.models import EventType, ExecutionStatus
+from orchestration.ports import RecordingNotifier
 from scheduler.backends.local import LocalScheduleBackend
 from scheduler.fire import FireOutcome
 from scheduler.reporting import RecordingReporter

@@ -15,8 +15,8 @@ import pytest
 
 from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.simulator import DrsSimulator
-from orchestration.engine.ports import ManualDriver, RecordingNotifier
 from orchestration.handlers import execution, runtime
+from orchestration.ports import ManualDriver, RecordingNotifier
 from tests.integration.test_handler_execution import TERMINAL, seed_example_4, two_wave_plan
 from tests.integration.test_handlers_data_management import seed_inventory
 

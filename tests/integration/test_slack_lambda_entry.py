@@ -14,8 +14,8 @@ import pytest
 from bot.commands import build_registry
 from bot.commands.registry import Invocation
 from bot.views.ids import ActionId, BlockId
-from orchestration.engine.ports import ManualDriver
 from orchestration.models import Execution, ExecutionStatus
+from orchestration.ports import ManualDriver
 from orchestration.rbac import RoleConfig
 from tests.integration.conftest import SLACK_SIGNING_SECRET
 from tests.slack_requests import (

@@ -27,7 +27,6 @@ import pytest
 from orchestration.clock import FakeClock
 from orchestration.engine import stepfunctions
 from orchestration.engine.advance import advance as real_advance
-from orchestration.engine.ports import RecordingNotifier
 from orchestration.engine.stepfunctions import StepFunctionsDriver, handle_task
 from orchestration.errors import InvalidOperation, MissingField, StaleVersion
 from orchestration.models import (
@@ -38,6 +37,7 @@ from orchestration.models import (
     ExecutionType,
     WaveStatus,
 )
+from orchestration.ports import RecordingNotifier
 from orchestration.requests import CreateProtectionGroup, CreateRecoveryPlan
 from orchestration.services.execution_builder import build_execution
 from orchestration.services.groups import create_protection_group

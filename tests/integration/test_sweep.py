@@ -11,8 +11,8 @@ from orchestration.config import Settings
 from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.engine.local_runner import LocalRunner
-from orchestration.engine.ports import ManualDriver, RecordingNotifier
 from orchestration.models import EventType, ExecutionStatus, ExecutionType
+from orchestration.ports import ManualDriver, RecordingNotifier
 from orchestration.requests import StartExecution
 from orchestration.services.executions import execute_recovery_plan
 from orchestration.services.sweep import START_GRACE_SECONDS, SWEEP_SECONDS, sweep

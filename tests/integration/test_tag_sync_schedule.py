@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from orchestration.bootstrap import Services
 from orchestration.clock import FakeClock
+from orchestration.context import Services
 from orchestration.drs.inventory import parse_inventory
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.errors import InternalError, InvalidScheduleExpression

@@ -16,10 +16,10 @@ from bot.views.ids import ActionId
 from bot.views.text import render_message
 from orchestration.clock import Clock, FakeClock
 from orchestration.config import DEFAULT_USERGROUP_CACHE_SECONDS, Settings
-from orchestration.engine.ports import RecordingNotifier
 from orchestration.errors import ValidationFailed
 from orchestration.handlers.runtime import load_notifier
 from orchestration.models import Approval, EventType, Execution, ExecutionStatus, ExecutionType, SlackThread
+from orchestration.ports import RecordingNotifier
 from orchestration.rbac import RoleConfig
 
 T0 = 1_767_225_600

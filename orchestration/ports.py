@@ -1,4 +1,7 @@
-"""The engine's ports: where domain events go (Notifier) and what drives `advance` (Driver)."""
+"""The engine's ports: where domain events go (Notifier) and what drives `advance` (Driver).
+
+They know only the domain model; `Services` (orchestration/context.py) holds one of each, with the
+store, DRS, AWS, directory, clock and recurring-task ports (docs/architecture.md)."""
 
 from __future__ import annotations
 

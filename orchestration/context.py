@@ -1,0 +1,39 @@
+"""`Services`: the ports one process holds, handed to every service function and engine step.
+
+Only the composition root (orchestration/bootstrap.py) builds one, picking the adapters; nothing
+below it imports the composition root (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from orchestration.aws import AwsApi
+from orchestration.clock import Clock
+from orchestration.config import Settings
+from orchestration.directory import Directory, NoDirectory
+from orchestration.drs.clients import DrsClients
+from orchestration.ports import Driver, ManualDriver, Notifier, NullNotifier
+from orchestration.recurring import NoRecurringTasks, RecurringTasks
+from orchestration.store.base import Store
+
+
+@dataclass
+class Services:
+    """Everything a service function needs, built once per process by the composition root."""
+
+    settings: Settings
+    clock: Clock
+    store: Store
+    drs: DrsClients
+    aws: AwsApi  # EC2, IAM, STS; the embedded default has none and says so
+    notifier: Notifier = field(default_factory=NullNotifier)  # where execution events go
+    driver: Driver = field(default_factory=ManualDriver)  # what calls advance() until done
+    directory: Directory = field(default_factory=NoDirectory)  # group memberships for the role checks
+    # where the tag-sync schedule is registered (orchestration/recurring.py); set by what fires it
+    recurring: RecurringTasks = field(default_factory=NoRecurringTasks)
+
+    def close(self) -> None:
+        self.driver.close()  # first: a local runner must stop ticking before the store closes
+        self.drs.close()
+        self.store.close()
