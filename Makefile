@@ -44,9 +44,11 @@ install-test: $(TEST_STAMP)
 run: $(RUN_STAMP)
 	$(BIN)/drbot
 
+# lint-imports: the layers and forbidden imports of pyproject's [tool.importlinter] (docs/architecture.md)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy

@@ -14,8 +14,8 @@ from typing import TextIO
 
 from bot.commands import build_registry
 from bot.console import HELP, INTERRUPTED, PIPED_HELP, Console, run_console
+from orchestration.bootstrap import build_running_services, start_running
 from orchestration.config import Settings
-from orchestration.engine.local_runner import build_running_services, start_running
 from orchestration.errors import DrbotError
 from orchestration.observability import SERVICE
 from scheduler.reporting import PrintingReporter

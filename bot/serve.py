@@ -108,7 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"drbot serve: {mode} mode needs {', '.join(missing)}", file=sys.stderr)
         return 2
     # imported here: APScheduler is only worth importing once there is something to serve
-    from orchestration.engine.local_runner import LocalRunner, build_running_services
+    from orchestration.bootstrap import build_running_services
+    from orchestration.engine.local_runner import LocalRunner
 
     services = build_running_services(settings)
     try:

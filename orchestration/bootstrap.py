@@ -2,10 +2,15 @@
 
 `build_services()` reads Settings (environment, overridden by explicit arguments) and wires either
 the embedded default — SQLite file + DRS simulator on the same file — or AWS — DynamoDB tables +
-real DRS with cross-account roles. Nothing is built at import time.
+real DRS with cross-account roles. `build_running_services()` adds what drives executions in a
+long-lived local process: a LocalRunner given the engine step and the sweep it runs. Nothing is
+built, and nothing optional is imported, at import time: each branch imports its adapters (the
+simulator, DynamoDB, APScheduler, Step Functions) when it picks them.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from orchestration.aws import AwsApi, AwsSessions, NoAws
 from orchestration.clock import Clock, SystemClock
@@ -16,6 +21,11 @@ from orchestration.drs.clients import AwsDrsClients, DrsClients, SimulatedDrsCli
 from orchestration.ports import Driver, ManualDriver, Notifier, NullNotifier
 from orchestration.recurring import NoRecurringTasks, RecurringTasks
 from orchestration.store.base import Store
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from orchestration.engine.local_runner import LocalRunner
 
 
 def build_services(
@@ -62,3 +72,43 @@ def build_services(
         directory=directory or NoDirectory(),
         recurring=recurring or NoRecurringTasks(),
     )
+
+
+def local_runner(scheduler: BackgroundScheduler | None = None) -> LocalRunner:
+    """The embedded default's driver, given what it runs: one engine step (`advance`) per due
+    execution and, every SWEEP_SECONDS, the sweep (orchestration/services/sweep.py)."""
+    from orchestration.engine.advance import advance
+    from orchestration.engine.local_runner import LocalRunner
+    from orchestration.services.sweep import SWEEP_SECONDS, sweep
+
+    return LocalRunner(advance=advance, sweep=sweep, sweep_seconds=SWEEP_SECONDS, scheduler=scheduler)
+
+
+def build_running_services(
+    settings: Settings | None = None,
+    notifier: Notifier | None = None,
+    clock: Clock | None = None,
+    *,
+    start: bool = True,
+) -> Services:
+    """Services for a long-lived local process: on the embedded default, with a LocalRunner as the
+    driver, started (it picks up what a previous process left running) — or, with `start=False`,
+    left for `start_running` once the process has set up where events go. On AWS, Step Functions
+    drives executions and nothing is started here."""
+    settings = settings or Settings.from_env()
+    if settings.backend != "embedded":
+        return build_services(settings, notifier=notifier, clock=clock)
+    runner = local_runner()
+    services = build_services(settings, notifier=notifier, driver=runner, clock=clock)
+    runner.bind(services)
+    if start:
+        runner.run()
+    return services
+
+
+def start_running(services: Services) -> None:
+    """Start the local runner of services built with `build_running_services(start=False)`."""
+    from orchestration.engine.local_runner import LocalRunner
+
+    if isinstance(services.driver, LocalRunner):
+        services.driver.run()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Protocol, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -123,6 +123,27 @@ class ProtectionGroup(WireModel):
     @property
     def selects_by_tags(self) -> bool:
         return bool(self.server_selection_tags)
+
+
+class TaggedServer(Protocol):
+    """What selecting a group's servers reads of a DRS source server (orchestration/drs/gateway.py)."""
+
+    @property
+    def source_server_id(self) -> str: ...
+
+    def matches_tags(self, selector: dict[str, str]) -> bool: ...
+
+
+ServerT = TypeVar("ServerT", bound=TaggedServer)
+
+
+def servers_of(group: ProtectionGroup, candidates: list[ServerT]) -> list[ServerT]:
+    """The servers a group holds among `candidates` (its region's servers)."""
+    if group.source_server_ids:
+        wanted = set(group.source_server_ids)
+        return [s for s in candidates if s.source_server_id in wanted]
+    selector = group.server_selection_tags or {}
+    return [s for s in candidates if s.matches_tags(selector)]
 
 
 class Wave(WireModel):

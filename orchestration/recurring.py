@@ -16,14 +16,8 @@ notifier (README, configuration table).
 
 from __future__ import annotations
 
-import pkgutil
 import threading
-from typing import TYPE_CHECKING, Protocol
-
-from orchestration.errors import ValidationFailed
-
-if TYPE_CHECKING:
-    from orchestration.context import Services
+from typing import Protocol
 
 ENV_RECURRING_TASKS = "DRBOT_RECURRING_TASKS"
 TAG_SYNC_TASK = "tag_sync"  # the `task` of a scheduled fire's input
@@ -79,25 +73,3 @@ class RecordingRecurringTasks:
         if self.fail_next:
             self.fail_next -= 1
             raise ConnectionError("recurring-task backend unavailable (simulated)")
-
-
-def load_recurring_tasks(services: Services, name: str | None) -> RecurringTasks | None:
-    """The implementation the factory `name` (`module:function`) builds for `services`; None when no
-    name is given or the factory builds none."""
-    if not name:
-        return None
-    if ":" not in name:
-        raise ValidationFailed(
-            f"{ENV_RECURRING_TASKS} must name a factory as `module:function`, not '{name}'"
-        )
-    try:
-        factory = pkgutil.resolve_name(name)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ValidationFailed(
-            f"{ENV_RECURRING_TASKS} names `{name}`, which cannot be loaded ({type(exc).__name__}: "
-            f"{exc}); it must be `module:function` of an installed module"
-        ) from exc
-    if not callable(factory):
-        raise ValidationFailed(f"{ENV_RECURRING_TASKS} names `{name}`, which is not a function")
-    tasks: RecurringTasks | None = factory(services)
-    return tasks

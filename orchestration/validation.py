@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
+import botocore.session
 from pydantic import BaseModel, ValidationError
 
 from orchestration.errors import (
@@ -135,8 +136,6 @@ def depth_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
 def drs_regions() -> frozenset[str]:
     """The regions DRS is offered in, in every partition botocore knows (its endpoint data), that
     match the region names drbot stores (models.Region)."""
-    import botocore.session
-
     session = botocore.session.get_session()
     return frozenset(
         region

@@ -13,7 +13,7 @@ from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
 
-from orchestration.schedule_expressions import RateExpression, ScheduleExpression, validate_timezone
+from orchestration.schedule_expressions import RateExpression, ScheduleExpression, parse, validate_timezone
 
 _JUST_BEFORE = timedelta(microseconds=1)
 
@@ -59,8 +59,6 @@ class EventBridgeTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 sh
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        from orchestration.schedule_expressions import parse
-
         if state.get("version") != 1:
             raise ValueError(
                 f"cannot restore an EventBridgeTrigger from state version {state.get('version')}"

@@ -48,11 +48,11 @@ from orchestration.errors import DrbotError, ValidationFailed
 from orchestration.handlers.runtime import current_services
 from orchestration.observability import lambda_entry, logger
 from orchestration.recurring import TAG_SYNC_TASK
-from orchestration.services.tag_sync_schedule import run_scheduled_tag_sync
+from orchestration.services.tag_sync_fire import run_scheduled_tag_sync
 from scheduler.backends.port import ScheduleBackend
+from scheduler.backends.selection import schedule_backend
 from scheduler.fire import fire_schedule
 from scheduler.reporting import LoggingReporter, ScheduleReporter
-from scheduler.runtime import schedule_backend
 
 SLACK_REPORTER = "bot.schedule_reporter:reporter_from_settings"
 IDEMPOTENCY_SECONDS = 7 * 24 * 3600  # longer than EventBridge Scheduler keeps retrying a fire

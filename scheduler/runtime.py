@@ -1,38 +1,21 @@
-"""Which backend fires schedules in this process: the composition of the scheduler side.
+"""Starting and stopping the backend that fires schedules in this process: the composition of the
+scheduler side, called by the entry points (the console and `drbot serve` start the local backend
+next to the local runner; on AWS, EventBridge Scheduler fires and nothing starts here).
 
-On AWS it is EventBridge Scheduler (configured by DRBOT_SCHEDULE_GROUP, DRBOT_SCHEDULER_ROLE_ARN,
-DRBOT_SCHEDULED_DRILL_FUNCTION_ARN and DRBOT_SCHEDULE_DLQ_ARN). On the embedded default it is the
-local backend that `start_local_schedules` started in this process (the console and `drbot serve`
-start one next to the local runner), or — in a process that fires nothing, such as a test or a
-script — the store alone, which the next local backend reads when it starts.
-
-The same backend registers the tag-sync schedule (orchestration's RecurringTasks port):
-`start_local_schedules` hands the local backend to the services it fires for, and on AWS the
-data-management function loads `recurring_tasks` by name (DRBOT_RECURRING_TASKS, set by
-template.yaml), so orchestration never imports this package.
+`start_local_schedules` builds the local backend over the services' store and hands it to those
+services (`Services.recurring`): schedule changes made through them are registered with it
+(scheduler/backends/selection.py), and so is the tag-sync schedule (orchestration's RecurringTasks
+port). On AWS the data-management function loads `recurring_tasks` by name (DRBOT_RECURRING_TASKS,
+set by template.yaml), so orchestration never imports this package.
 """
 
 from __future__ import annotations
 
-import threading
-
 from orchestration.context import Services
 from orchestration.recurring import NoRecurringTasks
 from scheduler.backends.local import LocalScheduleBackend
-from scheduler.backends.port import ScheduleBackend, StoreOnlyBackend
+from scheduler.backends.selection import schedule_backend
 from scheduler.reporting import ScheduleReporter
-
-_lock = threading.Lock()
-_local: dict[int, LocalScheduleBackend] = {}  # id(store) -> the backend firing that store's schedules
-
-
-def schedule_backend(services: Services) -> ScheduleBackend:
-    if services.settings.backend == "aws":
-        from scheduler.backends.eventbridge import backend_from_settings
-
-        return backend_from_settings(services.settings)
-    with _lock:
-        return _local.get(id(services.store)) or StoreOnlyBackend()
 
 
 def start_local_schedules(
@@ -43,8 +26,6 @@ def start_local_schedules(
     if services.settings.backend != "embedded":
         return None
     backend = LocalScheduleBackend(services, reporter)
-    with _lock:
-        _local[id(services.store)] = backend
     services.recurring = backend  # a tag-sync schedule saved from now on takes effect at once
     backend.start(pump=pump)  # registers the saved tag-sync schedule with the drill schedules
     return backend
@@ -55,9 +36,6 @@ def stop_local_schedules(backend: LocalScheduleBackend | None) -> None:
     if backend is None:
         return
     backend.close()
-    with _lock:
-        for key in [k for k, v in _local.items() if v is backend]:
-            del _local[key]
     if backend.services.recurring is backend:
         backend.services.recurring = NoRecurringTasks()
 

@@ -38,6 +38,7 @@ from orchestration.services.plans import find_plan
 from orchestration.store.base import SCHEDULES, Audited
 from orchestration.validation import parse_model
 from scheduler.backends.port import ScheduleBackend
+from scheduler.backends.selection import schedule_backend
 from scheduler.timing import upcoming
 
 MIN_PREFIX = 6  # a schedule may be named by this many leading characters of its id, or more
@@ -94,11 +95,7 @@ def _now(services: Services) -> int:
 
 
 def _backend(services: Services, backend: ScheduleBackend | None) -> ScheduleBackend:
-    if backend is not None:
-        return backend
-    from scheduler.runtime import schedule_backend
-
-    return schedule_backend(services)
+    return backend if backend is not None else schedule_backend(services)
 
 
 # -- create ---------------------------------------------------------------------------------------

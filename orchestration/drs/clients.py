@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestration.aws import AwsSessions
 from orchestration.drs.gateway import DrsGateway
+from orchestration.drs.sim import AWS_SERVICES
 from orchestration.errors import ValidationFailed
 
 if TYPE_CHECKING:
@@ -65,8 +66,6 @@ class SimulatedAws:
         self._clients: dict[tuple[str, str, str | None], Any] = {}
 
     def client(self, service: str, region: str, account_id: str | None = None) -> Any:
-        from orchestration.drs.simulator import AWS_SERVICES
-
         if service not in AWS_SERVICES:
             raise ValidationFailed(
                 f"{service.upper()} needs AWS: the embedded default simulates DRS, EC2, IAM and STS only; "

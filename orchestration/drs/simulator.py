@@ -32,6 +32,7 @@ from botocore.model import ServiceModel
 from orchestration.clock import Clock, SystemClock
 from orchestration.config import Settings
 from orchestration.drs.inventory import Inventory, load_inventory
+from orchestration.drs.sim import AWS_SERVICES
 from orchestration.drs.sim import faults as sim_faults
 from orchestration.drs.sim.api import SimApiError
 from orchestration.drs.sim.aws_api import AwsCall, call_aws
@@ -68,7 +69,6 @@ _AWS_LOADED = "aws_loaded_at"
 # the simulator never reaches a network, but if a request ever escaped it must not reach AWS
 _ENDPOINT = "https://drs.{region}.simulator.invalid"
 _AWS_ENDPOINT = "https://{service}.{region}.simulator.invalid"
-AWS_SERVICES = ("ec2", "iam", "sts")
 _CLIENT_CONFIG = Config(retries={"total_max_attempts": 1}, user_agent_extra="drbot-drs-simulator")
 
 

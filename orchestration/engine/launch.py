@@ -40,8 +40,8 @@ from orchestration.models import (
     ExecutionType,
     ServerRun,
     WaveStatus,
+    servers_of,
 )
-from orchestration.services.groups import servers_of
 from orchestration.wave_overlap import duplicate_server_error, duplicate_servers
 
 

@@ -5,9 +5,10 @@ Each execution that needs driving has a due time, moved after every tick by the 
 picks up every such execution from the store, so killing drbot mid-drill and starting it again
 loses nothing: the store is the source of truth, the runner only remembers when to look next.
 
-The pump also sweeps (orchestration/services/sweep.py) every `SWEEP_SECONDS` of the services' clock:
-approval requests whose time is up are expired (their messages updated), approved runs nobody
-started are started.
+The pump also sweeps every `sweep_seconds` of the services' clock: approval requests whose time is
+up are expired (their messages updated), approved runs nobody started are started. The runner is
+given what it runs — the engine step and the sweep (orchestration/services/sweep.py) — by the
+composition root (`local_runner()` in orchestration/bootstrap.py), so the engine imports no service.
 
 Why one pump job rather than an APScheduler date job per execution: a date job is removed by the
 scheduler thread after it fires, which can race with the tick re-adding the same job id; and due
@@ -18,19 +19,19 @@ times measured on the services' clock let tests drive the runner with a FakeCloc
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from aws_lambda_powertools import Logger
 
-from orchestration.bootstrap import build_services
-from orchestration.clock import Clock
-from orchestration.config import Settings
 from orchestration.context import Services
-from orchestration.engine.advance import advance
+from orchestration.engine.advance import AdvanceResult
 from orchestration.engine.timing import IDLE
 from orchestration.models import Execution
-from orchestration.ports import Notifier
+
+Step = Callable[[Services, str], AdvanceResult]  # one engine step of one execution: `advance`
+Sweep = Callable[[Services], object]  # the periodic look at executions nothing drives
 
 logger = Logger(service="drbot")
 
@@ -42,7 +43,17 @@ PICK_UP_LIMIT = 1000
 class LocalRunner:
     """Driver for the embedded default (see the module docstring)."""
 
-    def __init__(self, scheduler: BackgroundScheduler | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        advance: Step,
+        sweep: Sweep,
+        sweep_seconds: float,
+        scheduler: BackgroundScheduler | None = None,
+    ) -> None:
+        self._advance = advance
+        self._sweep = sweep
+        self._sweep_seconds = sweep_seconds
         self._scheduler = scheduler or BackgroundScheduler(timezone=UTC)
         self._services: Services | None = None
         self._due: dict[str, float] = {}  # execution id -> epoch seconds on the services' clock
@@ -120,24 +131,22 @@ class LocalRunner:
         return len(due)
 
     def sweep_if_due(self) -> bool:
-        """Run the sweep if `SWEEP_SECONDS` have passed since the last one; True if it ran."""
-        from orchestration.services.sweep import SWEEP_SECONDS, sweep  # services import the engine
-
+        """Run the sweep if `sweep_seconds` have passed since the last one; True if it ran."""
         services = self._bound()
         now = services.clock.now()
         with self._lock:
             if self._next_sweep is not None and now < self._next_sweep:
                 return False
-            self._next_sweep = now + SWEEP_SECONDS
+            self._next_sweep = now + self._sweep_seconds
         try:
-            sweep(services)
+            self._sweep(services)
         except Exception:  # the store was unreachable, say: the next sweep tries again
             logger.exception("sweep failed")
         return True
 
     def tick(self, execution_id: str) -> None:
         try:
-            result = advance(self._bound(), execution_id)
+            result = self._advance(self._bound(), execution_id)
         except Exception:  # an unexpected failure must not drop the execution: try again later
             logger.exception("advance failed; retrying", extra={"execution_id": execution_id})
             self._schedule(execution_id, ERROR_RETRY_SECONDS)
@@ -159,31 +168,3 @@ class LocalRunner:
         with self._lock:
             current = self._due.get(execution_id)
             self._due[execution_id] = at if current is None else min(current, at)
-
-
-def build_running_services(
-    settings: Settings | None = None,
-    notifier: Notifier | None = None,
-    clock: Clock | None = None,
-    *,
-    start: bool = True,
-) -> Services:
-    """Services for a long-lived local process: on the embedded default, with a LocalRunner as the
-    driver, started (it picks up what a previous process left running) — or, with `start=False`,
-    left for `start_running` once the process has set up where events go. On AWS, Step Functions
-    drives executions and nothing is started here."""
-    settings = settings or Settings.from_env()
-    if settings.backend != "embedded":
-        return build_services(settings, notifier=notifier, clock=clock)
-    runner = LocalRunner()
-    services = build_services(settings, notifier=notifier, driver=runner, clock=clock)
-    runner.bind(services)
-    if start:
-        runner.run()
-    return services
-
-
-def start_running(services: Services) -> None:
-    """Start the local runner of services built with `build_running_services(start=False)`."""
-    if isinstance(services.driver, LocalRunner):
-        services.driver.run()

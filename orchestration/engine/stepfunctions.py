@@ -3,11 +3,10 @@ execution, named by its executionId, running `orchestration/statemachine/orchest
 
 Two halves:
 
-- `handle_task(event)` is what the state machine's Lambda tasks run (the execution handler
-  dispatches events carrying a "task" key here): "advance" (one engine step), "pause" (keep the
-  Step Functions task token on the PAUSED execution), "mark_failed" (the Catch of a failed advance);
-  and "sweep" (no executionId), which a schedule sends every minute: expire due approval requests,
-  start approved executions nobody started (orchestration/services/sweep.py).
+- What the state machine's Lambda tasks do besides `advance` (the execution handler dispatches
+  events carrying a "task" key through orchestration/handlers/tasks.py): `hold` ("pause": keep the
+  Step Functions task token on the PAUSED execution) and `mark_failed` (the Catch of a failed
+  advance).
 - `StepFunctionsDriver` is the Driver port: `start` starts the state machine for a PENDING
   execution, `wake` releases a PAUSED wait by sending the stored task token back.
 
@@ -22,17 +21,14 @@ TaskTimedOut, which `wake` ignores; a wake that fails otherwise is logged, and t
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestration.aws import calling_aws
-from orchestration.engine.advance import ENGINE, advance, deliver
-from orchestration.engine.timing import DELIVERY_RETRY
-from orchestration.errors import InvalidOperation, MissingField, ValidationFailed
+from orchestration.engine.advance import ENGINE, deliver
+from orchestration.errors import ValidationFailed
 from orchestration.models import (
     EXECUTION_TRANSITIONS,
     CleanupRun,
@@ -44,8 +40,6 @@ from orchestration.models import (
     LaunchStatus,
     WaveStatus,
 )
-from orchestration.ports import flush_deferred
-from orchestration.validation import clip
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -54,82 +48,16 @@ if TYPE_CHECKING:
 
 logger = Logger(service="drbot")
 
-TASK_ADVANCE = "advance"
-TASK_PAUSE = "pause"
-TASK_MARK_FAILED = "mark_failed"
-TASK_SWEEP = "sweep"
-TASKS = (TASK_ADVANCE, TASK_PAUSE, TASK_MARK_FAILED, TASK_SWEEP)
-
 # a token already used, timed out, or whose execution has ended: nothing is waiting on it any more
 _SPENT_TOKEN_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 _SAVE_ATTEMPTS = 5
-DEFERRED_FLUSH_SECONDS = 5.0  # how long an advance waits for its queued notifications at its end
 _CAUSE_LIMIT = 500  # characters of the error cause kept in the FAILED event
-MAX_EXECUTION_ID = 128  # drbot's ids are UUIDs (36)
-MAX_TASK_TOKEN = 8192  # Step Functions' task tokens are at most 1,024 characters today
 
 
 # -- the state machine's Lambda tasks ---------------------------------------------------------------
 
 
-def handle_task(event: dict[str, Any]) -> dict[str, Any]:
-    """Run one task of the state machine. Raises on failure: the state machine's Retry and Catch
-    need a Lambda error, not an error body (a missing output field would be a States.Runtime error,
-    which no Catch sees)."""
-    from orchestration.handlers.runtime import current_services
-
-    task, execution_id = _checked(event)
-    if task == TASK_SWEEP:
-        from orchestration.services.sweep import sweep  # services import the engine
-
-        return sweep(current_services()).to_wire()
-    services = current_services()
-    if task == TASK_ADVANCE:
-        result = advance(services, execution_id)
-        # a queued notifier (Slack) posts now, bounded; what it could not is given back to the
-        # record, so an execution that looked done is driven once more to deliver it
-        if execution_id in flush_deferred(DEFERRED_FLUSH_SECONDS) and (result.done or result.paused):
-            result = replace(result, done=False, paused=False, wait_seconds=DELIVERY_RETRY)
-        return result.to_wire()
-    if task == TASK_PAUSE:
-        return _hold(services, execution_id, str(event["taskToken"]))
-    error = event.get("error")
-    return _mark_failed(services, execution_id, error if isinstance(error, dict) else {})
-
-
-def _checked(event: Mapping[str, Any]) -> tuple[str, str]:
-    """(task, executionId) of a task event whose fields are what its task reads, else a DrbotError
-    that names the field and echoes at most a few characters of it (the state machine only ever
-    sends well-formed tasks; anything else was sent by hand)."""
-    task = event.get("task")
-    if not isinstance(task, str) or task not in TASKS:
-        raise InvalidOperation(
-            f"Unknown state machine task {clip(repr(task))}: expected one of {', '.join(TASKS)}",
-            task=clip(str(task)),
-        )
-    if task == TASK_SWEEP:
-        return task, ""
-    execution_id = event.get("executionId")
-    if not isinstance(execution_id, str) or not execution_id:
-        raise MissingField("The state machine task needs an executionId", field="executionId")
-    if len(execution_id) > MAX_EXECUTION_ID or not execution_id.isprintable():
-        raise ValidationFailed(
-            f"executionId {clip(execution_id)} is not an execution id", field="executionId"
-        )
-    token = event.get("taskToken")
-    if task == TASK_PAUSE and (not isinstance(token, str) or not token):
-        raise MissingField("The pause task needs the state machine's taskToken", field="taskToken")
-    if task == TASK_PAUSE and len(str(token)) > MAX_TASK_TOKEN:
-        raise ValidationFailed(
-            f"taskToken is longer than Step Functions' {MAX_TASK_TOKEN} characters", field="taskToken"
-        )
-    error = event.get("error")
-    if task == TASK_MARK_FAILED and error is not None and not isinstance(error, dict):
-        raise ValidationFailed("error: must be the Catch's {Error, Cause} object", field="error")
-    return task, execution_id
-
-
-def _hold(services: Services, execution_id: str, token: str) -> dict[str, Any]:
+def hold(services: Services, execution_id: str, token: str) -> dict[str, Any]:
     """Keep the task token on the PAUSED execution; if it is no longer PAUSED (resumed or
     cancelled meanwhile), release the wait at once."""
 
@@ -145,7 +73,7 @@ def _hold(services: Services, execution_id: str, token: str) -> dict[str, Any]:
     return {"executionId": execution_id, "status": str(execution.status), "waiting": True}
 
 
-def _mark_failed(services: Services, execution_id: str, error: dict[str, Any]) -> dict[str, Any]:
+def mark_failed(services: Services, execution_id: str, error: dict[str, Any]) -> dict[str, Any]:
     """The Catch of the state machine: advance failed for good and nothing drives the execution
     any more. A running one becomes FAILED; an ended drill whose cleanup was still due records that
     cleanup as FAILED. Either way people are told what was left behind."""

@@ -236,7 +236,7 @@ handler = OperationHandler("execution", OPERATIONS)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # the state machine's tasks, and the scheduled {"task": "sweep"}
     if isinstance(event, dict) and "task" in event:
-        from orchestration.engine.stepfunctions import handle_task
+        from orchestration.handlers.tasks import handle_task
 
         return handle_task(event)
     return handler(event, context)

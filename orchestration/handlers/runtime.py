@@ -24,7 +24,7 @@ from orchestration.context import Services
 from orchestration.errors import ValidationFailed
 from orchestration.observability import with_metrics
 from orchestration.ports import Notifier
-from orchestration.recurring import ENV_RECURRING_TASKS, load_recurring_tasks
+from orchestration.recurring import ENV_RECURRING_TASKS, RecurringTasks
 
 _lock = threading.Lock()
 _services: Services | None = None
@@ -43,7 +43,7 @@ def current_services() -> Services:
         if _services is None:
             # the embedded default also starts the local runner, so executions started through
             # these handlers in a plain Python process are driven to the end
-            from orchestration.engine.local_runner import build_running_services
+            from orchestration.bootstrap import build_running_services
 
             settings = Settings.from_env()
             clock = SystemClock()
@@ -81,3 +81,25 @@ def use(services: Services | None) -> None:
     global _services  # noqa: PLW0603
     with _lock:
         _services = services
+
+
+def load_recurring_tasks(services: Services, name: str | None) -> RecurringTasks | None:
+    """The implementation the factory `name` (`module:function`) builds for `services`; None when no
+    name is given or the factory builds none."""
+    if not name:
+        return None
+    if ":" not in name:
+        raise ValidationFailed(
+            f"{ENV_RECURRING_TASKS} must name a factory as `module:function`, not '{name}'"
+        )
+    try:
+        factory = pkgutil.resolve_name(name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ValidationFailed(
+            f"{ENV_RECURRING_TASKS} names `{name}`, which cannot be loaded ({type(exc).__name__}: "
+            f"{exc}); it must be `module:function` of an installed module"
+        ) from exc
+    if not callable(factory):
+        raise ValidationFailed(f"{ENV_RECURRING_TASKS} names `{name}`, which is not a function")
+    tasks: RecurringTasks | None = factory(services)
+    return tasks

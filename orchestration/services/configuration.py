@@ -38,10 +38,9 @@ from orchestration.errors import (
     ServerConflict,
     ValidationFailed,
 )
-from orchestration.models import ProtectionGroup, RecoveryPlan, WireModel, name_key
+from orchestration.models import ProtectionGroup, RecoveryPlan, WireModel, name_key, servers_of
 from orchestration.rbac import Permission
 from orchestration.services.access import require
-from orchestration.services.groups import servers_of
 from orchestration.store.base import GROUPS, PLANS, Kind
 from orchestration.validation import parse_model
 

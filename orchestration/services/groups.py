@@ -22,7 +22,7 @@ from orchestration.errors import (
     ServerConflict,
     ServersNotFound,
 )
-from orchestration.models import ProtectionGroup, RecoveryPlan
+from orchestration.models import ProtectionGroup, RecoveryPlan, servers_of
 from orchestration.rbac import Permission
 from orchestration.requests import CreateProtectionGroup, ResolveTags, UpdateProtectionGroup
 from orchestration.services.access import require
@@ -74,15 +74,6 @@ def find_group(services: Services, ref: str) -> ProtectionGroup:
 
 def region_servers(services: Services, region: str, account_id: str | None) -> list[SourceServer]:
     return services.drs.gateway(region, account_id).source_servers()
-
-
-def servers_of(group: ProtectionGroup, candidates: list[SourceServer]) -> list[SourceServer]:
-    """The servers a group holds among `candidates` (its region's servers)."""
-    if group.source_server_ids:
-        wanted = set(group.source_server_ids)
-        return [s for s in candidates if s.source_server_id in wanted]
-    selector = group.server_selection_tags or {}
-    return [s for s in candidates if s.matches_tags(selector)]
 
 
 def resolve_group(services: Services, group: ProtectionGroup) -> GroupView:

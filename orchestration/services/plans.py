@@ -29,12 +29,12 @@ from orchestration.errors import (
     NotFound,
     WaveSizeLimitExceeded,
 )
-from orchestration.models import ProtectionGroup, RecoveryPlan
+from orchestration.models import ProtectionGroup, RecoveryPlan, servers_of
 from orchestration.rbac import Permission
 from orchestration.requests import CreateRecoveryPlan, UpdateRecoveryPlan
 from orchestration.services.access import require
 from orchestration.services.common import active_executions, apply_changes, server_summary, unhealthy_warning
-from orchestration.services.groups import region_servers, servers_of
+from orchestration.services.groups import region_servers
 from orchestration.validation import parse_model
 from orchestration.wave_overlap import (
     duplicate_group_error,

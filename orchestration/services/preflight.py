@@ -33,8 +33,7 @@ from orchestration.context import Services
 from orchestration.drs.gateway import DrsJob, SourceServer
 from orchestration.drs.limits import DrsLimits
 from orchestration.errors import DrbotError, NotFound
-from orchestration.models import Execution, ExecutionType, RecoveryPlan, WaveStatus
-from orchestration.services.groups import servers_of
+from orchestration.models import Execution, ExecutionType, RecoveryPlan, WaveStatus, servers_of
 from orchestration.services.plans import (
     RETRYABLE_DRS_ERRORS,
     PlanView,

@@ -6,6 +6,7 @@ embedded default never loads boto3.
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from orchestration.store.base import Store
@@ -24,7 +25,5 @@ _ADAPTERS = {
 
 def __getattr__(name: str) -> Any:
     if name in _ADAPTERS:
-        from importlib import import_module
-
         return getattr(import_module(_ADAPTERS[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestration.config import (
@@ -306,7 +307,5 @@ def scheduler_client(region: str) -> EventBridgeSchedulerClient:
     with _clients_lock:
         client = _clients.get(region)
         if client is None:
-            import boto3
-
             client = _clients[region] = boto3.client("scheduler", region_name=region)
         return client

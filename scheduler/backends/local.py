@@ -36,7 +36,7 @@ from orchestration.context import Services
 from orchestration.models import Schedule
 from orchestration.schedule_expressions import RateExpression, parse, validate_timezone
 from orchestration.services.tag_sync import get_tag_sync_settings
-from orchestration.services.tag_sync_schedule import run_scheduled_tag_sync
+from orchestration.services.tag_sync_fire import run_scheduled_tag_sync
 from scheduler.apscheduler_trigger import EventBridgeTrigger
 from scheduler.backends.port import BackendEntry, ScheduleBackend
 from scheduler.fire import FireResult, fire_schedule, record_missed

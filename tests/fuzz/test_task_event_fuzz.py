@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestration.engine.stepfunctions import TASKS, handle_task
 from orchestration.errors import DrbotError
 from orchestration.handlers import runtime
+from orchestration.handlers.tasks import TASKS, handle_task
 from orchestration.validation import ECHO_MESSAGE_CHARS
 from tests.fuzz.support import fuzz_settings, snapshot
 

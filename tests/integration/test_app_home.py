@@ -18,8 +18,8 @@ from bot.console import Console
 from bot.console_slack import InlineExecutor
 from bot.slack_notifier import SlackNotifier
 from bot.views.text import mrkdwn_to_text
+from orchestration.bootstrap import build_running_services
 from orchestration.config import Settings
-from orchestration.engine.local_runner import build_running_services
 from orchestration.models import ExecutionStatus, SlackThread
 from orchestration.requests import StartExecution
 from orchestration.services.executions import execute_recovery_plan

@@ -9,8 +9,8 @@ from typing import Any
 
 from bot.commands import build_registry
 from bot.console import Console
+from orchestration.bootstrap import build_running_services
 from orchestration.config import Settings
-from orchestration.engine.local_runner import build_running_services
 from orchestration.handlers import data_management, execution, query, runtime
 
 

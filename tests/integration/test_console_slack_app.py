@@ -14,8 +14,8 @@ import pytest
 
 from bot.commands import build_registry
 from bot.console import Console
+from orchestration.bootstrap import build_running_services
 from orchestration.config import Settings
-from orchestration.engine.local_runner import build_running_services
 from orchestration.models import ExecutionStatus
 from orchestration.ports import ManualDriver
 

@@ -12,8 +12,9 @@ import pytest
 
 from bot import cli
 from bot.slack_notifier import SlackNotifier
+from orchestration.bootstrap import build_running_services
 from orchestration.config import Settings
-from orchestration.engine.local_runner import LocalRunner, build_running_services
+from orchestration.engine.local_runner import LocalRunner
 
 
 def test_services_built_without_starting_leave_the_runner_idle(tmp_path: Path) -> None:

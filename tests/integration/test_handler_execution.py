@@ -411,8 +411,8 @@ def test_warnings_are_returned_with_the_202(api):
 # -- the Step Functions task entry ----------------------------------------------------------------
 
 
-def test_state_machine_tasks_go_to_the_step_functions_module(monkeypatch):
-    from orchestration.engine import stepfunctions
+def test_state_machine_tasks_go_to_the_task_dispatch(monkeypatch):
+    from orchestration.handlers import tasks
 
     received: list[dict[str, Any]] = []
 
@@ -420,7 +420,7 @@ def test_state_machine_tasks_go_to_the_step_functions_module(monkeypatch):
         received.append(event)
         return {"executionId": "x", "done": True}
 
-    monkeypatch.setattr(stepfunctions, "handle_task", handle_task)
+    monkeypatch.setattr(tasks, "handle_task", handle_task)
     event = {"task": "advance", "executionId": "x"}
     assert execution.lambda_handler(event, None) == {"executionId": "x", "done": True}
     assert received == [event]

@@ -5,21 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from orchestration.bootstrap import build_services
+from orchestration.bootstrap import build_services, local_runner
 from orchestration.config import Settings
 from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.simulator import DrsSimulator
+from orchestration.engine.advance import advance
 from orchestration.engine.local_runner import LocalRunner
 from orchestration.models import ExecutionStatus, ExecutionType, WaveStatus
 from orchestration.ports import RecordingNotifier
 from orchestration.services.execution_builder import build_execution
+from orchestration.services.sweep import SWEEP_SECONDS, sweep
 from tests.drills import three_tier_plan
 
 
-def embedded(tmp_path: Path, clock: Any) -> Any:
+def embedded(tmp_path: Path, clock: Any, runner: LocalRunner | None = None) -> Any:
     """What `drbot` builds at start-up: SQLite and the simulator on one file, a runner as driver."""
     db = tmp_path / "drbot.db"
-    runner = LocalRunner()
+    runner = runner or local_runner()
     services = build_services(
         Settings.from_env({}, db_path=db),
         clock=clock,
@@ -85,25 +87,22 @@ def test_restarting_mid_drill_finishes_the_drill(tmp_path, clock):
     restarted.close()
 
 
-def test_a_failing_tick_is_retried_not_dropped(tmp_path, clock, monkeypatch):
-    services, runner = embedded(tmp_path, clock)
-    plan = three_tier_plan(services, services.drs.simulator)
-    execution = services.store.create_execution(
-        build_execution(services, plan, ExecutionType.DRILL, "alice", ExecutionStatus.PENDING), "alice"
-    )
-    runner.start(execution)
+def test_a_failing_tick_is_retried_not_dropped(tmp_path, clock):
     calls = {"n": 0}
-    import orchestration.engine.local_runner as module
-
-    real = module.advance
 
     def flaky(services_: Any, execution_id: str) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("database locked")
-        return real(services_, execution_id)
+        return advance(services_, execution_id)
 
-    monkeypatch.setattr(module, "advance", flaky)
+    given = LocalRunner(advance=flaky, sweep=sweep, sweep_seconds=SWEEP_SECONDS)
+    services, runner = embedded(tmp_path, clock, given)
+    plan = three_tier_plan(services, services.drs.simulator)
+    execution = services.store.create_execution(
+        build_execution(services, plan, ExecutionType.DRILL, "alice", ExecutionStatus.PENDING), "alice"
+    )
+    runner.start(execution)
     runner.run_pending()
     assert runner.scheduled()[execution.execution_id] == clock.now() + 30
     clock.advance(30)

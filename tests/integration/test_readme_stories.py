@@ -11,8 +11,8 @@ from typing import Any
 
 from bot.commands import build_registry
 from bot.console import Console
+from orchestration.bootstrap import build_running_services
 from orchestration.config import Settings
-from orchestration.engine.local_runner import build_running_services
 from orchestration.models import ExecutionStatus
 
 README = Path(__file__).resolve().parents[2] / "README.md"

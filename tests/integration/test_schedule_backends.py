@@ -269,7 +269,8 @@ def test_the_local_backend_pumps_in_the_background_until_closed(sqlite_services:
 
 def test_commands_reach_the_local_backend_this_process_started(sqlite_services: Any) -> None:
     from scheduler.backends.port import StoreOnlyBackend
-    from scheduler.runtime import schedule_backend, start_local_schedules, stop_local_schedules
+    from scheduler.backends.selection import schedule_backend
+    from scheduler.runtime import start_local_schedules, stop_local_schedules
 
     assert isinstance(schedule_backend(sqlite_services), StoreOnlyBackend)  # nothing fires here yet
     started = start_local_schedules(sqlite_services, pump=False)
@@ -283,7 +284,8 @@ def test_commands_reach_the_local_backend_this_process_started(sqlite_services: 
 def test_on_aws_no_local_backend_starts_and_eventbridge_is_the_backend(
     sqlite_services: Any, scheduler_client: Any
 ) -> None:
-    from scheduler.runtime import schedule_backend, start_local_schedules
+    from scheduler.backends.selection import schedule_backend
+    from scheduler.runtime import start_local_schedules
 
     env = {
         "DRBOT_BACKEND": "aws",

@@ -27,8 +27,10 @@ import pytest
 from orchestration.clock import FakeClock
 from orchestration.engine import stepfunctions
 from orchestration.engine.advance import advance as real_advance
-from orchestration.engine.stepfunctions import StepFunctionsDriver, handle_task
+from orchestration.engine.stepfunctions import StepFunctionsDriver
 from orchestration.errors import InvalidOperation, MissingField, StaleVersion
+from orchestration.handlers import tasks
+from orchestration.handlers.tasks import handle_task
 from orchestration.models import (
     CleanupStatus,
     EventType,
@@ -520,7 +522,7 @@ def test_an_advance_that_fails_marks_the_execution_failed(
             raise RuntimeError("DynamoDB table drbot-execution-history is gone")
         return real_advance(services, wanted)
 
-    monkeypatch.setattr(stepfunctions, "advance", advance_failing_once)
+    monkeypatch.setattr(tasks, "advance", advance_failing_once)
     execution_arn = machine.start(execution_id)
 
     described = machine.finished(execution_arn)

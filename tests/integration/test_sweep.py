@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from orchestration.bootstrap import build_services
+from orchestration.bootstrap import build_services, local_runner
 from orchestration.config import Settings
 from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.simulator import DrsSimulator
-from orchestration.engine.local_runner import LocalRunner
 from orchestration.models import EventType, ExecutionStatus, ExecutionType
 from orchestration.ports import ManualDriver, RecordingNotifier
 from orchestration.requests import StartExecution
@@ -76,7 +75,7 @@ def test_a_run_whose_state_machine_started_is_left_to_it(
 
 def test_the_local_runner_pump_sweeps_on_the_services_clock(tmp_path: Path, clock: Any) -> None:
     db = tmp_path / "drbot.db"
-    runner = LocalRunner()
+    runner = local_runner()
     notifier = RecordingNotifier()
     services = build_services(
         Settings.from_env({}, db_path=db),
@@ -107,7 +106,7 @@ def test_the_local_runner_pump_sweeps_on_the_services_clock(tmp_path: Path, cloc
 
 def test_a_recovery_approved_before_a_crash_is_started_by_the_runner_pump(tmp_path: Path, clock: Any) -> None:
     db = tmp_path / "drbot.db"
-    runner = LocalRunner()
+    runner = local_runner()
     services = build_services(
         Settings.from_env({}, db_path=db),
         clock=clock,

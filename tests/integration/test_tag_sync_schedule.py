@@ -21,14 +21,14 @@ from orchestration.drs.inventory import parse_inventory
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.errors import InternalError, InvalidScheduleExpression
 from orchestration.handlers import data_management, runtime
+from orchestration.handlers.runtime import load_recurring_tasks
 from orchestration.recurring import (
     TAG_SYNC_PRINCIPAL,
     NoRecurringTasks,
     RecordingRecurringTasks,
-    load_recurring_tasks,
 )
 from orchestration.services.tag_sync import UpdateTagSyncSettings, update_tag_sync_settings
-from orchestration.services.tag_sync_schedule import run_scheduled_tag_sync
+from orchestration.services.tag_sync_fire import run_scheduled_tag_sync
 from orchestration.validation import parse_model
 from scheduler import handler
 from scheduler.backends import eventbridge
