@@ -1,4 +1,5 @@
-"""The composition root for Slack: one bolt App over the given Services, listeners per feature.
+"""The composition root for Slack: one bolt App over the given Services, its listeners registered by
+`bot.listeners.register`, what they need put in bolt's context (bot/listeners/context.py).
 
 Explicit arguments beat Settings (which read SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN
 and SLACK_API_URL); this is the only place their `SecretStr`s are unwrapped.
@@ -22,10 +23,13 @@ from pydantic import SecretStr
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot import listeners
 from bot.app_home import HomePublisher, remember_publisher
 from bot.commands import build_registry
 from bot.commands.registry import CommandRegistry
-from bot.listeners import builders, commands, errors, executions, guard, home, schedules, servers
+from bot.listeners.context import Drbot, ProvideDrbot
+from bot.listeners.errors import Redactor
+from bot.slack_api import api_base_url
 from bot.slack_directory import SlackDirectory, usergroups_named
 from bot.slack_logging import bolt_logger
 from orchestration.config import ENV_SLACK_APP_TOKEN, ENV_SLACK_BOT_TOKEN, ENV_SLACK_SIGNING_SECRET, Settings
@@ -86,24 +90,12 @@ def build_app(
         services.directory = SlackDirectory(
             client, settings.roles, services.clock, settings.usergroup_cache_seconds
         )
-    guard.install(app)  # first: the listeners and the error middleware read what it checks
-    redact = errors.Redactor.of([client.token, bot_token, secret, _reveal(settings.slack_app_token)])
-    errors.register(app, redact)
-    commands.register(app, services, registry or build_registry(), redact)
-    builders.register(app, services, redact)
-    executions.register(app, services, redact)
-    schedules.register(app, services, redact)
-    servers.register(app, services, redact)
     publisher = HomePublisher(client, services)
     remember_publisher(app, publisher)
-    home.register(app, publisher)
+    redact = Redactor.of([client.token, bot_token, secret, _reveal(settings.slack_app_token)])
+    app.middleware(ProvideDrbot(Drbot(services, registry or build_registry(), client, publisher, redact)))
+    listeners.register(app)
     return app
-
-
-def api_base_url(settings: Settings) -> str:
-    """The Web API base URL, ending with "/" as WebClient joins it with the method name."""
-    url = settings.slack_api_url or WebClient.BASE_URL
-    return url if url.endswith("/") else url + "/"
 
 
 def socket_mode_handler(app: App, settings: Settings) -> SocketModeHandler:

@@ -1,7 +1,8 @@
 """drbot's App Home (docs/slack.md, "App Home"): what one person sees on drbot's Home tab, and in
 the console as `/dr home`.
 
-`home_of(services, viewer)` gathers, fresh from the store at each call:
+`home_of(services, viewer)` gathers, fresh from the store at each call, a `Home`
+(bot/home_contents.py):
 
 - **needs you**: run requests awaiting approval that the viewer may approve (not their own, not
   approved by them already), drill schedules awaiting approval likewise, and runs held at a pause
@@ -11,7 +12,7 @@ the console as `/dr home`.
 - **plans**: each plan's last drill, its result and duration against the plan's RTO target.
 
 `HomePublisher` puts it on the Home tab with `views.publish`: when the person opens the tab
-(bot/listeners/home.py), after a click on it, and when something on it changes for the people it
+(bot/listeners/events.py), after a click on it, and when something on it changes for the people it
 concerns (`refresh_for`: a run's requester and everyone who may approve or control runs, among the
 role configuration's Slack users, plus whoever opened their Home in this process). Publishing is
 best effort: a failure is logged and the next change or opening publishes again.
@@ -22,18 +23,17 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
 
 from aws_lambda_powertools import Logger
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.home_contents import Home, NextDrill, PlanLine
 from bot.views.home import build_home_view
 from bot.views.mrkdwn import is_user_id
 from orchestration.context import Services
-from orchestration.models import Execution, ExecutionStatus, ExecutionType, RecoveryPlan, Schedule
+from orchestration.models import Execution, ExecutionStatus, ExecutionType
 from orchestration.rbac import ROLE_PERMISSIONS, Permission
 from orchestration.services.access import permissions_of
 from scheduler.service import ScheduleState, next_fire_times, state_of
@@ -43,36 +43,6 @@ logger = Logger(service="drbot")
 NEXT_DRILLS = 5
 MAX_REFRESHED = 25  # people whose Home one change republishes (views.publish is Tier 4)
 _ACTIVE_LIMIT = 100
-
-
-@dataclass(frozen=True)
-class PlanLine:
-    plan: RecoveryPlan
-    last_drill: Execution | None  # the newest drill of the plan that has ended
-
-
-@dataclass(frozen=True)
-class NextDrill:
-    at: datetime
-    schedule: Schedule
-    plan_name: str
-
-
-@dataclass(frozen=True)
-class Home:
-    """Everything the Home tab shows one viewer."""
-
-    viewer: str
-    approvals: list[Execution] = field(default_factory=list)
-    schedule_requests: list[tuple[Schedule, str]] = field(default_factory=list)  # (schedule, plan name)
-    gates: list[Execution] = field(default_factory=list)
-    running: list[Execution] = field(default_factory=list)
-    next_drills: list[NextDrill] = field(default_factory=list)
-    plans: list[PlanLine] = field(default_factory=list)
-
-    @property
-    def needs_viewer(self) -> int:
-        return len(self.approvals) + len(self.schedule_requests) + len(self.gates)
 
 
 def home_of(services: Services, viewer: str) -> Home:

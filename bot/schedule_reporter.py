@@ -46,7 +46,7 @@ def reporter_from_settings(settings: Settings) -> SlackScheduleReporter | Loggin
     """The factory the scheduled-drill Lambda loads by name (`scheduler.handler.SLACK_REPORTER`): a
     Slack reporter with the bot token of the Slack secret (SLACK_SECRET_ARN, read at each call, else
     SLACK_BOT_TOKEN)."""
-    from bot.app import api_base_url
+    from bot.slack_api import api_base_url
     from bot.slack_secrets import bot_client
 
     client = bot_client(settings, base_url=api_base_url(settings))  # the secret is read at each call

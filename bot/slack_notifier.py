@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.slack_api import api_base_url
 from bot.slack_retry import ExactRateLimitRetry, with_exact_rate_limits
 from bot.slack_retry import retry_after as slack_retry_after
 from bot.slack_secrets import bot_client
@@ -822,8 +823,6 @@ def notifier_from_settings(settings: Settings, clock: Clock) -> SlackNotifier | 
     scheduled-drill functions): a SlackNotifier whose WebClient uses the bot token of the Slack
     secret (SLACK_SECRET_ARN, read at each call, else SLACK_BOT_TOKEN) and SLACK_API_URL. The runtime
     binds it to the services it builds, so its state is kept on the executions."""
-    from bot.app import api_base_url  # the app module is heavier than a notifier needs at import
-
     # the secret is read at each call, not here: it may still be empty when the function starts
     client = bot_client(settings, base_url=api_base_url(settings))
     if client is None:

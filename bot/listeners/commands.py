@@ -17,23 +17,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk.errors import SlackApiError
 
-from bot.app_home import publisher_of
-from bot.commands.registry import (
-    SLASH,
-    ApprovalRequest,
-    CommandRegistry,
-    Invocation,
-    ModalAnswer,
-    ThreadRoot,
-)
+from bot.commands.registry import SLASH, ApprovalRequest, Invocation, ModalAnswer, ThreadRoot
+from bot.listeners.context import drbot_of
 from bot.listeners.errors import Redactor, log_failure, logger
+from bot.listeners.lazy import ack_now
 from bot.slack_threads import copy_approval_request, open_execution_thread
 from bot.views.failures import build_failure_message
 from bot.views.message import Message
-from orchestration.context import Services
+
+
+def register(app: App) -> None:
+    app.command(SLASH, matchers=[opens_modal])(open_modal)  # first: bolt runs the first match
+    app.command(SLASH)(ack=ack_now, lazy=[run_command])
 
 
 def invocation_from(body: Mapping[str, Any]) -> Invocation:
@@ -47,54 +45,52 @@ def invocation_from(body: Mapping[str, Any]) -> Invocation:
     )
 
 
-def register(app: App, services: Services, registry: CommandRegistry, redact: Redactor | None = None) -> None:
-    redact = redact or Redactor()
+def run_command(body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+    """The lazy half of `/dr`: dispatch the command and answer through the response_url."""
+    drbot = drbot_of(context)
+    services, client = drbot.services, drbot.client
+    invocation = invocation_from(body)
+    try:
+        message = drbot.registry.dispatch(services, invocation)
+        if isinstance(message, ThreadRoot) and invocation.channel_id:
+            message = open_execution_thread(
+                client, services, message, invocation.channel_id, invocation.user_id
+            )
+        elif isinstance(message, ApprovalRequest):
+            message = copy_approval_request(
+                client, services, message, invocation.channel_id, invocation.user_id
+            )
+            drbot.publisher.refresh_for()  # approvers see it on their Home
+    except Exception as error:  # answered and logged here: bolt would only log a one-liner
+        reference = log_failure(f"{SLASH} command failed", error, drbot.redact, body)
+        message = build_failure_message(f"{SLASH} {invocation.text}", reference)
+    deliver(respond, message, drbot.redact, body)
 
-    def ack_command(ack: Ack) -> None:
-        ack()
 
-    def run_command(body: dict[str, Any], respond: Respond) -> None:
-        invocation = invocation_from(body)
-        try:
-            message = registry.dispatch(services, invocation)
-            if isinstance(message, ThreadRoot) and invocation.channel_id:
-                message = open_execution_thread(
-                    app.client, services, message, invocation.channel_id, invocation.user_id
-                )
-            elif isinstance(message, ApprovalRequest):
-                message = copy_approval_request(
-                    app.client, services, message, invocation.channel_id, invocation.user_id
-                )
-                if (publisher := publisher_of(app)) is not None:  # approvers see it on their Home
-                    publisher.refresh_for()
-        except Exception as error:  # answered and logged here: bolt would only log a one-liner
-            reference = log_failure(f"{SLASH} command failed", error, redact, body)
-            message = build_failure_message(f"{SLASH} {invocation.text}", reference)
-        deliver(respond, message, redact, body)
+def opens_modal(body: dict[str, Any], context: BoltContext) -> bool:
+    """The matcher of the commands that answer with a form."""
+    return drbot_of(context).registry.opens_modal(invocation_from(body))
 
-    def opens_modal(body: dict[str, Any]) -> bool:
-        return registry.opens_modal(invocation_from(body))
 
-    def open_modal(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        invocation = invocation_from(body)
-        try:
-            answer = registry.answer(services, invocation)
-        except Exception as error:  # answered and logged here: bolt would only log a one-liner
-            reference = log_failure(f"{SLASH} command failed", error, redact, body)
-            answer = build_failure_message(f"{SLASH} {invocation.text}", reference)
-        if not isinstance(answer, ModalAnswer):
-            ack(**answer.to_slack())
-            return
-        ack()
-        try:
-            app.client.views_open(trigger_id=invocation.trigger_id, view=answer.view)
-        except SlackApiError as error:  # e.g. expired_trigger_id
-            reference = log_failure("Slack did not open the form", error, redact, body)
-            text = f"Slack did not open the form (reference {reference}); try again, or give the options."
-            deliver(respond, Message(text=text), redact, body)
-
-    app.command(SLASH, matchers=[opens_modal])(open_modal)  # first: bolt runs the first match
-    app.command(SLASH)(ack=ack_command, lazy=[run_command])
+def open_modal(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+    """The form, opened in the ack; a refusal is the ack's answer."""
+    drbot = drbot_of(context)
+    invocation = invocation_from(body)
+    try:
+        answer = drbot.registry.answer(drbot.services, invocation)
+    except Exception as error:  # answered and logged here: bolt would only log a one-liner
+        reference = log_failure(f"{SLASH} command failed", error, drbot.redact, body)
+        answer = build_failure_message(f"{SLASH} {invocation.text}", reference)
+    if not isinstance(answer, ModalAnswer):
+        ack(**answer.to_slack())
+        return
+    ack()
+    try:
+        drbot.client.views_open(trigger_id=invocation.trigger_id, view=answer.view)
+    except SlackApiError as error:  # e.g. expired_trigger_id
+        reference = log_failure("Slack did not open the form", error, drbot.redact, body)
+        text = f"Slack did not open the form (reference {reference}); try again, or give the options."
+        deliver(respond, Message(text=text), drbot.redact, body)
 
 
 def deliver(respond: Respond, message: Message, redact: Redactor, body: Mapping[str, Any]) -> None:

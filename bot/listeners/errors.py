@@ -1,5 +1,6 @@
-"""The global error handler, and the one way a listener logs a failure: with a reference the user
-also sees, with the fields that locate the request, and never a secret.
+"""The one way a listener logs a failure (with a reference the user also sees, with the fields that
+locate the request, and never a secret), and the answer to a request no listener is for (the error
+handler in bot/listeners/middleware.py gives it).
 
 A request body is never logged whole: it carries Slack's legacy verification `token`, and its
 `response_url` lets anyone post into the channel for half an hour.
@@ -9,13 +10,12 @@ from __future__ import annotations
 
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from slack_bolt import App, BoltResponse, Respond
-from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt import BoltResponse, Respond
 from slack_sdk import WebClient
 
 logger = Logger(service="drbot")
@@ -145,28 +145,3 @@ def _notice_view(text: str) -> dict[str, Any]:
         "close": {"type": "plain_text", "text": "Close"},
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
     }
-
-
-def register(app: App, redact: Redactor) -> None:
-    """Bolt's global error handler: whatever a listener or middleware raised is logged, redacted;
-    a request no listener is for is answered (`answer_unhandled`, the app is built with
-    `raise_error_for_unhandled_request`); and a global middleware puts the request's Slack user on
-    every log line it writes."""
-
-    def on_error(
-        error: Exception, body: dict[str, Any], respond: Respond, client: WebClient
-    ) -> BoltResponse | None:
-        if isinstance(error, BoltUnhandledRequestError):
-            return answer_unhandled(body, respond, client, redact)
-        log_failure("unhandled error in a Slack listener", error, redact, body)
-        return None
-
-    def correlate(body: dict[str, Any], next: Callable[[], Any]) -> Any:  # bolt passes them by name
-        # Thread-local keys, so concurrent requests (drbot serve) never swap their users. They are
-        # replaced, not removed afterwards: bolt's next() returns before the listener runs.
-        logger.thread_safe_remove_keys(CORRELATION_KEYS)
-        logger.thread_safe_append_keys(**correlation_keys(body))
-        return next()
-
-    app.error(on_error)
-    app.middleware(correlate)

@@ -12,7 +12,7 @@ nothing, before bolt's matchers look at it.
   but the fields that locate it.
 
 What is well formed but unexpected (a plan builder button on a message, a form whose metadata is
-not drbot's) is the listeners' to answer, privately (bot/listeners/builders.py, executions.py).
+not drbot's) is the listeners' to answer, privately (bot/listeners/actions/builders.py, views.py).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ INTERACTIVE = ("block_actions", "block_suggestion", "view_submission", "view_clo
 
 
 def install(app: App) -> None:
-    """Refuse malformed payloads before any listener matches (the first global middleware after
-    bolt's own, which include its signature check)."""
+    """Refuse malformed payloads before any listener matches (the first global middleware that
+    reads the body, after bolt's own, which include its signature check)."""
     app.middleware(RefuseMalformed())
 
 
@@ -56,7 +56,7 @@ def read_request(body: str, headers: Mapping[str, Sequence[str]]) -> BoltRequest
 
 
 class RefuseMalformed(Middleware):
-    """The first global middleware after bolt's own: a 400 for a body `shape_problem` refuses. A
+    """The first global middleware that reads the body: a 400 for a body `shape_problem` refuses. A
     Middleware, not a function: bolt builds a function's arguments from the body first (its
     `action` is `body["actions"][0]`), which is what must not be trusted yet."""
 

@@ -5,7 +5,7 @@ Pure builders and parsers. What the modal edits (the group and the version that 
 channel to answer in) rides in its private_metadata. A submission becomes the same camelCase
 request fields the flag form sends; a problem found here, or by the service, is a DrbotError whose
 `field` (or `errors[].field`) names a request field, which `errors_for` places on its block.
-The listener is bot/listeners/builders.py.
+The listeners are bot/listeners/options.py and bot/listeners/views.py.
 """
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
-"""The App Home tab (bot/app_home.py gathers what it shows): what needs the viewer, with the
-buttons to act, what is running, the next scheduled drills and each plan's last drill. The same
-blocks answer `/dr home` in the console, where the buttons are numbered like any message's."""
+"""The App Home tab (bot/app_home.py gathers what it shows, a `Home` of bot/home_contents.py): what
+needs the viewer, with the buttons to act, what is running, the next scheduled drills and each
+plan's last drill. The same blocks answer `/dr home` in the console, where the buttons are numbered
+like any message's."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
 from slack_sdk.models.views import View
 
+from bot.home_contents import Home, PlanLine
 from bot.views.common import context, header, section
 from bot.views.executions import action_buttons, kind_title, short_id, slack_time, status_text
 from bot.views.message import Message
@@ -17,9 +19,6 @@ from bot.views.schedules import approval_buttons
 from orchestration.clock import duration_text
 from orchestration.models import Execution, ExecutionStatus
 from orchestration.services.executions import progress
-
-if TYPE_CHECKING:
-    from bot.app_home import Home, PlanLine
 
 MAX_LISTED = 10  # items per section (a Home tab holds at most 100 blocks)
 _VERDICT_EMOJI = {

@@ -13,7 +13,8 @@ or at the limit a line pointing to the flag form) holds MAX_WAVES = 24 waves.
 Depends-on uses the flag form's syntax and meaning (bot/commands/wave_spec.py): blank waits for
 the previous wave, `none` starts at once, `1, 3` waits for waves 1 and 3.
 
-Pure builders and parsers; the listener is bot/listeners/builders.py.
+Pure builders and parsers; the listeners are bot/listeners/actions/builders.py
+(its buttons), bot/listeners/options.py and bot/listeners/views.py (its submission).
 """
 
 from __future__ import annotations

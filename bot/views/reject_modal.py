@@ -1,7 +1,8 @@
 """The modal the Reject button opens: it asks why (the requester sees the reason), and remembers in
 its private_metadata which execution and which message it is about.
 
-Pure builders and parsers; the listener is bot/listeners/executions.py.
+Pure builders and parsers; the listeners are bot/listeners/actions/executions.py
+(the button) and bot/listeners/views.py (the form).
 """
 
 from __future__ import annotations

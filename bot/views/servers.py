@@ -1,6 +1,6 @@
 """`/dr servers`: source servers with replication health and protection group, as a table, a page
 of at most PAGE_SIZE servers at a time (a Slack table holds 99 rows): `--page N` in text, Previous
-and Next buttons in Slack (answered by bot/listeners/servers.py, which shows the page asked for in
+and Next buttons in Slack (answered by bot/listeners/actions/servers.py, which shows the page asked for in
 place of the message)."""
 
 from __future__ import annotations

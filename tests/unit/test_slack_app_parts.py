@@ -14,11 +14,12 @@ from pydantic import SecretStr
 from slack_sdk.models.blocks import Block
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import api_base_url, build_app, socket_mode_handler
+from bot.app import build_app, socket_mode_handler
 from bot.listeners.commands import invocation_from
 from bot.listeners.errors import Redactor, request_fields
 from bot.serve import main as serve_main
 from bot.serve import missing_credentials
+from bot.slack_api import api_base_url
 from bot.views.failures import build_failure_message
 from orchestration.config import Settings
 from orchestration.errors import ValidationFailed
