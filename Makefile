@@ -53,6 +53,8 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
+# the service-level tests run on SQLite here; the store suites, crash safety, concurrency and chaos
+# on SQLite and DynamoDB (moto); tests/conftest.py says why
 unit: $(TEST_STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
@@ -60,9 +62,11 @@ unit: $(TEST_STAMP)
 test: lint
 	$(MAKE) --no-print-directory -j2 typecheck unit
 
-# a 4,000-server drill on SQLite and on DynamoDB (moto): minutes, so not part of `make test`
+# every test on every store: the service-level tests on DynamoDB (moto) too, crash safety at more
+# crash points (--all-stores), and the 4,000-server drills on SQLite and DynamoDB (-m '': the
+# `large` ones too). Minutes of CPU beyond `make test`, so not part of it
 test-large: $(TEST_STAMP)
-	$(BIN)/pytest -m large -s
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal --all-stores -m ''
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench

@@ -6,7 +6,6 @@ import argparse
 import getpass
 import logging
 import os
-import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import TextIO
 
 from bot.commands import build_registry
 from bot.console import HELP, INTERRUPTED, PIPED_HELP, Console, run_console
+from bot.interrupt import CtrlC
 from orchestration.bootstrap import build_running_services, start_running
 from orchestration.config import Settings
 from orchestration.errors import DrbotError
@@ -59,11 +59,13 @@ def _main(argv: Sequence[str] | None) -> int:
         return serve_main(argv[1:])
     args = _parser().parse_args(argv)
     console_logging(sys.stderr, os.environ)
-    # Ctrl-C must reach the main thread, which reads the prompt: a process-directed SIGINT taken by
-    # another thread would leave a terminal session's readline waiting for ever. So SIGINT is
-    # blocked while the console's threads start (they keep the block) and unblocked in this thread
-    # alone when the session begins; one pressed meanwhile is delivered then.
-    _sigint(signal.SIG_BLOCK)
+    # Ctrl-C must end the session wherever the main thread waits, even at a terminal's prompt:
+    # bot/interrupt.py says why that needs more than Python's default handler
+    with CtrlC():
+        return _console(args)
+
+
+def _console(args: argparse.Namespace) -> int:
     try:
         overrides = {"db_path": args.db} if args.db else {}
         # the local runner drives executions in the background; the console's Slack prints their
@@ -81,7 +83,6 @@ def _main(argv: Sequence[str] | None) -> int:
             # schedules fire in this process too (rebuilt from the store; late fires handled now)
             start_running(services)
             schedules = start_local_schedules(services, PrintingReporter(sys.stdout))
-            _sigint(signal.SIG_UNBLOCK)
             if args.command:
                 return console.run(args.command, echo=False)
             return run_console(console)
@@ -89,11 +90,6 @@ def _main(argv: Sequence[str] | None) -> int:
         if schedules is not None:
             stop_local_schedules(schedules)
         services.close()
-
-
-def _sigint(how: int) -> None:
-    if hasattr(signal, "pthread_sigmask"):  # POSIX
-        signal.pthread_sigmask(how, {signal.SIGINT})
 
 
 LOG_LEVEL_VARIABLES = ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")

@@ -21,14 +21,56 @@ if TYPE_CHECKING:
     from orchestration.store import Store
 
 
-# -- order: the slow tests first ---------------------------------------------------------------------
+# -- order and selection --------------------------------------------------------------------------
+
+ALL_STORES_OPTION = "--all-stores"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The `slow` tests (a whole drill per crash point, chaos runs: tens of seconds each) run first, in
-    their own order; the rest keep theirs. Under pytest-xdist (`make test`) they then start while
-    the other workers still have a queue, instead of leaving one worker running them at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        ALL_STORES_OPTION,
+        action="store_true",
+        help="run the service-level tests (the `services` fixture) on DynamoDB (moto) too, not only on "
+        "SQLite, and the slow drills in full (make test-large)",
+    )
+
+
+def all_stores_run(config: pytest.Config) -> bool:
+    """True under `--all-stores` (make test-large)."""
+    return bool(config.getoption(ALL_STORES_OPTION))
+
+
+@pytest.fixture
+def all_stores(request: pytest.FixtureRequest) -> bool:
+    """True under `--all-stores` (make test-large), where the slow drills run in full."""
+    return all_stores_run(request.config)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The `services` fixture's DynamoDB half is deselected unless `--all-stores` (or the test is
+    marked `every_store`): those tests are about the services, not the store, and on moto they
+    cost half of `make test`'s CPU. What each store does is proven store by store by the contract
+    suites (the `make_store` fixture), the execution parts, crash safety, concurrency and chaos,
+    which keep both; `make test-large` runs the rest on DynamoDB too, so the coverage moves there.
+
+    The `slow` and `large` tests (a whole drill per crash point, chaos runs, the drill at DRS's
+    account limit: seconds to minutes each) run first, in their own order; the rest keep theirs.
+    Under pytest-xdist they then start while the other workers still have a queue, instead of
+    leaving one worker running them at the end."""
+    if not all_stores_run(config):
+        kept: list[pytest.Item] = []
+        deselected: list[pytest.Item] = []
+        for item in items:
+            params = getattr(item, "callspec", None)
+            on_dynamodb = params is not None and params.params.get("services") == "dynamodb"
+            if on_dynamodb and item.get_closest_marker("every_store") is None:
+                deselected.append(item)
+            else:
+                kept.append(item)
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = kept
+    items.sort(key=lambda item: not any(item.get_closest_marker(name) for name in ("slow", "large")))
 
 
 # -- store: one fixture over every adapter (tests/integration/test_store_contract.py) -------------

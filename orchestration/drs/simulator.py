@@ -27,6 +27,7 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ReadTimeoutError
+from botocore.loaders import create_loader
 from botocore.model import ServiceModel
 
 from orchestration.clock import Clock, SystemClock
@@ -58,6 +59,10 @@ from orchestration.errors import ValidationFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_drs import DrsClient
+
+# botocore's service-model loader, shared by every simulator's session: it keeps the models it parsed,
+# so a client costs about 10 ms instead of the 130 ms of a session parsing them again
+_LOADER = create_loader()
 
 __all__ = ["DrsSimulator", "SimFaults", "SimLimits", "simulator_from_settings"]
 
@@ -139,6 +144,7 @@ class DrsSimulator:
         if self._boto_session is None:
             # fake credentials, and no profile from the environment that could be missing or real
             core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+            core.register_component("data_loader", _LOADER)
             self._boto_session = boto3.session.Session(
                 botocore_session=core,
                 aws_access_key_id="ASIASIMULATEDDRS0000",

@@ -1,7 +1,6 @@
-"""How a console session ends and starts again, as a user sees it: Ctrl-C ends a piped session
-quietly with status 130, and a console started after another one takes the runs that one left
-without a warning. (Ctrl-C at a terminal's prompt ends the session the same way, in
-`Console.interactive`; it has no test here.)"""
+"""How a console session ends and starts again, as a user sees it: Ctrl-C ends it quietly with
+status 130 (piped, and at the prompt of a terminal session), and a console started after another
+one takes the runs that one left without a warning."""
 
 from __future__ import annotations
 
@@ -51,6 +50,58 @@ def test_ctrl_c_ends_a_piped_session_quietly_with_130(env: dict[str, str]) -> No
 
     assert process.wait(timeout=WAIT_SECONDS) == INTERRUPTED
     assert b"Traceback" not in process.stderr.read()
+
+
+# drbot on a terminal as a terminal emulator starts it: a new session whose controlling terminal is
+# the pty on its stdin (so the ^C typed there is a SIGINT to drbot's process group), then drbot
+_ON_A_TERMINAL = (
+    "import fcntl, os, sys, termios; os.setsid(); fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'bot.cli'])"
+)
+
+
+def test_ctrl_c_at_the_prompt_of_a_terminal_session_ends_it_with_130(env: dict[str, str]) -> None:
+    """The ^C is typed the moment the prompt shows: a SIGINT arriving before readline waits for a key
+    must still end the session (bot/interrupt.py)."""
+    controller, terminal = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-c", _ON_A_TERMINAL],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**env, "TERM": "dumb", "COLUMNS": "100"},
+    )
+    os.close(terminal)
+    try:
+        _read_until(controller, b"drbot> ", time.monotonic() + WAIT_SECONDS)
+
+        os.write(controller, b"\x03")  # Ctrl-C, as the terminal sends it
+        output = _drain(controller, time.monotonic() + WAIT_SECONDS)
+
+        assert process.wait(timeout=WAIT_SECONDS) == INTERRUPTED, output[-500:]
+    finally:
+        os.close(controller)
+        if process.poll() is None:  # it hung: end it, the assertion has said why
+            process.kill()
+            process.wait()
+    assert b"Traceback" not in output and b"Exception" not in output, output[-2000:]
+
+
+def _drain(fd: int, deadline: float) -> bytes:
+    """Everything `fd` gives until the other side closes (the pty's EIO) or the deadline."""
+    output = b""
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            break
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # every process on the terminal has ended
+            break
+        if not chunk:
+            break
+        output += chunk
+    return output
 
 
 def test_a_console_started_again_takes_the_runs_of_the_last_one_without_warnings(env: dict[str, str]) -> None:

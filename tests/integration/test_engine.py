@@ -19,6 +19,8 @@ from orchestration.ports import RecordingNotifier
 from orchestration.services.executions import update_slack_thread
 from tests.drills import THREE_TIERS, make_plan, run_until_done, start, three_tier_plan
 
+pytestmark = pytest.mark.every_store  # whole drills, tick by tick, on each store
+
 
 @pytest.fixture
 def engine(services: Any) -> Any:

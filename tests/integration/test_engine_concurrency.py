@@ -40,6 +40,8 @@ from orchestration.services.execution_builder import build_execution
 from orchestration.store.base import Store
 from tests.drills import dag_plan
 
+pytestmark = pytest.mark.every_store  # races between two store instances: each store has its own
+
 T = TypeVar("T")
 A = TypeVar("A")
 B = TypeVar("B")
