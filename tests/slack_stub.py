@@ -36,7 +36,7 @@ from bot.loopback_http import LoopbackAnswer, LoopbackRequest, LoopbackServer
 
 SPEC_PATH = Path(__file__).parent / "data" / "slack_web_openapi_v2.json"
 RESPONSE_URL = "response_url"  # the `method` recorded for a response_url post
-WAIT_SECONDS = 2.0
+WAIT_SECONDS = 30.0  # only reached when something is wrong, so generous for a loaded machine
 
 # Methods Slack added after the October 2020 description (none of drbot's yet).
 NEW_METHODS: frozenset[str] = frozenset(
