@@ -1,6 +1,7 @@
-"""The execution rules (orchestration/services/executions.py) on both stores and the DRS simulator:
-pre-flight refusals, the approval policy, expiry, pause/resume/cancel, and whole drills driven tick by
-tick with `advance` on the fake clock (never sleeping)."""
+"""The execution rules (orchestration/services/execution_start.py, execution_control.py and
+execution_queries.py) on both stores and the DRS simulator: pre-flight refusals, the approval policy,
+expiry, pause/resume/cancel, and whole drills driven tick by tick with `advance` on the fake clock
+(never sleeping)."""
 
 from __future__ import annotations
 
@@ -411,6 +412,26 @@ def test_reading_an_expired_request_marks_it_expired(svc, clock, simulator):
     clock.advance(HOUR)
     assert get_execution(svc, execution.execution_id).status == ExecutionStatus.EXPIRED
     assert types(svc.store.get_execution(execution.execution_id)).count(EventType.EXPIRED) == 1
+
+
+def test_the_engine_and_a_reader_record_the_same_expiry(svc, clock, simulator):
+    plan = three_tier_plan(svc, simulator)
+    read = ask(svc, plan)
+    clock.advance(HOUR)
+    get_execution(svc, read.execution_id)
+    driven = ask(svc, plan)
+    clock.advance(HOUR)
+    advance(svc, driven.execution_id)
+
+    def expiry(execution_id: str) -> str:
+        stored = svc.store.get_execution(execution_id)
+        assert stored.status == ExecutionStatus.EXPIRED and stored.status_reason == "Approval request expired"
+        return next(e.message for e in stored.events if e.type == EventType.EXPIRED)
+
+    assert expiry(read.execution_id).endswith(": 0 of 1 approval(s) were given")
+    assert expiry(driven.execution_id).endswith(": 0 of 1 approval(s) were given")
+    assert expiry(read.execution_id).startswith("The approval request expired at ")
+    assert expiry(driven.execution_id).startswith("The approval request expired at ")
 
 
 def test_reject_needs_a_reason_and_ends_the_request(svc, simulator):
