@@ -340,13 +340,11 @@ def _require_approved(schedule: Schedule, what: str) -> None:
 
 def find_schedule(services: Services, ref: str) -> Schedule:
     """A schedule by its id or a unique prefix of it (at least MIN_PREFIX characters)."""
-    return find_by_id_prefix(
-        ref,
-        "schedule",
-        services.store.get_schedule,
-        lambda: (s.schedule_id for s in services.store.list_schedules()),
-        Action.LIST_SCHEDULES,
-    )
+
+    def ids() -> list[str]:  # listed only when `ref` is not a whole id
+        return [s.schedule_id for s in services.store.list_schedules()]
+
+    return find_by_id_prefix(ref, "schedule", services.store.get_schedule, ids, Action.LIST_SCHEDULES)
 
 
 def list_schedules(services: Services, plan_ref: str | None = None) -> list[Schedule]:
