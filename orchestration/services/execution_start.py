@@ -44,6 +44,7 @@ from orchestration.services.common import active_executions
 from orchestration.services.execution_builder import build_execution
 from orchestration.services.execution_queries import get_execution
 from orchestration.services.execution_saving import Step, apply_step, names, now_of, refuse
+from orchestration.services.execution_threads import with_slack_thread
 from orchestration.services.preflight import (
     ACTIVE_EXECUTIONS_LIMIT,
     DRS_LIMIT_EXCEEDED,
@@ -117,11 +118,11 @@ def execute_recovery_plan(
             "approvals": approvals,
             "required_approvals": required,
             "expires_at": now + expiry if status == _S.PENDING_APPROVAL else None,
-            "slack": channel,
             "on_behalf_of": on_behalf_of or None,
             "at_gate": at_gate,
         }
     )
+    execution = with_slack_thread(execution, channel)
     execution = _with_requested_event(execution, check, actor, now)
     created = services.store.create_execution(execution, actor)
     services.store.append_audit(

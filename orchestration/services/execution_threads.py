@@ -1,4 +1,5 @@
-"""The Slack thread of an execution: where its messages are posted, saved beside it."""
+"""The Slack thread of an execution: where its messages are posted, saved beside it (the channel a
+run was requested in, then the thread its messages went to)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ from orchestration.context import Services
 from orchestration.errors import Conflict, StaleVersion
 from orchestration.models import Execution, SlackThread
 from orchestration.services.execution_saving import RETRIES
+
+
+def with_slack_thread(execution: Execution, channel: SlackThread | None) -> Execution:
+    """A new execution with the Slack thread it was requested in (None: no channel)."""
+    return execution.model_copy(update={"slack": channel})
 
 
 def update_slack_thread(
