@@ -14,6 +14,7 @@ from typing import TextIO
 from bot.commands import build_registry
 from bot.console import HELP, INTERRUPTED, PIPED_HELP, Console, run_console
 from bot.interrupt import CtrlC
+from bot.views.errors import explain
 from orchestration.bootstrap import build_running_services, start_running
 from orchestration.config import Settings
 from orchestration.errors import DrbotError
@@ -72,7 +73,7 @@ def _console(args: argparse.Namespace) -> int:
         # events as they happen (the console sets the notifier, so the runner starts after it)
         services = build_running_services(Settings.from_env(**overrides), start=False)
     except DrbotError as error:
-        print(f"drbot: {error.message}", file=sys.stderr)
+        print(f"drbot: {explain(error)}", file=sys.stderr)
         return 2
     user = args.user or _login_name()
     registry = build_registry()

@@ -40,7 +40,7 @@ from bot.views.text import render_message
 from orchestration.context import Services
 from orchestration.errors import DrbotError, InvalidTransition, NotFound, UsageError
 from orchestration.models import TERMINAL_WAVE_STATUSES, Execution, ExecutionStatus, WaveStatus
-from orchestration.services.executions import find_execution, list_executions
+from orchestration.services.execution_queries import find_execution, list_executions
 
 PROMPT = "drbot> "
 INTERRUPTED = 130  # the exit status of a session ended by Ctrl-C (128 + SIGINT)

@@ -64,7 +64,7 @@ from orchestration.config import Settings
 from orchestration.context import Services
 from orchestration.models import EventType, Execution, ExecutionEvent, LaunchStatus, SlackThread
 from orchestration.ports import CompositeNotifier, defer_until_flushed
-from orchestration.services.executions import update_slack_thread
+from orchestration.services.execution_threads import update_slack_thread
 from orchestration.services.report import closing_event, evidence_report, plan_of
 
 if TYPE_CHECKING:

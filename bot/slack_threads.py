@@ -38,7 +38,8 @@ from bot.views.message import Message
 from orchestration.context import Services
 from orchestration.errors import DrbotError
 from orchestration.models import Execution, ExecutionStatus, SlackThread
-from orchestration.services.executions import cancel_execution, update_slack_thread
+from orchestration.services.execution_control import cancel_execution
+from orchestration.services.execution_threads import update_slack_thread
 
 logger = logging.getLogger(__name__)
 

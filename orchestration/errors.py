@@ -3,11 +3,43 @@
 Each class has a stable upper-case `code` (the seed contract's `error` field) and an HTTP status.
 They are turned into API responses, Slack text and console text in exactly one place each
 (`DrbotError.to_body` is the wire shape: `{"error": CODE, "message": text, ...details}`).
+
+The message says what is wrong, never what to type: an error that a person can do something about
+names that as a `Remedy` (an operation, and the id it applies to), which bot/views/errors.py words
+as the `/dr` command to type. The wire body leaves the remedy out.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar
+
+
+class Action(StrEnum):
+    """What a person can do about a refusal, named by operation."""
+
+    REQUEST_RUN = "request_run"  # request a new run of the plan
+    REQUEST_RECOVERY = "request_recovery"  # run a recovery, which approvers approve
+    CANCEL_EXECUTION = "cancel_execution"  # cancel the execution (`target`)
+    STOP_RUN = "stop_run"  # cancelling is how a run is stopped
+    REJECT_EXECUTION = "reject_execution"  # an approver rejects the request (`target`)
+    LIST_EXECUTIONS = "list_executions"
+    LIST_GROUPS = "list_groups"
+    LIST_PLANS = "list_plans"
+    LIST_SCHEDULES = "list_schedules"
+    APPROVE_SCHEDULE = "approve_schedule"  # an approver approves the schedule (`target`)
+    DELETE_SCHEDULE = "delete_schedule"  # delete the schedule (`target`)
+    PAUSE_OR_DELETE_SCHEDULE = "pause_or_delete_schedule"
+    SYNC_SCHEDULE = "sync_schedule"  # resuming or pausing the schedule (`target`) tries again
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """What the person can do next: an action, and the id it applies to (empty: none)."""
+
+    action: Action
+    target: str = ""
 
 
 class DrbotError(Exception):
@@ -17,8 +49,10 @@ class DrbotError(Exception):
     status: ClassVar[int] = 500
 
     def __init__(self, message: str, **details: Any) -> None:
+        """`details` go into the wire body, all but `remedy` (a `Remedy`), which bot/ words."""
         super().__init__(message)
         self.message = message
+        self.remedy: Remedy | None = details.pop("remedy", None)
         self.details = details
 
     def to_body(self) -> dict[str, Any]:

@@ -42,6 +42,9 @@ TagValue = Annotated[str, StringConstraints(max_length=256)]
 RoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+$")]
 
 
+MAX_MINUTES = 10_080  # a week: the longest cleanup delay, gate wait or RTO target drbot accepts
+
+
 def new_id() -> str:
     """A new UUID4 id, the format of every drbot id."""
     return str(uuid.uuid4())
@@ -166,7 +169,7 @@ class RecoveryPlan(WireModel):
     plan_name: Name
     description: Description = ""
     waves: Annotated[list[Wave], Field(min_length=1, max_length=100)]
-    rto_target_minutes: int | None = Field(default=None, ge=1, le=10_080)
+    rto_target_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
     notification_channel: SlackChannelId | None = None
     created_by: str = "system"
     created_date: EpochSeconds = 0
@@ -262,6 +265,11 @@ def find_cycle(depends_on: dict[int, list[int]]) -> list[int] | None:
 class ExecutionType(StrEnum):
     DRILL = "DRILL"
     RECOVERY = "RECOVERY"
+
+    @property
+    def word(self) -> str:
+        """`drill` or `recovery`, as a sentence says it (`.capitalize()` when it starts one)."""
+        return self.value.lower()
 
 
 class ExecutionStatus(StrEnum):
@@ -510,7 +518,7 @@ class UnattendedGates(WireModel):
     """A schedule's answer to "what does this drill do at a gate?" (docs/schedules.md)."""
 
     action: GateAction
-    wait_minutes: int | None = Field(default=None, ge=1, le=10_080)
+    wait_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
 
     @model_validator(mode="after")
     def _minutes_with_wait(self) -> Self:
@@ -566,7 +574,7 @@ class Execution(WireModel):
     slack: SlackThread | None = None
     state_machine_arn: str | None = None
     required_approvals: int = Field(default=0, ge=0, le=5)
-    cleanup_after_minutes: int | None = Field(default=None, ge=0, le=10_080)
+    cleanup_after_minutes: int | None = Field(default=None, ge=0, le=MAX_MINUTES)
     cleanup: CleanupRun | None = None
     gates_passed: list[int] = Field(default_factory=list)  # waves whose pauseBefore gate was released
     gate_wave: int | None = None  # the wave whose pauseBefore gate holds the execution PAUSED
@@ -680,7 +688,7 @@ class Schedule(WireModel):
     enabled: bool = True
     execution_type: ExecutionType = ExecutionType.DRILL
     approved_by: str | None = None
-    cleanup_after_minutes: int | None = Field(default=None, ge=0, le=10_080)
+    cleanup_after_minutes: int | None = Field(default=None, ge=0, le=MAX_MINUTES)
     at_gate: UnattendedGates | None = None  # required when the plan has pause gates
     created_by: str = "system"
     created_date: EpochSeconds = 0

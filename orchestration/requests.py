@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field
 
 from orchestration.models import (
+    MAX_MINUTES,
     AccountId,
     Description,
     ExecutionType,
@@ -74,7 +75,7 @@ class CreateRecoveryPlan(WireModel):
     plan_name: Name
     description: Description = ""
     waves: list[Wave] = Field(min_length=1, max_length=100)
-    rto_target_minutes: int | None = Field(default=None, ge=1, le=10_080)
+    rto_target_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
     notification_channel: SlackChannelId | None = None
 
 
@@ -82,7 +83,7 @@ class UpdateRecoveryPlan(WireModel):
     plan_name: Name | None = None
     description: Description | None = None
     waves: list[Wave] | None = Field(default=None, min_length=1, max_length=100)
-    rto_target_minutes: int | None = Field(default=None, ge=1, le=10_080)
+    rto_target_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
     notification_channel: SlackChannelId | None = None
     version: int | None = Field(default=None, ge=1, description="The version you read; refused if stale.")
 
@@ -105,6 +106,6 @@ class StartExecution(WireModel):
     cleanup_after_minutes: int | None = Field(
         default=None,
         ge=0,
-        le=10_080,
+        le=MAX_MINUTES,
         description="Drills: terminate the recovery instances this long after the end (default: at once).",
     )

@@ -35,7 +35,7 @@ from orchestration.models import (
 )
 from orchestration.requests import StartExecution
 from orchestration.services.common import active_executions
-from orchestration.services.executions import execute_recovery_plan
+from orchestration.services.execution_start import execute_recovery_plan
 from orchestration.store.base import SCHEDULES, Audited
 from scheduler.backends.port import ScheduleBackend
 from scheduler.reporting import ScheduleReporter, tell
@@ -118,7 +118,7 @@ def fire_schedule(
         other = running[0]
         return refused(
             FireOutcome.SKIPPED,
-            f"Skipped the scheduled drill of {plan.plan_name} due {due}: its {_kind(other.execution_type)} "
+            f"Skipped the scheduled drill of {plan.plan_name} due {due}: its {other.execution_type.word} "
             f"{other.execution_id[:8]} is still {other.status}.{_next_text(services, schedule)}",
             executionId=other.execution_id,
         )
@@ -325,10 +325,6 @@ def _plan_name(services: Services, schedule: Schedule) -> str:
         return services.store.get_plan(schedule.plan_id).plan_name
     except NotFound:
         return schedule.plan_id
-
-
-def _kind(execution_type: ExecutionType) -> str:
-    return "drill" if execution_type == ExecutionType.DRILL else "recovery"
 
 
 # what a schedule approved before its plan gained pause gates does at one: wait an hour for a person

@@ -21,19 +21,22 @@ from typing import Any
 
 from orchestration.context import Services
 from orchestration.errors import (
+    Action,
     Conflict,
     InternalError,
     InvalidScheduleExpression,
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    Remedy,
     StaleVersion,
     ValidationFailed,
 )
-from orchestration.models import ExecutionType, RecoveryPlan, Schedule, UnattendedGates
+from orchestration.models import MAX_MINUTES, ExecutionType, RecoveryPlan, Schedule, UnattendedGates
 from orchestration.rbac import Permission
 from orchestration.schedule_expressions import parse, validate_timezone
 from orchestration.services.access import require as require_permission
+from orchestration.services.id_prefix import find_by_id_prefix
 from orchestration.services.plans import find_plan
 from orchestration.store.base import SCHEDULES, Audited
 from orchestration.validation import parse_model
@@ -41,9 +44,7 @@ from scheduler.backends.port import ScheduleBackend
 from scheduler.backends.selection import schedule_backend
 from scheduler.timing import upcoming
 
-MIN_PREFIX = 6  # a schedule may be named by this many leading characters of its id, or more
 PREVIEW_COUNT = 5  # fire times shown when a schedule is requested
-MAX_CLEANUP_MINUTES = 10_080
 _RETRIES = 8
 
 
@@ -106,16 +107,16 @@ def create_schedule(services: Services, request: NewSchedule, actor: str) -> Sch
     require_permission(services, actor, Permission.MANAGE_SCHEDULES)
     if request.execution_type != ExecutionType.DRILL:
         raise ValidationFailed(
-            "Only drills can be scheduled: an unattended real failover is refused. Run a recovery with "
-            "`/dr plan run <plan> --recovery`, which two approvers approve.",
+            "Only drills can be scheduled: an unattended real failover is refused.",
+            remedy=Remedy(Action.REQUEST_RECOVERY),
             field="executionType",
         )
     expression = parse(request.expression)
     timezone = validate_timezone(request.timezone)
     cleanup = request.cleanup_after_minutes
-    if cleanup is not None and not 0 <= cleanup <= MAX_CLEANUP_MINUTES:
+    if cleanup is not None and not 0 <= cleanup <= MAX_MINUTES:
         raise ValidationFailed(
-            f"cleanupAfterMinutes must be from 0 to {MAX_CLEANUP_MINUTES}, not {cleanup}",
+            f"cleanupAfterMinutes must be from 0 to {MAX_MINUTES}, not {cleanup}",
             field="cleanupAfterMinutes",
         )
     plan = find_plan(services, request.plan)
@@ -189,8 +190,8 @@ def _sync(backend: ScheduleBackend, schedule: Schedule, what: str) -> None:
     except Exception as error:
         raise InternalError(
             f"Schedule {schedule.schedule_id} was {what}, but the {backend.name} scheduler refused the "
-            f"change ({type(error).__name__}: {error}); `/dr schedule resume {schedule.schedule_id[:8]}` or "
-            "`pause` tries again.",
+            f"change ({type(error).__name__}: {error}).",
+            remedy=Remedy(Action.SYNC_SCHEDULE, schedule.schedule_id),
             scheduleId=schedule.schedule_id,
         ) from error
 
@@ -237,7 +238,8 @@ def reject_schedule(services: Services, schedule_id: str, actor: str, reason: st
         if current.approved_by is not None:
             raise InvalidTransition(
                 f"Schedule {schedule_id} was approved by {current.approved_by}: it can no longer be "
-                f"rejected; `/dr schedule pause` or `delete` it instead.",
+                "rejected.",
+                remedy=Remedy(Action.PAUSE_OR_DELETE_SCHEDULE, schedule_id),
                 currentStatus=str(state_of(current)),
                 scheduleId=schedule_id,
             )
@@ -313,7 +315,8 @@ def _require_plan(services: Services, schedule: Schedule) -> None:
     if plan_of(services, schedule) is None:
         raise NotFound(
             f"Schedule {schedule.schedule_id}'s recovery plan ({schedule.plan_id}) was deleted: it cannot "
-            f"run. `/dr schedule delete {schedule.schedule_id[:8]}` removes it.",
+            "run.",
+            remedy=Remedy(Action.DELETE_SCHEDULE, schedule.schedule_id),
             resourceType="plan",
             resourceId=schedule.plan_id,
         )
@@ -322,8 +325,8 @@ def _require_plan(services: Services, schedule: Schedule) -> None:
 def _require_approved(schedule: Schedule, what: str) -> None:
     if schedule.approved_by is None:
         raise InvalidTransition(
-            f"Schedule {schedule.schedule_id} awaits approval: it cannot be {what} yet. An approver approves "
-            f"it with `/dr schedule approve {schedule.schedule_id[:8]}`.",
+            f"Schedule {schedule.schedule_id} awaits approval: it cannot be {what} yet.",
+            remedy=Remedy(Action.APPROVE_SCHEDULE, schedule.schedule_id),
             currentStatus=str(ScheduleState.AWAITING_APPROVAL),
             scheduleId=schedule.schedule_id,
         )
@@ -334,29 +337,11 @@ def _require_approved(schedule: Schedule, what: str) -> None:
 
 def find_schedule(services: Services, ref: str) -> Schedule:
     """A schedule by its id or a unique prefix of it (at least MIN_PREFIX characters)."""
-    ref = ref.strip().lower()
-    try:
-        return services.store.get_schedule(ref)
-    except NotFound:
-        pass
-    if len(ref) < MIN_PREFIX:
-        raise ValidationFailed(
-            f"`{ref}` is too short to name a schedule: give its id or at least {MIN_PREFIX} of its first "
-            "characters (`/dr schedule list` shows them).",
-            field="schedule",
-        )
-    matches = [s for s in services.store.list_schedules() if s.schedule_id.startswith(ref)]
-    if not matches:
-        raise NotFound(
-            f"No schedule with id or id prefix '{ref}'. `/dr schedule list` lists them.",
-            resourceType="schedule",
-            resourceId=ref,
-        )
-    if len(matches) > 1:
-        raise ValidationFailed(
-            f"'{ref}' is the start of {len(matches)} schedule ids: give more characters.", field="schedule"
-        )
-    return matches[0]
+
+    def ids() -> list[str]:  # listed only when `ref` is not a whole id
+        return [s.schedule_id for s in services.store.list_schedules()]
+
+    return find_by_id_prefix(ref, "schedule", services.store.get_schedule, ids, Action.LIST_SCHEDULES)
 
 
 def list_schedules(services: Services, plan_ref: str | None = None) -> list[Schedule]:
@@ -393,7 +378,6 @@ def next_for_plan(
 
 
 __all__ = [
-    "MIN_PREFIX",
     "PREVIEW_COUNT",
     "NewSchedule",
     "ScheduleOutcome",

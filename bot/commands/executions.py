@@ -11,16 +11,14 @@ from bot.commands.registry import Command, CommandContext, Handler
 from bot.views.executions import build_execution_summary, build_executions_list, build_outcome
 from bot.views.message import Message
 from orchestration.errors import UsageError
-from orchestration.services.executions import (
-    active_executions,
+from orchestration.services.execution_control import (
     approve_execution,
     cancel_execution,
-    find_execution,
-    list_executions,
     pause_execution,
     reject_execution,
     resume_execution,
 )
+from orchestration.services.execution_queries import active_executions, find_execution, list_executions
 from orchestration.services.plans import find_plan
 
 LIST_LIMIT = 50

@@ -13,13 +13,11 @@ from bot.commands.registry import Command, CommandContext, ThreadRoot
 from bot.views.executions import build_approval_request, build_started
 from bot.views.message import Message
 from orchestration.errors import UsageError
-from orchestration.models import ExecutionStatus, ExecutionType, SlackThread
+from orchestration.models import MAX_MINUTES, ExecutionStatus, ExecutionType, SlackThread
 from orchestration.requests import StartExecution
-from orchestration.services.executions import execute_recovery_plan
+from orchestration.services.execution_start import execute_recovery_plan
 from orchestration.services.plans import find_plan
 from orchestration.validation import parse_model
-
-MAX_CLEANUP_MINUTES = 10_080  # a week, as the model allows
 
 
 def parse_minutes(value: str | None, flag: str) -> int | None:
@@ -27,9 +25,9 @@ def parse_minutes(value: str | None, flag: str) -> int | None:
     if value is None:
         return None
     text = value.strip()
-    if not text.isdigit() or int(text) > MAX_CLEANUP_MINUTES:
+    if not text.isdigit() or int(text) > MAX_MINUTES:
         raise UsageError(
-            f"`--{flag}` takes a whole number of minutes from 0 to {MAX_CLEANUP_MINUTES}, not `{value}`."
+            f"`--{flag}` takes a whole number of minutes from 0 to {MAX_MINUTES}, not `{value}`."
         )
     return int(text)
 

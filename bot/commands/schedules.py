@@ -13,7 +13,7 @@ import re
 
 from bot.commands.grammar import Arguments, Flag, Positional
 from bot.commands.registry import ApprovalRequest, Command, CommandContext, Handler
-from bot.commands.runs import MAX_CLEANUP_MINUTES, parse_minutes
+from bot.commands.runs import parse_minutes
 from bot.views.message import Message
 from bot.views.schedules import (
     build_next_fires,
@@ -24,7 +24,7 @@ from bot.views.schedules import (
     build_schedules_list,
 )
 from orchestration.errors import UsageError
-from orchestration.models import GateAction, RecoveryPlan, Schedule, UnattendedGates
+from orchestration.models import MAX_MINUTES, GateAction, RecoveryPlan, Schedule, UnattendedGates
 from scheduler.service import (
     NewSchedule,
     ScheduleOutcome,
@@ -74,11 +74,9 @@ def parse_at_gate(value: str | None) -> UnattendedGates | None:
         return UnattendedGates(action=GateAction.PASS)
     kind, _, minutes = text.partition(":")
     digits = minutes.isascii() and minutes.isdigit()
-    if kind == GateAction.WAIT.value and digits and 1 <= int(minutes) <= MAX_CLEANUP_MINUTES:
+    if kind == GateAction.WAIT.value and digits and 1 <= int(minutes) <= MAX_MINUTES:
         return UnattendedGates(action=GateAction.WAIT, wait_minutes=int(minutes))
-    raise UsageError(
-        f"`--at-gate` takes {AT_GATE_USAGE}, minutes from 1 to {MAX_CLEANUP_MINUTES}; not `{value}`."
-    )
+    raise UsageError(f"`--at-gate` takes {AT_GATE_USAGE}, minutes from 1 to {MAX_MINUTES}; not `{value}`.")
 
 
 def _show(ctx: CommandContext, schedule: Schedule, headline: str | None = None) -> Message:

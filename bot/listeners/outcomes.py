@@ -22,7 +22,7 @@ from bot.views.common import escape
 from bot.views.executions import build_approval_copy
 from bot.views.message import Message
 from orchestration.context import Services
-from orchestration.services.executions import Outcome
+from orchestration.services.execution_control import Outcome
 
 logger = logging.getLogger(__name__)
 

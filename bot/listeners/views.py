@@ -44,7 +44,7 @@ from orchestration.requests import (
     UpdateProtectionGroup,
     UpdateRecoveryPlan,
 )
-from orchestration.services.executions import reject_execution
+from orchestration.services.execution_control import reject_execution
 from orchestration.services.groups import create_protection_group, update_protection_group
 from orchestration.services.plans import create_recovery_plan, update_recovery_plan
 from orchestration.validation import parse_model

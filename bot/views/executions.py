@@ -28,7 +28,8 @@ from orchestration.models import (
     WaveRun,
     WaveStatus,
 )
-from orchestration.services.executions import ApprovalOutcome, Outcome, preflight_warnings, progress
+from orchestration.services.execution_control import ApprovalOutcome, Outcome
+from orchestration.services.execution_queries import preflight_warnings, progress
 
 WAVE_COLUMNS = ("#", "Wave", "Status", "Servers launched", "Elapsed")
 LIST_COLUMNS = ("ID", "Plan", "Type", "Status", "Requested by", "Requested", "Waves done", "Servers")
@@ -72,7 +73,7 @@ def short_id(execution_id: str) -> str:
 
 
 def kind_title(execution: Execution) -> str:
-    return "Drill" if execution.execution_type == ExecutionType.DRILL else "Recovery"
+    return execution.execution_type.word.capitalize()
 
 
 def utc_text(epoch: int) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from bot.views.common import truncate
+from bot.views.errors import explain
 from orchestration.errors import DrbotError
 
 MAX_ERROR_TEXT = 300  # Slack shows a short line under the input
@@ -29,9 +30,9 @@ def inline_errors(error: DrbotError, block_of: BlockOf, fallback: str) -> dict[s
             errors[block] = truncate(_sentence(str(problem.get("message") or error.message)), MAX_ERROR_TEXT)
     field = error.details.get("field")
     if not errors and isinstance(field, str) and (block := block_of(field)) is not None:
-        errors[block] = truncate(error.message, MAX_ERROR_TEXT)
+        errors[block] = truncate(explain(error), MAX_ERROR_TEXT)
     if not errors:
-        errors[fallback] = truncate(error.message, MAX_ERROR_TEXT)
+        errors[fallback] = truncate(explain(error), MAX_ERROR_TEXT)
     return errors
 
 

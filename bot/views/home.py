@@ -18,7 +18,7 @@ from bot.views.mrkdwn import code, escape_mrkdwn, escape_with_mentions, mention
 from bot.views.schedules import approval_buttons
 from orchestration.clock import duration_text
 from orchestration.models import Execution, ExecutionStatus
-from orchestration.services.executions import progress
+from orchestration.services.execution_queries import progress
 
 MAX_LISTED = 10  # items per section (a Home tab holds at most 100 blocks)
 _VERDICT_EMOJI = {

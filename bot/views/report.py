@@ -28,7 +28,7 @@ from bot.views.groups import MAX_TABLE_DATA_ROWS, bullet_sections, plural
 from bot.views.message import Message
 from bot.views.mrkdwn import escape_mrkdwn, escape_with_mentions, mention
 from orchestration.clock import duration_text
-from orchestration.models import CleanupStatus, ExecutionType, LaunchStatus
+from orchestration.models import CleanupStatus, LaunchStatus
 from orchestration.services.report import (
     CleanupReport,
     EventRecord,
@@ -70,7 +70,7 @@ def iso(moment: datetime | None) -> str:
 
 
 def _kind(report: EvidenceReport) -> str:
-    return "Drill" if report.execution_type == ExecutionType.DRILL else "Recovery"
+    return report.execution_type.word.capitalize()
 
 
 def _seconds(value: int | None) -> str:

@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+from orchestration.approval_expiry import expire
 from orchestration.drs.gateway import DrsJob, RecoveryInstance
 from orchestration.engine.cleanup import look
 from orchestration.engine.decide import IN_FLIGHT, Decision, Observation, decide
 from orchestration.engine.launch import launch_wave
-from orchestration.engine.tick import ENGINE, TAG_EXECUTION, TAG_WAVE, Place, Tick, kind_word
+from orchestration.engine.tick import ENGINE, TAG_EXECUTION, TAG_WAVE, Place, Tick
 from orchestration.engine.timing import wait_seconds
 from orchestration.errors import DrsUnavailable, StaleVersion
 from orchestration.models import (
@@ -110,7 +111,8 @@ def _run(tick: Tick) -> AdvanceResult:
             execution.with_status(ExecutionStatus.RUNNING, tick.now).with_event(
                 EventType.STARTED,
                 tick.now,
-                f"{kind_word(execution)} of {execution.plan_name} started: {len(execution.waves)} wave(s)",
+                f"{execution.execution_type.word.capitalize()} of {execution.plan_name} started: "
+                f"{len(execution.waves)} wave(s)",
             )
         )
     tick.streak = execution.transient_errors
@@ -144,11 +146,7 @@ def _cleanup_backing_off(execution: Execution) -> bool:
 def _expire_if_due(tick: Tick, execution: Execution) -> Execution:
     if execution.expires_at is None or tick.now < execution.expires_at:
         return execution
-    expired = execution.with_status(ExecutionStatus.EXPIRED, tick.now, reason="Approval request expired")
-    expired = expired.with_event(
-        EventType.EXPIRED, tick.now, "The approval request expired before enough approvers approved it"
-    )
-    return deliver(tick.services, tick.save(expired))
+    return deliver(tick.services, tick.save(expire(execution, tick.now)))
 
 
 def _observe(tick: Tick, execution: Execution) -> Observation:

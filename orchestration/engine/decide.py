@@ -311,7 +311,7 @@ def _finish(execution: Execution, target: ExecutionStatus, now: int, reason: str
         _E.FAILED: EventType.FAILED,
         _E.CANCELLED: EventType.CANCELLED,
     }[target]
-    kind = "Drill" if execution.execution_type == ExecutionType.DRILL else "Recovery"
+    kind = execution.execution_type.word.capitalize()
     ended = ended.with_event(
         event,
         now,

@@ -116,7 +116,7 @@ def _failed(execution: Execution, name: str, cause: str, now: int) -> Execution:
     note = ""
     if in_flight:
         note = f" Wave(s) {', '.join(map(str, in_flight))} were in flight and are no longer watched."
-    kind = "Drill" if execution.execution_type == ExecutionType.DRILL else "Recovery"
+    kind = execution.execution_type.word.capitalize()
     failed = execution.with_status(
         ExecutionStatus.FAILED, now, reason=f"The state machine driving it failed: {name}: {cause}"
     ).model_copy(update={"task_token": None})

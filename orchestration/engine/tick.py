@@ -18,7 +18,7 @@ from aws_lambda_powertools import Logger
 
 from orchestration.drs.gateway import DrsGateway, DrsJob
 from orchestration.errors import DrbotError, StaleVersion
-from orchestration.models import EventType, Execution, ExecutionType, WaveRun
+from orchestration.models import EventType, Execution, WaveRun
 
 if TYPE_CHECKING:
     from orchestration.context import Services
@@ -96,10 +96,6 @@ class Tick:
             extra={"execution_id": execution.execution_id, "error_code": error.code},
         )
         return self.save(execution)
-
-
-def kind_word(execution: Execution) -> str:
-    return "Drill" if execution.execution_type == ExecutionType.DRILL else "Recovery"
 
 
 def named(names: list[str], limit: int = 10) -> str:

@@ -21,11 +21,33 @@ from aws_lambda_powertools import Logger
 from pydantic import Field
 
 from orchestration.handlers.api import Call, Operation, OperationHandler
+from orchestration.handlers.execution_shapes import (
+    execution_details,
+    execution_jobs,
+    execution_status,
+    execution_summary,
+    execution_waves,
+)
 from orchestration.models import Execution, ExecutionStatus, WireModel
 from orchestration.observability import lambda_entry
 from orchestration.requests import StartExecution
-from orchestration.services import executions
-from orchestration.services.executions import ApprovalOutcome, Outcome
+from orchestration.services.execution_control import (
+    ApprovalOutcome,
+    Outcome,
+    approve_execution,
+    cancel_execution,
+    pause_execution,
+    reject_execution,
+    resume_execution,
+)
+from orchestration.services.execution_queries import (
+    DEFAULT_LIST_LIMIT,
+    get_execution,
+    list_execution_page,
+    parse_date,
+    preflight_warnings,
+)
+from orchestration.services.execution_start import execute_recovery_plan
 
 logger = Logger(service="drbot")
 
@@ -46,7 +68,7 @@ def _status_url(execution_id: str) -> str:
 
 def _start(call: Call) -> dict[str, Any]:
     request = cast(StartExecution, call.body)
-    execution = executions.execute_recovery_plan(
+    execution = execute_recovery_plan(
         call.services,
         request,
         call.actor,
@@ -62,7 +84,7 @@ def _start(call: Call) -> dict[str, Any]:
         else STARTED_MESSAGE,
         "statusUrl": _status_url(execution.execution_id),
     }
-    warnings = executions.preflight_warnings(execution)
+    warnings = preflight_warnings(execution)
     if warnings:
         response["warnings"] = warnings
     return response
@@ -70,16 +92,16 @@ def _start(call: Call) -> dict[str, Any]:
 
 def _list(call: Call) -> dict[str, Any]:
     limit = call.integer("limit")
-    page = executions.list_execution_page(
+    page = list_execution_page(
         call.services,
         plan_id=call.optional("planId"),
         status=call.optional("status"),
-        limit=executions.DEFAULT_LIST_LIMIT if limit is None else limit,
+        limit=DEFAULT_LIST_LIMIT if limit is None else limit,
         next_token=call.optional("nextToken"),
-        from_date=executions.parse_date(call.optional("fromDate"), "fromDate"),
-        to_date=executions.parse_date(call.optional("toDate"), "toDate"),
+        from_date=parse_date(call.optional("fromDate"), "fromDate"),
+        to_date=parse_date(call.optional("toDate"), "toDate"),
     )
-    items = [executions.execution_summary(e) for e in page.executions]
+    items = [execution_summary(e) for e in page.executions]
     response: dict[str, Any] = {"executions": items, "count": len(items)}
     if page.next_token is not None:
         response["nextToken"] = page.next_token
@@ -107,7 +129,7 @@ def _polled(call: Call) -> Execution:
     needs driving is first advanced once, so polling alone carries it to the end. A failed advance
     is logged and the stored execution answered."""
     services = call.services
-    execution = executions.get_execution(services, call.param("executionId"))
+    execution = get_execution(services, call.param("executionId"))
     if services.settings.backend != "embedded" or not execution.needs_driving:
         return execution
     from orchestration.engine.advance import advance  # the engine, only when a run is to be driven
@@ -118,31 +140,29 @@ def _polled(call: Call) -> Execution:
         logger.warning(
             "advancing on a status call failed", extra={"execution_id": execution.execution_id}, exc_info=True
         )
-    return executions.get_execution(services, execution.execution_id)
+    return get_execution(services, execution.execution_id)
 
 
 def _details(call: Call) -> dict[str, Any]:
-    return executions.execution_details(_polled(call))
+    return execution_details(_polled(call))
 
 
 def _status(call: Call) -> dict[str, Any]:
-    return executions.execution_status(_polled(call))
+    return execution_status(_polled(call))
 
 
 def _waves(call: Call) -> dict[str, Any]:
-    return executions.execution_waves(executions.get_execution(call.services, call.param("executionId")))
+    return execution_waves(get_execution(call.services, call.param("executionId")))
 
 
 def _jobs(call: Call) -> dict[str, Any]:
-    execution = executions.get_execution(call.services, call.param("executionId"))
-    return executions.execution_jobs(call.services, execution)
+    execution = get_execution(call.services, call.param("executionId"))
+    return execution_jobs(call.services, execution)
 
 
 def _reject(call: Call) -> dict[str, Any]:
     body = cast(RejectExecution, call.body)
-    return _outcome(
-        executions.reject_execution(call.services, call.param("executionId"), call.actor, body.reason)
-    )
+    return _outcome(reject_execution(call.services, call.param("executionId"), call.actor, body.reason))
 
 
 OPERATIONS = [
@@ -174,21 +194,21 @@ OPERATIONS = [
         "cancel_execution",
         "POST",
         "/executions/{executionId}/cancel",
-        lambda c: _outcome(executions.cancel_execution(c.services, c.param("executionId"), c.actor)),
+        lambda c: _outcome(cancel_execution(c.services, c.param("executionId"), c.actor)),
         summary="Stop launching waves; a drill's instances are terminated",
     ),
     Operation(
         "pause_execution",
         "POST",
         "/executions/{executionId}/pause",
-        lambda c: _outcome(executions.pause_execution(c.services, c.param("executionId"), c.actor)),
+        lambda c: _outcome(pause_execution(c.services, c.param("executionId"), c.actor)),
         summary="Launch no new wave until resumed (waves in flight finish)",
     ),
     Operation(
         "resume_execution",
         "POST",
         "/executions/{executionId}/resume",
-        lambda c: _outcome(executions.resume_execution(c.services, c.param("executionId"), c.actor)),
+        lambda c: _outcome(resume_execution(c.services, c.param("executionId"), c.actor)),
         summary="Continue a paused execution (passing a pause-before gate)",
     ),
     Operation(
@@ -216,7 +236,7 @@ OPERATIONS = [
         "approve_execution",
         "POST",
         "/executions/{executionId}/approve",
-        lambda c: _outcome(executions.approve_execution(c.services, c.param("executionId"), c.actor)),
+        lambda c: _outcome(approve_execution(c.services, c.param("executionId"), c.actor)),
         summary="Approve a request (a drill needs 1 approver, a recovery 2; never the requester)",
     ),
     Operation(

@@ -16,9 +16,11 @@ from typing import Any
 from orchestration.context import Services
 from orchestration.drs.gateway import SourceServer
 from orchestration.errors import (
+    Action,
     DuplicateName,
     InUse,
     NotFound,
+    Remedy,
     ServerConflict,
     ServersNotFound,
 )
@@ -66,7 +68,8 @@ def find_group(services: Services, ref: str) -> ProtectionGroup:
         return services.store.get_group(ref)
     except NotFound:
         raise NotFound(
-            f"No protection group with id or name '{ref}'. `/dr group list` shows them.",
+            f"No protection group with id or name '{ref}'.",
+            remedy=Remedy(Action.LIST_GROUPS),
             resourceType="group",
             resourceId=ref,
         ) from None

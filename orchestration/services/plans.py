@@ -20,6 +20,7 @@ from orchestration.context import Services
 from orchestration.drs.gateway import SourceServer
 from orchestration.drs.limits import DrsLimits
 from orchestration.errors import (
+    Action,
     DrbotError,
     DrsLimitExceeded,
     DrsUnavailable,
@@ -27,6 +28,7 @@ from orchestration.errors import (
     DuplicateServerInPlan,
     InUse,
     NotFound,
+    Remedy,
     WaveSizeLimitExceeded,
 )
 from orchestration.models import ProtectionGroup, RecoveryPlan, servers_of
@@ -113,7 +115,8 @@ def find_plan(services: Services, ref: str) -> RecoveryPlan:
         return services.store.get_plan(ref)
     except NotFound:
         raise NotFound(
-            f"No recovery plan with id or name '{ref}'. `/dr plan list` shows them.",
+            f"No recovery plan with id or name '{ref}'.",
+            remedy=Remedy(Action.LIST_PLANS),
             resourceType="plan",
             resourceId=ref,
         ) from None

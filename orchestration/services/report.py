@@ -31,7 +31,7 @@ from orchestration.models import (
     WaveRun,
     WireModel,
 )
-from orchestration.services.executions import find_execution, preflight_warnings
+from orchestration.services.execution_queries import find_execution, preflight_warnings
 
 REPORT_FORMAT = 1  # bumped when a field changes meaning
 _T = EventType

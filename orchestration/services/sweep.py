@@ -18,10 +18,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from orchestration.approval_expiry import is_expired
 from orchestration.context import Services
 from orchestration.errors import DrbotError
 from orchestration.models import Execution, ExecutionStatus
-from orchestration.services.executions import get_execution, hand_to_driver, is_expired
+from orchestration.services.execution_queries import get_execution
+from orchestration.services.execution_start import hand_to_driver
 from orchestration.services.preflight import ACTIVE_EXECUTIONS_LIMIT
 
 logger = Logger(service="drbot")

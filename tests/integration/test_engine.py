@@ -16,7 +16,7 @@ from orchestration.models import (
     WaveStatus,
 )
 from orchestration.ports import RecordingNotifier
-from orchestration.services.executions import update_slack_thread
+from orchestration.services.execution_threads import update_slack_thread
 from tests.drills import THREE_TIERS, make_plan, run_until_done, start, three_tier_plan
 
 pytestmark = pytest.mark.every_store  # whole drills, tick by tick, on each store

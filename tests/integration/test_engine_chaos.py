@@ -33,7 +33,7 @@ from orchestration.engine.advance import TAG_EXECUTION, advance
 from orchestration.models import CleanupStatus, ExecutionStatus, LaunchStatus, WaveStatus
 from orchestration.ports import ManualDriver, RecordingNotifier
 from orchestration.requests import StartExecution
-from orchestration.services import executions as ex
+from orchestration.services.execution_start import execute_recovery_plan
 from tests.drills import engine_store, start, three_tier_plan
 
 pytestmark = pytest.mark.slow
@@ -144,7 +144,7 @@ def test_runs_requested_while_drs_throttles_are_accepted_and_end_clean(chaos: Ch
     for drill in range(chaos.drills):
         chaos.simulator.set_throttle(FAULT_RATE, seed=400 + drill)
         body = {"planId": plan.plan_id, "executionType": "DRILL", "initiatedBy": "alice"}
-        execution = ex.execute_recovery_plan(
+        execution = execute_recovery_plan(
             services, StartExecution.model_validate(body), "alice", require_approval=False
         )
         drive(chaos, execution.execution_id)

@@ -169,9 +169,10 @@ def test_two_advances_at_once_launch_each_wave_once(
 
 
 def request_pause(services: Services, execution_id: str, actor: str) -> bool:
-    """What a pause click does (as orchestration/services/executions.py, without its RBAC): RUNNING →
-    PAUSED with its event, saved with a version check and retried on a race, then its event delivered.
-    False if the execution was not RUNNING (not started yet, or already ended) when the pause got there."""
+    """What a pause click does (as orchestration/services/execution_control.py, without its RBAC):
+    RUNNING → PAUSED with its event, saved with a version check and retried on a race, then its event
+    delivered. False if the execution was not RUNNING (not started yet, or already ended) when the
+    pause got there."""
     while True:
         execution = services.store.get_execution(execution_id)
         if execution.status != ExecutionStatus.RUNNING:

@@ -1,6 +1,7 @@
-"""The execution rules (orchestration/services/executions.py) on both stores and the DRS simulator:
-pre-flight refusals, the approval policy, expiry, pause/resume/cancel, and whole drills driven tick by
-tick with `advance` on the fake clock (never sleeping)."""
+"""The execution rules (orchestration/services/execution_start.py, execution_control.py and
+execution_queries.py) on both stores and the DRS simulator: pre-flight refusals, the approval policy,
+expiry, pause/resume/cancel, and whole drills driven tick by tick with `advance` on the fake clock
+(never sleeping)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from orchestration.config import Settings
 from orchestration.drs.limits import DrsLimits
 from orchestration.engine.advance import advance
 from orchestration.errors import (
+    Action,
     DrsLimitExceeded,
     InternalError,
     InUse,
@@ -21,11 +23,13 @@ from orchestration.errors import (
     MissingField,
     NotFound,
     PermissionDenied,
+    Remedy,
     ServerConflict,
     StaleVersion,
     ValidationFailed,
     WaveSizeLimitExceeded,
 )
+from orchestration.handlers.execution_shapes import execution_jobs
 from orchestration.models import (
     CleanupStatus,
     EventType,
@@ -37,8 +41,21 @@ from orchestration.models import (
 from orchestration.ports import ManualDriver
 from orchestration.rbac import DEMO_ROLES, Role, RoleConfig
 from orchestration.requests import CreateRecoveryPlan, StartExecution
-from orchestration.services import executions as ex
 from orchestration.services.execution_builder import build_execution
+from orchestration.services.execution_control import (
+    approve_execution,
+    cancel_execution,
+    pause_execution,
+    reject_execution,
+    resume_execution,
+)
+from orchestration.services.execution_queries import (
+    find_execution,
+    get_execution,
+    list_executions,
+    preflight_warnings,
+)
+from orchestration.services.execution_start import execute_recovery_plan
 from orchestration.services.plans import create_recovery_plan
 from tests.drills import make_plan, run_until_done, three_tier_plan
 
@@ -60,7 +77,7 @@ def ask(
     **kw: Any,
 ) -> Any:
     """`actor` requests a run of `plan` that needs approval."""
-    return ex.execute_recovery_plan(
+    return execute_recovery_plan(
         services, request(plan, kind, reason=reason), actor, require_approval=True, **kw
     )
 
@@ -124,7 +141,7 @@ def test_a_drill_request_waits_for_one_approver_then_runs_to_completion(svc, clo
     # notifiers hear at once, not on the next tick
     assert [e.type for e in svc.notifier.events(execution.execution_id)] == [EventType.REQUESTED]
 
-    outcome = ex.approve_execution(svc, execution.execution_id, "bob")
+    outcome = approve_execution(svc, execution.execution_id, "bob")
     assert (outcome.changed, outcome.started, outcome.approvals_missing) == (True, True, 0)
     assert outcome.execution.status == ExecutionStatus.PENDING
     assert [a.user_id for a in outcome.execution.approvals] == ["bob"]
@@ -142,7 +159,7 @@ def test_a_drill_request_waits_for_one_approver_then_runs_to_completion(svc, clo
 
 def test_direct_start_needs_no_approval_and_is_handed_to_the_driver(svc, simulator):
     plan = three_tier_plan(svc, simulator)
-    execution = ex.execute_recovery_plan(svc, request(plan), "automation-script", require_approval=False)
+    execution = execute_recovery_plan(svc, request(plan), "automation-script", require_approval=False)
     assert execution.status == ExecutionStatus.PENDING
     assert (execution.required_approvals, execution.expires_at) == (0, None)
     assert svc.driver.started == [execution.execution_id]
@@ -151,7 +168,7 @@ def test_direct_start_needs_no_approval_and_is_handed_to_the_driver(svc, simulat
 
 def test_a_run_approved_beforehand_starts_at_once(svc, simulator):
     plan = three_tier_plan(svc, simulator)
-    execution = ex.execute_recovery_plan(
+    execution = execute_recovery_plan(
         svc, request(plan), "alice", require_approval=False, approved_by="bob", schedule_id="sched-1"
     )
     assert (execution.status, execution.required_approvals, execution.schedule_id) == (
@@ -178,7 +195,7 @@ def test_what_the_driver_records_is_saved_even_when_the_engine_wrote_first(svc, 
 
     svc.driver = StepFunctionsLike()
     plan = three_tier_plan(svc, simulator)
-    execution = ex.execute_recovery_plan(svc, request(plan), "alice", require_approval=False)
+    execution = execute_recovery_plan(svc, request(plan), "alice", require_approval=False)
     stored = svc.store.get_execution(execution.execution_id)
     assert stored.state_machine_arn == "arn:aws:states:us-east-1:1:execution:x"
     assert stored.status == ExecutionStatus.RUNNING  # the engine's write was kept
@@ -192,7 +209,7 @@ def test_a_driver_that_cannot_start_fails_the_execution_without_launching(svc, s
     svc.driver = Broken()
     plan = three_tier_plan(svc, simulator)
     with pytest.raises(InternalError, match="could not be started"):
-        ex.execute_recovery_plan(svc, request(plan), "alice", require_approval=False)
+        execute_recovery_plan(svc, request(plan), "alice", require_approval=False)
     [failed] = svc.store.list_executions()
     assert failed.status == ExecutionStatus.FAILED
     assert "nothing was launched" in (failed.status_reason or "")
@@ -213,7 +230,7 @@ def test_server_conflict_names_the_servers_and_creates_nothing(svc, simulator):
     body = {"planName": "DB only", "waves": [{"waveNumber": 1, "waveName": "DB", "protectionGroupId": db}]}
     other = create_recovery_plan(svc, CreateRecoveryPlan.model_validate(body), "alice").plan
     with pytest.raises(ServerConflict, match=r"in the PENDING_APPROVAL execution .* of plan 'DR'"):
-        ex.execute_recovery_plan(svc, request(other), "alice", require_approval=True)
+        execute_recovery_plan(svc, request(other), "alice", require_approval=True)
     assert [e.execution_id for e in svc.store.list_executions()] == [first.execution_id]
 
 
@@ -246,7 +263,7 @@ def test_unhealthy_replication_is_a_warning_recorded_with_the_request(svc, simul
     groups = {"App": {"serverSelectionTags": {"Application": "inventory"}}}  # app-inventory-02 STALLED
     plan = make_plan(svc, [{"name": "App", "group": "App"}], groups)
     execution = ask(svc, plan)
-    [warning] = ex.preflight_warnings(execution)
+    [warning] = preflight_warnings(execution)
     assert warning["code"] == "REPLICATION_UNHEALTHY" and "app-inventory-02" in warning["message"]
     assert execution.events[0].details["warnings"] == [warning]
     assert "1 warning(s)" in execution.events[0].message
@@ -285,7 +302,7 @@ def test_the_requester_never_approves_their_own_request(svc, simulator):
     with_roles(svc, {"admin": ["root"], "approver": ["bob"]})
     execution = ask(svc, plan, actor="root")
     with pytest.raises(PermissionDenied, match="root requested this drill and cannot approve it"):
-        ex.approve_execution(svc, execution.execution_id, "root")
+        approve_execution(svc, execution.execution_id, "root")
     stored = svc.store.get_execution(execution.execution_id)
     assert (stored.status, stored.approvals, stored.version) == (
         ExecutionStatus.PENDING_APPROVAL,
@@ -297,22 +314,22 @@ def test_the_requester_never_approves_their_own_request(svc, simulator):
 def test_approving_needs_the_approve_permission(svc, simulator):
     execution = ask(svc, three_tier_plan(svc, simulator))
     with pytest.raises(PermissionDenied, match="dave may not approve: that needs the role admin, approver"):
-        ex.approve_execution(svc, execution.execution_id, "dave")
+        approve_execution(svc, execution.execution_id, "dave")
 
 
 def test_a_recovery_needs_two_distinct_approvers(svc, simulator):
     execution = ask(svc, three_tier_plan(svc, simulator), ExecutionType.RECOVERY)
     assert execution.required_approvals == 2
-    first = ex.approve_execution(svc, execution.execution_id, "bob")
+    first = approve_execution(svc, execution.execution_id, "bob")
     assert (first.changed, first.started, first.approvals_missing) == (True, False, 1)
     assert first.execution.status == ExecutionStatus.PENDING_APPROVAL
     assert "1 more approval(s) from a different approver" in first.message
-    again = ex.approve_execution(svc, execution.execution_id, "bob")
+    again = approve_execution(svc, execution.execution_id, "bob")
     assert (again.changed, again.started) == (False, False)
     assert "already approved" in again.message
     assert [a.user_id for a in again.execution.approvals] == ["bob"]
     assert svc.driver.started == []
-    second = ex.approve_execution(svc, execution.execution_id, "carol")
+    second = approve_execution(svc, execution.execution_id, "carol")
     assert (second.changed, second.started, second.execution.status) == (True, True, ExecutionStatus.PENDING)
     assert svc.driver.started == [execution.execution_id]
     assert types(second.execution).count(EventType.APPROVED) == 2
@@ -320,9 +337,9 @@ def test_a_recovery_needs_two_distinct_approvers(svc, simulator):
 
 def test_a_double_click_after_the_start_is_a_harmless_no_op(svc, simulator):
     execution = ask(svc, three_tier_plan(svc, simulator))
-    ex.approve_execution(svc, execution.execution_id, "bob")
-    late = ex.approve_execution(svc, execution.execution_id, "bob")
-    other = ex.approve_execution(svc, execution.execution_id, "carol")
+    approve_execution(svc, execution.execution_id, "bob")
+    late = approve_execution(svc, execution.execution_id, "bob")
+    other = approve_execution(svc, execution.execution_id, "carol")
     assert (late.changed, other.changed) == (False, False)
     assert "already approved by bob" in other.message
     assert svc.driver.started == [execution.execution_id]
@@ -345,7 +362,7 @@ def test_racing_approvals_start_one_execution(svc, simulator, kind, approvers, a
     def approve(user: str) -> None:
         try:
             barrier.wait()
-            outcomes.append(ex.approve_execution(svc, execution.execution_id, user))
+            outcomes.append(approve_execution(svc, execution.execution_id, user))
         except BaseException as error:  # surfaced below
             errors.append(error)
 
@@ -368,16 +385,16 @@ def test_an_expired_request_becomes_expired_on_touch_and_cannot_be_approved(svc,
     execution = ask(svc, three_tier_plan(svc, simulator))
     assert execution.expires_at == int(clock.now()) + 300
     clock.advance(299)
-    assert ex.get_execution(svc, execution.execution_id).status == ExecutionStatus.PENDING_APPROVAL
+    assert get_execution(svc, execution.execution_id).status == ExecutionStatus.PENDING_APPROVAL
     clock.advance(1)
     with pytest.raises(InvalidTransition, match=r"expired at .* so it can no longer be approved"):
-        ex.approve_execution(svc, execution.execution_id, "bob")
+        approve_execution(svc, execution.execution_id, "bob")
     stored = svc.store.get_execution(execution.execution_id)
     assert stored.status == ExecutionStatus.EXPIRED and stored.approvals == []
     assert types(stored) == [EventType.REQUESTED, EventType.EXPIRED]
     assert svc.notifier.events(execution.execution_id)[-1].type == EventType.EXPIRED
     with pytest.raises(InvalidTransition, match="is EXPIRED: only a request awaiting approval"):
-        ex.approve_execution(svc, execution.execution_id, "bob")
+        approve_execution(svc, execution.execution_id, "bob")
     assert svc.driver.started == []
 
 
@@ -393,17 +410,37 @@ def test_an_untouched_expired_request_does_not_block_a_new_run(svc, clock, simul
 def test_reading_an_expired_request_marks_it_expired(svc, clock, simulator):
     execution = ask(svc, three_tier_plan(svc, simulator))
     clock.advance(HOUR)
-    assert ex.get_execution(svc, execution.execution_id).status == ExecutionStatus.EXPIRED
+    assert get_execution(svc, execution.execution_id).status == ExecutionStatus.EXPIRED
     assert types(svc.store.get_execution(execution.execution_id)).count(EventType.EXPIRED) == 1
+
+
+def test_the_engine_and_a_reader_record_the_same_expiry(svc, clock, simulator):
+    plan = three_tier_plan(svc, simulator)
+    read = ask(svc, plan)
+    clock.advance(HOUR)
+    get_execution(svc, read.execution_id)
+    driven = ask(svc, plan)
+    clock.advance(HOUR)
+    advance(svc, driven.execution_id)
+
+    def expiry(execution_id: str) -> str:
+        stored = svc.store.get_execution(execution_id)
+        assert stored.status == ExecutionStatus.EXPIRED and stored.status_reason == "Approval request expired"
+        return next(e.message for e in stored.events if e.type == EventType.EXPIRED)
+
+    assert expiry(read.execution_id).endswith(": 0 of 1 approval(s) were given")
+    assert expiry(driven.execution_id).endswith(": 0 of 1 approval(s) were given")
+    assert expiry(read.execution_id).startswith("The approval request expired at ")
+    assert expiry(driven.execution_id).startswith("The approval request expired at ")
 
 
 def test_reject_needs_a_reason_and_ends_the_request(svc, simulator):
     execution = ask(svc, three_tier_plan(svc, simulator))
     with pytest.raises(MissingField, match="say why"):
-        ex.reject_execution(svc, execution.execution_id, "bob", "  ")
+        reject_execution(svc, execution.execution_id, "bob", "  ")
     with pytest.raises(PermissionDenied):
-        ex.reject_execution(svc, execution.execution_id, "dave", "no")
-    outcome = ex.reject_execution(svc, execution.execution_id, "bob", "change freeze")
+        reject_execution(svc, execution.execution_id, "dave", "no")
+    outcome = reject_execution(svc, execution.execution_id, "bob", "change freeze")
     assert outcome.changed and outcome.execution.status == ExecutionStatus.REJECTED
     assert outcome.execution.status_reason == "Rejected by bob: change freeze"
     rejected = outcome.execution.events[-1]
@@ -412,26 +449,27 @@ def test_reject_needs_a_reason_and_ends_the_request(svc, simulator):
         "bob",
         "change freeze",
     )
-    assert not ex.reject_execution(svc, execution.execution_id, "carol", "also no").changed
+    assert not reject_execution(svc, execution.execution_id, "carol", "also no").changed
     with pytest.raises(InvalidTransition, match="is REJECTED"):
-        ex.approve_execution(svc, execution.execution_id, "carol")
+        approve_execution(svc, execution.execution_id, "carol")
     assert svc.driver.started == []
 
 
 def test_reject_refuses_a_running_execution(svc, simulator):
     execution = ask(svc, three_tier_plan(svc, simulator))
-    ex.approve_execution(svc, execution.execution_id, "bob")
+    approve_execution(svc, execution.execution_id, "bob")
     with pytest.raises(
-        InvalidTransition, match=r"is PENDING: only a request awaiting approval .* can be rejected"
-    ):
-        ex.reject_execution(svc, execution.execution_id, "carol", "too late")
+        InvalidTransition, match=r"is PENDING: only a request awaiting approval can be rejected\.$"
+    ) as refused:
+        reject_execution(svc, execution.execution_id, "carol", "too late")
+    assert refused.value.remedy == Remedy(Action.STOP_RUN)  # bot/ says how: `/dr cancel` stops a run
 
 
 def test_the_requester_withdraws_a_request_by_cancelling_it(svc, simulator):
     execution = ask(svc, three_tier_plan(svc, simulator))
     with pytest.raises(PermissionDenied, match="Only alice, who requested this drill, can withdraw it"):
-        ex.cancel_execution(svc, execution.execution_id, "dave")
-    outcome = ex.cancel_execution(svc, execution.execution_id, "alice")
+        cancel_execution(svc, execution.execution_id, "dave")
+    outcome = cancel_execution(svc, execution.execution_id, "alice")
     assert outcome.changed and outcome.execution.status == ExecutionStatus.REJECTED
     assert outcome.execution.status_reason == "Withdrawn by alice"
     assert outcome.execution.events[-1].details["withdrawn"] is True
@@ -442,24 +480,24 @@ def test_the_requester_withdraws_a_request_by_cancelling_it(svc, simulator):
 
 
 def started(services: Any, plan: Any, kind: ExecutionType = ExecutionType.DRILL) -> str:
-    execution = ex.execute_recovery_plan(services, request(plan, kind), "alice", require_approval=False)
+    execution = execute_recovery_plan(services, request(plan, kind), "alice", require_approval=False)
     return str(execution.execution_id)
 
 
 def test_pause_and_resume_a_running_drill(svc, clock, simulator):
     execution_id = started(svc, three_tier_plan(svc, simulator))
     with pytest.raises(InvalidTransition, match="is PENDING: only a RUNNING execution can be paused"):
-        ex.pause_execution(svc, execution_id, "alice")
+        pause_execution(svc, execution_id, "alice")
     advance(svc, execution_id)  # RUNNING, wave 1 launching
     with pytest.raises(PermissionDenied):
-        ex.pause_execution(svc, execution_id, "bob")  # approvers do not steer runs
-    paused = ex.pause_execution(svc, execution_id, "alice")
+        pause_execution(svc, execution_id, "bob")  # approvers do not steer runs
+    paused = pause_execution(svc, execution_id, "alice")
     assert paused.changed and paused.execution.status == ExecutionStatus.PAUSED
     assert (paused.execution.events[-1].type, paused.execution.events[-1].actor) == (
         EventType.PAUSED,
         "alice",
     )
-    assert not ex.pause_execution(svc, execution_id, "alice").changed
+    assert not pause_execution(svc, execution_id, "alice").changed
 
     result, execution = drive(svc, clock, execution_id)
     assert result.paused  # wave 1 finished; nothing else launches while paused
@@ -469,15 +507,15 @@ def test_pause_and_resume_a_running_drill(svc, clock, simulator):
         WaveStatus.PENDING,
     ]
 
-    resumed = ex.resume_execution(svc, execution_id, "alice")
+    resumed = resume_execution(svc, execution_id, "alice")
     assert resumed.changed and resumed.execution.status == ExecutionStatus.RUNNING
     assert resumed.execution.events[-1].type == EventType.RESUMED
     assert svc.driver.woken == [execution_id]
-    assert not ex.resume_execution(svc, execution_id, "alice").changed
+    assert not resume_execution(svc, execution_id, "alice").changed
     _, done = drive(svc, clock, execution_id)
     assert done.status == ExecutionStatus.COMPLETED
     with pytest.raises(InvalidTransition, match="is COMPLETED: only a PAUSED execution can be resumed"):
-        ex.resume_execution(svc, execution_id, "alice")
+        resume_execution(svc, execution_id, "alice")
     assert svc.store.get_execution(execution_id).status == ExecutionStatus.COMPLETED
 
 
@@ -485,7 +523,7 @@ def test_resume_passes_a_pause_before_gate(svc, clock, simulator):
     execution_id = started(svc, three_tier_plan(svc, simulator, w3={"pause": True}))
     result, execution = drive(svc, clock, execution_id)
     assert result.paused and execution.gate_wave == 3
-    outcome = ex.resume_execution(svc, execution_id, "alice")
+    outcome = resume_execution(svc, execution_id, "alice")
     assert (outcome.execution.gate_wave, outcome.execution.gates_passed) == (None, [3])
     event = outcome.execution.events[-1]
     assert (event.type, event.wave_number) == (EventType.RESUMED, 3)
@@ -501,11 +539,11 @@ def test_a_cancelled_drill_terminates_its_instances(svc, clock, simulator):
         if svc.store.get_execution(execution_id).waves[1].job_id:
             break
         clock.advance(result.wait_seconds)
-    outcome = ex.cancel_execution(svc, execution_id, "alice")
+    outcome = cancel_execution(svc, execution_id, "alice")
     assert outcome.execution.status == ExecutionStatus.CANCELLING
     assert outcome.execution.events[-1].type == EventType.CANCEL_REQUESTED
     assert svc.driver.woken == [execution_id]
-    assert not ex.cancel_execution(svc, execution_id, "alice").changed
+    assert not cancel_execution(svc, execution_id, "alice").changed
 
     _, execution = drive(svc, clock, execution_id)
     assert execution.status == ExecutionStatus.CANCELLED
@@ -513,7 +551,7 @@ def test_a_cancelled_drill_terminates_its_instances(svc, clock, simulator):
     assert execution.cleanup is not None and execution.cleanup.status == CleanupStatus.COMPLETED
     assert execution.cleanup.instances == len(execution.launched_instance_ids) > 0
     assert simulator.client("us-east-1").describe_recovery_instances()["items"] == []
-    assert not ex.cancel_execution(svc, execution_id, "alice").changed
+    assert not cancel_execution(svc, execution_id, "alice").changed
 
 
 def test_cancel_refuses_an_ended_execution_and_keeps_it(svc, clock, simulator):
@@ -521,13 +559,13 @@ def test_cancel_refuses_an_ended_execution_and_keeps_it(svc, clock, simulator):
     drive(svc, clock, execution_id)
     before = svc.store.get_execution(execution_id)
     with pytest.raises(InvalidTransition, match="is COMPLETED: only a PENDING, RUNNING or PAUSED execution"):
-        ex.cancel_execution(svc, execution_id, "alice")
+        cancel_execution(svc, execution_id, "alice")
     assert svc.store.get_execution(execution_id).version == before.version
 
 
 def test_a_pending_execution_can_be_cancelled_before_it_runs(svc, clock, simulator):
     execution_id = started(svc, three_tier_plan(svc, simulator))
-    ex.cancel_execution(svc, execution_id, "alice")
+    cancel_execution(svc, execution_id, "alice")
     _, execution = drive(svc, clock, execution_id)
     assert execution.status == ExecutionStatus.CANCELLED
     assert all(w.job_id is None for w in execution.waves)
@@ -548,7 +586,7 @@ def test_a_control_retries_when_the_engine_wrote_first(svc, simulator, monkeypat
         return current
 
     monkeypatch.setattr(store, "_get", engine_first)
-    outcome = ex.pause_execution(svc, execution_id, "alice")
+    outcome = pause_execution(svc, execution_id, "alice")
     monkeypatch.undo()
     stored = svc.store.get_execution(execution_id)
     assert outcome.execution.status == stored.status == ExecutionStatus.PAUSED
@@ -565,7 +603,7 @@ def test_update_conflicts_are_not_swallowed_for_ever(svc, simulator, monkeypatch
 
     monkeypatch.setattr(svc.store, "_replace", always_stale)
     with pytest.raises(Exception, match="kept changing"):
-        ex.pause_execution(svc, execution_id, "alice")
+        pause_execution(svc, execution_id, "alice")
 
 
 # -- queries --------------------------------------------------------------------------------------
@@ -580,14 +618,14 @@ def test_find_by_id_or_unique_prefix(svc, simulator):
             update={"execution_id": f"abcdef0{suffix}-0000-4000-8000-000000000000"}
         )
         ids.append(svc.store.create_execution(execution, "alice").execution_id)
-    assert ex.find_execution(svc, ids[0]).execution_id == ids[0]
-    assert ex.find_execution(svc, "ABCDEF02").execution_id == ids[1]
+    assert find_execution(svc, ids[0]).execution_id == ids[0]
+    assert find_execution(svc, "ABCDEF02").execution_id == ids[1]
     with pytest.raises(ValidationFailed, match="'abcdef0' is the start of 2 execution ids"):
-        ex.find_execution(svc, "abcdef0")
+        find_execution(svc, "abcdef0")
     with pytest.raises(ValidationFailed, match="too short"):
-        ex.find_execution(svc, "abc")
+        find_execution(svc, "abc")
     with pytest.raises(NotFound, match="No execution with id or id prefix '999999'"):
-        ex.find_execution(svc, "999999")
+        find_execution(svc, "999999")
 
 
 def test_list_filters_by_plan_and_status(svc, clock, simulator):
@@ -595,21 +633,21 @@ def test_list_filters_by_plan_and_status(svc, clock, simulator):
     done = started(svc, plan)
     drive(svc, clock, done)
     pending = ask(svc, plan).execution_id
-    assert [e.execution_id for e in ex.list_executions(svc)] == [pending, done]
-    assert [e.execution_id for e in ex.list_executions(svc, status="completed")] == [done]
-    assert [e.execution_id for e in ex.list_executions(svc, active_only=True)] == [pending]
-    assert ex.list_executions(svc, plan_id="other") == []
-    assert len(ex.list_executions(svc, limit=1)) == 1
+    assert [e.execution_id for e in list_executions(svc)] == [pending, done]
+    assert [e.execution_id for e in list_executions(svc, status="completed")] == [done]
+    assert [e.execution_id for e in list_executions(svc, active_only=True)] == [pending]
+    assert list_executions(svc, plan_id="other") == []
+    assert len(list_executions(svc, limit=1)) == 1
     with pytest.raises(ValidationFailed, match="status must be one of"):
-        ex.list_executions(svc, status="SLEEPING")
+        list_executions(svc, status="SLEEPING")
     with pytest.raises(ValidationFailed, match="limit must be between"):
-        ex.list_executions(svc, limit=0)
+        list_executions(svc, limit=0)
 
 
 def test_jobs_view_describes_each_wave_job_and_the_cleanup(svc, clock, simulator):
     execution_id = started(svc, three_tier_plan(svc, simulator))
     _, execution = drive(svc, clock, execution_id)
-    jobs = ex.execution_jobs(svc, execution)["jobs"]
+    jobs = execution_jobs(svc, execution)["jobs"]
     launches = [j for j in jobs if j["purpose"] == "launch"]
     assert [j["waveNumber"] for j in launches] == [1, 2, 3]
     assert all(j["status"] == "COMPLETED" and j["drs"]["type"] == "LAUNCH" for j in launches)

@@ -223,6 +223,10 @@ def test_reject_over_rest_needs_a_reason(api):
     execution_id = execution.lambda_handler(seed_example_4(two_wave_plan()), None)["executionId"]
     status, body = rest_as(BOB_ARN, "POST", f"/executions/{execution_id}/reject", {})
     assert (status, body["error"]) == (400, "MISSING_FIELD")
+    status, body = rest_as(BOB_ARN, "POST", f"/executions/{execution_id}/cancel")
+    assert (status, body["error"]) == (403, "PERMISSION_DENIED")
+    assert body["message"].endswith("can withdraw it; an approver rejects it.")
+    assert "/dr" not in str(body)
     status, rejected = rest_as(BOB_ARN, "POST", f"/executions/{execution_id}/reject", {"reason": "freeze"})
     assert (status, rejected["status"], rejected["changed"]) == (200, "REJECTED", True)
 
@@ -357,6 +361,9 @@ def test_server_conflict_and_plan_in_use_are_409(api):
     execution.lambda_handler(seed_example_4(empty_plan), None)
     status, body = rest(execution, "POST", "/executions", {"planId": empty_plan})
     assert (status, body["error"]) == (409, "RESOURCE_IN_USE")
+    # a REST caller reads what is wrong; how to type `/dr cancel` is Slack's and the console's to say
+    assert body["message"].endswith("): wait for it to end or cancel it.")
+    assert "/dr" not in str(body) and "remedy" not in body
 
 
 def test_drs_limit_is_429_and_wave_size_400(api):

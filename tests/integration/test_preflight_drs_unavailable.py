@@ -21,10 +21,13 @@ from orchestration.drs.gateway import DrsGateway
 from orchestration.drs.limits import DrsLimits
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.errors import ServerConflict, ValidationFailed
+from orchestration.handlers.execution_shapes import execution_details
 from orchestration.models import Execution, ExecutionStatus, ProtectionGroup, RecoveryPlan, Wave
 from orchestration.ports import ManualDriver
 from orchestration.requests import StartExecution
-from orchestration.services import executions as ex
+from orchestration.services.execution_control import cancel_execution
+from orchestration.services.execution_queries import preflight_warnings
+from orchestration.services.execution_start import execute_recovery_plan
 from orchestration.services.preflight import (
     NOT_CHECKED,
     REPLICATION_UNHEALTHY,
@@ -92,16 +95,16 @@ def test_twenty_run_requests_while_drs_throttles_are_all_accepted(
         pending = only_pending(services)
         assert f"/dr approve {pending.execution_id[:8]}" in text
         accepted += 1
-        ex.cancel_execution(services, pending.execution_id, "alice")  # withdrawn, so the next may ask
+        cancel_execution(services, pending.execution_id, "alice")  # withdrawn, so the next may ask
     simulator.set_throttle(0)
 
     assert accepted == 20
     executions = services.store.list_executions()
     assert len(executions) == 20 and {e.status for e in executions} == {ExecutionStatus.REJECTED}
     for execution in executions:  # whatever DRS did not answer was said, never refused
-        assert all(w["code"] == NOT_CHECKED for w in ex.preflight_warnings(execution))
+        assert all(w["code"] == NOT_CHECKED for w in preflight_warnings(execution))
     if one_attempt:  # every throttle reached pre-flight: some were said, none refused
-        assert any(ex.preflight_warnings(e) for e in executions)
+        assert any(preflight_warnings(e) for e in executions)
 
 
 def test_when_drs_answers_nothing_the_request_is_accepted_with_what_was_not_checked(
@@ -117,12 +120,12 @@ def test_when_drs_answers_nothing_the_request_is_accepted_with_what_was_not_chec
 
     execution = only_pending(services)
     assert "Pre-flight: 1 warning(s)." in execution.events[-1].message
-    [warning] = ex.preflight_warnings(execution)
+    [warning] = preflight_warnings(execution)
     assert warning["severity"] == "warning" and warning["code"] == NOT_CHECKED
     assert warning["waveNumbers"] == [1, 2]
     assert warning["message"].startswith("The servers of waves 1 and 2 in us-east-1 (wave sizes, ")
     assert NOT_ANSWERED in warning["message"] and warning["message"].endswith(AGAIN_AT_LAUNCH)
-    assert ex.execution_details(execution)["warnings"] == [warning]
+    assert execution_details(execution)["warnings"] == [warning]
     assert "Pre-flight warnings" in text and "NOT_CHECKED The servers of waves 1 and 2" in text
 
     simulator.set_throttle(0)
@@ -172,7 +175,7 @@ def test_servers_held_by_another_request_are_still_a_conflict_when_drs_does_not_
     # the DB tier's servers are named by id: a request holding them is known without DRS
     request = StartExecution(plan_id=storefront.plan_id)
     with pytest.raises(ServerConflict, match="DB only"):
-        ex.execute_recovery_plan(services, request, "dave", require_approval=True)
+        execute_recovery_plan(services, request, "dave", require_approval=True)
     assert len(services.store.list_executions()) == 2
 
 
@@ -191,9 +194,7 @@ def test_a_drs_error_that_is_an_answer_still_refuses_the_request(services: Any) 
     )
 
     with pytest.raises(ValidationFailed) as refused:
-        ex.execute_recovery_plan(
-            services, StartExecution(plan_id=plan.plan_id), "alice", require_approval=True
-        )
+        execute_recovery_plan(services, StartExecution(plan_id=plan.plan_id), "alice", require_approval=True)
 
     assert refused.value.code == "VALIDATION_ERROR"
     assert refused.value.details["drsError"] == "UninitializedAccountException"

@@ -17,7 +17,7 @@ from bot.views.ids import ActionId, BlockId
 from bot.views.reject_modal import EMPTY_REASON, RejectModalId
 from orchestration.engine.advance import advance
 from orchestration.models import Execution, ExecutionStatus
-from orchestration.services.executions import approve_execution
+from orchestration.services.execution_control import approve_execution
 from tests.integration.conftest import SLACK_SIGNING_SECRET, with_roles
 from tests.slack_requests import CHANNEL_ID, block_actions, view_submission
 from tests.slack_stub import RESPONSE_URL, RecordedCall, SlackStub

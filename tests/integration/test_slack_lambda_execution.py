@@ -18,7 +18,7 @@ from orchestration.handlers import execution as execution_function
 from orchestration.handlers import runtime
 from orchestration.models import EventType, Execution, ExecutionStatus, ExecutionType, SlackThread
 from orchestration.ports import flush_deferred
-from orchestration.services.executions import reject_execution
+from orchestration.services.execution_control import reject_execution
 from orchestration.store.dynamodb import DynamoDbStore
 from tests.conftest import STORE_TABLES
 from tests.slack_requests import LambdaContext

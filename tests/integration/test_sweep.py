@@ -13,7 +13,7 @@ from orchestration.drs.simulator import DrsSimulator
 from orchestration.models import EventType, ExecutionStatus, ExecutionType
 from orchestration.ports import ManualDriver, RecordingNotifier
 from orchestration.requests import StartExecution
-from orchestration.services.executions import execute_recovery_plan
+from orchestration.services.execution_start import execute_recovery_plan
 from orchestration.services.sweep import START_GRACE_SECONDS, SWEEP_SECONDS, sweep
 from tests.drills import start, three_tier_plan
 

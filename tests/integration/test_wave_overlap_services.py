@@ -23,7 +23,7 @@ from orchestration.requests import (
     StartExecution,
     UpdateRecoveryPlan,
 )
-from orchestration.services.executions import execute_recovery_plan
+from orchestration.services.execution_start import execute_recovery_plan
 from orchestration.services.groups import create_protection_group
 from orchestration.services.plans import create_recovery_plan, get_recovery_plan, update_recovery_plan
 from orchestration.services.preflight import DUPLICATE_SERVER_IN_PLAN, check_recovery_plan

@@ -28,7 +28,7 @@ from orchestration.models import (
     WaveRun,
     WaveStatus,
 )
-from orchestration.services.executions import ApprovalOutcome, Outcome
+from orchestration.services.execution_control import ApprovalOutcome, Outcome
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 EXECUTION_ID = "3f2a9c1b-0000-4000-8000-000000000000"

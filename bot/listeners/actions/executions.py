@@ -32,7 +32,7 @@ from orchestration.context import Services
 from orchestration.errors import DrbotError
 from orchestration.rbac import Permission
 from orchestration.services.access import require
-from orchestration.services.executions import (
+from orchestration.services.execution_control import (
     Outcome,
     approve_execution,
     cancel_execution,
