@@ -58,7 +58,6 @@ from orchestration.models import (
     ExecutionStatus,
     ExecutionType,
     LaunchStatus,
-    SlackThread,
     UnattendedGates,
     WaveRun,
     WaveStatus,
@@ -235,7 +234,6 @@ def execute_recovery_plan(
     actor: str,
     *,
     require_approval: bool,
-    channel: SlackThread | None = None,
     cleanup_after_minutes: int | None = None,
     schedule_id: str | None = None,
     approved_by: str | None = None,
@@ -285,7 +283,6 @@ def execute_recovery_plan(
             "approvals": approvals,
             "required_approvals": required,
             "expires_at": now + expiry if status == _S.PENDING_APPROVAL else None,
-            "slack": channel,
             "on_behalf_of": on_behalf_of or None,
             "at_gate": at_gate,
         }
@@ -486,28 +483,6 @@ def hand_to_driver(services: Services, execution: Execution) -> Execution:
     if execution.status != _S.PENDING:
         raise _refuse(execution, "started", "a PENDING execution")
     return deliver(services, _start(services, execution))
-
-
-# -- the Slack thread -----------------------------------------------------------------------------
-
-
-def update_slack_thread(
-    services: Services, execution_id: str, change: Callable[[Execution], SlackThread | None]
-) -> Execution:
-    """Save `change(execution)` as the execution's Slack thread, and nothing else: re-read and
-    re-applied when another writer (the engine, a click) saved first. No event, no delivery."""
-
-    def with_thread(current: Execution) -> Execution:
-        thread = change(current)
-        return current if thread == current.slack else current.model_copy(update={"slack": thread})
-
-    try:
-        return services.store.modify_execution(execution_id, with_thread, "drbot", attempts=_RETRIES)
-    except StaleVersion as stale:
-        raise Conflict(
-            f"Execution {execution_id} kept changing while its Slack thread was being saved; try again.",
-            executionId=execution_id,
-        ) from stale
 
 
 # -- approvals ------------------------------------------------------------------------------------
@@ -1077,6 +1052,5 @@ __all__ = [
     "progress",
     "reject_execution",
     "resume_execution",
-    "update_slack_thread",
     "wave_wire",
 ]
