@@ -1,5 +1,5 @@
 """Opening an execution's Slack thread: `/dr plan run` answered in Slack posts the run request in
-the channel, as the root of the execution's thread, and records it on the execution.
+the channel, as the root of the execution's thread, and records it in the thread's own record.
 
 1. chat.postMessage of the root in the command's channel. If Slack only says "not now" (rate-limited,
    HTTP 5xx, unreachable), the request stands: the thread is recorded without its root and the Slack
@@ -75,8 +75,9 @@ def open_execution_thread(
         updated_at=now,
     )
     saved = save_thread(services, execution.execution_id, lambda current: _merged(current, thread))
-    copied = _copy(client, services, execution, saved)
-    return _posted(execution, saved, copied)
+    newest = services.store.get_execution(execution.execution_id)
+    copied = _copy(client, services, newest, saved)
+    return _posted(newest, saved, copied)
 
 
 def _transient(error: Exception) -> bool:
