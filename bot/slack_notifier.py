@@ -1,4 +1,5 @@
 """Execution events in Slack: a live summary at the root of the execution's thread, replies in it.
+One piece, longer than most modules: the one writer of a run's messages and its outbox.
 
 The Notifier port (orchestration/ports.py) for executions that have a Slack thread (their record,
 bot/slack_thread_record.py: `/dr plan run`'s channel, or a scheduled drill's schedule's channel):

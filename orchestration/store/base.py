@@ -1,4 +1,5 @@
 """The Store port: durable state of every aggregate, with optimistic locking and an audit trail.
+One piece, longer than most modules: the port's primitives and the typed methods built on them.
 
 Adapters (`sqlite.py`, `dynamodb.py`) implement a handful of primitives over "kinds" of aggregate;
 the typed public methods, version bumping and audit events live here, once.

@@ -1,4 +1,5 @@
-"""The AWS Store: one DynamoDB table per kind (seed keys), plus schedules and the audit trail.
+"""The AWS Store: one DynamoDB table per kind (seed keys), plus schedules and the audit trail. One
+piece, longer than most modules: every write below goes through the same conditional transactions.
 
 Items are the aggregate's `to_wire()` dict plus a few bookkeeping attributes (`entity`, `nameKey`,
 `activePartition`), written with the low-level client so that every change is one TransactWriteItems

@@ -1,5 +1,6 @@
 """The embedded default Store: one SQLite file, safe for the threads of a process and for several
-processes (or several instances) opening the same file.
+processes (or several instances) opening the same file. One piece, longer than most modules:
+every statement below shares one connection, its lock and its transactions.
 
 Every change is one `BEGIN IMMEDIATE` transaction holding the item and its audit row. IMMEDIATE takes
 the database's write lock up front, so two writers never both read-then-write: the second waits
