@@ -30,7 +30,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.home_contents import Home, NextDrill, PlanLine
-from bot.views.home import build_home_view
+from bot.slack_thread_record import thread_of
+from bot.views.home import MAX_LISTED, build_home_view
 from bot.views.mrkdwn import is_user_id
 from orchestration.context import Services
 from orchestration.models import Execution, ExecutionStatus, ExecutionType
@@ -87,6 +88,11 @@ def home_of(services: Services, viewer: str) -> Home:
         schedule_requests=requests,
         gates=gates,
         running=running,
+        channels={
+            e.execution_id: thread.channel
+            for e in running[:MAX_LISTED]
+            if (thread := thread_of(services.store, e.execution_id)) is not None and thread.channel
+        },
         next_drills=upcoming,
         plans=[
             PlanLine(p, _last_drill(services, p.plan_id)) for p in sorted(plans, key=lambda p: p.plan_name)

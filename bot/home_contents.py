@@ -31,6 +31,7 @@ class Home:
     schedule_requests: list[tuple[Schedule, str]] = field(default_factory=list)  # (schedule, plan name)
     gates: list[Execution] = field(default_factory=list)
     running: list[Execution] = field(default_factory=list)
+    channels: dict[str, str] = field(default_factory=dict)  # a running execution's thread's channel
     next_drills: list[NextDrill] = field(default_factory=list)
     plans: list[PlanLine] = field(default_factory=list)
 

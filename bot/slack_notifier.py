@@ -1,6 +1,8 @@
 """Execution events in Slack: a live summary at the root of the execution's thread, replies in it.
+One piece, longer than most modules: the one writer of a run's messages and its outbox.
 
-The Notifier port (orchestration/ports.py) for executions that have `execution.slack` set:
+The Notifier port (orchestration/ports.py) for executions that have a Slack thread (their record,
+bot/slack_thread_record.py: `/dr plan run`'s channel, or a scheduled drill's schedule's channel):
 
 - the root message shows the live summary (`build_execution_summary`); when the run request did not
   post one (`slack.thread_ts` is None) the first delivery posts it and the notifier remembers its ts
@@ -20,8 +22,9 @@ A request still awaiting approval may have a copy in the approvals channel
 Events arrive at least once and in order; the notifier remembers, per execution, the last event it
 handled, so a redelivery never posts twice. Each Lambda invocation is a fresh process, so what it
 remembers — the root's ts, the last event handled, the last event the summary shows and when it was
-refreshed (the throttle) — is also kept on the execution (`execution.slack`) once `bind(services)`
-gave it the store, with a version-checked write of the Slack thread alone.
+refreshed (the throttle) — is also kept in the execution's Slack thread record once `bind(services)`
+gave it the store, with a version-checked write of that record alone. Unbound, the notifier knows
+no thread and posts nothing.
 
 Deliveries are queued and posted off the engine's thread (docs/slack.md): by a background worker in
 long-lived processes (`delivery="background"`: `drbot serve`, the console), at the end of each
@@ -55,6 +58,7 @@ from bot.slack_api import api_base_url
 from bot.slack_retry import ExactRateLimitRetry, with_exact_rate_limits
 from bot.slack_retry import retry_after as slack_retry_after
 from bot.slack_secrets import bot_client
+from bot.slack_thread_record import SlackThread, save_thread, thread_for, thread_of
 from bot.views.common import escape, section
 from bot.views.executions import build_approval_copy, build_execution_summary
 from bot.views.message import Message
@@ -62,9 +66,8 @@ from bot.views.report import build_report_message
 from orchestration.clock import Clock
 from orchestration.config import Settings
 from orchestration.context import Services
-from orchestration.models import EventType, Execution, ExecutionEvent, LaunchStatus, SlackThread
+from orchestration.models import EventType, Execution, ExecutionEvent, LaunchStatus
 from orchestration.ports import CompositeNotifier, defer_until_flushed
-from orchestration.services.execution_threads import update_slack_thread
 from orchestration.services.report import closing_event, evidence_report, plan_of
 
 if TYPE_CHECKING:
@@ -151,7 +154,7 @@ class SlackUnavailable(Exception):
 
 @dataclass
 class _Thread:
-    """What the notifier knows of one execution's Slack thread (merged with `execution.slack`)."""
+    """What the notifier knows of one execution's Slack thread (merged with its record)."""
 
     root_ts: str | None = None  # the root message
     handled_through: int = 0  # last event seq posted (or deliberately not posted)
@@ -163,7 +166,7 @@ class _Thread:
     shown_status: str | None = None  # the status the root shows, when this process updated it
 
     def absorb(self, slack: SlackThread) -> None:
-        """Take in what an earlier process kept on the execution."""
+        """Take in what an earlier process kept in the record."""
         self.root_ts = self.root_ts or slack.thread_ts
         self.handled_through = max(self.handled_through, slack.posted_through)
         self.shown_through = max(self.shown_through, slack.shown_through)
@@ -283,7 +286,7 @@ class SlackNotifier:
     # -- the port ----------------------------------------------------------------------------------
 
     def deliver(self, execution: Execution, events: Sequence[ExecutionEvent]) -> None:
-        if execution.slack is None:
+        if self._services is None:  # no store: no thread to post in
             return
         if self.delivery != "inline":  # the worker (or the flush) posts; the engine goes on
             self._enqueue(execution.execution_id, _Pending(execution, {e.seq: e for e in events}))
@@ -299,7 +302,7 @@ class SlackNotifier:
     ) -> None:
         """Post what `events` (and, queued, the record's newer events) call for; raises
         SlackUnavailable when Slack did not take it (what was posted is kept)."""
-        slack = execution.slack
+        slack = self._thread_for(execution)
         if slack is None:
             return
         with self._lock:
@@ -337,17 +340,17 @@ class SlackNotifier:
     ) -> None:
         root = thread.root_ts
         if root is None:
-            root = self._post_root(execution, thread, client)
+            root = self._post_root(execution, slack, thread, client)
             if root is None:
                 return
         for event in fresh:
             if event.type in REPLY_ICONS:
-                self._reply(execution, root, event, client)
+                self._reply(execution, slack.channel, root, event, client)
             if event.type in COPY_UPDATES and (slack.approval_channel, slack.approval_ts) not in shown:
-                self._update_copy(execution, client)
+                self._update_copy(execution, slack, client)
             thread.handled_through = event.seq
         if _report_due(execution, thread):
-            self._post_report(execution, root, thread, client)
+            self._post_report(execution, slack.channel, root, thread, client)
         every = {e.seq: e for e in [*execution.events, *events]}
         forced = any(e.type in FORCE_UPDATE for seq, e in every.items() if seq > thread.shown_through)
         progress = slack.progress_ts or root
@@ -356,16 +359,33 @@ class SlackNotifier:
             thread.shown_through = thread.handled_through
             thread.shown_status = execution.status
             return
-        self._refresh(execution, progress, thread, forced, client)
+        self._refresh(execution, slack.channel, progress, thread, forced, client)
+
+    def _thread_for(self, execution: Execution) -> SlackThread | None:
+        """The execution's Slack thread record (a scheduled run's is opened in its schedule's
+        channel on its first delivery); None: it has none, or the notifier is unbound."""
+        if self._services is None:
+            return None
+        return thread_for(self._services, execution)
+
+    def _record(self, execution_id: str) -> SlackThread | None:
+        """The execution's Slack thread record as stored (None: none, unbound or unreadable)."""
+        if self._services is None:
+            return None
+        try:
+            return thread_of(self._services.store, execution_id)
+        except Exception:  # what this process knows is all it has
+            logger.warning(
+                "could not read the Slack thread", extra={"execution_id": execution_id}, exc_info=True
+            )
+            return None
 
     def _keep(self, execution_id: str, thread: _Thread) -> None:
-        """Save the thread's state on the execution when it moved (no-op when unbound)."""
+        """Save the thread's state in its record when it moved (no-op when unbound)."""
         if self._services is None:
             return
         try:
-            update_slack_thread(
-                self._services, execution_id, lambda e: thread.kept(e.slack) if e.slack else None
-            )
+            save_thread(self._services, execution_id, lambda kept: thread.kept(kept) if kept else None)
         except Exception:  # this process still remembers; only a later process could post twice
             logger.warning(
                 "could not keep the Slack thread state", extra={"execution_id": execution_id}, exc_info=True
@@ -373,57 +393,58 @@ class SlackNotifier:
 
     # -- the messages ------------------------------------------------------------------------------
 
-    def _post_root(self, execution: Execution, thread: _Thread, client: WebClient) -> str | None:
-        assert execution.slack is not None
+    def _post_root(
+        self, execution: Execution, slack: SlackThread, thread: _Thread, client: WebClient
+    ) -> str | None:
         message = thread.root_message or build_execution_summary(execution, self._now())
         answer = self._call(
             client,
             "chat.postMessage",
-            channel=execution.slack.channel,
+            channel=slack.channel,
             text=message.text,
             blocks=message.block_dicts(),
         )
         if answer is None:
             thread.disabled = True
             return None
-        thread.root_ts = self._adopt_first_root(execution, str(answer["ts"]), client)
+        thread.root_ts = self._adopt_first_root(execution, slack.channel, str(answer["ts"]), client)
         thread.last_update = self.clock.now()
         thread.shown_through = max(thread.shown_through, max((e.seq for e in execution.events), default=0))
         return thread.root_ts
 
-    def _adopt_first_root(self, execution: Execution, posted: str, client: WebClient) -> str:
+    def _adopt_first_root(self, execution: Execution, channel: str, posted: str, client: WebClient) -> str:
         """Record the root just posted; if another process recorded one first (two invocations
         delivering the same first events), delete ours and use theirs: one thread per execution."""
         if self._services is None:
             return posted
 
-        def first_root(current: Execution) -> SlackThread | None:
-            if current.slack is None:
+        def first_root(current: SlackThread | None) -> SlackThread | None:
+            if current is None:
                 return None
-            return current.slack.model_copy(update={"thread_ts": current.slack.thread_ts or posted})
+            return current.model_copy(update={"thread_ts": current.thread_ts or posted})
 
         try:
-            saved = update_slack_thread(self._services, execution.execution_id, first_root)
+            saved = save_thread(self._services, execution.execution_id, first_root)
         except Exception:  # kept later by _keep, or posted again by a later process: logged, not fatal
             logger.warning(
                 "could not record the root", extra={"execution_id": execution.execution_id}, exc_info=True
             )
             return posted
-        winner = saved.slack.thread_ts if saved.slack else None
+        winner = saved.thread_ts if saved else None
         if winner is None or winner == posted:
             return posted
-        assert execution.slack is not None
         try:
-            self._call(client, "chat.delete", channel=execution.slack.channel, ts=posted)
+            self._call(client, "chat.delete", channel=channel, ts=posted)
         except SlackUnavailable:  # a second root stays visible; the thread is still the first one
             logger.warning("could not delete a second root", extra={"execution_id": execution.execution_id})
         return winner
 
-    def _reply(self, execution: Execution, root: str, event: ExecutionEvent, client: WebClient) -> None:
-        assert execution.slack is not None
+    def _reply(
+        self, execution: Execution, channel: str, root: str, event: ExecutionEvent, client: WebClient
+    ) -> None:
         message = reply_message(execution, event)
         arguments: dict[str, Any] = {
-            "channel": execution.slack.channel,
+            "channel": channel,
             "thread_ts": root,
             "text": message.text,
             "blocks": message.block_dicts(),
@@ -432,9 +453,10 @@ class SlackNotifier:
             arguments["reply_broadcast"] = True
         self._call(client, "chat.postMessage", **arguments)
 
-    def _post_report(self, execution: Execution, root: str, thread: _Thread, client: WebClient) -> None:
+    def _post_report(
+        self, execution: Execution, channel: str, root: str, thread: _Thread, client: WebClient
+    ) -> None:
         """The evidence report, as a reply in the thread (not broadcast: the result was)."""
-        assert execution.slack is not None
         if self._services is not None:
             report = evidence_report(execution, plan_of(self._services, execution), generated_at=self._now())
         else:  # no store to look the plan up in: the report says so rather than guess
@@ -443,19 +465,18 @@ class SlackNotifier:
         self._call(
             client,
             "chat.postMessage",
-            channel=execution.slack.channel,
+            channel=channel,
             thread_ts=root,
             text=message.text,
             blocks=message.block_dicts(),
         )
         thread.reported = True  # posted, or refused for good: never twice
 
-    def _update_copy(self, execution: Execution, client: WebClient) -> None:
+    def _update_copy(self, execution: Execution, slack: SlackThread, client: WebClient) -> None:
         """The approvals channel's copy of the request shows what became of it."""
-        slack = execution.slack
-        if slack is None or not (slack.approval_channel and slack.approval_ts):
+        if not (slack.approval_channel and slack.approval_ts):
             return
-        message = build_approval_copy(execution, self._now())
+        message = build_approval_copy(execution, self._now(), thread=slack)
         self._call(
             client,
             "chat.update",
@@ -465,8 +486,8 @@ class SlackNotifier:
             blocks=message.block_dicts(),
         )
 
-    def _refresh(
-        self, execution: Execution, ts: str, thread: _Thread, forced: bool, client: WebClient
+    def _refresh(  # noqa: PLR0917 - the pieces _deliver holds
+        self, execution: Execution, channel: str, ts: str, thread: _Thread, forced: bool, client: WebClient
     ) -> None:
         """chat.update the live summary if it is stale and the throttle allows (or it must)."""
         if thread.shown_through >= thread.handled_through:
@@ -478,12 +499,11 @@ class SlackNotifier:
         moved = thread.shown_status is not None and thread.shown_status != execution.status
         if not (due or forced or moved):
             return
-        assert execution.slack is not None
         message = build_execution_summary(execution, int(now))
         self._call(
             client,
             "chat.update",
-            channel=execution.slack.channel,
+            channel=channel,
             ts=ts,
             text=message.text,
             blocks=message.block_dicts(),
@@ -536,7 +556,7 @@ class SlackNotifier:
     def owns(self, execution: Execution, channel: str, ts: str) -> bool:
         """Whether (channel, ts) is a message this notifier updates: the run's live summary (its
         root) or the approvals channel's copy."""
-        slack = execution.slack
+        slack = self._record(execution.execution_id)
         if slack is None:
             return False
         mine = {(slack.channel, slack.progress_ts or slack.thread_ts)}
@@ -596,7 +616,7 @@ class SlackNotifier:
             )
             answer = None
         if answer is not None:
-            slack = execution.slack
+            slack = self._record(execution.execution_id)
             if slack is not None and (update.channel, update.ts) == (
                 slack.channel,
                 slack.progress_ts or slack.thread_ts,
@@ -616,9 +636,9 @@ class SlackNotifier:
 
     def _rendering(self, execution: Execution, update: _Update) -> Message:
         """The message as the notifier itself shows it for `execution`."""
-        slack = execution.slack
+        slack = self._record(execution.execution_id)
         if slack is not None and (update.channel, update.ts) == (slack.approval_channel, slack.approval_ts):
-            return build_approval_copy(execution, self._now())
+            return build_approval_copy(execution, self._now(), thread=slack)
         return build_execution_summary(execution, self._now())
 
     # -- the outbox (background and deferred) ------------------------------------------------------
@@ -783,14 +803,15 @@ class SlackNotifier:
             return
         with self._lock:
             thread = self._threads.get(execution_id)
+        slack = self._record(execution_id)
+        if slack is None:
+            return
 
         def back(current: Execution) -> Execution:
-            if current.slack is None:
-                return current
             known = _Thread()
-            known.absorb(current.slack)
+            known.absorb(slack)
             if thread is not None:
-                known.absorb(thread.kept(current.slack))
+                known.absorb(thread.kept(slack))
             cursor = min(current.notified_through, known.delivered_through(current))
             if cursor == current.notified_through:
                 return current

@@ -1,5 +1,5 @@
 """Opening an execution's Slack thread: `/dr plan run` answered in Slack posts the run request in
-the channel, as the root of the execution's thread, and records it on the execution.
+the channel, as the root of the execution's thread, and records it in the thread's own record.
 
 1. chat.postMessage of the root in the command's channel. If Slack only says "not now" (rate-limited,
    HTTP 5xx, unreachable), the request stands: the thread is recorded without its root and the Slack
@@ -10,9 +10,9 @@ the channel, as the root of the execution's thread, and records it on the execut
    expired. Withdrawing after the fact, rather than asking Slack first, is deliberate: only the post
    itself says whether the bot may post (public channels with chat:write.public, membership that
    changes), and the withdrawn request stays in the history, audited.
-2. The thread is recorded on the execution (`execution.slack`, a version-checked write of that
-   field alone), with the root's permalink; the Slack notifier then replies in that thread and
-   updates that root.
+2. The thread is recorded in the execution's Slack thread record (bot/slack_thread_record.py, a
+   version-checked write of that record alone), with the root's permalink; the Slack notifier then
+   replies in that thread and updates that root.
 3. With DRBOT_APPROVAL_CHANNEL, a copy of the request with a link to the thread and the same
    Approve/Reject buttons goes there; the notifier updates it when the request is approved,
    rejected or expires. A copy Slack refuses is logged and said to the requester; the request
@@ -32,14 +32,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot.commands.registry import ApprovalRequest, ThreadRoot
 from bot.slack_notifier import SlackUnavailable, slack_notifier_of
+from bot.slack_thread_record import SlackThread, open_thread, save_thread, thread_of
 from bot.views.common import context, escape
 from bot.views.executions import build_approval_copy, kind_title, short_id
 from bot.views.message import Message
 from orchestration.context import Services
 from orchestration.errors import DrbotError
-from orchestration.models import Execution, ExecutionStatus, SlackThread
+from orchestration.models import Execution, ExecutionStatus
 from orchestration.services.execution_control import cancel_execution
-from orchestration.services.execution_threads import update_slack_thread
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +74,10 @@ def open_execution_thread(
         shown_through=seen,
         updated_at=now,
     )
-    saved = update_slack_thread(services, execution.execution_id, lambda current: _merged(current, thread))
-    copied = _copy(client, services, saved)
-    return _posted(saved, copied)
+    saved = save_thread(services, execution.execution_id, lambda current: _merged(current, thread))
+    newest = services.store.get_execution(execution.execution_id)
+    copied = _copy(client, services, newest, saved)
+    return _posted(newest, saved, copied)
 
 
 def _transient(error: Exception) -> bool:
@@ -103,28 +104,44 @@ def _post_later(  # noqa: PLR0917 - the pieces open_execution_thread holds
         extra={"execution_id": execution.execution_id, "channel": channel, "status": status},
     )
     thread = SlackThread(channel=channel, updated_at=int(services.clock.now()))
-    saved = update_slack_thread(services, execution.execution_id, lambda current: _merged(current, thread))
+    save_thread(services, execution.execution_id, lambda current: _merged(current, thread))
     notifier = slack_notifier_of(services)
     if notifier is not None:
         try:
-            notifier.post_thread(saved, root)
+            notifier.post_thread(execution, root)
         except SlackUnavailable:  # still refused: the next delivery (an approval, say) posts it
             logger.warning("run request still not posted", extra={"execution_id": execution.execution_id})
-    copied = _copy(client, services, services.store.get_execution(execution.execution_id))
-    return _posted_later(saved, copied)
+    newest = services.store.get_execution(execution.execution_id)
+    copied = _copy(client, services, newest, thread_of(services.store, execution.execution_id))
+    return _posted_later(execution, copied)
 
 
-def _merged(current: Execution, thread: SlackThread) -> SlackThread:
+def post_run_in(services: Services, execution: Execution, channel: str) -> None:
+    """Where the caller cannot post the run's root itself: record that the run is posted in
+    `channel` and hand it to the Slack notifier, which posts its root (when Slack allows)."""
+    open_thread(services, execution.execution_id, channel)
+    notifier = slack_notifier_of(services)
+    if notifier is None:
+        return
+    try:
+        notifier.deliver(execution, execution.events)
+    except Exception:  # Slack down: the run's next delivery posts the root, as the engine's would
+        logger.warning(
+            "the run's root is not posted yet", extra={"execution_id": execution.execution_id}, exc_info=True
+        )
+
+
+def _merged(current: SlackThread | None, thread: SlackThread) -> SlackThread:
     """The new thread, keeping anything another writer recorded meanwhile."""
-    if current.slack is None:
+    if current is None:
         return thread
-    return current.slack.model_copy(
+    return current.model_copy(
         update={
             "channel": thread.channel,
             "thread_ts": thread.thread_ts,
             "permalink": thread.permalink,
-            "posted_through": max(current.slack.posted_through, thread.posted_through),
-            "shown_through": max(current.slack.shown_through, thread.shown_through),
+            "posted_through": max(current.posted_through, thread.posted_through),
+            "shown_through": max(current.shown_through, thread.shown_through),
             "updated_at": thread.updated_at,
         }
     )
@@ -140,15 +157,17 @@ def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
     return str(link) if link else None
 
 
-def _copy(client: WebClient, services: Services, execution: Execution) -> bool | None:
+def _copy(
+    client: WebClient, services: Services, execution: Execution, thread: SlackThread | None
+) -> bool | None:
     """Post the approvals channel's copy and record it; None: no copy needed (no approvals channel,
     no request, or the request was made in the approvals channel itself)."""
     channel = services.settings.approval_channel
-    if not channel or execution.status != ExecutionStatus.PENDING_APPROVAL or execution.slack is None:
+    if not channel or execution.status != ExecutionStatus.PENDING_APPROVAL or thread is None:
         return None
-    if channel == execution.slack.channel:
+    if channel == thread.channel:
         return None
-    message = build_approval_copy(execution, int(services.clock.now()))
+    message = build_approval_copy(execution, int(services.clock.now()), thread=thread)
     try:
         posted = client.chat_postMessage(channel=channel, text=message.text, blocks=message.block_dicts())
     except Exception:
@@ -160,12 +179,12 @@ def _copy(client: WebClient, services: Services, execution: Execution) -> bool |
         return False
     ts = str(posted["ts"])
 
-    def with_copy(current: Execution) -> SlackThread | None:
-        if current.slack is None:
+    def with_copy(current: SlackThread | None) -> SlackThread | None:
+        if current is None:
             return None
-        return current.slack.model_copy(update={"approval_channel": channel, "approval_ts": ts})
+        return current.model_copy(update={"approval_channel": channel, "approval_ts": ts})
 
-    update_slack_thread(services, execution.execution_id, with_copy)
+    save_thread(services, execution.execution_id, with_copy)
     return True
 
 
@@ -185,11 +204,11 @@ def _cannot_post(execution: Execution, channel: str, error: str) -> Message:
     return Message(text=text, is_error=True)
 
 
-def _posted(execution: Execution, copied: bool | None) -> Message:
+def _posted(execution: Execution, thread: SlackThread | None, copied: bool | None) -> Message:
     kind = kind_title(execution).lower()
     link = ""
-    if execution.slack is not None and execution.slack.permalink:
-        link = f" (<{execution.slack.permalink}|open the thread>)"
+    if thread is not None and thread.permalink:
+        link = f" (<{thread.permalink}|open the thread>)"
     text = (
         f":white_check_mark: Your {kind} request for {escape(execution.plan_name)} is posted in the "
         f"channel{link}; it waits for {execution.required_approvals} approval(s). "

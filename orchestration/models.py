@@ -535,22 +535,6 @@ class UnattendedGates(WireModel):
         return f"waits at most {self.wait_minutes} min at a pause gate, then is cancelled and cleaned up"
 
 
-class SlackThread(WireModel):
-    """Where an execution's Slack thread lives, and what the Slack notifier already did there (kept
-    on the execution because each Lambda invocation is a fresh process)."""
-
-    channel: str
-    thread_ts: str | None = None  # the root message
-    progress_ts: str | None = None  # the message showing the live summary (default: the root)
-    permalink: str | None = None  # a link to the root message
-    approval_channel: str | None = None  # the approvals channel's copy of the request …
-    approval_ts: str | None = None  # … and its ts
-    posted_through: int = Field(default=0, ge=0)  # last event seq handled in the thread
-    shown_through: int = Field(default=0, ge=0)  # last event seq the live summary shows
-    updated_at: EpochSeconds | None = None  # when the live summary was last refreshed
-    reported: bool = False  # the evidence report was posted in the thread (or refused for good)
-
-
 class Execution(WireModel):
     """One run of a recovery plan, drill or real recovery."""
 
@@ -571,7 +555,6 @@ class Execution(WireModel):
     status_reason: str | None = None
     waves: list[WaveRun] = Field(default_factory=list)
     schedule_id: str | None = None
-    slack: SlackThread | None = None
     state_machine_arn: str | None = None
     required_approvals: int = Field(default=0, ge=0, le=5)
     cleanup_after_minutes: int | None = Field(default=None, ge=0, le=MAX_MINUTES)
@@ -600,6 +583,15 @@ class Execution(WireModel):
         return self.__dict__ == other.__dict__
 
     __hash__ = None  # type: ignore[assignment]  # unhashable, as pydantic models are unless frozen
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_retired_fields(cls, data: Any) -> Any:
+        """Executions stored before their chat thread moved out of the domain carry it as "slack":
+        ignored (the thread is the notifier's own record now, docs/slack.md)."""
+        if isinstance(data, dict) and "slack" in data:
+            return {key: value for key, value in data.items() if key != "slack"}
+        return data
 
     @property
     def is_terminal(self) -> bool:
@@ -755,7 +747,6 @@ __all__ = [
     "RecoveryPlan",
     "Schedule",
     "ServerRun",
-    "SlackThread",
     "TargetAccount",
     "Wave",
     "WaveRun",

@@ -30,7 +30,6 @@ from orchestration.models import (
     GateAction,
     RecoveryPlan,
     Schedule,
-    SlackThread,
     UnattendedGates,
 )
 from orchestration.requests import StartExecution
@@ -137,7 +136,6 @@ def fire_schedule(
             approved_by=schedule.approved_by,
             authorized=True,
             schedule_id=schedule_id,
-            channel=SlackThread(channel=schedule.channel) if schedule.channel else None,
             cleanup_after_minutes=schedule.cleanup_after_minutes,
             at_gate=gate_policy(schedule, plan),
         )

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from bot.commands.grammar import Arguments, Flag, Positional
 from bot.commands.registry import Command, CommandContext, ThreadRoot
+from bot.slack_threads import post_run_in
 from bot.views.executions import build_approval_request, build_started
 from bot.views.message import Message
 from orchestration.errors import UsageError
-from orchestration.models import MAX_MINUTES, ExecutionStatus, ExecutionType, SlackThread
+from orchestration.models import MAX_MINUTES, ExecutionStatus, ExecutionType
 from orchestration.requests import StartExecution
 from orchestration.services.execution_start import execute_recovery_plan
 from orchestration.services.plans import find_plan
@@ -56,11 +57,10 @@ def _run(ctx: CommandContext, args: Arguments) -> Message:
         },
     )
     posts = ctx.invocation.can_post and ctx.invocation.channel_id is not None
-    # Slack posts the root itself and then records the thread; until then nobody else may post one
-    channel = None
+    execution = execute_recovery_plan(ctx.services, request, user, require_approval=True)
+    # Slack posts the root itself and then records the thread; elsewhere the notifier posts it
     if ctx.invocation.channel_id and not posts:
-        channel = SlackThread(channel=ctx.invocation.channel_id)
-    execution = execute_recovery_plan(ctx.services, request, user, require_approval=True, channel=channel)
+        post_run_in(ctx.services, execution, ctx.invocation.channel_id)
     now = int(ctx.services.clock.now())
     if execution.status == ExecutionStatus.PENDING_APPROVAL:
         message = build_approval_request(execution, now)

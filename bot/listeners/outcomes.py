@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.slack_notifier import slack_notifier_of
+from bot.slack_thread_record import thread_of
 from bot.views.common import escape
 from bot.views.executions import build_approval_copy
 from bot.views.message import Message
@@ -29,12 +30,12 @@ logger = logging.getLogger(__name__)
 
 def as_shown(outcome: Outcome, container: Mapping[str, Any], message: Message, services: Services) -> Message:
     """`message`, unless the click was on the approvals channel's copy: then the copy, updated."""
-    slack = outcome.execution.slack
+    slack = thread_of(services.store, outcome.execution.execution_id)
     clicked = (container.get("channel_id"), container.get("message_ts"))
     if slack is None or not slack.approval_ts or clicked != (slack.approval_channel, slack.approval_ts):
         return message
     headline = f":white_check_mark: *{escape(outcome.message)}*"
-    return build_approval_copy(outcome.execution, int(services.clock.now()), headline=headline)
+    return build_approval_copy(outcome.execution, int(services.clock.now()), headline=headline, thread=slack)
 
 
 def show(

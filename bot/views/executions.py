@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ConfirmObject
 
+from bot.slack_thread_record import SlackThread
 from bot.views.common import Cell, context, header, person_cell, section, table, truncate
 from bot.views.groups import MAX_TABLE_DATA_ROWS, bullet_sections, plural
 from bot.views.ids import ActionId, BlockId
@@ -287,14 +288,16 @@ def build_approval_request(execution: Execution, now: int) -> Message:
     return Message(text=message.text, blocks=message.blocks, response_type="in_channel")
 
 
-def build_approval_copy(execution: Execution, now: int, headline: str | None = None) -> Message:
-    """The approvals channel's copy of a request: a link to its thread, the summary, and the
+def build_approval_copy(
+    execution: Execution, now: int, headline: str | None = None, *, thread: SlackThread | None = None
+) -> Message:
+    """The approvals channel's copy of a request: a link to its `thread`, the summary, and the
     Approve/Reject buttons while it awaits approval (the run itself is steered in its thread)."""
     link = ""
-    if execution.slack is not None:
-        link = f" in <#{execution.slack.channel}>"
-        if execution.slack.permalink:
-            link += f": <{execution.slack.permalink}|open the thread>"
+    if thread is not None:
+        link = f" in <#{thread.channel}>"
+        if thread.permalink:
+            link += f": <{thread.permalink}|open the thread>"
     first = headline or (
         f":lock: *{mention(execution.initiated_by)} asks to run a {kind_title(execution).lower()} of "
         f"{escape_mrkdwn(execution.plan_name)}*"

@@ -111,7 +111,8 @@ def _running(home: Home, now: int) -> list[Block]:
     for execution in home.running[:MAX_LISTED]:
         done = progress(execution)
         started = execution.start_time or execution.requested_at
-        where = f" · in <#{execution.slack.channel}>" if execution.slack and execution.slack.channel else ""
+        channel = home.channels.get(execution.execution_id)
+        where = f" · in <#{channel}>" if channel else ""
         blocks.append(
             section(
                 f"{_run_name(execution)} · {status_text(execution.status)} · "

@@ -34,7 +34,6 @@ from orchestration.models import (
     Execution,
     ExecutionStatus,
     ExecutionType,
-    SlackThread,
     UnattendedGates,
 )
 from orchestration.rbac import Permission
@@ -44,7 +43,6 @@ from orchestration.services.common import active_executions
 from orchestration.services.execution_builder import build_execution
 from orchestration.services.execution_queries import get_execution
 from orchestration.services.execution_saving import Step, apply_step, names, now_of, refuse
-from orchestration.services.execution_threads import with_slack_thread
 from orchestration.services.preflight import (
     ACTIVE_EXECUTIONS_LIMIT,
     DRS_LIMIT_EXCEEDED,
@@ -68,7 +66,6 @@ def execute_recovery_plan(
     actor: str,
     *,
     require_approval: bool,
-    channel: SlackThread | None = None,
     cleanup_after_minutes: int | None = None,
     schedule_id: str | None = None,
     approved_by: str | None = None,
@@ -122,7 +119,6 @@ def execute_recovery_plan(
             "at_gate": at_gate,
         }
     )
-    execution = with_slack_thread(execution, channel)
     execution = _with_requested_event(execution, check, actor, now)
     created = services.store.create_execution(execution, actor)
     services.store.append_audit(

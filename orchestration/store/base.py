@@ -1,4 +1,5 @@
 """The Store port: durable state of every aggregate, with optimistic locking and an audit trail.
+One piece, longer than most modules: the port's primitives and the typed methods built on them.
 
 Adapters (`sqlite.py`, `dynamodb.py`) implement a handful of primitives over "kinds" of aggregate;
 the typed public methods, version bumping and audit events live here, once.
@@ -11,7 +12,11 @@ Semantics every adapter guarantees (the contract suite in tests/ checks both):
 - `delete_*` with `expected_version` checks it the same way;
 - every change appends an AuditEvent in the same atomic step as the change;
 - `modify` reads, changes and saves an item, reading again on StaleVersion, with the audit event of
-  the change (its own action and details) in the same atomic step.
+  the change (its own action and details) in the same atomic step;
+- an execution's side records (`RecordKind`: what another component keeps about a run, keyed by
+  the execution id, which the domain never reads — bot/'s Slack thread of a run) are created and
+  changed by `modify_record`, version-checked the same way (a create must find no record), and
+  are not audited: they are delivery bookkeeping, not a change anyone made.
 
 Executions are stored as a head and parts, and a save writes only the parts that changed
 (`parts.py`); a load validates only the parts it has not read before at their stored version
@@ -42,6 +47,7 @@ from orchestration.models import (
 from orchestration.store.parts import PartCache
 
 T = TypeVar("T", bound=WireModel)
+R = TypeVar("R", bound=WireModel)
 
 # where an execution stands in a listing: (requestedAt, executionId), newest first
 ExecutionKey = tuple[int, str]
@@ -128,6 +134,33 @@ SCHEDULES: Kind[Schedule] = Kind(
 TARGET_ACCOUNTS: Kind[TargetAccount] = Kind("account", "target account", TargetAccount, "account_id")
 TAG_SYNC: Kind[TagSyncSettings] = Kind("tag_sync", "tag sync settings", TagSyncSettings, "config_id")
 KINDS: tuple[Kind[Any], ...] = (GROUPS, PLANS, EXECUTIONS, SCHEDULES, TARGET_ACCOUNTS, TAG_SYNC)
+
+
+@dataclass(frozen=True)
+class RecordKind(Generic[R]):
+    """One kind of side record of an execution: kept by a component above the domain (the domain
+    never reads it), one per execution, keyed by the execution id. Its model has a `version` field,
+    which the store sets (1 when created, +1 at each change)."""
+
+    name: str  # the record's key among the execution's records: lowercase letters and "_"
+    label: str  # what a person calls it, in errors
+    model: type[R]
+
+    def __post_init__(self) -> None:
+        if not self.name or not all(c.islower() or c == "_" for c in self.name):
+            raise ValueError(f"a record kind's name is lowercase letters and '_', not {self.name!r}")
+        if "version" not in self.model.model_fields:
+            raise ValueError(f"{self.model.__name__} needs a version field to be a side record")
+
+    def stale(self, execution_id: str, expected: int | None) -> StaleVersion:
+        read = "none existed" if expected is None else f"version {expected} was read"
+        return StaleVersion(
+            f"The {self.label} of execution '{execution_id}' was changed by someone else after {read}; "
+            "read it again and retry",
+            resourceType=self.name,
+            resourceId=execution_id,
+            **({} if expected is None else {"expectedVersion": expected}),
+        )
 
 
 @dataclass(frozen=True)
@@ -225,6 +258,15 @@ class Store(ABC):
     def _append_audit(self, event: AuditEvent) -> None: ...
 
     @abstractmethod
+    def _fetch_record(self, kind: RecordKind[R], execution_id: str) -> R | None:
+        """The execution's record of this kind, or None."""
+
+    @abstractmethod
+    def _put_record(self, kind: RecordKind[R], execution_id: str, record: R, expected: int | None) -> None:
+        """Store the record (its version already set) if the stored one is at `expected` (None: if
+        there is none yet); else `kind.stale(...)`. One atomic, conditional write."""
+
+    @abstractmethod
     def _audit_events(self, subject: str | None, limit: int) -> list[AuditEvent]:
         """Audit events newest first, optionally of one subject."""
 
@@ -316,6 +358,43 @@ class Store(ABC):
         if item is None:
             raise kind.not_found(item_id)
         return item
+
+    # -- side records of an execution -----------------------------------------------------------
+
+    def get_record(self, kind: RecordKind[R], execution_id: str) -> R | None:
+        """The execution's record of this kind, or None while none was saved."""
+        return self._fetch_record(kind, execution_id)
+
+    def modify_record(
+        self,
+        kind: RecordKind[R],
+        execution_id: str,
+        change: Callable[[R | None], R | None],
+        *,
+        attempts: int = 5,
+    ) -> R | None:
+        """Read the execution's record (None: none yet), apply `change` and save its result with the
+        version check: created at version 1, or saved over the version read at version + 1. When
+        someone else saved first, read again and apply `change` again, up to `attempts` reads; then
+        StaleVersion propagates. `change` returning None or the very record it was given writes
+        nothing and returns that record. Returns the record as saved."""
+        if attempts < 1:
+            raise ValueError("modify_record needs at least one attempt")
+        for attempt in range(1, attempts + 1):
+            current = self._fetch_record(kind, execution_id)
+            changed = change(current)
+            if changed is None or changed is current:
+                return current
+            expected = None if current is None else int(getattr(current, "version"))  # noqa: B009
+            stored = changed.model_copy(update={"version": 1 if expected is None else expected + 1})
+            try:
+                self._put_record(kind, execution_id, stored, expected)
+            except StaleVersion:
+                if attempt == attempts:
+                    raise
+            else:
+                return stored
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     # -- protection groups ----------------------------------------------------------------------
 

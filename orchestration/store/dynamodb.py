@@ -1,4 +1,5 @@
-"""The AWS Store: one DynamoDB table per kind (seed keys), plus schedules and the audit trail.
+"""The AWS Store: one DynamoDB table per kind (seed keys), plus schedules and the audit trail. One
+piece, longer than most modules: every write below goes through the same conditional transactions.
 
 Items are the aggregate's `to_wire()` dict plus a few bookkeeping attributes (`entity`, `nameKey`,
 `activePartition`), written with the low-level client so that every change is one TransactWriteItems
@@ -32,6 +33,17 @@ audit event. A read is a consistent GetItem of the head and a consistent Query o
 again when a part carries a newer version than the head (a save committed in between); only the parts
 this store has not parsed at their stored version yet are decoded and validated (parts.py).
 
+An execution's side records (`RecordKind`, base.py: bot/'s Slack thread of a run) are items of the
+same execution-parts table, `part = "record#<kind>"`, the record's wire form in one `record` map:
+
+      execution-parts:  executionId = "e1"  part = "record#slack_thread"  version = 3  record = {...}
+
+They are kept there rather than in a table of their own because a record is one per execution and
+read by the execution id, exactly that table's key: no new table, no new grant for every function,
+no new setting, and nothing else changes (an execution's assembly reads only the parts its head
+names, so a record beside them is never taken for one). Each is written alone with one conditional
+PutItem (`attribute_not_exists` to create, `version = :expected` to change).
+
 Listings of executions and of the audit trail are Queries on global secondary indexes, never Scans
 (plus a Query of each listed execution's parts); GSIs are eventually consistent, so an item may
 show up in a listing a moment after it is written.
@@ -57,7 +69,7 @@ from orchestration.config import TableNames
 from orchestration.errors import Conflict, DrbotError, InternalError, StaleVersion
 from orchestration.models import AuditEvent, Execution, name_key
 from orchestration.store import parts
-from orchestration.store.base import EXECUTIONS, Kind, Store, T
+from orchestration.store.base import EXECUTIONS, Kind, R, RecordKind, Store, T
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -66,6 +78,7 @@ if TYPE_CHECKING:
         CreateTableInputTypeDef,
         DeleteTypeDef,
         GlobalSecondaryIndexTypeDef,
+        PutItemInputTypeDef,
         PutTypeDef,
         QueryInputTypeDef,
         ScanInputTypeDef,
@@ -98,6 +111,8 @@ AUDIT_SUBJECT = "subject"
 AUDIT_SORT = "sortKey"  # f"{at:012d}#{tick:020d}#{eventId}": newest first, insertion order within a second
 AUDIT_ENTITY = "audit"
 PART = "part"  # sort key of the execution-parts table: "servers#000", "events#00000" (parts.py)
+RECORD_PREFIX = "record#"  # an execution's side record in that table: part = "record#<kind>"
+RECORD = "record"  # the side record's wire form, one map attribute
 
 PLAN_INDEX = "PlanIndex"  # executions of a plan: planId, requestedAt
 ACTIVE_INDEX = "ActiveIndex"  # executions that need driving only: activePartition, requestedAt
@@ -726,6 +741,39 @@ class DynamoDbStore(Store):
             if execution is not None:
                 executions.append(execution)
         return executions
+
+    def _fetch_record(self, kind: RecordKind[R], execution_id: str) -> R | None:
+        _, key = self._table(EXECUTIONS)
+        with self._aws(f"read {self.tables.execution_parts}"):
+            found = self._client.get_item(
+                TableName=self.tables.execution_parts,
+                Key={key: {"S": execution_id}, PART: {"S": RECORD_PREFIX + kind.name}},
+                ConsistentRead=True,
+            )
+        item = found.get("Item")
+        return None if item is None else kind.model.from_wire(_from_dynamo(item)[RECORD])
+
+    def _put_record(self, kind: RecordKind[R], execution_id: str, record: R, expected: int | None) -> None:
+        _, key = self._table(EXECUTIONS)
+        version = int(getattr(record, "version"))  # noqa: B009 - a record kind's model has it
+        item = _to_dynamo(
+            {key: execution_id, PART: RECORD_PREFIX + kind.name, "version": version, RECORD: record.to_wire()}
+        )
+        condition = _absent(key) if expected is None else _If("#v = :v", {"#v": "version"}, {":v": expected})
+        put: PutItemInputTypeDef = {
+            "TableName": self.tables.execution_parts,
+            "Item": item,
+            "ConditionExpression": condition.expression,
+            "ExpressionAttributeNames": condition.names,
+        }
+        if condition.values:  # DynamoDB refuses an empty map here
+            put["ExpressionAttributeValues"] = _to_dynamo(condition.values)
+        with self._aws(f"save the {kind.label}"):
+            try:
+                self._client.put_item(**put)
+            except self._client.exceptions.ConditionalCheckFailedException:
+                raise kind.stale(execution_id, expected) from None
+        self.stats.record([item_bytes(item)])
 
     def _append_audit(self, event: AuditEvent) -> None:
         item = _to_dynamo(self._audit_attributes(event))

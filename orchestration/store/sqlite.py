@@ -1,5 +1,6 @@
 """The embedded default Store: one SQLite file, safe for the threads of a process and for several
-processes (or several instances) opening the same file.
+processes (or several instances) opening the same file. One piece, longer than most modules:
+every statement below shares one connection, its lock and its transactions.
 
 Every change is one `BEGIN IMMEDIATE` transaction holding the item and its audit row. IMMEDIATE takes
 the database's write lock up front, so two writers never both read-then-write: the second waits
@@ -13,7 +14,9 @@ the database's write lock up front, so two writers never both read-then-write: t
 - an execution is a head row in `executions` and its parts in `execution_parts` (servers of its
   waves, chunks of its events: `parts.py`), written in the transaction of the head's version check
   and read together in one read transaction (a consistent snapshot even while another process
-  writes); only the parts this instance has not parsed at their stored version yet are read whole.
+  writes); only the parts this instance has not parsed at their stored version yet are read whole;
+- an execution's side records (base.py) are rows of `execution_records`, keyed by the execution id
+  and the record's kind, version-checked like the items.
 
 The file is shared with other components (the DRS simulator keeps `sim_*` tables in it): this module
 only ever creates its own tables and never drops anything.
@@ -34,7 +37,7 @@ from orchestration.clock import Clock
 from orchestration.errors import InternalError
 from orchestration.models import AuditEvent, Execution, name_key
 from orchestration.store import parts
-from orchestration.store.base import EXECUTIONS, Kind, Store, T
+from orchestration.store.base import EXECUTIONS, Kind, R, RecordKind, Store, T
 
 BUSY_TIMEOUT_MS = 30_000
 _PARTS_PER_SELECT = 500  # part keys bound in one SELECT (older SQLite builds allow 999 parameters)
@@ -90,6 +93,11 @@ _MIGRATIONS: list[list[str]] = [
     [
         "CREATE TABLE IF NOT EXISTS execution_parts (execution_id TEXT NOT NULL, part TEXT NOT NULL, "
         "version INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (execution_id, part)) WITHOUT ROWID",
+    ],
+    # 4: the side records of an execution (`RecordKind`, base.py), one per kind
+    [
+        "CREATE TABLE IF NOT EXISTS execution_records (execution_id TEXT NOT NULL, kind TEXT NOT NULL, "
+        "version INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (execution_id, kind)) WITHOUT ROWID",
     ],
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -412,6 +420,36 @@ class SqliteStore(Store):
                 (*parameters, max(limit, 0)),
             ).fetchall()
         return [AuditEvent.from_wire(json.loads(row[0])) for row in rows]
+
+    # -- side records ---------------------------------------------------------------------------
+
+    def _fetch_record(self, kind: RecordKind[R], execution_id: str) -> R | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT data FROM execution_records WHERE execution_id = ? AND kind = ?",
+                (execution_id, kind.name),
+            ).fetchone()
+        return None if row is None else kind.model.from_wire(json.loads(row[0]))
+
+    def _put_record(self, kind: RecordKind[R], execution_id: str, record: R, expected: int | None) -> None:
+        version = int(getattr(record, "version"))  # noqa: B009 - a record kind's model has it
+        row = (execution_id, kind.name, version, _json(record.to_wire()))
+        with self._write() as conn:
+            if expected is None:
+                changed = conn.execute(
+                    "INSERT OR IGNORE INTO execution_records (execution_id, kind, version, data) "
+                    "VALUES (?, ?, ?, ?)",
+                    row,
+                ).rowcount
+            else:
+                changed = conn.execute(
+                    "UPDATE execution_records SET version = ?, data = ? "
+                    "WHERE execution_id = ? AND kind = ? AND version = ?",
+                    (version, row[3], execution_id, kind.name, expected),
+                ).rowcount
+            if changed == 0:
+                raise kind.stale(execution_id, expected)
+            self._wrote(row)
 
 
 def _no_parts(keys: Sequence[str]) -> dict[str, Any]:

@@ -17,10 +17,11 @@ from bot.commands import build_registry
 from bot.console import Console
 from bot.console_slack import InlineExecutor
 from bot.slack_notifier import SlackNotifier
+from bot.slack_thread_record import SLACK_THREADS, SlackThread
 from bot.views.text import mrkdwn_to_text
 from orchestration.bootstrap import build_running_services
 from orchestration.config import Settings
-from orchestration.models import ExecutionStatus, SlackThread
+from orchestration.models import ExecutionStatus
 from orchestration.requests import StartExecution
 from orchestration.services.execution_start import execute_recovery_plan
 from tests.drills import run_until_done, three_tier_plan
@@ -196,8 +197,9 @@ def test_the_notifier_refreshes_the_homes_a_run_concerns(
     notifier = SlackNotifier(app.client, services.clock, services=services)
     notifier.home = publisher_of(app)
     services.notifier = notifier
-    execution = requested(services, three_tier_plan(services, simulator)).model_copy(
-        update={"slack": SlackThread(channel="C0DRILLS")}
+    execution = requested(services, three_tier_plan(services, simulator))
+    services.store.modify_record(
+        SLACK_THREADS, execution.execution_id, lambda _: SlackThread(channel="C0DRILLS")
     )
 
     notifier.deliver(execution, execution.events)

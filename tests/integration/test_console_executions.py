@@ -13,6 +13,7 @@ import pytest
 from bot.commands import build_registry
 from bot.commands.registry import Invocation
 from bot.console import Console
+from bot.slack_thread_record import thread_of
 from bot.views.ids import ActionId
 from bot.views.message import Message
 from bot.views.text import render_message
@@ -73,10 +74,11 @@ def test_the_recovery_approval_story_alice_bob_carol(dr, services, estate):
     text = ok(message)
     assert message.response_type == "in_channel"
     execution = only_execution(services)
+    slack = thread_of(services.store, execution.execution_id)
     short = execution.execution_id[:8]
     assert execution.status == ExecutionStatus.PENDING_APPROVAL
     assert execution.execution_type == ExecutionType.RECOVERY
-    assert execution.slack is not None and execution.slack.channel == "C0123ABCD"
+    assert slack is not None and slack.channel == "C0123ABCD"
     assert "alice asks to run a recovery of Prod DR" in text and "two different approvers" in text
     assert "Reason: us-east-1 outage, INC-4711" in text
     assert "Approvals: 0/2 (nobody yet)" in text

@@ -12,11 +12,9 @@ from orchestration.models import (
     EventType,
     ExecutionStatus,
     LaunchStatus,
-    SlackThread,
     WaveStatus,
 )
 from orchestration.ports import RecordingNotifier
-from orchestration.services.execution_threads import update_slack_thread
 from tests.drills import THREE_TIERS, make_plan, run_until_done, start, three_tier_plan
 
 pytestmark = pytest.mark.every_store  # whole drills, tick by tick, on each store
@@ -110,8 +108,9 @@ def test_parallel_waves_run_at_once(engine, clock, simulator):
     assert engine.store.get_execution(execution_id).status == ExecutionStatus.COMPLETED
 
 
-class _ThreadWritingNotifier(RecordingNotifier):
-    """Records events and, like the Slack notifier, saves the thread it posted on the execution."""
+class _ExecutionWritingNotifier(RecordingNotifier):
+    """Records events and saves the execution while it delivers them (a new version, as when
+    someone else saves it meanwhile)."""
 
     def __init__(self, services: Any) -> None:
         super().__init__()
@@ -119,15 +118,17 @@ class _ThreadWritingNotifier(RecordingNotifier):
 
     def deliver(self, execution, events):
         super().deliver(execution, events)
-        thread = SlackThread(channel="C1", thread_ts="1.1")
-        update_slack_thread(self.services, execution.execution_id, lambda _: thread)
+        store = self.services.store
+        store.update_execution(store.get_execution(execution.execution_id), "notifier")
 
 
 def test_a_notifier_writing_the_execution_does_not_stop_the_delivery_cursor(services, clock, simulator):
     plan = three_tier_plan(services, simulator)
     execution_id = start(services, plan)
-    services.notifier = _ThreadWritingNotifier(services)
+    services.notifier = _ExecutionWritingNotifier(services)
+    before = services.store.get_execution(execution_id).version
     advance(services, execution_id)
     execution = services.store.get_execution(execution_id)
     assert execution.events and execution.notified_through == execution.events[-1].seq
-    assert execution.slack is not None and execution.slack.thread_ts == "1.1"
+    writes = [a for a in services.store.list_audit(f"execution:{execution_id}") if a.actor == "notifier"]
+    assert writes and execution.version > before + len(writes)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.slack_thread_record import thread_for
 from orchestration.models import EventType, ExecutionStatus
 from orchestration.ports import RecordingNotifier
 from scheduler.backends.local import LocalScheduleBackend
@@ -62,7 +63,8 @@ def test_two_monthly_fires_run_unattended_a_busy_plan_skips_and_a_paused_schedul
     january = services.store.get_execution(first.execution_id)
     assert january.initiated_by == f"schedule:{schedule.schedule_id}"
     assert [a.user_id for a in january.approvals] == ["bob"]
-    assert (january.status, january.schedule_id, january.slack.channel) == (
+    thread = thread_for(services, january)  # posted in the schedule's channel
+    assert (january.status, january.schedule_id, thread and thread.channel) == (
         ExecutionStatus.PENDING,
         schedule.schedule_id,
         CHANNEL,

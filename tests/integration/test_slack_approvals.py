@@ -15,6 +15,7 @@ from bot.commands import build_registry
 from bot.commands.registry import Invocation
 from bot.slack_directory import FAILURE_RETRY_SECONDS, SlackDirectory
 from bot.slack_notifier import SlackNotifier
+from bot.slack_thread_record import thread_of
 from bot.views.ids import ActionId, BlockId
 from orchestration.models import Execution, ExecutionStatus
 from orchestration.rbac import RoleConfig
@@ -87,16 +88,14 @@ def click(
     execution: Execution,
     user: str,
     *,
+    services: Any,
     on_copy: bool = False,
     retry: int | None = None,
 ) -> str:
     """A click on the request's root (or on its copy); returns the click's response_url."""
-    assert execution.slack is not None
-    channel, ts = (
-        (execution.slack.approval_channel, execution.slack.approval_ts)
-        if on_copy
-        else (execution.slack.channel, execution.slack.thread_ts)
-    )
+    slack = thread_of(services.store, execution.execution_id)
+    assert slack is not None
+    channel, ts = (slack.approval_channel, slack.approval_ts) if on_copy else (slack.channel, slack.thread_ts)
     response_url = stub.new_response_url()
     request = block_actions(
         SLACK_SIGNING_SECRET,
@@ -136,6 +135,7 @@ def test_plan_run_posts_the_request_in_the_channel_and_a_copy_with_a_link_in_the
 
     root, copy = slack_stub.wait_for("chat.postMessage", count=2)
     execution = requested(services)
+    slack = thread_of(services.store, execution.execution_id)
     assert execution.status == ExecutionStatus.PENDING_APPROVAL
     # the root: in the command's channel, the plan summary and Approve/Reject
     assert root.args["channel"] == CHANNEL_ID and "thread_ts" not in root.args
@@ -146,20 +146,20 @@ def test_plan_run_posts_the_request_in_the_channel_and_a_copy_with_a_link_in_the
     # recorded as the execution's thread, with its permalink
     (link,) = slack_stub.calls("chat.getPermalink")
     assert link.args["channel"] == CHANNEL_ID
-    assert execution.slack is not None
-    assert execution.slack.channel == CHANNEL_ID
-    root_ts = execution.slack.thread_ts
+    assert slack is not None
+    assert slack.channel == CHANNEL_ID
+    root_ts = slack.thread_ts
     assert root_ts is not None
-    assert execution.slack.permalink and root_ts.replace(".", "") in execution.slack.permalink
+    assert slack.permalink and root_ts.replace(".", "") in slack.permalink
     # the copy: the approvals channel, a link to the thread, the same buttons
     assert copy.args["channel"] == APPROVALS_CHANNEL
-    assert execution.slack.permalink in json.dumps(copy.args["blocks"])
+    assert slack.permalink in json.dumps(copy.args["blocks"])
     assert buttons_of(copy.args["blocks"]) == [ActionId.APPROVE.value, ActionId.REJECT.value]
-    assert execution.slack.approval_channel == APPROVALS_CHANNEL
-    assert execution.slack.approval_ts not in (None, root_ts)
+    assert slack.approval_channel == APPROVALS_CHANNEL
+    assert slack.approval_ts not in (None, root_ts)
     # the requester is told where it went, privately
     assert answer.args["response_type"] == "ephemeral"
-    assert "posted in the channel" in answer.args["text"] and execution.slack.permalink in answer.args["text"]
+    assert "posted in the channel" in answer.args["text"] and slack.permalink in answer.args["text"]
     assert slack_stub.violations == []
 
 
@@ -173,8 +173,9 @@ def test_when_the_bot_is_not_in_the_channel_the_request_is_withdrawn_and_the_req
     assert answer.args["response_type"] == "ephemeral"
     assert "/invite @drbot" in answer.args["text"] and "withdrawn" in answer.args["text"]
     execution = requested(services)
+    slack = thread_of(services.store, execution.execution_id)
     assert execution.status == ExecutionStatus.REJECTED  # nothing half-done: nothing holds the plan
-    assert execution.slack is None
+    assert slack is None
     assert services.driver.started == []
     # after /invite, the same command works
     run_plan(app, slack_stub)
@@ -203,8 +204,9 @@ def test_a_request_made_in_the_approvals_channel_is_not_copied_there(
     (root,) = slack_stub.calls("chat.postMessage")
     assert root.args["channel"] == APPROVALS_CHANNEL
     execution = requested(services)
-    assert execution.slack is not None and execution.slack.thread_ts is not None
-    assert execution.slack.approval_ts is None
+    slack = thread_of(services.store, execution.execution_id)
+    assert slack is not None and slack.thread_ts is not None
+    assert slack.approval_ts is None
 
 
 # -- approving -----------------------------------------------------------------------------------------
@@ -215,17 +217,18 @@ def test_a_user_group_member_approves_and_both_messages_are_updated(
 ) -> None:
     run_plan(app, slack_stub)
     execution = requested(services)
-    assert execution.slack is not None and execution.slack.approval_ts is not None
+    slack = thread_of(services.store, execution.execution_id)
+    assert slack is not None and slack.approval_ts is not None
 
-    click(app, slack_stub, ActionId.APPROVE, execution, CAROL)
+    click(app, slack_stub, ActionId.APPROVE, execution, CAROL, services=services)
 
     slack_stub.wait_for("chat.update", count=3)  # root and copy by the notifier, root by the click
     saved = requested(services)
     assert saved.status == ExecutionStatus.PENDING
     assert [a.user_id for a in saved.approvals] == [CAROL]
     assert services.driver.started == [execution.execution_id]
-    root_updates = updates_of(slack_stub, CHANNEL_ID, str(execution.slack.thread_ts))
-    copy_updates = updates_of(slack_stub, APPROVALS_CHANNEL, execution.slack.approval_ts)
+    root_updates = updates_of(slack_stub, CHANNEL_ID, str(slack.thread_ts))
+    copy_updates = updates_of(slack_stub, APPROVALS_CHANNEL, slack.approval_ts)
     assert len(root_updates) == 2 and len(copy_updates) == 1
     assert "<@U0CAROL01> approved the drill (1 of 1): it starts now" in root_updates[-1].args["text"]
     assert buttons_of(root_updates[-1].args["blocks"]) == [ActionId.CANCEL.value]
@@ -241,20 +244,21 @@ def test_a_recovery_needs_two_approvers_and_a_click_on_the_copy_keeps_its_link(
 ) -> None:
     run_plan(app, slack_stub, '"Prod DR" --recovery --reason "region outage"')
     execution = requested(services)
-    assert execution.slack is not None and execution.slack.approval_ts is not None
+    slack = thread_of(services.store, execution.execution_id)
+    assert slack is not None and slack.approval_ts is not None
 
-    click(app, slack_stub, ActionId.APPROVE, execution, BOB, on_copy=True)
+    click(app, slack_stub, ActionId.APPROVE, execution, BOB, on_copy=True, services=services)
     slack_stub.wait_for("chat.update", count=3)
     assert requested(services).status == ExecutionStatus.PENDING_APPROVAL
-    click(app, slack_stub, ActionId.APPROVE, execution, CAROL)
+    click(app, slack_stub, ActionId.APPROVE, execution, CAROL, services=services)
     slack_stub.wait_for("chat.update", count=6)
 
     saved = requested(services)
     assert saved.status == ExecutionStatus.PENDING
     assert [a.user_id for a in saved.approvals] == [BOB, CAROL]
-    copy_updates = updates_of(slack_stub, APPROVALS_CHANNEL, execution.slack.approval_ts)
+    copy_updates = updates_of(slack_stub, APPROVALS_CHANNEL, slack.approval_ts)
     first_click = [c for c in copy_updates if "U0BOB0001 approved the recovery (1 of 2)" in c.args["text"]]
-    assert first_click and str(execution.slack.permalink) in json.dumps(first_click[-1].args["blocks"])
+    assert first_click and str(slack.permalink) in json.dumps(first_click[-1].args["blocks"])
     assert "Approvals:* 2/2" in json.dumps(copy_updates[-1].args["blocks"])
     assert services.driver.started == [execution.execution_id]
     assert slack_stub.violations == []
@@ -266,7 +270,7 @@ def test_someone_with_no_approver_role_is_refused_ephemerally(
     run_plan(app, slack_stub)
     execution = requested(services)
 
-    response_url = click(app, slack_stub, ActionId.APPROVE, execution, VICTOR)
+    response_url = click(app, slack_stub, ActionId.APPROVE, execution, VICTOR, services=services)
 
     refusal = slack_stub.answer_at(response_url)
     assert refusal.args["response_type"] == "ephemeral" and refusal.args["replace_original"] is False
@@ -282,7 +286,7 @@ def test_the_requester_may_not_approve_their_own_request(
     run_plan(app, slack_stub)
     execution = requested(services)
 
-    response_url = click(app, slack_stub, ActionId.APPROVE, execution, ALICE)
+    response_url = click(app, slack_stub, ActionId.APPROVE, execution, ALICE, services=services)
 
     refusal = slack_stub.answer_at(response_url)
     assert "U0ALICE01 requested this drill and cannot approve it" in refusal.args["text"]
@@ -296,10 +300,10 @@ def test_a_double_click_and_a_slack_retry_are_harmless(
     run_plan(app, slack_stub)
     execution = requested(services)
 
-    click(app, slack_stub, ActionId.APPROVE, execution, BOB)
+    click(app, slack_stub, ActionId.APPROVE, execution, BOB, services=services)
     slack_stub.wait_for("chat.update", count=3)
-    click(app, slack_stub, ActionId.APPROVE, execution, BOB)
-    click(app, slack_stub, ActionId.APPROVE, execution, BOB, retry=1)
+    click(app, slack_stub, ActionId.APPROVE, execution, BOB, services=services)
+    click(app, slack_stub, ActionId.APPROVE, execution, BOB, retry=1, services=services)
 
     answers = slack_stub.wait_for(RESPONSE_URL, count=3)[1:]  # after the requester's answer
     assert all("You already approved this drill" in a.args["text"] for a in answers)
@@ -319,7 +323,8 @@ def test_expiry_found_by_the_sweep_updates_the_request_and_its_copy(
 ) -> None:
     run_plan(app, slack_stub)
     execution = requested(services)
-    assert execution.slack is not None and execution.expires_at is not None
+    slack = thread_of(services.store, execution.execution_id)
+    assert slack is not None and execution.expires_at is not None
 
     assert sweep(services).expired == []  # not yet
     clock.set(execution.expires_at)
@@ -327,8 +332,8 @@ def test_expiry_found_by_the_sweep_updates_the_request_and_its_copy(
 
     assert result.expired == [execution.execution_id]
     assert requested(services).status == ExecutionStatus.EXPIRED
-    (root,) = updates_of(slack_stub, CHANNEL_ID, str(execution.slack.thread_ts))
-    (copy,) = updates_of(slack_stub, APPROVALS_CHANNEL, str(execution.slack.approval_ts))
+    (root,) = updates_of(slack_stub, CHANNEL_ID, str(slack.thread_ts))
+    (copy,) = updates_of(slack_stub, APPROVALS_CHANNEL, str(slack.approval_ts))
     for update in (root, copy):
         assert "EXPIRED" in update.args["text"]
         assert buttons_of(update.args["blocks"]) == []
@@ -412,6 +417,6 @@ def test_a_group_that_cannot_be_read_grants_nothing(
     execution = requested(services)
     clock.advance(CACHE_SECONDS)  # what the request's permission check cached is too old now
     slack_stub.fail("usergroups.users.list", "fatal_error")
-    response_url = click(app, slack_stub, ActionId.APPROVE, execution, CAROL)
+    response_url = click(app, slack_stub, ActionId.APPROVE, execution, CAROL, services=services)
     assert "U0CAROL01 may not approve" in slack_stub.answer_at(response_url).args["text"]
     assert requested(services).status == ExecutionStatus.PENDING_APPROVAL

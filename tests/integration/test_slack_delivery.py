@@ -16,10 +16,11 @@ from slack_sdk import WebClient
 
 from bot.app import build_app
 from bot.slack_notifier import REPLY_ICONS, SlackNotifier, reply_message
+from bot.slack_thread_record import SLACK_THREADS, SlackThread, thread_of
 from bot.views.ids import ActionId
 from orchestration.clock import FakeClock
 from orchestration.engine.advance import advance
-from orchestration.models import Execution, ExecutionStatus, ExecutionType, SlackThread
+from orchestration.models import Execution, ExecutionStatus, ExecutionType
 from tests.drills import start, three_tier_plan
 from tests.integration.conftest import with_roles
 from tests.integration.test_slack_approvals import click, create_prod_dr, requested, run_plan
@@ -66,9 +67,8 @@ def notifier(
 def drill_in_slack(services: Any, plan: Any) -> str:
     """A drill of `plan` whose request was posted in CHANNEL (its root is ROOT_TS)."""
     execution_id = start(services, plan, ExecutionType.DRILL)
-    execution = services.store.get_execution(execution_id)
     thread = SlackThread(channel=CHANNEL, thread_ts=ROOT_TS)
-    services.store.update_execution(execution.model_copy(update={"slack": thread}), "alice")
+    services.store.modify_record(SLACK_THREADS, execution_id, lambda _: thread)
     return execution_id
 
 
@@ -150,7 +150,7 @@ def test_slack_down_never_slows_a_drill_and_its_messages_follow_in_order_when_sl
     notifier.retry_now()
     assert notifier.flush(FLUSH) == []
     assert replies(slack_stub) == expected_replies(final)  # every event, once, in order
-    kept = sqlite_services.store.get_execution(without_slack).slack
+    kept = thread_of(sqlite_services.store, without_slack)
     assert kept is not None and kept.reported and kept.posted_through == final.events[-1].seq
 
 
@@ -191,6 +191,7 @@ def test_a_rate_limited_run_request_is_posted_when_slack_allows_and_never_withdr
     assert services.notifier.flush(FLUSH) == []
 
     execution = requested(services)
+    slack = thread_of(services.store, execution.execution_id)
     assert execution.status == ExecutionStatus.PENDING_APPROVAL  # still awaiting approval
     assert not (execution.status_reason or "").startswith("Withdrawn")
     assert "may or may not" not in answer.args["text"] and "recorded" in answer.args["text"]
@@ -198,7 +199,7 @@ def test_a_rate_limited_run_request_is_posted_when_slack_allows_and_never_withdr
     refused, again, posted = roots(slack_stub)
     assert refused.args["text"] == again.args["text"] == posted.args["text"]  # the same summary
     assert sleeps.waits == [3.0]
-    assert execution.slack is not None and execution.slack.thread_ts is not None
+    assert slack is not None and slack.thread_ts is not None
     assert any(b.get("type") == "actions" for b in posted.args["blocks"])  # Approve / Reject
     assert slack_stub.violations == []
 
@@ -211,7 +212,7 @@ def test_an_approval_whose_update_slack_refuses_is_confirmed_privately(
     execution = requested(services)
     slack_stub.fail("chat.update", "internal_error", times=5)
 
-    response_url = click(app, slack_stub, ActionId.APPROVE, execution, BOB)
+    response_url = click(app, slack_stub, ActionId.APPROVE, execution, BOB, services=services)
     told = slack_stub.answer_at(response_url)
     assert services.notifier.flush(FLUSH) == []
 
@@ -227,15 +228,16 @@ def test_an_approval_rate_limited_is_shown_after_retry_after_without_a_private_n
     run_plan(app, slack_stub)
     assert services.notifier.flush(FLUSH) == []
     execution = requested(services)
+    slack = thread_of(services.store, execution.execution_id)
     slack_stub.rate_limit("chat.update", retry_after=2)
 
-    click(app, slack_stub, ActionId.APPROVE, execution, BOB)
+    click(app, slack_stub, ActionId.APPROVE, execution, BOB, services=services)
     slack_stub.wait_for("chat.update", count=2)
     assert services.notifier.flush(FLUSH) == []
 
     assert sleeps.waits == [2.0]
     assert slack_stub.calls(RESPONSE_URL)[1:] == []  # only the requester's answer
-    updates = [c for c in slack_stub.calls("chat.update") if c.args["ts"] == execution.slack.thread_ts]
+    updates = [c for c in slack_stub.calls("chat.update") if c.args["ts"] == slack.thread_ts]
     assert ": PENDING" in updates[-1].args["text"]
 
 
@@ -245,11 +247,12 @@ def test_a_click_and_the_runs_progress_leave_the_newest_state_on_screen(
     run_plan(app, slack_stub)
     assert services.notifier.flush(FLUSH) == []
     execution = requested(services)
-    assert execution.slack is not None
-    root = (CHANNEL_ID, execution.slack.thread_ts)
+    slack = thread_of(services.store, execution.execution_id)
+    assert slack is not None
+    root = (CHANNEL_ID, slack.thread_ts)
 
     slack_stub.hold("chat.update")  # the first update of the click waits in Slack…
-    click(app, slack_stub, ActionId.APPROVE, execution, BOB)
+    click(app, slack_stub, ActionId.APPROVE, execution, BOB, services=services)
     slack_stub.wait_for("chat.update")
     advance(services, execution.execution_id)  # …while the run starts and launches its first wave
     running = requested(services)

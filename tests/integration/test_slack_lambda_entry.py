@@ -13,6 +13,7 @@ import pytest
 
 from bot.commands import build_registry
 from bot.commands.registry import Invocation
+from bot.slack_thread_record import thread_of
 from bot.views.ids import ActionId, BlockId
 from orchestration.models import Execution, ExecutionStatus
 from orchestration.ports import ManualDriver
@@ -98,7 +99,8 @@ def test_a_run_request_and_its_approval_through_the_lambda_entry(
     root, copy = slack_stub.calls("chat.postMessage")
     assert (root.args["channel"], copy.args["channel"]) == (CHANNEL_ID, APPROVALS_CHANNEL)
     [execution] = services.store.list_executions()
-    assert execution.slack is not None and execution.slack.thread_ts and execution.slack.approval_ts
+    slack = thread_of(services.store, execution.execution_id)
+    assert slack is not None and slack.thread_ts and slack.approval_ts
 
     click = block_actions(
         SLACK_SIGNING_SECRET,
@@ -107,7 +109,7 @@ def test_a_run_request_and_its_approval_through_the_lambda_entry(
         block_id=BlockId.EXECUTION_ACTIONS.value,
         response_url=slack_stub.new_response_url(),
         user_id=BOB,
-        message_ts=execution.slack.thread_ts,
+        message_ts=slack.thread_ts,
     )
     through_lambda(lambda_entry, click)
 
@@ -116,8 +118,8 @@ def test_a_run_request_and_its_approval_through_the_lambda_entry(
     assert services.driver.started == [execution.execution_id]
     updated = {(u.args["channel"], u.args["ts"]) for u in slack_stub.calls("chat.update")}
     assert updated == {
-        (CHANNEL_ID, execution.slack.thread_ts),
-        (APPROVALS_CHANNEL, execution.slack.approval_ts),
+        (CHANNEL_ID, slack.thread_ts),
+        (APPROVALS_CHANNEL, slack.approval_ts),
     }
     last_root = [u for u in slack_stub.calls("chat.update") if u.args["channel"] == CHANNEL_ID][-1]
     assert "<@U0BOB0001> approved the drill (1 of 1)" in last_root.args["text"]

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from bot.slack_thread_record import SLACK_THREADS, SlackThread, thread_of
 from orchestration.handlers import execution as execution_function
 from orchestration.handlers import runtime
-from orchestration.models import EventType, Execution, ExecutionStatus, ExecutionType, SlackThread
+from orchestration.models import EventType, Execution, ExecutionStatus, ExecutionType
 from orchestration.ports import flush_deferred
 from orchestration.services.execution_control import reject_execution
 from orchestration.store.dynamodb import DynamoDbStore
@@ -93,9 +94,9 @@ def request(store: DynamoDbStore, slack: SlackThread, expires_in: int) -> Execut
         requested_at=now - 60,
         expires_at=now + expires_in,
         required_approvals=1,
-        slack=slack,
     ).with_event(EventType.REQUESTED, now - 60, "U0ALICE01 requested a drill of Prod DR", actor="U0ALICE01")
     created = store.create_execution(execution, "U0ALICE01")
+    store.modify_record(SLACK_THREADS, created.execution_id, lambda _: slack)
     return created
 
 
@@ -125,7 +126,8 @@ def test_the_sweep_task_expires_a_request_and_updates_both_its_messages(
     assert all("EXPIRED" in u.args["text"] for u in updates)
     assert all(u.token == "xoxb-from-secrets-manager" for u in updates)
     assert slack_stub.calls("chat.postMessage") == []
-    assert saved.slack is not None and saved.slack.posted_through == saved.events[-1].seq
+    kept = thread_of(aws_runtime, execution.execution_id)
+    assert kept is not None and kept.posted_through == saved.events[-1].seq
 
     # the state machine's next task, in another process, finds nothing left to tell
     assert invoke({"task": "advance", "executionId": execution.execution_id})["done"] is True
@@ -145,7 +147,7 @@ def test_a_root_posted_by_one_invocation_is_the_thread_of_the_next(
 
     (root,) = slack_stub.wait_for("chat.postMessage")
     assert root.args["channel"] == CHANNEL and "thread_ts" not in root.args
-    kept = aws_runtime.get_execution(execution.execution_id).slack
+    kept = thread_of(aws_runtime, execution.execution_id)
     assert kept is not None and kept.thread_ts is not None
 
     fresh_process()

@@ -10,8 +10,9 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.slack_notifier import SlackNotifier
+from bot.slack_thread_record import SLACK_THREADS, SlackThread
 from orchestration.engine.advance import advance
-from orchestration.models import EventType, ExecutionEvent, ExecutionStatus, SlackThread
+from orchestration.models import EventType, ExecutionEvent, ExecutionStatus
 from tests.drills import run_until_done, start, three_tier_plan
 from tests.slack_stub import RecordedCall, SlackStub
 
@@ -21,16 +22,13 @@ CHANNEL = "C0DRILLS"
 @pytest.fixture
 def slack_engine(sqlite_services: Any, slack_stub: SlackStub, clock: Any) -> Any:
     client = WebClient(base_url=slack_stub.api_url, token="xoxb-test")
-    sqlite_services.notifier = SlackNotifier(client, clock)
+    sqlite_services.notifier = SlackNotifier(client, clock, services=sqlite_services)
     return sqlite_services
 
 
 def start_in_slack(services: Any, simulator: Any, **wave_options: Any) -> str:
     execution_id = start(services, three_tier_plan(services, simulator, **wave_options))
-    execution = services.store.get_execution(execution_id)
-    services.store.update_execution(
-        execution.model_copy(update={"slack": SlackThread(channel=CHANNEL)}), "alice"
-    )
+    services.store.modify_record(SLACK_THREADS, execution_id, lambda _: SlackThread(channel=CHANNEL))
     return execution_id
 
 
@@ -115,7 +113,7 @@ def test_throttle_bounds_root_updates(
     sqlite_services: Any, slack_stub: SlackStub, clock: Any, simulator: Any
 ) -> None:
     client = WebClient(base_url=slack_stub.api_url, token="xoxb-test")
-    sqlite_services.notifier = SlackNotifier(client, clock, min_update_seconds=3600)
+    sqlite_services.notifier = SlackNotifier(client, clock, min_update_seconds=3600, services=sqlite_services)
     execution_id = start_in_slack(sqlite_services, simulator)
     run_until_done(sqlite_services, clock, execution_id)
     updates = slack_stub.calls("chat.update")

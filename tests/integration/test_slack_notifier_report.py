@@ -10,7 +10,8 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.slack_notifier import SlackNotifier, SlackUnavailable
-from orchestration.models import EventType, ExecutionStatus, ExecutionType, SlackThread
+from bot.slack_thread_record import SLACK_THREADS, SlackThread, thread_of
+from orchestration.models import EventType, ExecutionStatus, ExecutionType
 from orchestration.services.report import closing_event
 from tests.drills import run_until_done, start, three_tier_plan
 from tests.slack_stub import RecordedCall, SlackStub
@@ -26,10 +27,7 @@ def notifier(services: Any, stub: SlackStub, clock: Any) -> SlackNotifier:
 
 def start_in_slack(services: Any, simulator: Any, execution_type: ExecutionType, **extra: Any) -> str:
     execution_id = start(services, three_tier_plan(services, simulator), execution_type, **extra)
-    execution = services.store.get_execution(execution_id)
-    services.store.update_execution(
-        execution.model_copy(update={"slack": SlackThread(channel=CHANNEL)}), "alice"
-    )
+    services.store.modify_record(SLACK_THREADS, execution_id, lambda _: SlackThread(channel=CHANNEL))
     return execution_id
 
 
@@ -58,11 +56,12 @@ def test_a_drill_reports_once_after_its_cleanup(
     assert texts.index(report.args["text"]) == len(texts) - 1
     assert any("Cleanup done" in t for t in texts[:-1])
     assert not report.args.get("reply_broadcast")
-    assert report.args["thread_ts"] == execution.slack.thread_ts  # type: ignore[union-attr]
+    slack = thread_of(services.store, execution.execution_id)
+    assert slack is not None and report.args["thread_ts"] == slack.thread_ts
     assert "Evidence report: drill of DR COMPLETED, 7/7 servers launched" in report.args["text"]
     blocks = str(report.args["blocks"])
     assert "db-primary-01" in blocks and "all terminated" in blocks and "point in time" in blocks
-    assert execution.slack is not None and execution.slack.reported
+    assert slack.reported
     assert slack_stub.violations == []
 
     # a redelivery, and a fresh notifier (another process) reading the thread's state, post nothing
@@ -101,7 +100,8 @@ def _finished_recovery(services: Any, simulator: Any, clock: Any) -> Any:
     assert closing is not None and closing.type == EventType.COMPLETED
     last = execution.events[-1].seq
     thread = SlackThread(channel=CHANNEL, thread_ts=ROOT_TS, posted_through=last, shown_through=last)
-    return services.store.update_execution(execution.model_copy(update={"slack": thread}), "drbot")
+    services.store.modify_record(SLACK_THREADS, execution_id, lambda _: thread)
+    return execution
 
 
 def test_a_rate_limit_delays_the_report_and_it_is_posted_once(
@@ -120,7 +120,8 @@ def test_a_rate_limit_delays_the_report_and_it_is_posted_once(
         first.deliver(execution, execution.events[-1:])
     assert len(slack_stub.calls("chat.postMessage")) == 1
     kept = services.store.get_execution(execution.execution_id)
-    assert kept.slack is not None and not kept.slack.reported
+    slack = thread_of(services.store, execution.execution_id)
+    assert slack is not None and not slack.reported
 
     clock.advance(5)
     first.deliver(kept, kept.events[-1:])
@@ -128,8 +129,8 @@ def test_a_rate_limit_delays_the_report_and_it_is_posted_once(
     notifier(services, slack_stub, clock).deliver(kept, kept.events[-1:])  # another process, later
     posted = slack_stub.calls("chat.postMessage")
     assert len(posted) == 2 and posted[1].args["text"] == refused.args["text"]
-    kept = services.store.get_execution(execution.execution_id)
-    assert kept.slack is not None and kept.slack.reported
+    slack = thread_of(services.store, execution.execution_id)
+    assert slack is not None and slack.reported
     assert slack_stub.violations == []
 
 
@@ -140,7 +141,7 @@ def test_a_report_slack_refuses_for_good_is_not_retried(
     execution = _finished_recovery(services, simulator, clock)
     slack_stub.fail("chat.postMessage", "not_in_channel")
     notifier(services, slack_stub, clock).deliver(execution, execution.events[-1:])
-    kept = services.store.get_execution(execution.execution_id)
-    assert kept.slack is not None and kept.slack.reported
-    notifier(services, slack_stub, clock).deliver(kept, kept.events[-1:])
+    slack = thread_of(services.store, execution.execution_id)
+    assert slack is not None and slack.reported
+    notifier(services, slack_stub, clock).deliver(execution, execution.events[-1:])
     assert len(slack_stub.calls("chat.postMessage")) == 1

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from bot.app import build_app
 from bot.console_slack import InlineExecutor
 from bot.slack_notifier import SlackNotifier
+from bot.slack_thread_record import thread_of
 from bot.views.ids import ActionId, GroupBuilderId, PlanBuilderId
 from bot.views.plan_builder import wave_block
 from orchestration.models import ExecutionStatus, WaveStatus
@@ -111,16 +112,17 @@ def test_groups_and_plan_from_modals_then_run_approve_thread_and_broadcast(
     assert app.dispatch(run.bolt()).status == 200
     assert slack_stub.answer_at(response_url).args["response_type"] == "ephemeral"  # "posted in the channel"
     execution = requested(services)
+    slack = thread_of(services.store, execution.execution_id)
     assert execution.status == ExecutionStatus.PENDING_APPROVAL
-    assert execution.slack is not None and execution.slack.channel == CHANNEL_ID
-    root_ts = execution.slack.thread_ts
+    assert slack is not None and slack.channel == CHANNEL_ID
+    root_ts = slack.thread_ts
     [request] = slack_stub.calls("chat.postMessage")
     assert buttons_of(request.args["blocks"]) == [ActionId.APPROVE.value, ActionId.REJECT.value]
 
     # 4. alice may not approve her own run; bob approves
-    click(app, slack_stub, ActionId.APPROVE, execution, ALICE)
+    click(app, slack_stub, ActionId.APPROVE, execution, ALICE, services=services)
     assert requested(services).status == ExecutionStatus.PENDING_APPROVAL
-    click(app, slack_stub, ActionId.APPROVE, execution, BOB)
+    click(app, slack_stub, ActionId.APPROVE, execution, BOB, services=services)
     approved = requested(services)
     assert approved.status not in (ExecutionStatus.PENDING_APPROVAL, ExecutionStatus.REJECTED)
     assert [a.user_id for a in approved.approvals] == [BOB]

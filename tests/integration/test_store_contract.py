@@ -35,7 +35,6 @@ from orchestration.models import (
     RecoveryPlan,
     Schedule,
     ServerRun,
-    SlackThread,
     TagSyncSettings,
     TargetAccount,
     Wave,
@@ -131,7 +130,6 @@ def make_execution(
             ),
             WaveRun(wave_number=2, wave_name="web", depends_on_waves=[1], pause_before=True),
         ],
-        slack=SlackThread(channel="C0123ABCD", thread_ts="1767225600.000100"),
         state_machine_arn="arn:aws:states:us-east-1:123456789012:execution:drbot:x",
     )
 
