@@ -73,7 +73,6 @@ class WireModel(BaseModel):
         populate_by_name=True,
         extra="forbid",
         str_strip_whitespace=False,
-        defer_build=True,
     )
 
     def to_wire(self) -> dict[str, Any]:
