@@ -19,7 +19,7 @@ TEST_EXTRAS := test,lint
 pip_install = if [ -x $(UV) ]; then $(UV) pip install --quiet --python $(BIN)/python $(2) $(1); \
 	else $(BIN)/python -m pip install --quiet $(1); fi
 
-.PHONY: install install-test run test test-large lint typecheck unit bench clean
+.PHONY: install install-test run test test-large lint typecheck unit bench bench-import clean
 
 $(VENV)/pyvenv.cfg:
 	$(PYTHON) -m venv --without-pip $(VENV)
@@ -70,6 +70,9 @@ test-large: $(TEST_STAMP)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
+
+bench-import: $(TEST_STAMP)
+	$(BIN)/python -m bench.import_cost --traced
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -4,7 +4,14 @@
 `lambda_entry` stacks powertools' `inject_lambda_context` (JSON logs with the request id, state
 cleared per invocation), `capture_lambda_handler` (an X-Ray subsegment) and `log_metrics` (one EMF
 blob flushed at the end, with a cold-start metric), and adds the correlation ids the event carries
-(executionId, planId, scheduleId) to every log line of the invocation. A plain Python call with no
+(executionId, planId, scheduleId) to every log line of the invocation.
+
+The Tracer is built only where tracing is on: inside the Lambda runtime (`LAMBDA_TASK_ROOT` set,
+the template's `Tracing: Active`) unless POWERTOOLS_TRACE_DISABLED says otherwise or SAM CLI /
+Chalice emulates Lambda, the conditions powertools itself disables tracing under. There it is built
+at import, as before: it loads the X-Ray SDK and patches botocore, so every AWS call of an
+invocation is a subsegment. Anywhere else `tracer` is None and the X-Ray SDK (about 100 ms of
+imports) is never loaded; a disabled Tracer would have recorded nothing anyway. A plain Python call with no
 Lambda context (scripts, the seed's local examples, tests) runs the handler as it is: there is no
 CloudWatch to report to, and metrics would otherwise pile up in memory.
 
@@ -24,6 +31,7 @@ every 100 metrics).
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import warnings
 from collections import OrderedDict
@@ -32,6 +40,8 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.shared import constants
+from aws_lambda_powertools.shared.functions import resolve_truthy_env_var_choice
 
 from orchestration.models import EventType, Execution, ExecutionEvent
 from orchestration.ports import CompositeNotifier, Notifier, flush_deferred
@@ -39,8 +49,19 @@ from orchestration.ports import CompositeNotifier, Notifier, flush_deferred
 SERVICE = "drbot"
 NAMESPACE = "drbot"
 
+
+def tracing_enabled(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether a Tracer would record: in the Lambda runtime, not emulated, not switched off by
+    POWERTOOLS_TRACE_DISABLED (powertools' own conditions, see the module docstring)."""
+    if resolve_truthy_env_var_choice(env=environ.get(constants.TRACER_DISABLED_ENV, "false")):
+        return False
+    emulated = environ.get(constants.SAM_LOCAL_ENV) or environ.get(constants.CHALICE_LOCAL_ENV)
+    return bool(environ.get(constants.LAMBDA_TASK_ROOT_ENV)) and not emulated
+
+
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+# built where it records (Lambda with tracing on): Tracer() loads the X-Ray SDK and patches botocore
+tracer: Tracer | None = Tracer(service=SERVICE) if tracing_enabled() else None
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 # most invocations (a Slack ack, a query) record no metric: powertools would warn on each of them
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
@@ -88,10 +109,10 @@ def lambda_entry(handler: Handler) -> Handler:
             # cannot go in time is given back to the record (orchestration/ports.py)
             flush_deferred(FLUSH_SECONDS)
 
-    # the response stays out of the trace: listings and exports outgrow an X-Ray segment
-    traced = tracer.capture_lambda_handler(
-        metrics.log_metrics(invoke, capture_cold_start_metric=True), capture_response=False
-    )
+    traced = metrics.log_metrics(invoke, capture_cold_start_metric=True)
+    if tracer is not None:
+        # the response stays out of the trace: listings and exports outgrow an X-Ray segment
+        traced = tracer.capture_lambda_handler(traced, capture_response=False)
     instrumented = logger.inject_lambda_context(clear_state=True)(traced)
 
     @functools.wraps(handler)
@@ -188,5 +209,6 @@ __all__ = [
     "metrics",
     "record_drs_api_error",
     "tracer",
+    "tracing_enabled",
     "with_metrics",
 ]

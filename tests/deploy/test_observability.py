@@ -15,6 +15,9 @@ import dataclasses
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +35,7 @@ from orchestration.observability import (
     lambda_entry,
     logger,
     metrics,
+    tracing_enabled,
     with_metrics,
 )
 from tests.conftest import AWS_REGION, fake_aws_env
@@ -46,6 +50,7 @@ from tests.slack_requests import (
 )
 from tests.slack_stub import SlackStub
 
+TRACER_DISABLED = "POWERTOOLS_TRACE_DISABLED"
 SPOKE = "444455556666"
 SPOKE_ROLE = f"arn:aws:iam::{SPOKE}:role/DRSOrchestrationCrossAccountRole"
 
@@ -345,3 +350,82 @@ def test_a_failed_drs_call_is_counted(simulator: Any, capsys: pytest.CaptureFixt
 
     assert metric_values(emf_blobs(capsys.readouterr().out), DRS_API_ERRORS) == [1.0]
     assert metrics.metric_set == {}
+
+
+# -- tracing: built on Lambda only ---------------------------------------------------------------------
+
+TRACE_ID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+# a traced invocation in a fresh interpreter: the X-Ray daemon is a UDP socket of the script's own
+TRACED_INVOCATION = """
+import json, os, socket, sys
+daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+daemon.bind(("127.0.0.1", 0))
+os.environ["AWS_XRAY_DAEMON_ADDRESS"] = "127.0.0.1:%d" % daemon.getsockname()[1]
+from orchestration import observability
+from tests.slack_requests import LambdaContext
+loaded = "aws_xray_sdk.core" in sys.modules
+
+@observability.lambda_entry
+def handler(event, context):
+    return "done"
+
+answer = handler({"executionId": "e-1"}, LambdaContext())
+daemon.setblocking(False)
+sent = daemon.recv(65536).decode()  # the subsegment went before the call returned (no batching)
+from aws_xray_sdk.core.patcher import _PATCHED_MODULES
+print("RESULT " + json.dumps({"tracer": type(observability.tracer).__name__, "xray": loaded,
+    "answer": answer, "sent": sent, "patched": sorted(_PATCHED_MODULES)}))
+"""
+
+
+def _python(script: str, **environ: str) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k not in ("LAMBDA_TASK_ROOT", TRACER_DISABLED)}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**env, **environ},
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    marked = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert len(marked) == 1, done.stdout + done.stderr
+    result: dict[str, Any] = json.loads(marked[0].removeprefix("RESULT "))
+    return result
+
+
+@pytest.mark.parametrize(
+    ("environ", "enabled"),
+    [
+        ({}, False),  # a laptop, a test, the embedded default
+        ({"LAMBDA_TASK_ROOT": "/var/task"}, True),  # Lambda with the template's Tracing: Active
+        ({"LAMBDA_TASK_ROOT": "/var/task", TRACER_DISABLED: "true"}, False),
+        ({"LAMBDA_TASK_ROOT": "/var/task", TRACER_DISABLED: "false"}, True),
+        ({"LAMBDA_TASK_ROOT": "/var/task", "AWS_SAM_LOCAL": "true"}, False),  # sam local invoke
+    ],
+)
+def test_tracing_is_on_in_the_lambda_runtime_only(environ: dict[str, str], enabled: bool) -> None:
+    assert tracing_enabled(environ) is enabled
+
+
+def test_outside_lambda_no_tracer_is_built_and_the_xray_sdk_is_not_loaded() -> None:
+    script = (
+        "import json, sys\nimport bot.lambda_function, scheduler.handler\n"
+        "from orchestration.observability import tracer\n"
+        "print('RESULT ' + json.dumps({'tracer': tracer is None, "
+        "'xray': sorted(m for m in sys.modules if m.startswith('aws_xray_sdk'))}))"
+    )
+    assert _python(script) == {"tracer": True, "xray": []}
+
+
+def test_on_lambda_an_invocation_is_traced_and_boto_calls_are_patched() -> None:
+    result = _python(TRACED_INVOCATION, LAMBDA_TASK_ROOT="/var/task", _X_AMZN_TRACE_ID=TRACE_ID)
+    assert (result["tracer"], result["xray"], result["answer"]) == ("Tracer", True, "done")
+    assert "botocore" in result["patched"]  # every AWS call of an invocation is a subsegment
+    header, document = result["sent"].split("\n", 1)
+    assert json.loads(header) == {"format": "json", "version": 1}
+    subsegment = json.loads(document)
+    assert subsegment["name"] == "## handler"
+    assert subsegment["trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
+    assert subsegment["annotations"]["ColdStart"] is True

@@ -1,10 +1,12 @@
 """`python -m bench --quick` runs, in-process: a row per size with the measured columns, and every
-drill's cleanup left nothing running (timings are not judged)."""
+drill's cleanup left nothing running; `python -m bench.import_cost` times one Lambda entry's import
+against its libraries once (timings are not judged)."""
 
 from __future__ import annotations
 
 import pytest
 
+from bench import import_cost
 from bench.__main__ import main
 from bench.engine_tick import CLEANUP, LAUNCH, QUICK_MATRIX, Row
 
@@ -31,3 +33,23 @@ def test_quick_bench_produces_a_row_per_size(capsys: pytest.CaptureFixture[str])
         assert column in Row.HEADER
     assert "DescribeJobs" in printed
     assert "CLEANUP NOT DONE" not in printed
+
+
+def test_import_cost_bench_times_an_entry_against_its_libraries(capsys: pytest.CaptureFixture[str]) -> None:
+    assert import_cost.lambda_entries() == [
+        "bot.lambda_function",
+        "orchestration.handlers.data_management",
+        "orchestration.handlers.execution",  # the state machine's tasks run here too
+        "orchestration.handlers.query",
+        "scheduler.handler",
+    ]
+    environ = import_cost.lambda_environ()
+    assert environ["DRBOT_BACKEND"] == "aws" and "LAMBDA_TASK_ROOT" not in environ
+    [row] = import_cost.main(["--runs", "1", "--entry", "orchestration.handlers.query"])
+    assert row.label == "orchestration.handlers.query"
+    for timing in (row.entry, row.baseline):
+        assert timing.cpu_ms > 0 and timing.wall_ms > 0
+    printed = capsys.readouterr().out
+    for column in import_cost.Row.HEADER:
+        assert column in printed
+    assert f"{row.ratio:.2f}" in printed
