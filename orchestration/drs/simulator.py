@@ -46,6 +46,7 @@ from orchestration.drs.sim.aws_wire import (
     xml_response,
 )
 from orchestration.drs.sim.context import Scope, SimLimits, SimTiming
+from orchestration.drs.sim.events import Delivery, EventFaults, deliveries, job_events
 from orchestration.drs.sim.faults import SimFaults, set_throttle_rate
 from orchestration.drs.sim.format import arn, source_server_id
 from orchestration.drs.sim.http import error_response, parse_request, success_response
@@ -287,6 +288,15 @@ class DrsSimulator:
                     tx.put_fault(sim_faults.SLOW, target, repr(factor))
         return ids
 
+    def set_event_faults(self, faults: EventFaults) -> None:
+        """Deliver the events DRS sends to EventBridge late, twice, out of order or not at all
+        (orchestration/drs/sim/events.py); `EventFaults()` delivers each once, on time."""
+        with self._transaction() as tx:
+            if faults.any:
+                tx.put_fault(sim_faults.EVENTS, sim_faults.ANY, faults.to_json())
+            else:
+                tx.delete_fault(sim_faults.EVENTS)
+
     def clear_faults(self) -> None:
         """Every fault switch off: no throttling, failures, stalls, slow launches or lost answers."""
         with self._transaction() as tx:
@@ -297,6 +307,23 @@ class DrsSimulator:
     def faults(self) -> SimFaults:
         with self._transaction() as tx:
             return SimFaults.from_rows(tx.faults())
+
+    # events: what DRS (and EC2) send to EventBridge --------------------------------------------
+    def events_due(self, since: float, until: float) -> list[dict[str, Any]]:
+        """The events EventBridge delivers in (since, until], by delivery time, faults applied: a
+        lost event is never due, a duplicate is due twice (orchestration/drs/sim/events.py)."""
+        return [d.event for d in self._deliveries(since, until) if since < d.due_at <= until]
+
+    def next_event_at(self, after: float) -> float | None:
+        """When the next event after `after` is delivered, if any job still has one to deliver."""
+        due = [d.due_at for d in self._deliveries(after, float("inf")) if d.due_at > after]
+        return min(due, default=None)
+
+    def _deliveries(self, since: float, until: float) -> list[Delivery]:
+        with self._transaction() as tx:
+            faults = SimFaults.from_rows(tx.faults()).events
+            jobs = tx.jobs_overlapping(since - faults.latest_shift, until)
+        return deliveries((pair for job in jobs for pair in job_events(job)), faults)
 
     # truth for tests: the simulator's own tables, not what an API call shows ---------------------
     def launch_counts(self, region: str | None = None, account_id: str | None = None) -> dict[str, int]:

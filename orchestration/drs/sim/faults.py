@@ -8,6 +8,7 @@ Kinds (rows of `sim_faults`: kind, target, value):
 - slow           target: a source server id or "*"  value: factor on the launch time of new jobs
 - lose_responses target: "*"                        value: {"rate": 0..1, "seed": int,
                                                            "operations": [operation names] | null}
+- events         target: "*"                        value: EventFaults as JSON (sim/events.py)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestration.drs.sim.events import EventFaults
 from orchestration.drs.sim.format import unit_interval
 from orchestration.drs.sim.store import FaultRow, SimTx
 
@@ -26,6 +28,7 @@ FAIL = "fail"
 STALL = "stall"
 SLOW = "slow"
 LOSE_RESPONSES = "lose_responses"
+EVENTS = "events"
 ANY = "*"
 _THROTTLE_CALLS = "throttle_calls"
 _LOSE_CALLS = "lose_response_calls"
@@ -49,6 +52,8 @@ class SimFaults:
     lost_response_seed: int = 0
     lost_response_operations: frozenset[str] = frozenset()
     """Operation names whose answers can be lost; empty: any operation."""
+    events: EventFaults = field(default_factory=EventFaults)
+    """How the events DRS sends to EventBridge are delayed, copied, reordered or lost."""
 
     @classmethod
     def from_rows(cls, rows: list[FaultRow]) -> SimFaults:
@@ -58,6 +63,7 @@ class SimFaults:
         stalled: dict[str, float] = {}
         slow: dict[str, float] = {}
         lose: dict[str, Any] = {"rate": 0.0, "seed": 0, "operations": None}
+        events = EventFaults()
         for row in rows:
             if row.kind == THROTTLE_NEXT:
                 throttle_next[row.target] = int(row.value)
@@ -72,6 +78,8 @@ class SimFaults:
                 slow[row.target] = float(row.value)
             elif row.kind == LOSE_RESPONSES:
                 lose = json.loads(row.value)
+            elif row.kind == EVENTS:
+                events = EventFaults.from_json(row.value)
         return cls(
             throttle_next,
             rate,
@@ -82,6 +90,7 @@ class SimFaults:
             lost_response_rate=float(lose["rate"]),
             lost_response_seed=int(lose["seed"]),
             lost_response_operations=frozenset(lose["operations"] or ()),
+            events=events,
         )
 
     def slow_factor(self, source_server_id: str) -> float:
@@ -97,6 +106,7 @@ class SimFaults:
             or self.stalled_servers
             or self.slow_launches
             or self.lost_response_rate
+            or self.events.any
         )
 
 

@@ -336,6 +336,11 @@ class SimTx:
         sql = "SELECT * FROM sim_jobs j WHERE ended_at > ?" + where + " ORDER BY seq"
         return self._with_servers(self._rows(sql, [at, *params]))
 
+    def jobs_overlapping(self, since: float, until: float) -> list[Job]:
+        """Jobs (any account and region) that started by `until` and end after `since`, by creation."""
+        sql = "SELECT * FROM sim_jobs WHERE ended_at > ? AND started_at <= ? ORDER BY seq"
+        return self._with_servers(self._rows(sql, (since, until)))
+
     def job(self, job_id: str) -> Job | None:
         jobs = self._with_servers(self._rows("SELECT * FROM sim_jobs WHERE job_id = ?", (job_id,)))
         return jobs[0] if jobs else None
