@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 
 from orchestration.errors import (
+    Action,
     DuplicateName,
     InUse,
     NotFound,
+    Remedy,
     ServerConflict,
     ServersNotFound,
     StaleVersion,
@@ -145,8 +147,9 @@ def test_plan_rules(services, simulator):
     with pytest.raises(NotFound, match="wave 1"):
         create_plan(services, "Other", "missing-group")
     assert plans.find_plan(services, "dr").plan_id == view.plan.plan_id
-    with pytest.raises(NotFound, match="/dr plan list"):
+    with pytest.raises(NotFound, match=r"^No recovery plan with id or name 'nope'\.$") as unknown:
         plans.find_plan(services, "nope")
+    assert unknown.value.remedy == Remedy(Action.LIST_PLANS)  # bot/ says: `/dr plan list` shows them
 
 
 def test_plan_with_a_non_terminal_execution_cannot_change_or_go(services, simulator):
