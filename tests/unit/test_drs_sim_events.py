@@ -6,6 +6,7 @@ the events module's arithmetic."""
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,7 +75,8 @@ def test_each_launch_result_is_sent_when_that_server_launch_ends(sim: DrsSimulat
         assert set(event) == ENVELOPE
         assert event["source"] == "aws.drs"
         assert event["detail-type"] == "DRS Source Server Launch Result"
-        assert event["detail"] == {"state": "DRILL_LAUNCH_SUCCEEDED", "job-id": job["jobID"], "is-drill": "TRUE"}
+        expected = {"state": "DRILL_LAUNCH_SUCCEEDED", "job-id": job["jobID"], "is-drill": "TRUE"}
+        assert event["detail"] == expected
         assert event["resources"][0].startswith("arn:aws:drs:us-east-1:")
         assert event["time"].endswith("Z")
     assert sim.next_event_at(moment) is None
@@ -128,7 +130,7 @@ def test_faulty_delivery_loses_copies_and_delays_but_never_invents(
     reported = {e["id"]: e for e in on_time}
     sim.set_event_faults(faults)
     edges = sorted({start - LONG_ENOUGH, *(start + c for c in cuts), start + 2 * LONG_ENOUGH})
-    delivered = [e for low, high in zip(edges, edges[1:], strict=False) for e in sim.events_due(low, high)]
+    delivered = [e for low, high in itertools.pairwise(edges) for e in sim.events_due(low, high)]
     counts = Counter(e["id"] for e in delivered)
     assert set(counts) <= set(reported)
     assert all(n <= 2 for n in counts.values())
