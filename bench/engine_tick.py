@@ -1,5 +1,8 @@
 """What one `advance` tick costs: engine CPU, DRS API calls and store writes, by plan size.
 
+One piece, longer than most modules: building the estate, running the ticks and printing what they
+cost are one measured scenario.
+
 Each run builds a synthetic estate of N source servers in one region of the DRS simulator, one
 protection group per wave (explicit server ids, at most 100: one DRS job per wave), a recovery plan
 whose waves run one after another (each wave depends on the previous one, the default), and drives

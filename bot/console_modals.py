@@ -1,5 +1,8 @@
 """Modals in the console: each input of the open view asked as a prompt, then submitted to the app.
 
+One piece, longer than most modules: asking a view's inputs, validating the answers and submitting
+them is one loop over the same view state.
+
 Standard Block Kit only, so any modal works. In the order of the view's blocks, every input block is
 asked (its label; its hint and options above the prompt); one line answers one input:
 

@@ -1,5 +1,8 @@
 """The console's Slack: an in-process Slack Web API on 127.0.0.1 that prints what the app says.
 
+One piece, longer than most modules: the loopback Web API's methods share one in-memory workspace
+(messages, views, users) and its lock.
+
 `drbot` without Slack credentials runs the real bolt app (bot/app.py) against this server: the
 app's WebClient and every response_url point at it. It answers the Web API methods drbot calls
 (auth.test, chat.postMessage with thread_ts and reply_broadcast, chat.update, chat.postEphemeral,

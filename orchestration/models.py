@@ -1,5 +1,8 @@
 """drbot's domain model (docs/architecture.md), pydantic v2.
 
+One piece, longer than most modules: the aggregates refer to each other's types and the two status
+tables, and the wire format is defined once for all of them.
+
 Wire format: camelCase JSON, epoch seconds for dates, UUID4 ids. Every stored aggregate carries
 `version` for optimistic locking. The invariants of each type live on the type; the allowed status
 changes of executions and waves live in the two transition tables below and nowhere else.

@@ -1,5 +1,8 @@
 """EventBridge Scheduler schedule expressions: parse, validate, describe and compute fire times.
 
+One piece, longer than most modules: parsing, validating, describing and computing fire times of the
+three expression kinds share one grammar.
+
 The one format users write is EventBridge Scheduler's own (User Guide, "Schedule types on EventBridge
 Scheduler"), always evaluated in an IANA time zone (the schedule's `ScheduleExpressionTimezone`):
 

@@ -1,4 +1,7 @@
 """The plan builder modal: a recovery plan's name, description and RTO target, then its waves, each
+
+One piece, longer than most modules: the modal's blocks and the reading of its submitted state are
+two halves of the same view and change together.
 with a name, a protection group, what it waits for (depends-on) and a pause before it.
 
 "Add wave" and "Remove wave N" answer with views.update: the listener reads every value typed so

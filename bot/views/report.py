@@ -1,4 +1,7 @@
 """The evidence report as people read it: a Slack message (Block Kit), its JSON in a message, and
+
+One piece, longer than most modules: the three renderings of one report (Block Kit, JSON, Markdown)
+must say the same things and share their wording.
 Markdown for a file or an export.
 
 Pure builders over an EvidenceReport (orchestration/services/report.py). Every time is shown in UTC

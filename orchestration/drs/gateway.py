@@ -1,5 +1,8 @@
 """The DRS gateway: boto3 `drs` calls in, drbot's own types out, botocore errors translated.
 
+One piece, longer than most modules: every DRS call drbot makes and the one translation of
+botocore's errors they share.
+
 Nothing outside `orchestration/drs/` touches a DRS client or a botocore exception.
 """
 

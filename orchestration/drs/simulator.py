@@ -1,5 +1,8 @@
 """The DRS simulator: a real boto3 `drs` client answered in-process (docs/simulator.md).
 
+One piece, longer than most modules: the simulator's public face (clients, fault switches, events,
+truth for tests) over one store and one lock.
+
     sim = DrsSimulator(db_path="drbot.db", clock=FakeClock(), launch_seconds=20)
     drs = sim.client("us-east-1")                 # a genuine botocore client; no network, no AWS
     job = drs.start_recovery(sourceServers=[{"sourceServerID": sid}], isDrill=True)["job"]

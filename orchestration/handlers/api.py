@@ -1,5 +1,8 @@
 """One Lambda handler, two invocation styles (the seed contract, docs/api.md).
 
+One piece, longer than most modules: the direct-invocation and REST paths read the same operation
+table and must map errors the same way.
+
 Each handler module declares its operations once: name, REST method and path, request model,
 query parameters and the service call. From that table this module builds
 

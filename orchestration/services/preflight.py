@@ -1,5 +1,8 @@
 """Pre-flight checks: every rule a recovery plan must pass before it launches, as a dry run.
 
+One piece, longer than most modules: every pre-flight rule reads the same resolved plan and DRS
+answers, gathered once per check.
+
 `/dr plan check` shows the result; execute_recovery_plan runs the same check and refuses to start
 while it has errors. Nothing here changes anything. The rules (docs/preflight.md, the seed's
 "Validation Functions"):

@@ -1,4 +1,7 @@
 """The evidence report of an execution: what a DR or compliance reviewer keeps as the record of a
+
+One piece, longer than most modules: one pure function of an execution and its plan, with the small
+readers of each part of the evidence.
 drill or a real recovery.
 
 `evidence_report(execution, plan)` is pure: everything comes from the execution (its waves, server

@@ -1,4 +1,7 @@
 """How an execution is stored: a head, its servers parts and its event chunks. Both adapters keep this
+
+One piece, a little over 400 lines: splitting an execution into parts and assembling it again are
+inverse functions kept side by side.
 one logical layout; docs/architecture.md ("Store") has the short version.
 
 Why: as one document, a 40-wave drill of 100 servers a wave (4,000 servers, DRS's account limit) is

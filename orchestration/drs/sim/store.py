@@ -1,5 +1,8 @@
 """The DRS simulator's state in SQLite: tables prefixed `sim_`, so they can share drbot's own file.
 
+One piece, longer than most modules: every table of the simulator's state, read and written inside
+the one transaction each simulated call is.
+
 One connection per simulator, guarded by a lock; every simulated API call is one `BEGIN IMMEDIATE`
 transaction, so two processes on the same file (a restarted drbot, a console) see each other's jobs
 and never both take the last slot of a limit.
