@@ -11,6 +11,8 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger
 from slack_sdk import WebClient
 
+from bot.slack_api import api_base_url
+from bot.slack_secrets import bot_client
 from bot.views.common import context, section
 from bot.views.mrkdwn import escape_with_mentions
 from bot.views.schedules import short_id
@@ -46,9 +48,6 @@ def reporter_from_settings(settings: Settings) -> SlackScheduleReporter | Loggin
     """The factory the scheduled-drill Lambda loads by name (`scheduler.handler.SLACK_REPORTER`): a
     Slack reporter with the bot token of the Slack secret (SLACK_SECRET_ARN, read at each call, else
     SLACK_BOT_TOKEN)."""
-    from bot.slack_api import api_base_url
-    from bot.slack_secrets import bot_client
-
     client = bot_client(settings, base_url=api_base_url(settings))  # the secret is read at each call
     if client is None:
         logger.warning("Slack is not configured: schedule reports go to the log")

@@ -49,11 +49,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.app_home import HomePublisher
 from bot.slack_api import api_base_url
 from bot.slack_retry import ExactRateLimitRetry, with_exact_rate_limits
 from bot.slack_retry import retry_after as slack_retry_after
@@ -69,9 +70,6 @@ from orchestration.context import Services
 from orchestration.models import EventType, Execution, ExecutionEvent, LaunchStatus
 from orchestration.ports import CompositeNotifier, defer_until_flushed
 from orchestration.services.report import closing_event, evidence_report, plan_of
-
-if TYPE_CHECKING:
-    from bot.app_home import HomePublisher
 
 # what changes someone's App Home (what needs them, what runs): after these, their Home is refreshed
 HOME_EVENTS = frozenset(
@@ -272,8 +270,6 @@ class SlackNotifier:
         the functions that drive runs on AWS also refresh the App Homes a change concerns."""
         self._services = services
         if self.home is None and self.delivery == "deferred":
-            from bot.app_home import HomePublisher  # the Home's views are needed only now
-
             self.home = HomePublisher(self.client, services)
         return self
 

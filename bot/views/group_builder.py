@@ -31,6 +31,7 @@ from bot.views.common import truncate
 from bot.views.form_errors import inline_errors
 from bot.views.groups import tags_text
 from bot.views.ids import GroupBuilderId
+from bot.views.plan_builder import metadata_fields, valid_target_ids
 from orchestration.drs.gateway import SourceServer
 from orchestration.errors import DrbotError, ServerConflict, ServersNotFound, UsageError, ValidationFailed
 from orchestration.models import AccountId, Region
@@ -76,8 +77,6 @@ class GroupTarget:
     @classmethod
     def from_metadata(cls, text: str) -> GroupTarget:
         """The target a form's private_metadata names; ValueError when drbot did not write it."""
-        from bot.views.plan_builder import metadata_fields, valid_target_ids
-
         target = cls(**metadata_fields(text, cls)) if text else cls()
         if not valid_target_ids(target.group_id, target.channel_id, version=target.version):
             raise ValueError("the form's metadata is not drbot's")
