@@ -97,7 +97,7 @@ class Settings:
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = None
-    slack_secret_arn: str | None = None  # on AWS the Slack secrets live here (bot/secrets.py)
+    slack_secret_arn: str | None = None  # on AWS the Slack secrets live here (bot/slack_secrets.py)
     drs_limits: DrsLimits = field(default_factory=DrsLimits)
     roles: RoleConfig = field(default_factory=RoleConfig)
     approval_expiry_minutes: int = DEFAULT_APPROVAL_EXPIRY_MINUTES  # an unapproved run request expires

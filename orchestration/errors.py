@@ -32,6 +32,7 @@ class Action(StrEnum):
     DELETE_SCHEDULE = "delete_schedule"  # delete the schedule (`target`)
     PAUSE_OR_DELETE_SCHEDULE = "pause_or_delete_schedule"
     SYNC_SCHEDULE = "sync_schedule"  # resuming or pausing the schedule (`target`) tries again
+    SAY_AT_GATE = "say_at_gate"  # say what an unattended drill does at a pause gate
 
 
 @dataclass(frozen=True)

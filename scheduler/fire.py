@@ -303,7 +303,7 @@ def _disable_for_deleted_plan(
     message = (
         f"Schedule {schedule.schedule_id[:8]} is disabled: its recovery plan ({schedule.plan_id}) was "
         f"deleted, so the drill due {local_text(scheduled_at, schedule.timezone)} did not run. "
-        f"`/dr schedule delete {schedule.schedule_id[:8]}` removes it."
+        "Deleting the schedule removes it."
     )
     tell(reporter, current, message)
     return FireResult(FireOutcome.PLAN_DELETED, schedule.schedule_id, scheduled_at, message)

@@ -32,7 +32,7 @@ from orchestration.errors import (
     StaleVersion,
     ValidationFailed,
 )
-from orchestration.models import MAX_MINUTES, ExecutionType, RecoveryPlan, Schedule, UnattendedGates
+from orchestration.models import ExecutionType, RecoveryPlan, Schedule, UnattendedGates
 from orchestration.rbac import Permission
 from orchestration.schedule_expressions import parse, validate_timezone
 from orchestration.services.access import require as require_permission
@@ -114,19 +114,15 @@ def create_schedule(services: Services, request: NewSchedule, actor: str) -> Sch
     expression = parse(request.expression)
     timezone = validate_timezone(request.timezone)
     cleanup = request.cleanup_after_minutes
-    if cleanup is not None and not 0 <= cleanup <= MAX_MINUTES:
-        raise ValidationFailed(
-            f"cleanupAfterMinutes must be from 0 to {MAX_MINUTES}, not {cleanup}",
-            field="cleanupAfterMinutes",
-        )
     plan = find_plan(services, request.plan)
     gates = [w for w in plan.waves if w.pause_before]
     if gates and request.at_gate is None:
         named = ", ".join(f"{w.wave_number} ({w.wave_name})" for w in gates)
         raise ValidationFailed(
             f"{plan.plan_name} pauses before wave {named}, and nobody is there to resume an unattended "
-            "drill: say what it does at a gate — wait for a person at most N minutes, then cancel and "
-            "clean up (`--at-gate wait:60`), or pass the gate (`--at-gate pass`).",
+            "drill: say what it does at a gate (atGate) — wait for a person at most N minutes, then "
+            "cancel and clean up (wait:N), or pass the gate (pass).",
+            remedy=Remedy(Action.SAY_AT_GATE),
             field="atGate",
         )
     now = _now(services)

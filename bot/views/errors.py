@@ -33,6 +33,10 @@ _HINTS: dict[Action, str] = {
     Action.DELETE_SCHEDULE: "`/dr schedule delete {short}` removes it.",
     Action.PAUSE_OR_DELETE_SCHEDULE: "`/dr schedule pause {short}` or `delete` it instead.",
     Action.SYNC_SCHEDULE: "`/dr schedule resume {short}` or `pause` tries again.",
+    Action.SAY_AT_GATE: (
+        "`/dr schedule add … --at-gate wait:60` waits an hour for a person, then cancels and cleans "
+        "up; `--at-gate pass` passes the gate."
+    ),
 }
 
 

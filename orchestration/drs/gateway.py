@@ -28,6 +28,7 @@ from orchestration.errors import (
     NotFound,
     ValidationFailed,
 )
+from orchestration.models import ExecutionType
 from orchestration.observability import record_drs_api_error
 
 if TYPE_CHECKING:
@@ -533,7 +534,7 @@ class DrsGateway:
     def start_recovery(self, server_ids: Sequence[str], is_drill: bool, tags: dict[str, str]) -> DrsJob:
         """One DRS job launching `server_ids` (a drill or a real recovery), tagged so that it can be
         found again if the caller crashes before recording its id."""
-        kind = "drill" if is_drill else "recovery"
+        kind = (ExecutionType.DRILL if is_drill else ExecutionType.RECOVERY).word
         response = self._call(
             f"start a {kind} of {len(server_ids)} server(s)",
             lambda: self._client.start_recovery(

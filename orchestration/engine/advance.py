@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from orchestration.approval_expiry import expire
+from orchestration.approval_expiry import expire, is_expired
 from orchestration.drs.gateway import DrsJob, RecoveryInstance
 from orchestration.engine.cleanup import look
 from orchestration.engine.decide import IN_FLIGHT, Decision, Observation, decide
@@ -144,7 +144,7 @@ def _cleanup_backing_off(execution: Execution) -> bool:
 
 
 def _expire_if_due(tick: Tick, execution: Execution) -> Execution:
-    if execution.expires_at is None or tick.now < execution.expires_at:
+    if not is_expired(execution, tick.now):
         return execution
     return deliver(tick.services, tick.save(expire(execution, tick.now)))
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.commands.schedules import parse_at_gate
+from bot.views.errors import explain
 from bot.views.schedules import build_schedule_message
 from orchestration.engine.advance import advance
 from orchestration.errors import UsageError, ValidationFailed
@@ -69,7 +70,9 @@ def test_a_gated_plan_cannot_be_scheduled_without_saying_what_happens_at_a_gate(
         create_schedule(services, NewSchedule(plan="DR", expression=DAILY_3AM), "alice")
     assert refused.value.details["field"] == "atGate"
     assert "pauses before wave 3 (Web)" in refused.value.message
-    assert "--at-gate wait:60" in refused.value.message and "--at-gate pass" in refused.value.message
+    assert "/dr" not in refused.value.message  # what to type is bot/'s to say
+    said = explain(refused.value)
+    assert "--at-gate wait:60" in said and "--at-gate pass" in said
     assert services.store.list_schedules() == []
 
 
