@@ -113,7 +113,7 @@ class InvalidScheduleExpression(ValidationFailed):
 
 
 class UsageError(ValidationFailed):
-    """A /dr command that does not parse; the message carries the right usage."""
+    """A command (a chat command, a console line) that does not parse; the message says the usage."""
 
     code = "USAGE_ERROR"
 

@@ -39,7 +39,8 @@ Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-
 AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 # DRS ids are "s-" + 17 characters; the seed contract's own examples include a 16-character one
 SourceServerId = Annotated[str, StringConstraints(pattern=r"^s-[0-9a-zA-Z]{16,17}$")]
-SlackChannelId = Annotated[str, StringConstraints(pattern=r"^[CGD][A-Z0-9]{2,}$")]
+# where a plan or schedule reports: a chat channel id, in the only form drbot speaks today (Slack's)
+ChannelId = Annotated[str, StringConstraints(pattern=r"^[CGD][A-Z0-9]{2,}$")]
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 TagValue = Annotated[str, StringConstraints(max_length=256)]
 RoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+$")]
@@ -173,7 +174,7 @@ class RecoveryPlan(WireModel):
     description: Description = ""
     waves: Annotated[list[Wave], Field(min_length=1, max_length=100)]
     rto_target_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
-    notification_channel: SlackChannelId | None = None
+    notification_channel: ChannelId | None = None
     created_by: str = "system"
     created_date: EpochSeconds = 0
     last_modified_date: EpochSeconds = 0
@@ -679,7 +680,7 @@ class Schedule(WireModel):
     plan_id: str
     expression: Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=256)]
     timezone: Timezone = "UTC"
-    channel: SlackChannelId | None = None
+    channel: ChannelId | None = None
     enabled: bool = True
     execution_type: ExecutionType = ExecutionType.DRILL
     approved_by: str | None = None

@@ -19,7 +19,7 @@ from orchestration.models import (
     ExecutionType,
     Name,
     Region,
-    SlackChannelId,
+    ChannelId,
     SourceServerId,
     TagKey,
     TagValue,
@@ -76,7 +76,7 @@ class CreateRecoveryPlan(WireModel):
     description: Description = ""
     waves: list[Wave] = Field(min_length=1, max_length=100)
     rto_target_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
-    notification_channel: SlackChannelId | None = None
+    notification_channel: ChannelId | None = None
 
 
 class UpdateRecoveryPlan(WireModel):
@@ -84,7 +84,7 @@ class UpdateRecoveryPlan(WireModel):
     description: Description | None = None
     waves: list[Wave] | None = Field(default=None, min_length=1, max_length=100)
     rto_target_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
-    notification_channel: SlackChannelId | None = None
+    notification_channel: ChannelId | None = None
     version: int | None = Field(default=None, ge=1, description="The version you read; refused if stale.")
 
     def changes(self) -> dict[str, Any]:
