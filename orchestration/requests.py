@@ -15,11 +15,11 @@ from pydantic import AfterValidator, Field
 from orchestration.models import (
     MAX_MINUTES,
     AccountId,
+    ChannelId,
     Description,
     ExecutionType,
     Name,
     Region,
-    ChannelId,
     SourceServerId,
     TagKey,
     TagValue,
