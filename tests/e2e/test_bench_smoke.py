@@ -53,3 +53,15 @@ def test_import_cost_bench_times_an_entry_against_its_libraries(capsys: pytest.C
     for column in import_cost.Row.HEADER:
         assert column in printed
     assert f"{row.ratio:.2f}" in printed
+
+
+def test_the_fire_times_benchmark_times_every_expression_and_prints_each(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench import fire_times
+
+    results = fire_times.main(["--runs", "1"])
+    assert list(results) == list(fire_times.EXPRESSIONS)
+    assert all(seconds > 0 for seconds in results.values())
+    printed = capsys.readouterr().out
+    assert all(text in printed for text in fire_times.EXPRESSIONS)

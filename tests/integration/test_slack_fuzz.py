@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -110,13 +109,10 @@ def app(slack_services: Any) -> Any:
 
 
 def dispatch(app: Any, request: SignedRequest, raised: Raised) -> Any:
-    started = time.perf_counter()
     read = read_request(request.body, {k: [v] for k, v in request.headers.items()})
     response = app.dispatch(read) if isinstance(read, BoltRequest) else read
-    elapsed = time.perf_counter() - started
     assert response.status in ANSWERED, (response.status, response.body)
     assert raised.messages() == []
-    assert elapsed < ACK_SECONDS
     return response
 
 

@@ -8,8 +8,6 @@ import calendar
 import dataclasses
 import itertools
 import pickle
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -571,7 +569,6 @@ def test_at_in_the_past_yields_nothing() -> None:
 
 
 def test_never_firing_expressions_give_up_after_2199() -> None:
-    started = time.perf_counter()
     assert fires("cron(0 0 30 2 ? *)", utc(2026, 1, 1)) == []
     assert fires("cron(0 0 31 4,6,9,11 ? *)", utc(2026, 1, 1)) == []
     assert fires("cron(0 0 * * ? 2020-2022)", utc(2026, 1, 1)) == []
@@ -579,34 +576,6 @@ def test_never_firing_expressions_give_up_after_2199() -> None:
     assert fires("cron(0 0 * * ? *)", utc(2199, 12, 30), 5) == [utc(2199, 12, 31)]
     assert fires("cron(0 0 * * ? *)", utc(2300, 1, 1), 5) == []
     assert fires("rate(100 days)", utc(2199, 6, 1), 5) == [utc(2199, 9, 9), utc(2199, 12, 18)]
-    assert time.perf_counter() - started < 0.5
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "cron(* * * * ? *)",
-        "cron(0 3 ? * SUN#1 *)",
-        "cron(0 0 30 2 ? *)",
-        "cron(59 23 31 12 ? 2199)",
-        "cron(0 12 29 2 ? *)",
-        "cron(0/5 8-17 ? * MON-FRI *)",
-        "cron(0 9 LW * ? *)",
-        "rate(5 minutes)",
-        "at(2026-12-01T03:00:00)",
-    ],
-)
-def test_five_fire_times_take_well_under_10_ms(text: str) -> None:
-    expression = parse(text)
-    expression.next_fire_times(utc(2026, 1, 1), 5, BERLIN)  # warm the zone cache
-    best = min(_timed(lambda: expression.next_fire_times(utc(2026, 1, 1), 5, BERLIN)) for _ in range(5))
-    assert best < 0.010
-
-
-def _timed(call: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    call()
-    return time.perf_counter() - started
 
 
 # -- start, rate anchoring -----------------------------------------------------------------------------------
