@@ -63,13 +63,12 @@ from bot.slack_thread_record import SlackThread, save_thread, thread_for, thread
 from bot.views.common import escape, section
 from bot.views.executions import build_approval_copy, build_execution_summary
 from bot.views.message import Message
-from bot.views.report import build_report_message
 from orchestration.clock import Clock
 from orchestration.config import Settings
 from orchestration.context import Services
 from orchestration.models import EventType, Execution, ExecutionEvent, LaunchStatus
 from orchestration.ports import CompositeNotifier, defer_until_flushed
-from orchestration.services.report import closing_event, evidence_report, plan_of
+from orchestration.services.closing import closing_event
 
 # what changes someone's App Home (what needs them, what runs): after these, their Home is refreshed
 HOME_EVENTS = frozenset(
@@ -452,7 +451,11 @@ class SlackNotifier:
     def _post_report(
         self, execution: Execution, channel: str, root: str, thread: _Thread, client: WebClient
     ) -> None:
-        """The evidence report, as a reply in the thread (not broadcast: the result was)."""
+        """The evidence report, as a reply in the thread (not broadcast: the result was). The
+        report's modules are imported here: only the notification that closes a record needs them."""
+        from bot.views.report import build_report_message
+        from orchestration.services.report import evidence_report, plan_of
+
         if self._services is not None:
             report = evidence_report(execution, plan_of(self._services, execution), generated_at=self._now())
         else:  # no store to look the plan up in: the report says so rather than guess

@@ -3,7 +3,8 @@
 The same models validate direct invocations, REST bodies (powertools builds the OpenAPI schema
 from them) and console/Slack input, so every entry point refuses the same bad input the same way.
 Fields that drbot sets itself (ids, dates, createdBy, version of a new item) are not here, so
-sending them is an "unknown field" error.
+sending them is an "unknown field" error. `StartExecution` is in orchestration/start_request.py
+(re-exported here).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from orchestration.models import (
     AccountId,
     ChannelId,
     Description,
-    ExecutionType,
     Name,
     Region,
     SourceServerId,
@@ -26,6 +26,7 @@ from orchestration.models import (
     Wave,
     WireModel,
 )
+from orchestration.start_request import StartExecution
 from orchestration.validation import clip, drs_regions
 
 
@@ -98,14 +99,13 @@ class ServerQuery(WireModel):
     tags: dict[TagKey, TagValue] | None = None
 
 
-class StartExecution(WireModel):
-    plan_id: str = Field(min_length=1, description="The plan's id (or its name).")
-    execution_type: ExecutionType = ExecutionType.DRILL
-    initiated_by: str = Field(default="direct-invocation", min_length=1, max_length=256)
-    reason: Description = ""
-    cleanup_after_minutes: int | None = Field(
-        default=None,
-        ge=0,
-        le=MAX_MINUTES,
-        description="Drills: terminate the recovery instances this long after the end (default: at once).",
-    )
+__all__ = [
+    "CreateProtectionGroup",
+    "CreateRecoveryPlan",
+    "DrsRegion",
+    "ResolveTags",
+    "ServerQuery",
+    "StartExecution",
+    "UpdateProtectionGroup",
+    "UpdateRecoveryPlan",
+]

@@ -32,9 +32,9 @@ from orchestration.models import (
     Schedule,
     UnattendedGates,
 )
-from orchestration.requests import StartExecution
 from orchestration.services.common import active_executions
 from orchestration.services.execution_start import execute_recovery_plan
+from orchestration.start_request import StartExecution
 from orchestration.store.base import SCHEDULES, Audited
 from scheduler.backends.port import ScheduleBackend
 from scheduler.reporting import ScheduleReporter, tell

@@ -48,7 +48,6 @@ from orchestration.errors import DrbotError, ValidationFailed
 from orchestration.handlers.runtime import current_services
 from orchestration.observability import lambda_entry, logger
 from orchestration.recurring import TAG_SYNC_TASK
-from orchestration.services.tag_sync_fire import run_scheduled_tag_sync
 from scheduler.backends.port import ScheduleBackend
 from scheduler.backends.selection import schedule_backend
 from scheduler.fire import fire_schedule
@@ -174,7 +173,9 @@ def _slack_reporter(settings: Settings) -> ScheduleReporter | None:
 
 
 def _fire(services: Services, fire: dict[str, Any]) -> dict[str, Any]:
-    if fire.get("task") == TAG_SYNC_TASK:
+    if fire.get("task") == TAG_SYNC_TASK:  # the tag sync's services: imported by the fire that runs it
+        from orchestration.services.tag_sync_fire import run_scheduled_tag_sync
+
         # run_scheduled_tag_sync logs its structured summary and never raises a DrbotError
         return run_scheduled_tag_sync(services, int(fire["scheduledTime"]))
     try:

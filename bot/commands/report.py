@@ -10,12 +10,14 @@ from __future__ import annotations
 from bot.commands.grammar import Arguments, Flag, Positional
 from bot.commands.registry import Command, CommandContext
 from bot.views.message import Message
-from bot.views.report import build_report_json_message, build_report_message
 from orchestration.errors import NotFound, ValidationFailed
-from orchestration.services.report import report_of
 
 
 def _report(ctx: CommandContext, args: Arguments) -> Message:
+    # the report's models are built only for the request that asks for one (docs/architecture.md)
+    from bot.views.report import build_report_json_message, build_report_message
+    from orchestration.services.report import report_of
+
     try:
         report = report_of(ctx.services, args.positionals["execution"])
     except (NotFound, ValidationFailed) as error:  # a bad reference: say how to name one

@@ -15,9 +15,9 @@ from bot.views.executions import build_approval_request, build_started
 from bot.views.message import Message
 from orchestration.errors import UsageError
 from orchestration.models import MAX_MINUTES, ExecutionStatus, ExecutionType
-from orchestration.requests import StartExecution
 from orchestration.services.execution_start import execute_recovery_plan
 from orchestration.services.plans import find_plan
+from orchestration.start_request import StartExecution
 from orchestration.validation import parse_model
 
 

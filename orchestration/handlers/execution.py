@@ -30,7 +30,6 @@ from orchestration.handlers.execution_shapes import (
 )
 from orchestration.models import Execution, ExecutionStatus, WireModel
 from orchestration.observability import lambda_entry
-from orchestration.requests import StartExecution
 from orchestration.services.execution_control import (
     ApprovalOutcome,
     Outcome,
@@ -48,6 +47,7 @@ from orchestration.services.execution_queries import (
     preflight_warnings,
 )
 from orchestration.services.execution_start import execute_recovery_plan
+from orchestration.start_request import StartExecution
 
 logger = Logger(service="drbot")
 

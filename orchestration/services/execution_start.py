@@ -37,7 +37,6 @@ from orchestration.models import (
     UnattendedGates,
 )
 from orchestration.rbac import Permission
-from orchestration.requests import StartExecution
 from orchestration.services.access import require
 from orchestration.services.common import active_executions
 from orchestration.services.execution_builder import build_execution
@@ -53,6 +52,7 @@ from orchestration.services.preflight import (
     PlanCheck,
     check_recovery_plan,
 )
+from orchestration.start_request import StartExecution
 
 logger = Logger(service="drbot")
 

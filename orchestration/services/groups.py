@@ -11,7 +11,7 @@ checked against the version the caller read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestration.context import Services
 from orchestration.drs.gateway import SourceServer
@@ -26,10 +26,13 @@ from orchestration.errors import (
 )
 from orchestration.models import ProtectionGroup, RecoveryPlan, servers_of
 from orchestration.rbac import Permission
-from orchestration.requests import CreateProtectionGroup, ResolveTags, UpdateProtectionGroup
 from orchestration.services.access import require
 from orchestration.services.common import active_executions, apply_changes, server_summary, unhealthy_warning
 from orchestration.validation import parse_model
+
+if TYPE_CHECKING:  # the typed requests are built by the callers: a service that only reads
+    # does not build their models (bench/README.md, "Import cost of the Lambda entries")
+    from orchestration.requests import CreateProtectionGroup, ResolveTags, UpdateProtectionGroup
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ servers are checked again by the run's pre-flight and by the engine at launch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestration.context import Services
 from orchestration.drs.gateway import SourceServer
@@ -33,7 +33,6 @@ from orchestration.errors import (
 )
 from orchestration.models import ProtectionGroup, RecoveryPlan, servers_of
 from orchestration.rbac import Permission
-from orchestration.requests import CreateRecoveryPlan, UpdateRecoveryPlan
 from orchestration.services.access import require
 from orchestration.services.common import active_executions, apply_changes, server_summary, unhealthy_warning
 from orchestration.services.groups import region_servers
@@ -49,6 +48,10 @@ Place = tuple[str, str | None]  # (region, account id)
 
 # DRS errors that say "not now" rather than "no": a check that needs the answer is deferred, not failed
 RETRYABLE_DRS_ERRORS: tuple[type[DrbotError], ...] = (DrsUnavailable, DrsLimitExceeded)
+
+if TYPE_CHECKING:  # the typed requests are built by the callers: a service that only reads
+    # does not build their models (bench/README.md, "Import cost of the Lambda entries")
+    from orchestration.requests import CreateRecoveryPlan, UpdateRecoveryPlan
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ drill or a real recovery.
 runs, approvals, events and cleanup) and the plan as it is now, which may have been edited or
 deleted since the run; the report says which. Times are UTC datetimes (ISO-8601 with `Z` on the
 wire), durations whole seconds. `report_of(services, ref)` finds both by an execution reference.
-`closing_event(execution)` names the event after which the record is final — a drill's cleanup
-outcome, else the end of the run — which is when the Slack thread gets the report.
+`closing_event(execution)` (orchestration/services/closing.py, imported here for the report's
+readers) names the event after which the record is final — a drill's cleanup outcome, else the
+end of the run — which is when the Slack thread gets the report.
 """
 
 from __future__ import annotations
@@ -34,15 +35,13 @@ from orchestration.models import (
     WaveRun,
     WireModel,
 )
+from orchestration.services.closing import closing_event
 from orchestration.services.execution_queries import find_execution, preflight_warnings
 
 REPORT_FORMAT = 1  # bumped when a field changes meaning
 _T = EventType
 _S = ExecutionStatus
-RUN_ENDINGS = frozenset({_T.COMPLETED, _T.FAILED, _T.CANCELLED})
-CLEANUP_ENDINGS = frozenset({_T.CLEANUP_COMPLETED, _T.CLEANUP_FAILED})
 INTERVENTIONS = frozenset({_T.PAUSED, _T.RESUMED, _T.CANCEL_REQUESTED})
-_RAN = frozenset({_S.COMPLETED, _S.FAILED, _S.CANCELLED})
 # what the timeline leaves out: live progress and DRS back-off notes say nothing a reviewer needs
 _NOT_IN_TIMELINE = frozenset({_T.WAVE_PROGRESS, _T.DRS_RETRY})
 
@@ -176,22 +175,6 @@ class EvidenceReport(WireModel):
 
 
 # -- building it ------------------------------------------------------------------------------------
-
-
-def closing_event(execution: Execution) -> ExecutionEvent | None:
-    """The event that closes the record: a drill's cleanup outcome when it has instances to
-    terminate, else the end of the run (COMPLETED, FAILED, CANCELLED). None until then, and for a
-    request that never ran."""
-    if execution.status not in _RAN:
-        return None
-    cleanup = execution.cleanup
-    waits_for_cleanup = (
-        execution.execution_type == ExecutionType.DRILL
-        and cleanup is not None
-        and cleanup.status != CleanupStatus.NOT_NEEDED
-    )
-    wanted = CLEANUP_ENDINGS if waits_for_cleanup else RUN_ENDINGS
-    return next((e for e in execution.events if e.type in wanted), None)
 
 
 def _plan_reference(execution: Execution, plan: RecoveryPlan | None, plan_read: bool) -> PlanReference:
