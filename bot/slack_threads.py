@@ -30,12 +30,11 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.commands.registry import ApprovalRequest, ThreadRoot
 from bot.slack_notifier import SlackUnavailable, slack_notifier_of
 from bot.slack_thread_record import SlackThread, open_thread, save_thread, thread_of
 from bot.views.common import context, escape
 from bot.views.executions import build_approval_copy, kind_title, short_id
-from bot.views.message import Message
+from bot.views.message import ApprovalRequest, Message, ThreadRoot
 from orchestration.context import Services
 from orchestration.errors import DrbotError
 from orchestration.models import Execution, ExecutionStatus

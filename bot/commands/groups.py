@@ -15,8 +15,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from bot.commands.grammar import Arguments, Flag, Positional
 from bot.commands.registry import Answer, Command, CommandContext, ModalAnswer
-from bot.commands.servers import parse_positive_int, parse_tag_filters
-from bot.views import group_builder  # as a module: it imports from bot.commands
+from bot.commands.servers import parse_positive_int
+from bot.tag_filters import parse_tag_filters
+from bot.views import group_builder
 from bot.views.groups import build_deleted, build_group_message, build_groups_list, plural
 from bot.views.message import Message
 from bot.views.mrkdwn import escape_mrkdwn, mention

@@ -1,6 +1,6 @@
 """`/dr plan create|list|show|edit|delete|check`: recovery plans from the command line.
 
-A plan's waves are written one `--wave` each (bot/commands/wave_spec.py); each wave's group is
+A plan's waves are written one `--wave` each (bot/wave_spec.py); each wave's group is
 named by name or id and resolved here, so a typo names the wave it is in. Given no flags, create and
 edit open the plan builder modal (bot/views/plan_builder.py) where Slack can show one.
 """
@@ -17,12 +17,12 @@ from bot.commands.grammar import Arguments, Flag, Positional
 from bot.commands.groups import require_configurer
 from bot.commands.registry import Answer, Command, CommandContext, ModalAnswer
 from bot.commands.servers import parse_positive_int
-from bot.commands.wave_spec import WAVE_SPEC_GRAMMAR, WAVE_SPEC_HELP, WaveSpec, parse_wave_specs
-from bot.views import plan_builder  # as a module: it imports from bot.commands
+from bot.views import plan_builder
 from bot.views.groups import build_deleted, plural
 from bot.views.message import Message
 from bot.views.mrkdwn import escape_mrkdwn, mention
 from bot.views.plans import build_plan_check, build_plan_message, build_plans_list
+from bot.wave_spec import WAVE_SPEC_GRAMMAR, WAVE_SPEC_HELP, WaveSpec, parse_wave_specs
 from orchestration.context import Services
 from orchestration.errors import CircularDependency, NotFound, UsageError
 from orchestration.models import ExecutionType, ProtectionGroup

@@ -39,22 +39,6 @@ class Invocation:
 
 
 @dataclass(frozen=True)
-class ThreadRoot(Message):
-    """An answer that opens an execution's thread: Slack posts it in the channel and records it on
-    the execution (bot/slack_threads.py); the console shows it like any message."""
-
-    execution_id: str = ""
-
-
-@dataclass(frozen=True)
-class ApprovalRequest(Message):
-    """An answer that asks approvers for a decision other than a run's (a drill schedule): Slack
-    also posts a copy in DRBOT_APPROVAL_CHANNEL (bot/slack_threads.py); the console shows it once."""
-
-    subject: str = ""  # what is asked for, e.g. "drill schedule 1a2b3c4d"
-
-
-@dataclass(frozen=True)
 class CommandContext:
     services: Services
     invocation: Invocation

@@ -9,10 +9,10 @@ in Slack it is posted in the channel as the root of the execution's thread (bot/
 from __future__ import annotations
 
 from bot.commands.grammar import Arguments, Flag, Positional
-from bot.commands.registry import Command, CommandContext, ThreadRoot
+from bot.commands.registry import Command, CommandContext
 from bot.slack_threads import post_run_in
 from bot.views.executions import build_approval_request, build_started
-from bot.views.message import Message
+from bot.views.message import Message, ThreadRoot
 from orchestration.errors import UsageError
 from orchestration.models import MAX_MINUTES, ExecutionStatus, ExecutionType
 from orchestration.services.execution_start import execute_recovery_plan

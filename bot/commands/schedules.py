@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 
 from bot.commands.grammar import Arguments, Flag, Positional
-from bot.commands.registry import ApprovalRequest, Command, CommandContext, Handler
+from bot.commands.registry import Command, CommandContext, Handler
 from bot.commands.runs import parse_minutes
-from bot.views.message import Message
+from bot.views.message import ApprovalRequest, Message
 from bot.views.schedules import (
     build_next_fires,
     build_schedule_gone,

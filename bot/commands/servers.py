@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.commands.grammar import Arguments, Flag
 from bot.commands.registry import Command, CommandContext
+from bot.tag_filters import parse_tag_filters
 from bot.views.message import Message
 from bot.views.servers import PAGE_SIZE, ServerQuery, build_servers_message, page_count
 from orchestration.context import Services
@@ -18,16 +19,6 @@ def parse_positive_int(value: str | None, flag: str) -> int | None:
     if not value.strip().isdigit() or int(value) < 1:
         raise UsageError(f"`--{flag}` takes a whole number of at least 1, not `{value}`.")
     return int(value)
-
-
-def parse_tag_filters(values: list[str]) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    for value in values:
-        key, sep, tag_value = value.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"`--tag {value}` must look like Key=Value, e.g. --tag Tier=database.")
-        tags[key.strip()] = tag_value.strip()
-    return tags
 
 
 def servers_page(services: Services, query: ServerQuery, page: int) -> Message:

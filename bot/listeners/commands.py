@@ -20,13 +20,13 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk.errors import SlackApiError
 
-from bot.commands.registry import SLASH, ApprovalRequest, Invocation, ModalAnswer, ThreadRoot
+from bot.commands.registry import SLASH, Invocation, ModalAnswer
 from bot.listeners.context import drbot_of
 from bot.listeners.errors import Redactor, log_failure, logger
 from bot.listeners.lazy import ack_now
 from bot.slack_threads import copy_approval_request, open_execution_thread
 from bot.views.failures import build_failure_message
-from bot.views.message import Message
+from bot.views.message import ApprovalRequest, Message, ThreadRoot
 
 
 def register(app: App) -> None:

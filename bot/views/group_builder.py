@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.commands.servers import parse_tag_filters
+from bot.tag_filters import parse_tag_filters
 from bot.views.common import truncate
 from bot.views.form_errors import inline_errors
 from bot.views.groups import tags_text

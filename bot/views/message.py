@@ -1,4 +1,5 @@
-"""The one shape every command answers with: Block Kit blocks plus a plain-text fallback.
+"""The one shape every command answers with: Block Kit blocks plus a plain-text fallback, and the
+two kinds of it that Slack posts in a channel besides answering (ThreadRoot, ApprovalRequest).
 
 Slack gets `to_slack()`; the console renders the same blocks as text (bot/views/text.py).
 """
@@ -30,3 +31,19 @@ class Message:
 
     def block_dicts(self) -> list[dict[str, Any]]:
         return [block.to_dict() for block in self.blocks]
+
+
+@dataclass(frozen=True)
+class ThreadRoot(Message):
+    """An answer that opens an execution's thread: Slack posts it in the channel and records it on
+    the execution (bot/slack_threads.py); the console shows it like any message."""
+
+    execution_id: str = ""
+
+
+@dataclass(frozen=True)
+class ApprovalRequest(Message):
+    """An answer that asks approvers for a decision other than a run's (a drill schedule): Slack
+    also posts a copy in DRBOT_APPROVAL_CHANNEL (bot/slack_threads.py); the console shows it once."""
+
+    subject: str = ""  # what is asked for, e.g. "drill schedule 1a2b3c4d"

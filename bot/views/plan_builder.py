@@ -13,7 +13,7 @@ wave's block id (`<kind>.<wave number>.<revision>`): renumbered waves then show 
 Block Kit allows 100 blocks in a modal: 3 for the plan, 4 per wave, 1 footer (the Add wave button,
 or at the limit a line pointing to the flag form) holds MAX_WAVES = 24 waves.
 
-Depends-on uses the flag form's syntax and meaning (bot/commands/wave_spec.py): blank waits for
+Depends-on uses the flag form's syntax and meaning (bot/wave_spec.py): blank waits for
 the previous wave, `none` starts at once, `1, 3` waits for waves 1 and 3.
 
 Pure builders and parsers; the listeners are bot/listeners/actions/builders.py
@@ -44,10 +44,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.commands.wave_spec import WAVE_SPEC_GRAMMAR, WaveSpec, parse_wave_spec
 from bot.views.common import truncate
 from bot.views.form_errors import MAX_ERROR_TEXT, inline_errors
 from bot.views.ids import PlanBuilderId
+from bot.wave_spec import WAVE_SPEC_GRAMMAR, WaveSpec, parse_wave_spec
 from orchestration.errors import DrbotError, UsageError, ValidationFailed
 from orchestration.models import ProtectionGroup, RecoveryPlan
 

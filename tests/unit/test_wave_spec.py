@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.commands.wave_spec import WAVE_SPEC_GRAMMAR, WaveSpec, parse_wave_spec, parse_wave_specs
+from bot.wave_spec import WAVE_SPEC_GRAMMAR, WaveSpec, parse_wave_spec, parse_wave_specs
 from orchestration.errors import UsageError
 from orchestration.models import RecoveryPlan
 
