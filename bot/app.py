@@ -36,6 +36,7 @@ from orchestration.config import ENV_SLACK_APP_TOKEN, ENV_SLACK_BOT_TOKEN, ENV_S
 from orchestration.context import Services
 from orchestration.directory import NoDirectory
 from orchestration.errors import ValidationFailed
+from scheduler.backends.port import ScheduleBackend, StoreOnlyBackend
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -56,11 +57,14 @@ def build_app(
     token_verification: bool = True,
     socket_mode: bool = False,
     listener_executor: Executor | None = None,
+    schedules: ScheduleBackend | None = None,
 ) -> App:
     """The Slack app. `client` (its token wins over `token`) lets a caller choose the Web API end;
     `process_before_response` is for Lambda; `socket_mode` needs no signing secret;
     `listener_executor` runs listeners and lazy listeners (default: bolt's thread pool; the console
-    passes one that runs them inline, so each request is finished when `dispatch` returns)."""
+    passes one that runs them inline, so each request is finished when `dispatch` returns);
+    `schedules`: the backend schedule changes are registered with (`schedule_backend` unless given:
+    a process that fires schedules itself, the console or `drbot serve`, hands in its own)."""
     settings = services.settings
     bot_token = _reveal(token) or _reveal(settings.slack_bot_token)
     secret = _reveal(signing_secret) or _reveal(settings.slack_signing_secret)
@@ -93,9 +97,31 @@ def build_app(
     publisher = HomePublisher(client, services)
     remember_publisher(app, publisher)
     redact = Redactor.of([client.token, bot_token, secret, _reveal(settings.slack_app_token)])
-    app.middleware(ProvideDrbot(Drbot(services, registry or build_registry(), client, publisher, redact)))
+    app.middleware(
+        ProvideDrbot(
+            Drbot(
+                services,
+                registry or build_registry(),
+                client,
+                publisher,
+                redact,
+                schedules or schedule_backend(settings),
+            )
+        )
+    )
     listeners.register(app)
     return app
+
+
+def schedule_backend(settings: Settings) -> ScheduleBackend:
+    """Where this app's schedule changes go when no backend is handed in: on AWS, EventBridge
+    Scheduler (imported, built and its settings checked when a change first needs it); elsewhere
+    the store alone, which the next local backend reads when it starts."""
+    if settings.backend == "aws":
+        from scheduler.backends.eventbridge import backend_on_first_use
+
+        return backend_on_first_use(settings)
+    return StoreOnlyBackend()
 
 
 def socket_mode_handler(app: App, settings: Settings) -> SocketModeHandler:

@@ -20,7 +20,7 @@ from orchestration.config import Settings
 from orchestration.errors import DrbotError
 from orchestration.observability import SERVICE
 from scheduler.reporting import PrintingReporter
-from scheduler.runtime import start_local_schedules, stop_local_schedules
+from scheduler.runtime import local_schedules, start_local_schedules, stop_local_schedules
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,19 +77,18 @@ def _console(args: argparse.Namespace) -> int:
         return 2
     user = args.user or _login_name()
     registry = build_registry()
-    schedules = None
+    schedules = local_schedules(services)  # what fires schedules here, handed to the commands
     try:
-        with Console(services, registry, user, sys.stdout) as console:
+        with Console(services, registry, user, sys.stdout, schedules=schedules) as console:
             # now that events reach the console: runs a previous drbot left are picked up, and drill
             # schedules fire in this process too (rebuilt from the store; late fires handled now)
             start_running(services)
-            schedules = start_local_schedules(services, PrintingReporter(sys.stdout))
+            start_local_schedules(services, PrintingReporter(sys.stdout), backend=schedules)
             if args.command:
                 return console.run(args.command, echo=False)
             return run_console(console)
     finally:
-        if schedules is not None:
-            stop_local_schedules(schedules)
+        stop_local_schedules(schedules)
         services.close()
 
 

@@ -12,9 +12,7 @@ Interactive on a terminal (a `drbot>` prompt); with a non-interactive stdin it r
 command, echoing it, and exits at the end of input — with status 1 if any command failed. Inside a
 modal every following line answers one prompt (see bot/console_modals.py for the format).
 
-Console-only verbs: `/dr as <user>` (who is typing), `/dr wait [execution]`, `/dr click <n|label>`,
-`exit`.
-"""
+Console-only verbs: `/dr as <user>` (who is typing), `/dr wait [execution]`, `/dr click <n|label>`, `exit`."""
 
 from __future__ import annotations
 
@@ -41,6 +39,7 @@ from orchestration.context import Services
 from orchestration.errors import DrbotError, InvalidTransition, NotFound, UsageError
 from orchestration.models import TERMINAL_WAVE_STATUSES, Execution, ExecutionStatus, WaveStatus
 from orchestration.services.execution_queries import find_execution, list_executions
+from scheduler.backends.port import ScheduleBackend
 
 PROMPT = "drbot> "
 INTERRUPTED = 130  # the exit status of a session ended by Ctrl-C (128 + SIGINT)
@@ -96,10 +95,10 @@ class Console:
         sleep: Callable[[float], None] = time.sleep,
         usergroups: Mapping[str, list[str]] | None = None,
         names: Mapping[str, str] | None = None,
+        schedules: ScheduleBackend | None = None,  # what schedule changes go to (bot/app.py)
     ) -> None:
         self.services = services
-        self.user_id = user_id
-        self.out = out
+        self.user_id, self.out = user_id, out
         self.sleep = sleep  # how `/dr wait` lets time pass (tests move a fake clock instead)
         self.slack = ConsoleSlack(out, usergroups=usergroups, names=names).start()
         try:
@@ -109,6 +108,7 @@ class Console:
                 signing_secret=self.slack.signing_secret,
                 registry=registry,
                 listener_executor=InlineExecutor(),
+                schedules=schedules,
             )
         except BaseException:
             self.slack.close()

@@ -30,7 +30,7 @@ from orchestration.config import (
 )
 from orchestration.context import Services
 from orchestration.errors import DrbotError
-from scheduler.runtime import start_local_schedules, stop_local_schedules
+from scheduler.runtime import local_schedules, start_local_schedules, stop_local_schedules
 
 ServeMode = Literal["socket", "http"]
 
@@ -40,24 +40,25 @@ EVENTS_PATH = "/slack/events"
 
 def serve(services: Services, mode: ServeMode, *, port: int = DEFAULT_PORT) -> None:
     """Run the Slack app until interrupted (Ctrl-C)."""
+    local = local_schedules(services)  # what fires schedules here, handed to the app's commands
     if mode == "socket":
-        app = build_app(services, socket_mode=True)
+        app = build_app(services, socket_mode=True, schedules=local)
         # runs report in their thread, from a delivery worker: Slack never slows the runs
         notifier = SlackNotifier(app.client, services.clock, services=services, delivery="background")
         notifier.home = publisher_of(app)  # App Homes follow the runs
         services.notifier = notifier
-        schedules = start_local_schedules(services, SlackScheduleReporter(app.client))
+        schedules = start_local_schedules(services, SlackScheduleReporter(app.client), backend=local)
         try:
             socket_mode_handler(app, services.settings).start()  # type: ignore[no-untyped-call]
         finally:
             stop_local_schedules(schedules)
             notifier.close()
     else:
-        app = build_app(services)
+        app = build_app(services, schedules=local)
         notifier = SlackNotifier(app.client, services.clock, services=services, delivery="background")
         notifier.home = publisher_of(app)  # App Homes follow the runs
         services.notifier = notifier
-        schedules = start_local_schedules(services, SlackScheduleReporter(app.client))
+        schedules = start_local_schedules(services, SlackScheduleReporter(app.client), backend=local)
         try:
             server = slack_http_server(app, "0.0.0.0", port, EVENTS_PATH)
             try:

@@ -17,8 +17,6 @@ rather than retried.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -37,6 +35,7 @@ from orchestration.services.execution_start import execute_recovery_plan
 from orchestration.start_request import StartExecution
 from orchestration.store.base import SCHEDULES, Audited
 from scheduler.backends.port import ScheduleBackend
+from scheduler.fire_result import FireOutcome, FireResult
 from scheduler.reporting import ScheduleReporter, tell
 from scheduler.timing import expression_of, local_text, upcoming
 
@@ -49,36 +48,6 @@ _RETRIES = 8
 def principal(schedule_id: str) -> str:
     """Who a scheduled drill is initiated by: `schedule:<id>`."""
     return f"{PRINCIPAL_PREFIX}{schedule_id}"
-
-
-class FireOutcome(StrEnum):
-    STARTED = "STARTED"  # a drill was started
-    DUPLICATE = "DUPLICATE"  # this fire time was handled already (a redelivery)
-    INACTIVE = "INACTIVE"  # the schedule is paused or awaits approval: nothing to do
-    GONE = "GONE"  # the schedule was deleted
-    PLAN_DELETED = "PLAN_DELETED"  # the plan is gone: the schedule was disabled
-    SKIPPED = "SKIPPED"  # the plan still has an execution that has not ended
-    REFUSED = "REFUSED"  # pre-flight (or a DRS limit) refused the run
-
-
-@dataclass(frozen=True)
-class FireResult:
-    outcome: FireOutcome
-    schedule_id: str
-    scheduled_at: int  # epoch seconds: the fire time the backend named
-    message: str
-    execution_id: str | None = None
-
-    def to_wire(self) -> dict[str, Any]:
-        wire: dict[str, Any] = {
-            "outcome": str(self.outcome),
-            "scheduleId": self.schedule_id,
-            "scheduledTime": self.scheduled_at,
-            "message": self.message,
-        }
-        if self.execution_id is not None:
-            wire["executionId"] = self.execution_id
-        return wire
 
 
 def fire_schedule(

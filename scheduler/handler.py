@@ -48,8 +48,7 @@ from orchestration.errors import DrbotError, ValidationFailed
 from orchestration.handlers.runtime import current_services
 from orchestration.observability import lambda_entry, logger
 from orchestration.recurring import TAG_SYNC_TASK
-from scheduler.backends.port import ScheduleBackend
-from scheduler.backends.selection import schedule_backend
+from scheduler.backends.port import ScheduleBackend, StoreOnlyBackend
 from scheduler.fire import fire_schedule
 from scheduler.reporting import LoggingReporter, ScheduleReporter
 
@@ -60,6 +59,9 @@ ReporterFactory = Callable[[Settings], ScheduleReporter | None]
 
 _lock = threading.Lock()
 _reporter: ScheduleReporter | None = None
+# the backend a fire disables a schedule with (its plan deleted), one per configuration for the
+# container's life: built by `schedule_backend` on the first fire that needs it
+_backends: dict[tuple[str | None, ...], ScheduleBackend] = {}
 # one persistence layer (and so one DynamoDB client) per table for the container's life, as
 # powertools means it: built on the first fire, reused by every later one
 _persistence: dict[str, BasePersistenceLayer] = {}
@@ -172,6 +174,27 @@ def _slack_reporter(settings: Settings) -> ScheduleReporter | None:
     return factory(settings)
 
 
+def schedule_backend(settings: Settings) -> ScheduleBackend:
+    """The container's schedule backend: EventBridge Scheduler on AWS (built on first use), else
+    the store alone (nothing else fires here)."""
+    if settings.backend != "aws":
+        return StoreOnlyBackend()
+    key = (
+        settings.region,
+        settings.schedule_group,
+        settings.scheduled_drill_function_arn,
+        settings.scheduler_role_arn,
+        settings.schedule_dlq_arn,
+    )
+    with _lock:
+        backend = _backends.get(key)
+        if backend is None:
+            from scheduler.backends.eventbridge import backend_on_first_use
+
+            backend = _backends[key] = backend_on_first_use(settings)
+        return backend
+
+
 def _fire(services: Services, fire: dict[str, Any]) -> dict[str, Any]:
     if fire.get("task") == TAG_SYNC_TASK:  # the tag sync's services: imported by the fire that runs it
         from orchestration.services.tag_sync_fire import run_scheduled_tag_sync
@@ -179,7 +202,7 @@ def _fire(services: Services, fire: dict[str, Any]) -> dict[str, Any]:
         # run_scheduled_tag_sync logs its structured summary and never raises a DrbotError
         return run_scheduled_tag_sync(services, int(fire["scheduledTime"]))
     try:
-        backend: ScheduleBackend | None = schedule_backend(services)
+        backend: ScheduleBackend | None = schedule_backend(services.settings).resolved()
     except DrbotError as error:  # only needed to disable a schedule whose plan was deleted
         logger.warning(
             "no schedule backend: a schedule to disable stays enabled", extra={"detail": error.message}

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from orchestration.context import Services
@@ -41,23 +40,11 @@ from orchestration.services.plans import find_plan
 from orchestration.store.base import SCHEDULES, Audited
 from orchestration.validation import parse_model
 from scheduler.backends.port import ScheduleBackend
-from scheduler.backends.selection import schedule_backend
+from scheduler.state import ScheduleState, state_of
 from scheduler.timing import upcoming
 
 PREVIEW_COUNT = 5  # fire times shown when a schedule is requested
 _RETRIES = 8
-
-
-class ScheduleState(StrEnum):
-    AWAITING_APPROVAL = "AWAITING_APPROVAL"
-    ACTIVE = "ACTIVE"
-    PAUSED = "PAUSED"
-
-
-def state_of(schedule: Schedule) -> ScheduleState:
-    if schedule.approved_by is None:
-        return ScheduleState.AWAITING_APPROVAL
-    return ScheduleState.ACTIVE if schedule.enabled else ScheduleState.PAUSED
 
 
 @dataclass(frozen=True)
@@ -93,10 +80,6 @@ class _Step:
 
 def _now(services: Services) -> int:
     return int(services.clock.now())
-
-
-def _backend(services: Services, backend: ScheduleBackend | None) -> ScheduleBackend:
-    return backend if backend is not None else schedule_backend(services)
 
 
 # -- create ---------------------------------------------------------------------------------------
@@ -181,6 +164,7 @@ def _apply(
 
 
 def _sync(backend: ScheduleBackend, schedule: Schedule, what: str) -> None:
+    backend = backend.resolved()  # a backend that cannot be built says why, as itself
     try:
         backend.register(schedule)
     except Exception as error:
@@ -193,7 +177,7 @@ def _sync(backend: ScheduleBackend, schedule: Schedule, what: str) -> None:
 
 
 def approve_schedule(
-    services: Services, schedule_id: str, actor: str, backend: ScheduleBackend | None = None
+    services: Services, schedule_id: str, actor: str, backend: ScheduleBackend
 ) -> ScheduleOutcome:
     """Approve a schedule awaiting approval: it is enabled and registered, and fires from now on."""
     require_permission(services, actor, Permission.APPROVE)
@@ -217,7 +201,7 @@ def approve_schedule(
 
     step = _apply(services, schedule_id, actor, evaluate)
     if step.changed:
-        _sync(_backend(services, backend), step.schedule, "approved")
+        _sync(backend, step.schedule, "approved")
     return ScheduleOutcome(step.schedule, step.changed, step.message)
 
 
@@ -249,7 +233,7 @@ def reject_schedule(services: Services, schedule_id: str, actor: str, reason: st
 
 
 def pause_schedule(
-    services: Services, schedule_id: str, actor: str, backend: ScheduleBackend | None = None
+    services: Services, schedule_id: str, actor: str, backend: ScheduleBackend
 ) -> ScheduleOutcome:
     """Stop firing an approved schedule until it is resumed (a drill already running runs on)."""
     require_permission(services, actor, Permission.MANAGE_SCHEDULES)
@@ -265,12 +249,12 @@ def pause_schedule(
 
     step = _apply(services, schedule_id, actor, evaluate)
     if step.changed:
-        _sync(_backend(services, backend), step.schedule, "paused")
+        _sync(backend, step.schedule, "paused")
     return ScheduleOutcome(step.schedule, step.changed, step.message)
 
 
 def resume_schedule(
-    services: Services, schedule_id: str, actor: str, backend: ScheduleBackend | None = None
+    services: Services, schedule_id: str, actor: str, backend: ScheduleBackend
 ) -> ScheduleOutcome:
     """Fire a paused schedule again, from now on (fires while it was paused are not run)."""
     require_permission(services, actor, Permission.MANAGE_SCHEDULES)
@@ -285,19 +269,18 @@ def resume_schedule(
 
     step = _apply(services, schedule_id, actor, evaluate)
     # an active schedule is registered again too: that is how a failed registration is retried
-    _sync(_backend(services, backend), step.schedule, "resumed")
+    _sync(backend, step.schedule, "resumed")
     return ScheduleOutcome(step.schedule, step.changed, step.message)
 
 
-def delete_schedule(
-    services: Services, schedule_id: str, actor: str, backend: ScheduleBackend | None = None
-) -> Schedule:
+def delete_schedule(services: Services, schedule_id: str, actor: str, backend: ScheduleBackend) -> Schedule:
     """Remove the schedule from the store, then from the backend. A drill it started runs on."""
     require_permission(services, actor, Permission.MANAGE_SCHEDULES)
     current = services.store.get_schedule(schedule_id)
     services.store.delete_schedule(schedule_id, actor, expected_version=current.version)
+    backend = backend.resolved()
     try:
-        _backend(services, backend).remove(schedule_id)
+        backend.remove(schedule_id)
     except Exception as error:
         raise InternalError(
             f"Schedule {schedule_id} was deleted, but its backend entry could not be removed "

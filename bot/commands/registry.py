@@ -23,6 +23,7 @@ from bot.views.errors import build_error_message
 from bot.views.message import Message
 from orchestration.context import Services
 from orchestration.errors import DrbotError, UsageError
+from scheduler.backends.port import ScheduleBackend, StoreOnlyBackend
 
 SLASH = "/dr"
 
@@ -42,6 +43,8 @@ class Invocation:
 class CommandContext:
     services: Services
     invocation: Invocation
+    # what schedule changes are registered with: the backend the app was built with (bot/app.py)
+    schedules: ScheduleBackend = field(default_factory=StoreOnlyBackend)
 
 
 @dataclass(frozen=True)
@@ -125,24 +128,29 @@ class CommandRegistry:
             return False
         return for_form
 
-    def answer(self, services: Services, invocation: Invocation) -> Answer:
-        """Run one `/dr` command; every DrbotError becomes an error message (nothing changed)."""
+    def answer(
+        self, services: Services, invocation: Invocation, schedules: ScheduleBackend | None = None
+    ) -> Answer:
+        """Run one `/dr` command; every DrbotError becomes an error message (nothing changed).
+        `schedules`: the schedule backend (default: the store alone, for a caller that fires none)."""
         command: Command | None = None
         try:
             command, rest = self.resolve(tokenize(_strip_slash(invocation.text)))
             arguments, for_form = _arguments(command, rest)
             handler = command.modal if command.modal is not None and for_form else command.handler
-            return handler(CommandContext(services, invocation), arguments)
+            return handler(CommandContext(services, invocation, schedules or StoreOnlyBackend()), arguments)
         except DrbotError as error:
             usage = error.details.get("usage")
             if usage is None and isinstance(error, UsageError) and command is not None:
                 usage = command.usage()
             return build_error_message(error, usage=usage)
 
-    def dispatch(self, services: Services, invocation: Invocation) -> Message:
+    def dispatch(
+        self, services: Services, invocation: Invocation, schedules: ScheduleBackend | None = None
+    ) -> Message:
         """`answer` where only messages can be shown: a command that would open a form says its
         flag form instead."""
-        answer = self.answer(services, replace(invocation, trigger_id=None))
+        answer = self.answer(services, replace(invocation, trigger_id=None), schedules)
         if isinstance(answer, ModalAnswer):  # a modal handler ignored the missing trigger_id
             return build_error_message(UsageError("This command opens a form, which cannot be shown here."))
         return answer

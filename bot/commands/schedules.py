@@ -137,7 +137,9 @@ def _next(ctx: CommandContext, args: Arguments) -> Message:
 
 
 def _approve(ctx: CommandContext, args: Arguments) -> Message:
-    return _answer(ctx, approve_schedule(ctx.services, _schedule_id(ctx, args), ctx.invocation.user_id))
+    return _answer(
+        ctx, approve_schedule(ctx.services, _schedule_id(ctx, args), ctx.invocation.user_id, ctx.schedules)
+    )
 
 
 def _reject(ctx: CommandContext, args: Arguments) -> Message:
@@ -152,18 +154,22 @@ def _reject(ctx: CommandContext, args: Arguments) -> Message:
 
 
 def _pause(ctx: CommandContext, args: Arguments) -> Message:
-    return _answer(ctx, pause_schedule(ctx.services, _schedule_id(ctx, args), ctx.invocation.user_id))
+    return _answer(
+        ctx, pause_schedule(ctx.services, _schedule_id(ctx, args), ctx.invocation.user_id, ctx.schedules)
+    )
 
 
 def _resume(ctx: CommandContext, args: Arguments) -> Message:
-    return _answer(ctx, resume_schedule(ctx.services, _schedule_id(ctx, args), ctx.invocation.user_id))
+    return _answer(
+        ctx, resume_schedule(ctx.services, _schedule_id(ctx, args), ctx.invocation.user_id, ctx.schedules)
+    )
 
 
 def _delete(ctx: CommandContext, args: Arguments) -> Message:
     user = ctx.invocation.user_id
     schedule = find_schedule(ctx.services, args.positionals["schedule"])
     plan = plan_of(ctx.services, schedule)
-    deleted = delete_schedule(ctx.services, schedule.schedule_id, user)
+    deleted = delete_schedule(ctx.services, schedule.schedule_id, user, ctx.schedules)
     return build_schedule_gone(
         deleted, plan.plan_name if plan else deleted.plan_id, f"{user} deleted the schedule"
     )

@@ -51,7 +51,7 @@ def run_command(body: dict[str, Any], respond: Respond, context: BoltContext) ->
     services, client = drbot.services, drbot.client
     invocation = invocation_from(body)
     try:
-        message = drbot.registry.dispatch(services, invocation)
+        message = drbot.registry.dispatch(services, invocation, drbot.schedules)
         if isinstance(message, ThreadRoot) and invocation.channel_id:
             message = open_execution_thread(
                 client, services, message, invocation.channel_id, invocation.user_id
@@ -77,7 +77,7 @@ def open_modal(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltCo
     drbot = drbot_of(context)
     invocation = invocation_from(body)
     try:
-        answer = drbot.registry.answer(drbot.services, invocation)
+        answer = drbot.registry.answer(drbot.services, invocation, drbot.schedules)
     except Exception as error:  # answered and logged here: bolt would only log a one-liner
         reference = log_failure(f"{SLASH} command failed", error, drbot.redact, body)
         answer = build_failure_message(f"{SLASH} {invocation.text}", reference)

@@ -21,6 +21,7 @@ from bot.app_home import HomePublisher
 from bot.commands.registry import CommandRegistry
 from bot.listeners.errors import Redactor
 from orchestration.context import Services
+from scheduler.backends.port import ScheduleBackend, StoreOnlyBackend
 
 CONTEXT_KEY = "drbot"
 
@@ -36,6 +37,8 @@ class Drbot:
     client: WebClient
     publisher: HomePublisher
     redact: Redactor = field(default_factory=Redactor)
+    # what schedule changes are registered with, chosen once by bot/app.py
+    schedules: ScheduleBackend = field(default_factory=StoreOnlyBackend)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Drbot:
         return self  # shared by the lazy listeners bolt runs on copies of the request

@@ -34,7 +34,7 @@ from orchestration.errors import InternalError, ValidationFailed
 from orchestration.models import Schedule
 from orchestration.recurring import TAG_SYNC_TASK
 from orchestration.schedule_expressions import RateExpression, parse, validate_timezone
-from scheduler.backends.port import BackendEntry, ScheduleBackend
+from scheduler.backends.port import BackendEntry, BuiltOnFirstUse, ScheduleBackend
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -295,6 +295,12 @@ def backend_from_settings(
     given)."""
     target = EventBridgeTarget.from_settings(settings)
     return EventBridgeSchedulerBackend(client or scheduler_client(settings.region), target)
+
+
+def backend_on_first_use(settings: Settings) -> ScheduleBackend:
+    """The AWS backend for these settings as a composition root hands it in: built (its settings
+    checked, its client made) when a schedule change first needs it."""
+    return BuiltOnFirstUse(EventBridgeSchedulerBackend.name, lambda: backend_from_settings(settings))
 
 
 _clients: dict[str, EventBridgeSchedulerClient] = {}

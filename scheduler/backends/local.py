@@ -13,18 +13,24 @@ it runs however small the grace period (the pump finds it up to PUMP_SECONDS lat
 
 The tag-sync schedule (orchestration/recurring.py) is one more job, rebuilt from the saved tag-sync
 settings at start-up and on every pump like the drill schedules, and replaced at once when the
-settings are saved in this process. Its fires run `run_scheduled_tag_sync`, which re-reads the
-settings. A sync that came due while drbot was not running is not made up at start-up: the next one
-does the same work (a sync copies the tags as they are then). Several due at once run once.
+settings are saved in this process. Its fires run the tag-sync run it is given (`LocalWork`), which
+re-reads the settings. A sync that came due while drbot was not running is not made up at start-up:
+the next one does the same work (a sync copies the tags as they are then). Several due at once run
+once.
 
 Why one pump job rather than an APScheduler job per schedule firing on its own: due times are
 measured on the services' clock, so tests drive the backend with a FakeClock (`run_pending()`)
 without waiting for real time — as the local runner does for executions.
+
+What a due fire runs is handed in (`LocalWork`: the fire, the record of missed fires, the tag-sync
+settings and run), as the local runner is given what it runs: scheduler/runtime.py composes it, so
+this adapter depends on the port and the model only (docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -33,15 +39,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from aws_lambda_powertools import Logger
 
 from orchestration.context import Services
-from orchestration.models import Schedule
+from orchestration.models import Schedule, TagSyncSettings
 from orchestration.schedule_expressions import RateExpression, parse, validate_timezone
-from orchestration.services.tag_sync import get_tag_sync_settings
-from orchestration.services.tag_sync_fire import run_scheduled_tag_sync
 from scheduler.apscheduler_trigger import EventBridgeTrigger
 from scheduler.backends.port import BackendEntry, ScheduleBackend
-from scheduler.fire import FireResult, fire_schedule, record_missed
+from scheduler.fire_result import FireResult
 from scheduler.reporting import LoggingReporter, ScheduleReporter
-from scheduler.service import ScheduleState, state_of
+from scheduler.state import ScheduleState, state_of
 from scheduler.timing import active_since, due_since_active, start_of
 
 logger = Logger(service="drbot")
@@ -50,6 +54,18 @@ PUMP_SECONDS = 10.0  # schedules fire on the minute at the finest: ten seconds l
 # the previous check counts as "drbot was running" when it is at most this old (a suspended machine
 # or a stalled pump is treated like a stopped drbot: its fires get the grace period)
 RUNNING_SECONDS = 3 * PUMP_SECONDS
+
+
+@dataclass(frozen=True)
+class LocalWork:
+    """What the backend runs when something is due (composed by scheduler/runtime.py)."""
+
+    # a due fire of a drill schedule: (services, schedule id, fire time, reporter, this backend)
+    fire: Callable[[Services, str, int, ScheduleReporter, ScheduleBackend], FireResult]
+    # fires beyond the grace period: (services, schedule id, their times, reporter)
+    record_missed: Callable[[Services, str, list[int], ScheduleReporter], object]
+    tag_sync_settings: Callable[[Services], TagSyncSettings]  # the saved tag-sync settings
+    run_tag_sync: Callable[[Services, int], dict[str, Any]]  # a fire of the tag-sync schedule
 
 
 @dataclass(frozen=True)
@@ -78,12 +94,14 @@ class LocalScheduleBackend(ScheduleBackend):
     def __init__(
         self,
         services: Services,
+        work: LocalWork,
         reporter: ScheduleReporter | None = None,
         *,
         grace_minutes: int | None = None,
         scheduler: BackgroundScheduler | None = None,
     ) -> None:
         self._services = services
+        self._work = work
         self.reporter: ScheduleReporter = reporter or LoggingReporter()
         minutes = services.settings.missed_fire_grace_minutes if grace_minutes is None else grace_minutes
         self.grace_seconds = max(0, minutes) * 60
@@ -201,10 +219,10 @@ class LocalScheduleBackend(ScheduleBackend):
         late = not on_time and now - newest > self.grace_seconds
         missed = due if late else due[:-1]
         if missed:
-            record_missed(self._services, schedule.schedule_id, missed, self.reporter)
+            self._work.record_missed(self._services, schedule.schedule_id, missed, self.reporter)
         if late:
             return []
-        return [fire_schedule(self._services, schedule.schedule_id, newest, self.reporter, self)]
+        return [self._work.fire(self._services, schedule.schedule_id, newest, self.reporter, self)]
 
     # -- the tag-sync schedule --------------------------------------------------------------------
 
@@ -248,7 +266,7 @@ class LocalScheduleBackend(ScheduleBackend):
     def _sync_tag_sync(self) -> None:
         """Make the tag-sync job match the saved settings (another process may have changed them)."""
         try:
-            settings = get_tag_sync_settings(self._services)
+            settings = self._work.tag_sync_settings(self._services)
             if settings.schedule_expression:
                 self.put_tag_sync(
                     settings.schedule_expression,
@@ -279,7 +297,7 @@ class LocalScheduleBackend(ScheduleBackend):
             if self._tag_sync is not job:  # replaced meanwhile: the new job counts from its own start
                 return
             self._tag_sync_after = due.timestamp()
-        result = run_scheduled_tag_sync(self._services, int(due.timestamp()))
+        result = self._work.run_tag_sync(self._services, int(due.timestamp()))
         self.tag_sync_fires.append(result)
         del self.tag_sync_fires[:-20]
 

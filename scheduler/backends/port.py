@@ -11,7 +11,9 @@ EventBridge backends fire it.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from orchestration.errors import ValidationFailed
@@ -58,6 +60,10 @@ class ScheduleBackend(ABC):
         """The entry as the backend holds it now, or None."""
         return self._get(schedule_id)
 
+    def resolved(self) -> ScheduleBackend:
+        """The backend that does the work (built now if it is built on first use)."""
+        return self
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Stop firing from this process; the default has nothing to stop."""
 
@@ -95,3 +101,39 @@ class StoreOnlyBackend(ScheduleBackend):
 
     def _get(self, schedule_id: str) -> BackendEntry | None:
         return None
+
+
+class BuiltOnFirstUse(ScheduleBackend):
+    """A backend the composition root hands in before it can be built: `build` runs once, on first
+    use (again only after it failed), so a configuration only this backend needs is checked when a
+    schedule change needs it, and its client is not made at start-up."""
+
+    def __init__(self, name: str, build: Callable[[], ScheduleBackend]) -> None:
+        self.name = name
+        self._build = build
+        self._built: ScheduleBackend | None = None
+        self._lock = threading.Lock()
+
+    def resolved(self) -> ScheduleBackend:
+        return self.backend()
+
+    def backend(self) -> ScheduleBackend:
+        with self._lock:
+            if self._built is None:
+                self._built = self._build()
+            return self._built
+
+    def put_tag_sync(self, expression: str, timezone: str, enabled: bool, *, since: int) -> None:
+        self.backend().put_tag_sync(expression, timezone, enabled, since=since)
+
+    def remove_tag_sync(self) -> None:
+        self.backend().remove_tag_sync()
+
+    def _put(self, entry: BackendEntry, schedule: Schedule) -> None:
+        self.backend().register(schedule)
+
+    def _delete(self, schedule_id: str) -> None:
+        self.backend().remove(schedule_id)
+
+    def _get(self, schedule_id: str) -> BackendEntry | None:
+        return self.backend().entry(schedule_id)

@@ -36,9 +36,9 @@ def test_the_runner_and_the_schedules_start_after_the_console_took_the_notifier(
         seen["runner"] = services.notifier
         start_running(services)
 
-    def recording_start_schedules(services: Any, reporter: Any) -> Any:
+    def recording_start_schedules(services: Any, reporter: Any, **options: Any) -> Any:
         seen["schedules"] = services.notifier
-        return start_schedules(services, reporter)
+        return start_schedules(services, reporter, **options)
 
     monkeypatch.setattr(cli, "start_running", recording_start_running)
     monkeypatch.setattr(cli, "start_local_schedules", recording_start_schedules)

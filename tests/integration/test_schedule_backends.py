@@ -23,8 +23,8 @@ from scheduler.backends.eventbridge import (
     backend_from_settings,
     schedule_name,
 )
-from scheduler.backends.local import LocalScheduleBackend
 from scheduler.backends.port import BackendEntry, ScheduleBackend
+from scheduler.runtime import local_backend
 from tests.conftest import fake_aws_env
 
 ACCOUNT = "123456789012"
@@ -70,7 +70,7 @@ def eventbridge(scheduler_client: Any) -> EventBridgeSchedulerBackend:
 @pytest.fixture(params=["local", "eventbridge"])
 def backend(request: pytest.FixtureRequest, sqlite_services: Any) -> ScheduleBackend:
     if request.param == "local":
-        return LocalScheduleBackend(sqlite_services)
+        return local_backend(sqlite_services)
     result: ScheduleBackend = request.getfixturevalue("eventbridge")
     return result
 
@@ -257,7 +257,7 @@ def test_the_local_backend_pumps_in_the_background_until_closed(sqlite_services:
     from scheduler.backends.local import PUMP_SECONDS
 
     scheduler = BackgroundScheduler(timezone=UTC)
-    backend = LocalScheduleBackend(sqlite_services, scheduler=scheduler)
+    backend = local_backend(sqlite_services, scheduler=scheduler)
     assert backend.start() == []
     try:
         pump = scheduler.get_job("drbot-schedules-pump")
@@ -267,25 +267,28 @@ def test_the_local_backend_pumps_in_the_background_until_closed(sqlite_services:
     assert not scheduler.running
 
 
-def test_commands_reach_the_local_backend_this_process_started(sqlite_services: Any) -> None:
-    from scheduler.backends.port import StoreOnlyBackend
-    from scheduler.backends.selection import schedule_backend
-    from scheduler.runtime import start_local_schedules, stop_local_schedules
+def test_the_local_backend_is_built_before_the_app_and_started_after_it(sqlite_services: Any) -> None:
+    from orchestration.recurring import NoRecurringTasks
+    from scheduler.backends.local import LocalScheduleBackend
+    from scheduler.runtime import local_schedules, start_local_schedules, stop_local_schedules
 
-    assert isinstance(schedule_backend(sqlite_services), StoreOnlyBackend)  # nothing fires here yet
-    started = start_local_schedules(sqlite_services, pump=False)
+    built = local_schedules(sqlite_services)  # handed to the app's commands (bot/serve.py, bot/cli.py)
+    assert isinstance(built, LocalScheduleBackend)
+    assert isinstance(sqlite_services.recurring, NoRecurringTasks)  # not started: fires nothing yet
+    started = start_local_schedules(sqlite_services, pump=False, backend=built)
     try:
-        assert schedule_backend(sqlite_services) is started
+        assert started is built and sqlite_services.recurring is built
     finally:
         stop_local_schedules(started)
-    assert isinstance(schedule_backend(sqlite_services), StoreOnlyBackend)
+    assert isinstance(sqlite_services.recurring, NoRecurringTasks)
 
 
 def test_on_aws_no_local_backend_starts_and_eventbridge_is_the_backend(
     sqlite_services: Any, scheduler_client: Any
 ) -> None:
-    from scheduler.backends.selection import schedule_backend
-    from scheduler.runtime import start_local_schedules
+    from bot.app import schedule_backend as app_backend
+    from scheduler.handler import schedule_backend as handler_backend
+    from scheduler.runtime import local_schedules, recurring_tasks, start_local_schedules
 
     env = {
         "DRBOT_BACKEND": "aws",
@@ -294,9 +297,12 @@ def test_on_aws_no_local_backend_starts_and_eventbridge_is_the_backend(
         "DRBOT_SCHEDULE_DLQ_ARN": DLQ_ARN,
     }
     aws = dataclasses.replace(sqlite_services, settings=Settings.from_env(env))
-    assert start_local_schedules(aws) is None
-    backend = schedule_backend(aws)
-    assert isinstance(backend, EventBridgeSchedulerBackend) and backend.target == TARGET
+    assert start_local_schedules(aws) is None and local_schedules(aws) is None
+    assert handler_backend(aws.settings) is handler_backend(aws.settings)  # one per container
+    for handed_in in (app_backend(aws.settings), handler_backend(aws.settings), recurring_tasks(aws)):
+        backend = handed_in.resolved()
+        assert isinstance(backend, EventBridgeSchedulerBackend) and backend.target == TARGET
+        assert handed_in.resolved() is backend  # built once
 
 
 def test_an_enabled_rate_schedule_starts_one_interval_after_its_approval_not_at_once(

@@ -21,9 +21,10 @@ from orchestration.models import (
     UnattendedGates,
     WaveStatus,
 )
-from scheduler.backends.local import LocalScheduleBackend
-from scheduler.fire import DEFAULT_GATE_WAIT, FireOutcome, fire_schedule
+from scheduler.fire import DEFAULT_GATE_WAIT, fire_schedule
+from scheduler.fire_result import FireOutcome
 from scheduler.reporting import RecordingReporter
+from scheduler.runtime import local_backend
 from scheduler.service import NewSchedule, approve_schedule, create_schedule
 from tests.drills import run_until_done, three_tier_plan
 
@@ -40,9 +41,7 @@ def approved(services: Any, at_gate: UnattendedGates | None) -> Any:
     schedule = create_schedule(
         services, NewSchedule(plan="DR", expression=DAILY_3AM, at_gate=at_gate), "alice"
     )
-    return approve_schedule(
-        services, schedule.schedule_id, "bob", backend=LocalScheduleBackend(services)
-    ).schedule
+    return approve_schedule(services, schedule.schedule_id, "bob", backend=local_backend(services)).schedule
 
 
 def until_paused(services: Any, clock: Any, execution_id: str) -> Any:

@@ -14,8 +14,8 @@ import pytest
 
 from orchestration.handlers import runtime
 from scheduler import handler
-from scheduler.backends.local import LocalScheduleBackend
 from scheduler.reporting import RecordingReporter
+from scheduler.runtime import local_backend
 from scheduler.service import NewSchedule, approve_schedule, create_schedule
 from tests.conftest import fake_aws_env
 from tests.drills import three_tier_plan
@@ -39,9 +39,7 @@ def schedule_id(sqlite_services: Any, simulator: Any, clock: Any) -> str:
     schedule = create_schedule(
         sqlite_services, NewSchedule(plan="DR", expression="cron(0 3 * * ? *)"), "alice"
     )
-    approve_schedule(
-        sqlite_services, schedule.schedule_id, "bob", backend=LocalScheduleBackend(sqlite_services)
-    )
+    approve_schedule(sqlite_services, schedule.schedule_id, "bob", backend=local_backend(sqlite_services))
     clock.advance(3 * 3600 + 5)  # a few seconds after the fire
     return str(schedule.schedule_id)
 

@@ -18,9 +18,11 @@ from orchestration.errors import (
     ValidationFailed,
 )
 from orchestration.models import ExecutionType
-from scheduler.backends.local import LocalScheduleBackend
-from scheduler.fire import FireOutcome, fire_schedule
+from scheduler.backends.port import StoreOnlyBackend
+from scheduler.fire import fire_schedule
+from scheduler.fire_result import FireOutcome
 from scheduler.reporting import RecordingReporter
+from scheduler.runtime import local_backend
 from scheduler.service import (
     NewSchedule,
     ScheduleState,
@@ -54,9 +56,7 @@ def add(services: Any, expression: str = DAILY_3AM, **options: Any) -> Any:
 
 def approved(services: Any, expression: str = DAILY_3AM, **options: Any) -> Any:
     schedule = add(services, expression, **options)
-    return approve_schedule(
-        services, schedule.schedule_id, "bob", backend=LocalScheduleBackend(services)
-    ).schedule
+    return approve_schedule(services, schedule.schedule_id, "bob", backend=local_backend(services)).schedule
 
 
 def executions_of(services: Any, schedule_id: str) -> list[Any]:
@@ -76,11 +76,11 @@ def test_a_new_schedule_awaits_approval_and_the_requester_cannot_approve_it(serv
     )
 
     with pytest.raises(PermissionDenied, match="alice may not approve"):  # alice is an operator
-        approve_schedule(services, schedule.schedule_id, "alice")
-    outcome = approve_schedule(services, schedule.schedule_id, "bob")
+        approve_schedule(services, schedule.schedule_id, "alice", StoreOnlyBackend())
+    outcome = approve_schedule(services, schedule.schedule_id, "bob", StoreOnlyBackend())
     assert outcome.changed and outcome.schedule.approved_by == "bob"
     assert state_of(outcome.schedule) == ScheduleState.ACTIVE
-    again = approve_schedule(services, schedule.schedule_id, "carol")
+    again = approve_schedule(services, schedule.schedule_id, "carol", StoreOnlyBackend())
     assert not again.changed and again.schedule.approved_by == "bob"
     audit = [e.action for e in services.store.list_audit(subject=f"schedule:{schedule.schedule_id}")]
     assert "schedule.approve" in audit
@@ -95,7 +95,7 @@ def test_an_approver_who_requested_a_schedule_still_cannot_approve_it(services: 
     admin_services = replace(services, settings=replace(services.settings, roles=roles))
     schedule = create_schedule(admin_services, NewSchedule(plan="DR", expression=DAILY_3AM), "dana")
     with pytest.raises(PermissionDenied, match="dana requested this schedule and cannot approve it"):
-        approve_schedule(admin_services, schedule.schedule_id, "dana")
+        approve_schedule(admin_services, schedule.schedule_id, "dana", StoreOnlyBackend())
     assert services.store.get_schedule(schedule.schedule_id) == schedule
 
 
@@ -147,7 +147,7 @@ def test_reject_deletes_a_schedule_awaiting_approval_and_says_why(services: Any,
 
 
 def test_an_approved_schedule_is_paused_resumed_and_deleted_not_rejected(services: Any, plan: Any) -> None:
-    backend = LocalScheduleBackend(services)
+    backend = local_backend(services)
     schedule = approved(services)
     with pytest.raises(InvalidTransition, match="can no longer be rejected"):
         reject_schedule(services, schedule.schedule_id, "bob", "too late")
@@ -166,7 +166,7 @@ def test_an_approved_schedule_is_paused_resumed_and_deleted_not_rejected(service
 def test_pause_needs_an_approved_schedule(services: Any, plan: Any) -> None:
     schedule = add(services)
     with pytest.raises(InvalidTransition, match="awaits approval"):
-        pause_schedule(services, schedule.schedule_id, "alice")
+        pause_schedule(services, schedule.schedule_id, "alice", StoreOnlyBackend())
 
 
 def test_schedules_are_found_by_a_prefix_of_their_id(services: Any, plan: Any) -> None:
@@ -227,14 +227,14 @@ def test_two_processes_racing_on_one_fire_start_one_drill(services: Any, plan: A
 
 def test_a_paused_or_deleted_schedule_fires_nothing(services: Any, plan: Any, clock: Any) -> None:
     schedule = approved(services)
-    pause_schedule(services, schedule.schedule_id, "alice", backend=LocalScheduleBackend(services))
+    pause_schedule(services, schedule.schedule_id, "alice", backend=local_backend(services))
     due = epoch(2026, 1, 1, 3, 0, 0)
     clock.set(due)
     assert (
         fire_schedule(services, schedule.schedule_id, due, RecordingReporter()).outcome
         == FireOutcome.INACTIVE
     )
-    delete_schedule(services, schedule.schedule_id, "alice", backend=LocalScheduleBackend(services))
+    delete_schedule(services, schedule.schedule_id, "alice", backend=local_backend(services))
     assert fire_schedule(services, schedule.schedule_id, due, RecordingReporter()).outcome == FireOutcome.GONE
     assert executions_of(services, schedule.schedule_id) == []
 
@@ -244,7 +244,7 @@ def test_a_schedule_whose_plan_was_deleted_is_disabled_and_says_so(
 ) -> None:
     from orchestration.services.plans import delete_recovery_plan
 
-    backend = LocalScheduleBackend(services)
+    backend = local_backend(services)
     schedule = approved(services, channel="C0DRILLS")
     backend.register(services.store.get_schedule(schedule.schedule_id))
     delete_recovery_plan(services, plan.plan_id, "alice")
@@ -295,13 +295,11 @@ def test_a_fire_missed_while_down_runs_once_at_start_up_within_the_grace_period(
     schedule = approved(services)  # daily at 03:00 UTC, approved at 2026-01-01 00:00
     clock.set(epoch(2026, 1, 1, 3, 40, 0))  # drbot comes back 40 minutes late
     reporter = RecordingReporter()
-    (result,) = LocalScheduleBackend(services, reporter, grace_minutes=60).start(pump=False)
+    (result,) = local_backend(services, reporter, grace_minutes=60).start(pump=False)
     assert (result.outcome, result.schedule_id) == (FireOutcome.STARTED, schedule.schedule_id)
     assert result.scheduled_at == epoch(2026, 1, 1, 3, 0, 0)
     assert reporter.reports == []
-    assert (
-        LocalScheduleBackend(services, reporter, grace_minutes=60).start(pump=False) == []
-    )  # restarted again
+    assert local_backend(services, reporter, grace_minutes=60).start(pump=False) == []  # restarted again
 
 
 def test_fires_missed_beyond_the_grace_period_are_reported_once_and_not_run(
@@ -310,17 +308,17 @@ def test_fires_missed_beyond_the_grace_period_are_reported_once_and_not_run(
     schedule = approved(services)
     clock.set(epoch(2026, 1, 3, 5, 0, 0))  # down for the drills of 1, 2 and 3 January
     reporter = RecordingReporter()
-    assert LocalScheduleBackend(services, reporter, grace_minutes=60).start(pump=False) == []
+    assert local_backend(services, reporter, grace_minutes=60).start(pump=False) == []
     (message,) = reporter.messages(schedule.schedule_id)
     assert message.startswith("Missed 3 scheduled drill(s) of plan DR while drbot was not running:")
     assert "Next: Sun 2026-01-04 03:00 UTC." in message
-    assert LocalScheduleBackend(services, reporter, grace_minutes=60).start(pump=False) == []
+    assert local_backend(services, reporter, grace_minutes=60).start(pump=False) == []
     assert len(reporter.messages()) == 1  # said once, not at every start
     assert executions_of(services, schedule.schedule_id) == []
 
 
 def test_a_paused_schedule_misses_nothing_when_resumed(services: Any, plan: Any, clock: Any) -> None:
-    backend = LocalScheduleBackend(services, RecordingReporter())
+    backend = local_backend(services, RecordingReporter())
     schedule = approved(services)
     pause_schedule(services, schedule.schedule_id, "alice", backend=backend)
     clock.set(epoch(2026, 1, 5, 12, 0, 0))
@@ -333,7 +331,7 @@ def test_a_paused_schedule_misses_nothing_when_resumed(services: Any, plan: Any,
 
 
 def test_a_rate_schedule_counts_from_its_approval(services: Any, plan: Any, clock: Any) -> None:
-    backend = LocalScheduleBackend(services, RecordingReporter())
+    backend = local_backend(services, RecordingReporter())
     schedule = add(services, "rate(6 hours)")
     clock.advance(3600)  # approved an hour after it was requested
     approve_schedule(services, schedule.schedule_id, "bob", backend=backend)
@@ -358,10 +356,8 @@ def test_a_member_of_an_approver_user_group_approves(services: Any, plan: Any) -
     grouped = replace(services, settings=replace(services.settings, roles=roles), directory=Groups())
     schedule = create_schedule(grouped, NewSchedule(plan="DR", expression=DAILY_3AM), "alice")
     with pytest.raises(PermissionDenied):
-        approve_schedule(grouped, schedule.schedule_id, "U0FRANK01", backend=LocalScheduleBackend(grouped))
-    outcome = approve_schedule(
-        grouped, schedule.schedule_id, "U0ERIN001", backend=LocalScheduleBackend(grouped)
-    )
+        approve_schedule(grouped, schedule.schedule_id, "U0FRANK01", backend=local_backend(grouped))
+    outcome = approve_schedule(grouped, schedule.schedule_id, "U0ERIN001", backend=local_backend(grouped))
     assert outcome.schedule.approved_by == "U0ERIN001"
 
 
@@ -371,31 +367,33 @@ def test_a_schedule_whose_plan_was_deleted_cannot_be_approved(services: Any, pla
     schedule = add(services)
     delete_recovery_plan(services, plan.plan_id, "alice")
     with pytest.raises(NotFound, match="was deleted: it cannot run"):
-        approve_schedule(services, schedule.schedule_id, "bob", backend=LocalScheduleBackend(services))
+        approve_schedule(services, schedule.schedule_id, "bob", backend=local_backend(services))
     assert services.store.get_schedule(schedule.schedule_id) == schedule
 
 
 def test_one_schedules_failure_does_not_hold_back_another(
-    services: Any, plan: Any, clock: Any, simulator: Any, monkeypatch: pytest.MonkeyPatch
+    services: Any, plan: Any, clock: Any, simulator: Any
 ) -> None:
-    from scheduler.backends import local
+    from dataclasses import replace
+
+    from scheduler.backends.local import LocalScheduleBackend
+    from scheduler.runtime import LOCAL_WORK
     from tests.drills import make_plan
 
     payments = {"sourceServerIds": [simulator.server_id("db-payments-01")]}
     make_plan(services, [{"name": "Payments", "group": "Payments"}], {"Payments": payments}, "Other")
     broken = approved(services)
     working = create_schedule(services, NewSchedule(plan="Other", expression=DAILY_3AM), "alice")
-    approve_schedule(services, working.schedule_id, "bob", backend=LocalScheduleBackend(services))
-    real_fire = local.fire_schedule
+    approve_schedule(services, working.schedule_id, "bob", backend=local_backend(services))
 
     def fire(services: Any, schedule_id: str, *args: Any) -> Any:
         if schedule_id == broken.schedule_id:
             raise RuntimeError("store unavailable")
-        return real_fire(services, schedule_id, *args)
+        return fire_schedule(services, schedule_id, *args)
 
-    monkeypatch.setattr(local, "fire_schedule", fire)
     clock.set(epoch(2026, 1, 1, 3, 0, 5))
-    (result,) = LocalScheduleBackend(services, RecordingReporter()).run_pending()
+    backend = LocalScheduleBackend(services, replace(LOCAL_WORK, fire=fire), RecordingReporter())
+    (result,) = backend.run_pending()
     assert (result.schedule_id, result.outcome) == (working.schedule_id, FireOutcome.STARTED)
 
 
@@ -406,7 +404,7 @@ def test_a_fire_the_running_pump_finds_runs_even_with_no_grace_period(
     runs is found by the next pump, seconds late, and runs however small the grace period is."""
     schedule = approved(services)
     reporter = RecordingReporter()
-    backend = LocalScheduleBackend(services, reporter, grace_minutes=0)
+    backend = local_backend(services, reporter, grace_minutes=0)
     clock.set(epoch(2026, 1, 1, 2, 59, 55))
     assert backend.start(pump=False) == []
     clock.set(epoch(2026, 1, 1, 3, 0, 7))  # the next pump, seven seconds after the fire
@@ -415,7 +413,7 @@ def test_a_fire_the_running_pump_finds_runs_even_with_no_grace_period(
     assert reporter.reports == []
     # drbot stopped for a day: at its start-up the fire it missed is reported, not run
     clock.set(epoch(2026, 1, 2, 3, 0, 7))
-    assert LocalScheduleBackend(services, reporter, grace_minutes=0).start(pump=False) == []
+    assert local_backend(services, reporter, grace_minutes=0).start(pump=False) == []
     (message,) = reporter.messages(schedule.schedule_id)
     assert message.startswith("Missed 1 scheduled drill(s) of plan DR")
     assert len(executions_of(services, schedule.schedule_id)) == 1
@@ -440,7 +438,7 @@ def test_a_stored_schedule_that_no_longer_parses_does_not_hold_back_another(
         "alice",
     )
     clock.set(epoch(2026, 1, 1, 3, 0, 5))
-    (result,) = LocalScheduleBackend(services, RecordingReporter()).run_pending()
+    (result,) = local_backend(services, RecordingReporter()).run_pending()
     assert (result.schedule_id, result.outcome) == (working.schedule_id, FireOutcome.STARTED)
 
 
@@ -451,7 +449,7 @@ def test_the_local_backend_skips_a_time_the_clocks_skip_and_fires_a_repeated_one
     2026 it happens twice (one drill, at the first)."""
     from tests.drills import run_until_done
 
-    backend = LocalScheduleBackend(services, RecordingReporter())
+    backend = local_backend(services, RecordingReporter())
     schedule = approved(services, "cron(30 2 * * ? *)", timezone="Europe/Berlin")
     # 28 March 02:30 CET is 01:30 UTC; the next drill is 30 March 02:30 CEST, 00:30 UTC
     clock.set(epoch(2026, 3, 28, 1, 30, 5))
@@ -465,7 +463,7 @@ def test_the_local_backend_skips_a_time_the_clocks_skip_and_fires_a_repeated_one
     assert march_30.scheduled_at == epoch(2026, 3, 30, 0, 30, 0)
     run_until_done(services, clock, march_30.execution_id)
 
-    backend = LocalScheduleBackend(services, RecordingReporter())
+    backend = local_backend(services, RecordingReporter())
     clock.set(epoch(2026, 10, 24, 12, 0, 0))
     resume_at = epoch(2026, 10, 24, 12, 0, 0)
     pause_schedule(services, schedule.schedule_id, "alice", backend=backend)

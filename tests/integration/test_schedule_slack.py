@@ -17,8 +17,9 @@ from bot.commands.registry import Invocation
 from bot.schedule_reporter import SlackScheduleReporter
 from bot.views.ids import ScheduleActionId
 from orchestration.models import Schedule
-from scheduler.backends.local import LocalScheduleBackend
-from scheduler.fire import FireOutcome, fire_schedule
+from scheduler.fire import fire_schedule
+from scheduler.fire_result import FireOutcome
+from scheduler.runtime import local_backend
 from scheduler.service import ScheduleState, state_of
 from tests.integration.conftest import SLACK_SIGNING_SECRET, with_roles
 from tests.slack_requests import CHANNEL_ID, block_actions, slash_command
@@ -131,7 +132,7 @@ def test_a_skipped_fire_is_said_in_the_schedules_channel(
 ) -> None:
     from tests.drills import start
 
-    backend = LocalScheduleBackend(services)
+    backend = local_backend(services)
     slack_stub.answer_at(click(app, slack_stub, ScheduleActionId.APPROVE, schedule.schedule_id, BOB))
     busy = start(services, services.store.find_plan_by_name("Prod DR"))
     clock.set(1767492000 + 5)  # Sunday 4 January 2026, 03:00 in Berlin

@@ -13,9 +13,9 @@ import pytest
 from bot.slack_thread_record import thread_for
 from orchestration.models import EventType, ExecutionStatus
 from orchestration.ports import RecordingNotifier
-from scheduler.backends.local import LocalScheduleBackend
-from scheduler.fire import FireOutcome
+from scheduler.fire_result import FireOutcome
 from scheduler.reporting import RecordingReporter
+from scheduler.runtime import local_backend
 from scheduler.service import NewSchedule, approve_schedule, create_schedule, pause_schedule
 from tests.drills import run_until_done, start, three_tier_plan
 
@@ -38,7 +38,7 @@ def story(sqlite_services: Any, simulator: Any) -> Any:
         "alice",
     )
     reporter = RecordingReporter()
-    backend = LocalScheduleBackend(services, reporter)
+    backend = local_backend(services, reporter)
     approve_schedule(services, schedule.schedule_id, "bob", backend=backend)
     return services, plan, schedule, backend, reporter
 

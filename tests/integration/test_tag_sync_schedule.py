@@ -158,11 +158,11 @@ def test_a_backend_that_refuses_leaves_the_saved_settings_and_says_so(
 
 def test_the_recurring_tasks_factory_is_loaded_by_name(sqlite_services: Services) -> None:
     from orchestration.errors import ValidationFailed
-    from scheduler.runtime import BackendRecurringTasks
+    from scheduler.backends.port import ScheduleBackend
 
     assert load_recurring_tasks(sqlite_services, None) is None
     assert isinstance(
-        load_recurring_tasks(sqlite_services, "scheduler.runtime:recurring_tasks"), BackendRecurringTasks
+        load_recurring_tasks(sqlite_services, "scheduler.runtime:recurring_tasks"), ScheduleBackend
     )
     with pytest.raises(ValidationFailed, match="cannot be loaded"):
         load_recurring_tasks(sqlite_services, "scheduler.runtime:no_such_factory")

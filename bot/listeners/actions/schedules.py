@@ -21,11 +21,12 @@ from bot.views.ids import ScheduleActionId
 from bot.views.message import Message
 from bot.views.schedules import build_schedule_gone, build_schedule_outcome
 from orchestration.context import Services
+from scheduler.backends.port import ScheduleBackend
 from scheduler.service import approve_schedule, next_fire_times, plan_of, reject_schedule
 
 BUTTON_REJECT_REASON = "rejected in Slack"
 
-Click = Callable[[Services, str, str], tuple[Message, bool, str]]
+Click = Callable[[Services, ScheduleBackend, str, str], tuple[Message, bool, str]]
 
 
 def register(app: App) -> None:
@@ -41,14 +42,18 @@ def reject_clicked(body: dict[str, Any], respond: Respond, context: BoltContext)
     _clicked(drbot_of(context), body, respond, _reject)
 
 
-def _approve(services: Services, schedule_id: str, user: str) -> tuple[Message, bool, str]:
-    outcome = approve_schedule(services, schedule_id, user)
+def _approve(
+    services: Services, schedules: ScheduleBackend, schedule_id: str, user: str
+) -> tuple[Message, bool, str]:
+    outcome = approve_schedule(services, schedule_id, user, schedules)
     plan = plan_of(services, outcome.schedule)
     message = build_schedule_outcome(outcome, plan, next_fire_times(services, outcome.schedule))
     return message, outcome.changed, outcome.message
 
 
-def _reject(services: Services, schedule_id: str, user: str) -> tuple[Message, bool, str]:
+def _reject(
+    services: Services, _schedules: ScheduleBackend, schedule_id: str, user: str
+) -> tuple[Message, bool, str]:
     outcome = reject_schedule(services, schedule_id, user, BUTTON_REJECT_REASON)
     plan = plan_of(services, outcome.schedule)
     name = plan.plan_name if plan else outcome.schedule.plan_id
@@ -63,7 +68,9 @@ def _clicked(drbot: Drbot, body: dict[str, Any], respond: Respond, click: Click)
         drbot,
         body,
         respond,
-        lambda: click(drbot.services, str(body["actions"][0].get("value") or ""), body["user"]["id"]),
+        lambda: click(
+            drbot.services, drbot.schedules, str(body["actions"][0].get("value") or ""), body["user"]["id"]
+        ),
         failed="schedule button failed",
     )
     if done is None:
