@@ -61,8 +61,9 @@ class EventFaults:
 
     @property
     def latest_shift(self) -> float:
-        """The longest an event can arrive after what it reports."""
-        return self.delay_seconds + self.reorder_seconds + DUPLICATE_GAP_SECONDS
+        """The longest an event can arrive after what it reports: its own lateness, then a duplicate's
+        gap and lateness on top."""
+        return self.delay_seconds + 2 * self.reorder_seconds + DUPLICATE_GAP_SECONDS
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
