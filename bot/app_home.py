@@ -37,7 +37,8 @@ from orchestration.context import Services
 from orchestration.models import Execution, ExecutionStatus, ExecutionType
 from orchestration.rbac import ROLE_PERMISSIONS, Permission
 from orchestration.services.access import permissions_of
-from scheduler.service import ScheduleState, next_fire_times, state_of
+from scheduler.service import next_fire_times
+from scheduler.state import ScheduleState, state_of
 
 logger = Logger(service="drbot")
 

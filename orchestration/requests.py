@@ -3,8 +3,8 @@
 The same models validate direct invocations, REST bodies (powertools builds the OpenAPI schema
 from them) and console/Slack input, so every entry point refuses the same bad input the same way.
 Fields that drbot sets itself (ids, dates, createdBy, version of a new item) are not here, so
-sending them is an "unknown field" error. `StartExecution` is in orchestration/start_request.py
-(re-exported here).
+sending them is an "unknown field" error. The request to run a plan, `StartExecution`, is in
+orchestration/start_request.py.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from orchestration.models import (
     Wave,
     WireModel,
 )
-from orchestration.start_request import StartExecution
 from orchestration.validation import clip, drs_regions
 
 
@@ -105,7 +104,6 @@ __all__ = [
     "DrsRegion",
     "ResolveTags",
     "ServerQuery",
-    "StartExecution",
     "UpdateProtectionGroup",
     "UpdateRecoveryPlan",
 ]

@@ -360,7 +360,6 @@ __all__ = [
     "PREVIEW_COUNT",
     "NewSchedule",
     "ScheduleOutcome",
-    "ScheduleState",
     "approve_schedule",
     "create_schedule",
     "delete_schedule",
@@ -372,5 +371,4 @@ __all__ = [
     "plan_of",
     "reject_schedule",
     "resume_schedule",
-    "state_of",
 ]

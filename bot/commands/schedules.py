@@ -28,7 +28,6 @@ from orchestration.models import MAX_MINUTES, GateAction, RecoveryPlan, Schedule
 from scheduler.service import (
     NewSchedule,
     ScheduleOutcome,
-    ScheduleState,
     approve_schedule,
     create_schedule,
     delete_schedule,
@@ -40,8 +39,8 @@ from scheduler.service import (
     plan_of,
     reject_schedule,
     resume_schedule,
-    state_of,
 )
+from scheduler.state import ScheduleState, state_of
 
 _SCHEDULE = Positional("schedule", "a schedule id, or its first 6+ characters (`/dr schedule list`)")
 _PLAN = Positional("plan", "a recovery plan's name or id (`/dr plan list` shows them)")

@@ -21,7 +21,8 @@ from bot.views.mrkdwn import code, escape_mrkdwn, escape_with_mentions, mention,
 from orchestration.models import RecoveryPlan, Schedule
 from orchestration.schedule_expressions import parse
 from scheduler.fire import gate_policy
-from scheduler.service import ScheduleOutcome, ScheduleState, state_of
+from scheduler.service import ScheduleOutcome
+from scheduler.state import ScheduleState, state_of
 from scheduler.timing import local_text
 
 SHORT_ID = 8

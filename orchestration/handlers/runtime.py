@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import pkgutil
 import threading
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
 
 from orchestration.clock import Clock, SystemClock
 from orchestration.config import ENV_NOTIFIER, Settings
@@ -63,16 +64,7 @@ def load_notifier(settings: Settings, clock: Clock) -> Notifier | None:
     """The notifier DRBOT_NOTIFIER's factory builds (None when it is not set or builds none)."""
     if not settings.notifier:
         return None
-    try:
-        factory = pkgutil.resolve_name(settings.notifier)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ValidationFailed(
-            f"{ENV_NOTIFIER} names `{settings.notifier}`, which cannot be loaded ({type(exc).__name__}: "
-            f"{exc}); it must be `module:function` of an installed module"
-        ) from exc
-    if not callable(factory):
-        raise ValidationFailed(f"{ENV_NOTIFIER} names `{settings.notifier}`, which is not a function")
-    notifier: Notifier | None = factory(settings, clock)
+    notifier: Notifier | None = _factory(ENV_NOTIFIER, settings.notifier)(settings, clock)
     return notifier
 
 
@@ -92,14 +84,19 @@ def load_recurring_tasks(services: Services, name: str | None) -> RecurringTasks
         raise ValidationFailed(
             f"{ENV_RECURRING_TASKS} must name a factory as `module:function`, not '{name}'"
         )
+    tasks: RecurringTasks | None = _factory(ENV_RECURRING_TASKS, name)(services)
+    return tasks
+
+
+def _factory(variable: str, name: str) -> Callable[..., Any]:
+    """The function `name` (`module:function`) that the environment variable `variable` names."""
     try:
         factory = pkgutil.resolve_name(name)
     except (ImportError, AttributeError, ValueError) as exc:
         raise ValidationFailed(
-            f"{ENV_RECURRING_TASKS} names `{name}`, which cannot be loaded ({type(exc).__name__}: "
+            f"{variable} names `{name}`, which cannot be loaded ({type(exc).__name__}: "
             f"{exc}); it must be `module:function` of an installed module"
         ) from exc
     if not callable(factory):
-        raise ValidationFailed(f"{ENV_RECURRING_TASKS} names `{name}`, which is not a function")
-    tasks: RecurringTasks | None = factory(services)
-    return tasks
+        raise ValidationFailed(f"{variable} names `{name}`, which is not a function")
+    return factory  # type: ignore[no-any-return]

@@ -8,9 +8,8 @@ drill or a real recovery.
 runs, approvals, events and cleanup) and the plan as it is now, which may have been edited or
 deleted since the run; the report says which. Times are UTC datetimes (ISO-8601 with `Z` on the
 wire), durations whole seconds. `report_of(services, ref)` finds both by an execution reference.
-`closing_event(execution)` (orchestration/services/closing.py, imported here for the report's
-readers) names the event after which the record is final — a drill's cleanup outcome, else the
-end of the run — which is when the Slack thread gets the report.
+When the record is final, and the Slack thread gets the report, is `closing_event(execution)`
+(orchestration/services/closing.py).
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ from orchestration.models import (
     WaveRun,
     WireModel,
 )
-from orchestration.services.closing import closing_event
 from orchestration.services.execution_queries import find_execution, preflight_warnings
 
 REPORT_FORMAT = 1  # bumped when a field changes meaning
@@ -410,7 +408,6 @@ __all__ = [
     "ServerReport",
     "WarningReport",
     "WaveReport",
-    "closing_event",
     "evidence_report",
     "plan_of",
     "report_of",

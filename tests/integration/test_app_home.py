@@ -22,8 +22,8 @@ from bot.views.text import mrkdwn_to_text
 from orchestration.bootstrap import build_running_services
 from orchestration.config import Settings
 from orchestration.models import ExecutionStatus
-from orchestration.requests import StartExecution
 from orchestration.services.execution_start import execute_recovery_plan
+from orchestration.start_request import StartExecution
 from tests.drills import run_until_done, three_tier_plan
 from tests.integration.conftest import SLACK_SIGNING_SECRET, with_roles
 from tests.slack_requests import SignedRequest, event_callback

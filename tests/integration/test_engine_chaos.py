@@ -32,8 +32,8 @@ from orchestration.drs.simulator import DrsSimulator
 from orchestration.engine.advance import TAG_EXECUTION, advance
 from orchestration.models import CleanupStatus, ExecutionStatus, LaunchStatus, WaveStatus
 from orchestration.ports import ManualDriver, RecordingNotifier
-from orchestration.requests import StartExecution
 from orchestration.services.execution_start import execute_recovery_plan
+from orchestration.start_request import StartExecution
 from tests.drills import engine_store, start, three_tier_plan
 
 pytestmark = pytest.mark.slow

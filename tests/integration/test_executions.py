@@ -40,7 +40,7 @@ from orchestration.models import (
 )
 from orchestration.ports import ManualDriver
 from orchestration.rbac import DEMO_ROLES, Role, RoleConfig
-from orchestration.requests import CreateRecoveryPlan, StartExecution
+from orchestration.requests import CreateRecoveryPlan
 from orchestration.services.execution_builder import build_execution
 from orchestration.services.execution_control import (
     approve_execution,
@@ -57,6 +57,7 @@ from orchestration.services.execution_queries import (
 )
 from orchestration.services.execution_start import execute_recovery_plan
 from orchestration.services.plans import create_recovery_plan
+from orchestration.start_request import StartExecution
 from tests.drills import make_plan, run_until_done, three_tier_plan
 
 HOUR = 3600

@@ -24,7 +24,6 @@ from orchestration.errors import ServerConflict, ValidationFailed
 from orchestration.handlers.execution_shapes import execution_details
 from orchestration.models import Execution, ExecutionStatus, ProtectionGroup, RecoveryPlan, Wave
 from orchestration.ports import ManualDriver
-from orchestration.requests import StartExecution
 from orchestration.services.execution_control import cancel_execution
 from orchestration.services.execution_queries import preflight_warnings
 from orchestration.services.execution_start import execute_recovery_plan
@@ -34,6 +33,7 @@ from orchestration.services.preflight import (
     WAVE_SIZE_LIMIT_EXCEEDED,
     check_recovery_plan,
 )
+from orchestration.start_request import StartExecution
 from tests.support import ok
 
 Dr = Callable[..., Message]

@@ -11,7 +11,7 @@ from bot.commands import build_registry
 from bot.commands.registry import Invocation
 from bot.views.ids import ScheduleActionId
 from bot.views.message import Message
-from scheduler.service import ScheduleState, state_of
+from scheduler.state import ScheduleState, state_of
 from tests.support import failed, ok
 
 CHANNEL = "C0DRILLS"

@@ -20,7 +20,7 @@ from orchestration.models import Schedule
 from scheduler.fire import fire_schedule
 from scheduler.fire_result import FireOutcome
 from scheduler.runtime import local_backend
-from scheduler.service import ScheduleState, state_of
+from scheduler.state import ScheduleState, state_of
 from tests.integration.conftest import SLACK_SIGNING_SECRET, with_roles
 from tests.slack_requests import CHANNEL_ID, block_actions, slash_command
 from tests.slack_stub import RESPONSE_URL, SlackStub

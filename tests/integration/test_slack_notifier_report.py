@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot.slack_notifier import SlackNotifier, SlackUnavailable
 from bot.slack_thread_record import SLACK_THREADS, SlackThread, thread_of
 from orchestration.models import EventType, ExecutionStatus, ExecutionType
-from orchestration.services.report import closing_event
+from orchestration.services.closing import closing_event
 from tests.drills import run_until_done, start, three_tier_plan
 from tests.slack_stub import RecordedCall, SlackStub
 

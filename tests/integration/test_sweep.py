@@ -12,9 +12,9 @@ from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.models import EventType, ExecutionStatus, ExecutionType
 from orchestration.ports import ManualDriver, RecordingNotifier
-from orchestration.requests import StartExecution
 from orchestration.services.execution_start import execute_recovery_plan
 from orchestration.services.sweep import START_GRACE_SECONDS, SWEEP_SECONDS, sweep
+from orchestration.start_request import StartExecution
 from tests.drills import start, three_tier_plan
 
 

@@ -15,7 +15,7 @@ from bot.views.schedules import (
 )
 from bot.views.text import render_message
 from orchestration.models import RecoveryPlan, Schedule, Wave
-from scheduler.service import ScheduleState, state_of
+from scheduler.state import ScheduleState, state_of
 from scheduler.timing import active_since, due_since_active, local_text, upcoming
 
 JAN_1 = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
