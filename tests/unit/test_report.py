@@ -32,11 +32,11 @@ from orchestration.models import (
     WaveRun,
     WaveStatus,
 )
+from orchestration.services.closing import closing_event
 from orchestration.services.report import (
     EvidenceReport,
     PlanState,
     RtoResult,
-    closing_event,
     evidence_report,
 )
 
