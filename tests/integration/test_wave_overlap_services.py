@@ -20,13 +20,13 @@ from orchestration.models import ExecutionType, ProtectionGroup, RecoveryPlan, W
 from orchestration.requests import (
     CreateProtectionGroup,
     CreateRecoveryPlan,
-    StartExecution,
     UpdateRecoveryPlan,
 )
 from orchestration.services.execution_start import execute_recovery_plan
 from orchestration.services.groups import create_protection_group
 from orchestration.services.plans import create_recovery_plan, get_recovery_plan, update_recovery_plan
 from orchestration.services.preflight import DUPLICATE_SERVER_IN_PLAN, check_recovery_plan
+from orchestration.start_request import StartExecution
 
 REGION = "us-east-1"
 BLUE = {"DrillSet": "blue"}  # no server of the demo estate has it until a test tags one
