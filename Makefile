@@ -55,6 +55,9 @@ typecheck: $(TEST_STAMP)
 
 # the service-level tests run on SQLite here; the store suites, crash safety, concurrency and chaos
 # on SQLite and DynamoDB (moto); tests/conftest.py says why
+# Bytecode is written even where PYTHONDONTWRITEBYTECODE is set: the drbot processes the tests start
+# then compile drbot once, not each, and pytest keeps its rewritten test modules for the next run.
+unit: export PYTHONDONTWRITEBYTECODE :=
 unit: $(TEST_STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 

@@ -136,6 +136,14 @@ def store_clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def moto_remembers_aliases() -> None:
+    """moto's serializer with its alias lookups cached (tests/moto_speed.py says why)."""
+    from tests.moto_speed import remember_aliases
+
+    remember_aliases()
+
+
 @pytest.fixture(scope="session")
 def botocore_loader() -> Any:
     """botocore's service-model loader, which caches what it parsed: shared by every test's clients."""

@@ -47,7 +47,16 @@ A = TypeVar("A")
 B = TypeVar("B")
 MAX_TICKS = 200
 WAVES = (1, 2, 3)
-REPEATS = 3  # drills per test: each race is decided by the scheduler, so give it several chances
+# drills per test: each race is decided by the thread scheduler, so give it several chances; on
+# DynamoDB (moto, slower per call) one drill in `make test` and three under `--all-stores`
+REPEATS = 3
+
+
+@pytest.fixture
+def repeats(services: Services, all_stores: bool) -> int:
+    from orchestration.store.sqlite import SqliteStore
+
+    return REPEATS if all_stores or isinstance(services.store, SqliteStore) else 1
 
 
 @pytest.fixture
@@ -141,11 +150,11 @@ def assert_completed_once(services: Services, simulator: DrsSimulator, execution
 
 
 def test_two_advances_at_once_launch_each_wave_once(
-    twins: tuple[Services, Services], clock: FakeClock, simulator: DrsSimulator
+    twins: tuple[Services, Services], clock: FakeClock, simulator: DrsSimulator, repeats: int
 ) -> None:
     first, second = twins
     plan = dag_plan(first, simulator)
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         execution_id = start_drill(first, plan)
         for _tick in range(MAX_TICKS):
             results = race(partial(advance, first, execution_id), partial(advance, second, execution_id))
@@ -205,14 +214,14 @@ def resume(services: Services, execution_id: str, actor: str) -> None:
 
 
 def test_pause_racing_advance_loses_neither_change(
-    twins: tuple[Services, Services], clock: FakeClock, simulator: DrsSimulator
+    twins: tuple[Services, Services], clock: FakeClock, simulator: DrsSimulator, repeats: int
 ) -> None:
     """On every tick a pause click races the tick. Afterwards the pause is there (PAUSED with its
     event) and so is everything the tick did: every DRS job it started is recorded on its wave.
     Then a (non-racing) resume, and on to the next tick; the drill still ends exactly once."""
     engine, clicker = twins
     plan = dag_plan(engine, simulator)
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         execution_id = start_drill(engine, plan)
         pauses = 0
         for tick in range(MAX_TICKS):
