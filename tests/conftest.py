@@ -49,9 +49,11 @@ def all_stores(request: pytest.FixtureRequest) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The `services` fixture's DynamoDB half is deselected unless `--all-stores` (or the test is
     marked `every_store`): those tests are about the services, not the store, and on moto they
-    cost half of `make test`'s CPU. What each store does is proven store by store by the contract
-    suites (the `make_store` fixture), the execution parts, crash safety, concurrency and chaos,
-    which keep both; `make test-large` runs the rest on DynamoDB too, so the coverage moves there.
+    cost half of `make test`'s CPU. So are the tests marked `all_stores_only` (crash safety and
+    chaos on DynamoDB: the engine's faults, which SQLite takes at every point). What each store
+    does is proven store by store by the contract suites (the `make_store` fixture), the execution
+    parts, whole drills (test_engine.py) and the races of two store instances, which keep both;
+    `make test-large` runs the rest on DynamoDB too, so the coverage moves there.
 
     The `slow` and `large` tests (a whole drill per crash point, chaos runs, the drill at DRS's
     account limit: seconds to minutes each) run first, in their own order; the rest keep theirs.
@@ -63,7 +65,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             params = getattr(item, "callspec", None)
             on_dynamodb = params is not None and params.params.get("services") == "dynamodb"
-            if on_dynamodb and item.get_closest_marker("every_store") is None:
+            if item.get_closest_marker("all_stores_only") is not None or (
+                on_dynamodb and item.get_closest_marker("every_store") is None
+            ):
                 deselected.append(item)
             else:
                 kept.append(item)
