@@ -33,7 +33,15 @@ from orchestration.drs.gateway import DrsGateway
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.engine.advance import TAG_EXECUTION, TAG_WAVE, advance
 from orchestration.engine.decide import LEASE_SECONDS
-from orchestration.models import EventType, Execution, ExecutionStatus, ExecutionType, WaveStatus
+from orchestration.models import (
+    EventType,
+    Execution,
+    ExecutionStatus,
+    ExecutionType,
+    ProtectionGroup,
+    RecoveryPlan,
+    WaveStatus,
+)
 from orchestration.ports import RecordingNotifier
 from orchestration.services.execution_builder import build_execution
 from orchestration.store.base import Store
@@ -161,7 +169,20 @@ def dynamodb_stores(new_client: Callable[[], Any]) -> StoreFactory:
     return make
 
 
-def new_world(make_store: StoreFactory, name: str, root: Path, injector: Injector) -> World:
+@dataclass(frozen=True)
+class Setup:
+    """The DAG plan and its groups as the baseline created them through the services. Each crash
+    world stores these same records directly: its simulator has the same server ids, and checking
+    the groups against DRS again (pages of describe_source_servers per group) was most of a
+    world's cost, for nothing the crash points exercise."""
+
+    groups: tuple[ProtectionGroup, ...]
+    plan: RecoveryPlan
+
+
+def new_world(
+    make_store: StoreFactory, name: str, root: Path, injector: Injector, setup: Setup | None = None
+) -> World:
     """A fresh store, simulator and clock, a DAG plan and a PENDING drill; the proxies installed."""
     clock = FakeClock()
     simulator = DrsSimulator(db_path=None, clock=clock, launch_seconds=20.0)
@@ -174,15 +195,21 @@ def new_world(make_store: StoreFactory, name: str, root: Path, injector: Injecto
         drs=SimulatedDrsClients(simulator),
         notifier=notifier,
     )
-    execution_id = start_dag_drill(services, simulator)
+    execution_id = start_dag_drill(services, simulator, setup)
     services.store = cast(Store, _CountingProxy(store, injector, "store"))
     services.drs = CrashingDrs(services.drs, injector)
     return World(services, clock, simulator, notifier, store, execution_id, injector)
 
 
-def start_dag_drill(services: Services, simulator: DrsSimulator) -> str:
+def start_dag_drill(services: Services, simulator: DrsSimulator, setup: Setup | None = None) -> str:
     """The DAG drill of tests/drills.py, requested and ready to run."""
-    plan = dag_plan(services, simulator)
+    if setup is None:
+        plan = dag_plan(services, simulator)
+    else:
+        assert any(simulator.server_id("db-primary-01") in (g.source_server_ids or ()) for g in setup.groups)
+        for group in setup.groups:
+            services.store.create_group(group, "alice")
+        plan = services.store.create_plan(setup.plan, "alice")
     execution = build_execution(services, plan, ExecutionType.DRILL, "alice", ExecutionStatus.PENDING)
     return str(services.store.create_execution(execution, "alice").execution_id)
 
@@ -286,18 +313,21 @@ class Baseline:
     calls: int
     labels: list[str]
     state: dict[str, Any]
+    setup: Setup
 
 
 def baseline_of(make_store: StoreFactory, root: Path) -> Baseline:
     world = new_world(make_store, "baseline", root, Injector())
     try:
+        plan_id = world.store.get_execution(world.execution_id).plan_id
+        setup = Setup(tuple(world.store.list_groups()), world.store.get_plan(plan_id))
         run = drive(world)
         assert run.crashes == 0
         assert problems_of(world, run, final_state(world.store.get_execution(world.execution_id))) == []
         state = final_state(world.store.get_execution(world.execution_id))
         assert state["status"] == ExecutionStatus.COMPLETED
         assert all(status == WaveStatus.COMPLETED for status, _ in state["waves"].values())
-        return Baseline(world.injector.calls, list(world.injector.labels), state)
+        return Baseline(world.injector.calls, list(world.injector.labels), state, setup)
     finally:
         world.close()
 
@@ -316,7 +346,7 @@ def crash_every(
     ran = 0
     for k in points:
         injector = Injector(crash_at=k, position=position)
-        world = new_world(make_store, f"{position}-{k}", root, injector)
+        world = new_world(make_store, f"{position}-{k}", root, injector, baseline.setup)
         try:
             try:
                 run = drive(world, restart_after)
