@@ -80,6 +80,10 @@ class WireModel(BaseModel):
         populate_by_name=True,
         extra="forbid",
         str_strip_whitespace=False,
+        # each model's schema is built on its first use, not at import: a Lambda's cold start
+        # builds only the models its request needs (pydantic 2.14 builds them under a lock, so
+        # threads using a model for the first time at once each get the built validator)
+        defer_build=True,
     )
 
     def to_wire(self) -> dict[str, Any]:
