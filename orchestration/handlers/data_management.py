@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestration.handlers.api import Call, Operation, OperationHandler
+from orchestration.handlers.api import OperationHandler
+from orchestration.handlers.operations import Call, Operation
 from orchestration.observability import lambda_entry
 from orchestration.requests import (
     CreateProtectionGroup,

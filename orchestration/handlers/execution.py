@@ -20,7 +20,7 @@ from typing import Any, cast
 from aws_lambda_powertools import Logger
 from pydantic import Field
 
-from orchestration.handlers.api import Call, Operation, OperationHandler
+from orchestration.handlers.api import OperationHandler
 from orchestration.handlers.execution_shapes import (
     execution_details,
     execution_jobs,
@@ -28,6 +28,7 @@ from orchestration.handlers.execution_shapes import (
     execution_summary,
     execution_waves,
 )
+from orchestration.handlers.operations import Call, Operation
 from orchestration.models import Execution, ExecutionStatus, WireModel
 from orchestration.observability import lambda_entry
 from orchestration.services.execution_control import (

@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from orchestration.errors import ValidationFailed
-from orchestration.handlers.api import Call, Operation, OperationHandler
+from orchestration.handlers.api import OperationHandler
+from orchestration.handlers.operations import Call, Operation
 from orchestration.observability import lambda_entry
 from orchestration.services import configuration, queries
 from orchestration.services.access import permissions_of, roles_of

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, settings
 
 from orchestration.errors import DrbotError, MethodNotAllowed
 from orchestration.handlers import data_management, execution, query
-from orchestration.handlers.api import Operation
+from orchestration.handlers.operations import Operation
 
 HANDLERS: dict[str, ModuleType] = {"data-management": data_management, "query": query, "execution": execution}
 OPERATIONS: list[tuple[ModuleType, Operation]] = [

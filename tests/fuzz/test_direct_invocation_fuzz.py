@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orchestration.handlers import runtime
-from orchestration.handlers.api import Operation
+from orchestration.handlers.operations import Operation
 from tests.fuzz.support import OPERATIONS, check_error_body, fuzz_settings, seed, snapshot
 
 MAX_EXAMPLES = 25

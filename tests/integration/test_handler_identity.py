@@ -15,7 +15,7 @@ import pytest
 from orchestration.config import Settings
 from orchestration.errors import ValidationFailed
 from orchestration.handlers import data_management, execution, query
-from orchestration.handlers.api import cognito_groups, direct_caller, rest_caller
+from orchestration.handlers.operations import cognito_groups, direct_caller, rest_caller
 from orchestration.models import EventType
 from orchestration.rbac import RoleConfig
 from tests.integration.test_handler_execution import api, make_plan, seed_example_4, two_wave_plan
