@@ -84,7 +84,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import ConfigDict, TypeAdapter
 
 from orchestration.errors import InternalError
 from orchestration.models import Execution, ExecutionEvent, ServerRun, WaveRun
@@ -102,8 +102,9 @@ EVENTS_PREFIX = "events#"
 CACHED_PARTS = 4096
 CACHED_ENTRIES = 20_000
 
-_SERVERS = TypeAdapter(list[ServerRun])
-_EVENTS = TypeAdapter(list[ExecutionEvent])
+_DEFERRED = ConfigDict(defer_build=True)  # built on first use, as the models (orchestration/models.py)
+_SERVERS = TypeAdapter(list[ServerRun], config=_DEFERRED)
+_EVENTS = TypeAdapter(list[ExecutionEvent], config=_DEFERRED)
 _WIRE: dict[str, Any] = {"mode": "json", "by_alias": True, "exclude_none": True}  # as `to_wire`
 _HEAD_EXCLUDE: Any = {"events": True, "waves": {"__all__": {"servers"}}}
 
