@@ -19,7 +19,7 @@ TEST_EXTRAS := test,lint
 pip_install = if [ -x $(UV) ]; then $(UV) pip install --quiet --python $(BIN)/python $(1); \
 	else $(BIN)/python -m pip install --quiet $(1); fi
 
-.PHONY: install install-test run test test-large lint typecheck unit bench bench-import clean
+.PHONY: install install-test run test test-large lint typecheck unit bench bench-import bench-wake clean
 
 $(VENV)/pyvenv.cfg:
 	$(PYTHON) -m venv --without-pip $(VENV)
@@ -77,6 +77,9 @@ bench: $(TEST_STAMP)
 
 bench-import: $(TEST_STAMP)
 	$(BIN)/python -m bench.import_cost --traced
+
+bench-wake: $(TEST_STAMP)
+	$(BIN)/python -m bench.wake
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from orchestration.clock import duration_text
 from orchestration.drs.gateway import MAX_SERVER_IDS_PER_CALL, DrsGateway, DrsJob, RecoveryInstance, batches
 from orchestration.engine.tick import TAG_EXECUTION, TAG_WAVE, Place, Tick, named
-from orchestration.engine.timing import backoff_seconds
+from orchestration.engine.timing import backoff_seconds, cleanup_look_after
 from orchestration.errors import Conflict, DrbotError, ValidationFailed
 from orchestration.models import (
     CleanupRun,
@@ -41,7 +41,6 @@ from orchestration.models import (
     WaveRun,
 )
 
-LOOK_AGAIN_SECONDS = 15  # a termination takes DRS seconds to minutes; look again soon after
 UNRECORDED_NAMED = 100  # survivors that no wave lists, named on the cleanup itself (the rest counted)
 REGION_LISTING_ABOVE = 800  # servers: above this, one region-wide listing is fewer calls than by server
 
@@ -264,9 +263,9 @@ def _record(tick: Tick, current: Execution, looks: list[PlaceLook]) -> Execution
     if tick.now >= deadline:
         return _give_up(tick, current, progressed, ours, error)
     streak = current.transient_errors + 1 if error is not None else 0
-    # a look that found survivors after every termination ended waits a little longer (DRS may
-    # still be removing them); an incomplete one backs off
-    wait = backoff_seconds(streak) if error is not None else LOOK_AGAIN_SECONDS
+    # the next look: 15 s later, backing off (a termination takes DRS minutes); an incomplete one
+    # backs off as DRS errors do
+    wait = backoff_seconds(streak) if error is not None else cleanup_look_after(progressed.rounds)
     updated = current.model_copy(
         update={
             "cleanup": progressed.model_copy(update={"due_at": tick.now + wait}),

@@ -1,8 +1,11 @@
 """`python -m bench --quick` runs, in-process: a row per size with the measured columns, and every
 drill's cleanup left nothing running; `python -m bench.import_cost` times one Lambda entry's import
-against its libraries once (timings are not judged)."""
+against its libraries once (timings are not judged); `python -m bench.wake` drives a drill through
+the state machine under moto and counts a template's idle schedules."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +68,62 @@ def test_the_fire_times_benchmark_times_every_expression_and_prints_each(
     assert all(seconds > 0 for seconds in results.values())
     printed = capsys.readouterr().out
     assert all(text in printed for text in fire_times.EXPRESSIONS)
+
+
+def test_the_wake_benchmark_measures_a_drill_under_moto_and_the_idle_schedules(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, no_network: None
+) -> None:
+    from bench import wake
+
+    monkeypatch.setattr(wake, "RUN_DEADLINE_SECONDS", 60.0)
+    run, idle = wake.main(["--launch-seconds", "120"])
+    assert (run.status, run.machine_status) == ("COMPLETED", "SUCCEEDED")
+    assert run.launch_jobs == {1: 1, 2: 1, 3: 1}  # one DRS job per wave, counted in the simulator
+    assert len(run.wave_seconds) == 3 and all(s > 0 for s in run.wave_seconds)
+    assert run.transitions == len(run.states) > 3 and run.advances > 1
+    assert run.per_drill_hour == pytest.approx(run.transitions * 3600 / run.drill_seconds)
+    assert len(run.seen_after) == 3 and len(run.next_start_after) == 2
+    assert all(s >= 0 for s in (*run.seen_after, *run.next_start_after))
+    assert idle == wake.idle_invocations_per_day()
+    printed = capsys.readouterr().out
+    assert "per drill-hour" in printed and "Invocations per idle day" in printed
+    assert wake.EVENT_FIGURES_NOT_MEASURED in printed  # said, not faked, until events land
+
+
+def test_the_wake_benchmark_counts_a_templates_schedules_per_target_function(tmp_path: Path) -> None:
+    from bench import wake
+
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        """AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Poller:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: a.b
+      Runtime: python3.11
+      CodeUri: .
+      Events:
+        Often: {Type: ScheduleV2, Properties: {ScheduleExpression: rate(5 minutes)}}
+        Once: {Type: ScheduleV2, Properties: {ScheduleExpression: "at(2030-01-01T00:00:00)"}}
+        Api: {Type: Api, Properties: {Path: /x, Method: GET}}
+  Other:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: a.c, Runtime: python3.11, CodeUri: .}
+  Noon:
+    Type: AWS::Events::Rule
+    Properties:
+      ScheduleExpression: cron(0 12 * * ? *)
+      Targets: [{Id: other, Arn: !GetAtt Other.Arn}]
+  Weekdays:
+    Type: AWS::Scheduler::Schedule
+    Properties:
+      ScheduleExpression: cron(0 9 ? * MON-FRI *)
+      FlexibleTimeWindow: {Mode: "OFF"}
+      Target: {Arn: !GetAtt Poller.Arn, RoleArn: arn:aws:iam::123456789012:role/r}
+""",
+        encoding="utf-8",
+    )
+    assert wake.idle_invocations_per_day(template) == {"Poller": 288 + 1, "Other": 1}
+    assert wake.fires_per_day("rate(1 minute)") == 1440

@@ -138,7 +138,8 @@ def test_groups_and_plan_from_modals_then_run_approve_thread_and_broadcast(
     texts = [c.args["text"] for c in replies]
     assert texts[:4] == [
         ":rocket: Wave 1 (Database) launching 2 server(s): db-primary-01, db-replica-01",
-        ":white_check_mark: Wave 1 (Database) completed: 2 of 2 server(s) launched in 50s",
+        # nothing to time it by yet: looked at 10, 30 and 70 s after StartRecovery
+        ":white_check_mark: Wave 1 (Database) completed: 2 of 2 server(s) launched in 1m 10s",
         ":rocket: Wave 2 (Web) launching 2 server(s): web-frontend-01, web-frontend-02",
         # looked at when wave 1's DRS job time (40 s) says it should be done, plus 2 s
         ":white_check_mark: Wave 2 (Web) completed: 2 of 2 server(s) launched in 42s",

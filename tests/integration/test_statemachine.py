@@ -3,32 +3,30 @@ interpreter. Its Lambda tasks reach the deployed entry point
 (`orchestration.handlers.execution.lambda_handler`, which hands "task" events to `handle_task`);
 DRS is the simulator.
 
-moto runs each state machine execution in a thread of its own. Its Wait state and its Retry
-back-off are made to move the test's FakeClock instead of sleeping, so a whole drill takes
-milliseconds; the test thread waits for the machine with short, bounded polls (never a sleep of
-seconds), and every wait has a deadline so nothing here can hang.
+The harness is bench/statemachine_moto.py (`python -m bench.wake` runs it too): moto runs each
+state machine execution in a thread of its own. Its Wait state and its Retry back-off are made to
+move the test's FakeClock instead of sleeping, so a whole drill takes milliseconds; the test thread
+waits for the machine with short, bounded polls (never a sleep of seconds), and every wait has a
+deadline so nothing here can hang.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import threading
-import time
-import zipfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
+from bench.statemachine_moto import ACCOUNT, Machine, eventually, running_machine
 from orchestration.clock import FakeClock
 from orchestration.engine import stepfunctions
 from orchestration.engine.advance import advance as real_advance
 from orchestration.engine.stepfunctions import StepFunctionsDriver
-from orchestration.errors import InvalidOperation, MissingField, StaleVersion
+from orchestration.errors import InvalidOperation, MissingField
 from orchestration.handlers import tasks
 from orchestration.handlers.tasks import handle_task
 from orchestration.models import (
@@ -48,25 +46,6 @@ from orchestration.statemachine import DEFINITION_FILE, FUNCTION_ARN_PLACEHOLDER
 from tests.conftest import AWS_REGION, fake_aws_env
 
 ASL_PATH = Path(stepfunctions.__file__).parents[1] / "statemachine" / DEFINITION_FILE
-MACHINE_DEADLINE_SECONDS = 60.0  # real time a machine may take before the test gives up
-POLL_SECONDS = 0.02
-ACCOUNT = "123456789012"  # moto's default account
-
-T = TypeVar("T")
-
-
-def eventually(probe: Callable[[], T | None], what: str, deadline: float = MACHINE_DEADLINE_SECONDS) -> T:
-    """Poll `probe` until it returns something truthy; fail (never hang) after `deadline` seconds."""
-    pause = threading.Event()  # never set: wait() is a bounded, interruptible pause
-    give_up = time.monotonic() + deadline
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > give_up:
-            raise AssertionError(f"gave up after {deadline:.0f}s waiting for {what}")
-        pause.wait(POLL_SECONDS)
-
 
 # -- statelint ------------------------------------------------------------------------------------
 
@@ -134,188 +113,13 @@ def test_a_task_names_what_it_needs() -> None:
 # -- the machine under moto -------------------------------------------------------------------------
 
 
-@dataclass
-class Machine:
-    """One moto account with drbot's state machine, its Lambda routed to drbot, on a fake clock."""
-
-    services: Any
-    sfn: Any
-    arn: str
-    clock: FakeClock
-    simulator: Any
-    driver: StepFunctionsDriver
-    invocations: list[dict[str, Any]] = field(default_factory=list)
-    # hooks run before a task reaches drbot: (event) -> None; may raise to fail the invocation
-    before_task: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
-
-    def start(self, execution_id: str) -> str:
-        """Start the machine as the execution service does, recording the ARN on the execution."""
-        started = self.driver.start(self.services.store.get_execution(execution_id))
-        assert started.state_machine_arn
-        for _ in range(5):  # the machine's first Advance may have saved the execution meanwhile
-            current = self.services.store.get_execution(execution_id)
-            try:
-                self.services.store.update_execution(
-                    current.model_copy(update={"state_machine_arn": started.state_machine_arn}), "alice"
-                )
-                break
-            except StaleVersion:
-                continue
-        return started.state_machine_arn
-
-    def finished(self, execution_arn: str) -> dict[str, Any]:
-        def ended() -> dict[str, Any] | None:
-            described: dict[str, Any] = self.sfn.describe_execution(executionArn=execution_arn)
-            return None if described["status"] == "RUNNING" else described
-
-        return eventually(ended, f"{execution_arn} to end")
-
-    def history(self, execution_arn: str) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = self.sfn.get_execution_history(executionArn=execution_arn)["events"]
-        return events
-
-    def entered(self, execution_arn: str) -> list[str]:
-        return [
-            e["stateEnteredEventDetails"]["name"]
-            for e in self.history(execution_arn)
-            if e["type"].endswith("StateEntered")
-        ]
-
-    def tasks(self, name: str) -> list[dict[str, Any]]:
-        return [e for e in self.invocations if e.get("task") == name]
-
-
-def _lambda_context() -> Any:
-    return SimpleNamespace(
-        function_name="drbot-execution",
-        function_version="$LATEST",
-        memory_limit_in_mb=512,
-        invoked_function_arn=f"arn:aws:lambda:{AWS_REGION}:{ACCOUNT}:function:drbot-execution",
-        aws_request_id="00000000-0000-4000-8000-000000000000",
-        log_group_name="/aws/lambda/drbot-execution",
-        log_stream_name="test",
-        get_remaining_time_in_millis=lambda: 900_000,
-    )
-
-
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("handler.py", "def lambda_handler(event, context):\n    return event\n")
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def machine(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock, simulator: Any, no_network: None
 ) -> Iterator[Machine]:
-    import boto3
-    from moto import mock_aws
-    from moto.awslambda.exceptions import LambdaClientError
-    from moto.awslambda_simple.models import LambdaSimpleBackend
-    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
-        WaitFunction,
-    )
-    from moto.stepfunctions.parser.utils import TMP_THREADS
-
-    from orchestration.aws import AwsSessions
-    from orchestration.bootstrap import build_services
-    from orchestration.config import Settings
-    from orchestration.drs.clients import SimulatedDrsClients
-    from orchestration.handlers import runtime
-    from orchestration.handlers.execution import lambda_handler
-    from orchestration.store.sqlite import SqliteStore
-
     fake_aws_env(monkeypatch, tmp_path)
-    over = threading.Event()  # set at teardown: a machine still running must not reach drbot
-    threads_before = len(TMP_THREADS)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
-        session = boto3.session.Session(region_name=AWS_REGION)
-        iam = session.client("iam")
-        role = iam.create_role(
-            RoleName="drbot-execution",
-            AssumeRolePolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
-        )["Role"]["Arn"]
-        function_arn = session.client("lambda").create_function(
-            FunctionName="drbot-execution",
-            Runtime="python3.11",
-            Role=role,
-            Handler="handler.lambda_handler",
-            Code={"ZipFile": _zip()},
-        )["FunctionArn"]
-        sfn = session.client("stepfunctions")
-        arn = sfn.create_state_machine(
-            name="drbot-orchestration",
-            definition=json.dumps(definition({FUNCTION_ARN_PLACEHOLDER: function_arn})),
-            roleArn=role,
-            type="STANDARD",
-        )["stateMachineArn"]
-
-        store = SqliteStore(tmp_path / "drbot.db", clock=clock)
-        driver = StepFunctionsDriver(arn, sfn)
-        services = build_services(
-            Settings.from_env({}, db_path=tmp_path / "drbot.db", state_machine_arn=arn),
-            clock=clock,
-            store=store,
-            drs=SimulatedDrsClients(simulator),
-            aws=AwsSessions(store, session),
-            notifier=RecordingNotifier(),
-            driver=driver,
-        )
-        machine = Machine(
-            services=services, sfn=sfn, arn=arn, clock=clock, simulator=simulator, driver=driver
-        )
-
-        def invoke(backend: Any, function_name: str, *request: Any) -> bytes:
-            """The Lambda as AWS runs it: the payload to drbot's handler, an exception to a
-            FunctionError with the Python runtime's error document."""
-            _qualifier, body, _headers, response_headers = request
-            if over.is_set():
-                raise LambdaClientError("ServiceException", "the test is over")
-            event = json.loads(body)
-            machine.invocations.append(event)
-            try:
-                for hook in list(machine.before_task):
-                    hook(event)
-                result = lambda_handler(event, _lambda_context())
-            except LambdaClientError:
-                raise  # a Lambda service error, not the function's
-            except Exception as exc:
-                response_headers["x-amz-function-error"] = "Unhandled"
-                document = {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": []}
-                return json.dumps(document).encode()
-            return json.dumps(result).encode()
-
-        def wait_on_the_fake_clock(self: Any, env: Any, wait_seconds: int) -> None:
-            clock.advance(max(0, wait_seconds))
-
-        monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
-        monkeypatch.setattr(WaitFunction, "_wait_interval", wait_on_the_fake_clock)
-        monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=clock.advance))
-        runtime.use(services)
-        try:
-            yield machine
-        finally:
-            over.set()
-            for execution in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]:
-                sfn.stop_execution(executionArn=execution["executionArn"])
-            give_up = time.monotonic() + 5.0
-            for thread in list(TMP_THREADS[threads_before:]):
-                thread.join(timeout=max(0.0, give_up - time.monotonic()))
-            runtime.use(None)
-            services.close()
+    with running_machine(clock, simulator, tmp_path / "drbot.db") as machine:
+        yield machine
 
 
 def _plan(services: Any, sim: Any, *, pause_wave_3: bool = False) -> Any:
@@ -609,3 +413,56 @@ def test_a_failure_during_a_drills_delayed_cleanup_records_the_instances_left(
     assert services.notifier.events(execution_id)[-1].type == EventType.CLEANUP_FAILED
     assert again["status"] == "COMPLETED"  # nothing more to record the second time
     assert _execution(services, execution_id).version == ended.version
+
+
+# -- the safety polls: what a drill costs in state transitions when no event wakes it --------------
+
+DRS_LAUNCH_SECONDS = 600.0  # x the demo estate's launch factors (0.8-1.8): 8 to 20 minutes a wave
+
+
+class TestSafetyPollsWithDrsLikeLaunchTimes:
+    """The machine, without any event, on a simulator whose launches take DRS-like minutes."""
+
+    @pytest.fixture
+    def simulator(self, clock: FakeClock) -> Iterator[Any]:
+        from orchestration.drs.simulator import DrsSimulator
+
+        sim = DrsSimulator(db_path=None, clock=clock, launch_seconds=DRS_LAUNCH_SECONDS)
+        yield sim
+        sim.close()
+
+    def test_a_three_wave_drill_costs_at_most_120_transitions_per_drill_hour(self, machine: Machine) -> None:
+        from bench.wake import sequential_drill
+
+        execution_id = sequential_drill(machine)
+        started_at = machine.clock.now()
+        execution_arn = machine.start(execution_id)
+
+        described = machine.finished(execution_arn, deadline=120.0)
+        drill_hours = (machine.clock.now() - started_at) / 3600
+
+        assert described["status"] == "SUCCEEDED", described
+        execution = _execution(machine, execution_id)
+        assert execution.status == ExecutionStatus.COMPLETED
+        assert [w.status for w in execution.waves] == [WaveStatus.COMPLETED] * 3
+        assert execution.cleanup is not None and execution.cleanup.status == CleanupStatus.COMPLETED
+        # truth from DRS (the simulator's own job list): one LAUNCH job per wave, each 8-20 minutes
+        launches = [
+            j for j in machine.simulator.client(AWS_REGION).describe_jobs()["items"] if j["type"] == "LAUNCH"
+        ]
+        assert sorted(j["tags"]["drbot:wave"] for j in launches) == ["1", "2", "3"]
+        durations = [
+            datetime.fromisoformat(j["endDateTime"]) - datetime.fromisoformat(j["creationDateTime"])
+            for j in launches
+        ]
+        assert all(timedelta(minutes=8) <= d <= timedelta(minutes=20) for d in durations), durations
+        assert drill_hours >= 0.75  # three such waves one after another, and the cleanup
+        assert machine.simulator.client(AWS_REGION).describe_recovery_instances()["items"] == []
+
+        # every state entered is one transition: Advance, Done? and Wait per loop, then Succeeded
+        states = machine.entered(execution_arn)
+        assert states.count("Advance") == len(machine.tasks("advance"))
+        assert states.count("Advance") == states.count("Done?") == states.count("Wait") + 1
+        assert len(states) / drill_hours <= 120, (len(states), drill_hours)
+        # the polls follow the work: far fewer looks than one every 10-20 s (about 240 an hour)
+        assert states.count("Advance") < 40 * drill_hours

@@ -444,10 +444,12 @@ def test_wait_seconds_choices() -> None:
     assert wait(running, NOW, False) == timing.WHILE_PENDING
     claimed = execution(wave(1, _W.INITIATED, claimed_at=NOW))
     assert wait(claimed, NOW, False) == timing.WHILE_PENDING
-    booting = execution(in_flight_wave(1, [1]))
-    assert wait(booting, NOW, False) == timing.WHILE_BOOTING
+    booting = execution(in_flight_wave(1, [1]))  # claimed 100 s ago: looked at 10, 30, 70, 150 s in
+    assert wait(booting, NOW, False) == 50
     launching_and_booting = execution(in_flight_wave(1, [1]), wave(2, _W.LAUNCHING, job="job-2"))
-    assert wait(launching_and_booting, NOW, False) == timing.WHILE_PENDING
+    assert wait(launching_and_booting, NOW, False) == 50
+    lost_answer = execution(in_flight_wave(1, [1]), wave(2, _W.LAUNCHING))  # no job id: reconcile soon
+    assert wait(lost_answer, NOW, False) == timing.WHILE_PENDING
 
     assert wait(running.model_copy(update={"transient_errors": 1}), NOW, False) == 10
     assert wait(running.model_copy(update={"transient_errors": 3}), NOW, False) == 40
@@ -470,7 +472,7 @@ def test_wait_seconds_choices() -> None:
     paused = execution(completed_wave(1, [1]), wave(2, after=[1]), status=_E.PAUSED)
     assert wait(paused, NOW, False) == timing.IDLE
     paused_in_flight = execution(in_flight_wave(1, [1]), status=_E.PAUSED)
-    assert wait(paused_in_flight, NOW, False) == timing.WHILE_BOOTING
+    assert wait(paused_in_flight, NOW, False) == 50  # what is in flight is still looked at
 
 
 def test_a_wave_in_flight_is_next_looked_at_when_the_runs_earlier_jobs_say_it_should_be_done() -> None:
@@ -480,10 +482,14 @@ def test_a_wave_in_flight_is_next_looked_at_when_the_runs_earlier_jobs_say_it_sh
     second = in_flight_wave(2, [2], after=[1]).model_copy(update={"start_time": NOW - 5})
     running = execution(first, second)
     wait = timing.wait_seconds
-    assert wait(running, NOW, False) == 40 + timing.EXPECTED_MARGIN - 5
-    # a wave taking longer than expected is looked at as usual
+    assert wait(running, NOW, False) == 40 + timing.EXPECTED_MARGIN - 5  # its expected end
+    # a wave expected to take minutes gets a look for an immediate failure first
+    slower = running.replace_wave(first.model_copy(update={"job_seconds": 400}))
+    assert wait(slower, NOW, False) == timing.AFTER_LAUNCH - 5
+    assert wait(slower, NOW + 5, False) == 400 + timing.EXPECTED_MARGIN - 10
+    # a wave taking longer than expected is looked at 15 s, then 30 s ... after its expected end
     late = running.replace_wave(second.model_copy(update={"start_time": NOW - 60}))
-    assert wait(late, NOW, False) == timing.WHILE_BOOTING
+    assert wait(late, NOW, False) == (40 + timing.EXPECTED_MARGIN + 15 + 30) - 60
     # a DRS job records its own duration when the wave completes
     ended = dataclasses.replace(
         job("job-1", "COMPLETED", {1: "LAUNCHED"}), created_at=NOW - 33, ended_at=NOW - 3
@@ -492,6 +498,79 @@ def test_a_wave_in_flight_is_next_looked_at_when_the_runs_earlier_jobs_say_it_sh
         execution(wave(1, _W.STARTED, job="job-1", servers=[server(1)])), observe(ended), NOW, LIMITS
     )
     assert decided.execution.waves[0].job_seconds == 30
+
+
+def _looks(start: Execution, wave_number: int, until: int) -> list[int]:
+    """The looks at a wave in flight, without events, as seconds since its claim: follow each
+    returned wait as the state machine does, up to `until` seconds."""
+    claimed = start.waves[wave_number - 1].start_time
+    assert claimed is not None
+    offsets: list[int] = []
+    now = claimed
+    while now - claimed < until:
+        waited = timing.wait_seconds(start, now, launched=now == claimed)
+        assert isinstance(waited, int) and waited >= 1  # Step Functions waits whole seconds, at least 1
+        now += waited
+        offsets.append(now - claimed)
+    return offsets
+
+
+def test_a_first_wave_is_looked_at_soon_then_ever_less_often() -> None:
+    """Nothing to go by yet: a look 10 s after StartRecovery (a job that fails at once), then gaps
+    doubling from 20 s, at most 2 minutes: a 20 s launch is seen by 30 s, a 15-minute one by 990 s
+    with 11 looks."""
+    first = in_flight_wave(1, [1]).model_copy(update={"start_time": NOW})
+    assert _looks(execution(first), 1, 900) == [10, 30, 70, 150, 270, 390, 510, 630, 750, 870, 990]
+
+
+def test_a_later_wave_is_looked_at_when_the_earlier_ones_say_then_backing_off() -> None:
+    done = completed_wave(1, [1]).model_copy(update={"job_seconds": 900})
+    second = in_flight_wave(2, [2], after=[1]).model_copy(update={"start_time": NOW})
+    expected = 900 + timing.EXPECTED_MARGIN
+    assert _looks(execution(done, second), 2, 1300) == [
+        10,
+        expected,
+        expected + 15,
+        expected + 45,
+        expected + 105,
+        expected + 225,
+        expected + 345,
+        expected + 465,
+    ]
+
+
+def test_the_next_look_depends_only_on_the_execution_and_now() -> None:
+    """A look the schedule did not ask for (an event woke the execution, a retried task) moves
+    nothing: the next look is still the schedule's next point."""
+    first = execution(in_flight_wave(1, [1]).model_copy(update={"start_time": NOW}))
+    assert timing.wait_seconds(first, NOW + 400, False) == 510 - 400
+    assert timing.wait_seconds(first, NOW + 509, False) == 1
+    assert timing.wait_seconds(first, NOW + 510, False) == 120  # exactly on a point: the next one
+    # two launches in flight: the earlier of their looks
+    other = in_flight_wave(2, [2]).model_copy(update={"start_time": NOW + 300})
+    both = execution(first.waves[0], other)
+    assert timing.wait_seconds(both, NOW + 305, False) == 5  # wave 2's first look, 10 s in
+    assert timing.wait_seconds(both, NOW + 310, False) == 20  # wave 2's next (330), before wave 1's 390
+    # a claim still without a job (its lease) comes first
+    claimed = first.model_copy(
+        update={"waves": [first.waves[0], wave(2, _W.INITIATED, claimed_at=NOW + 400)]}
+    )
+    assert timing.wait_seconds(claimed, NOW + 400, False) == timing.WHILE_PENDING
+    # a wave launched this tick follows its schedule: no early look when its expected end is near
+    done = completed_wave(1, [1]).model_copy(update={"job_seconds": 30})
+    just_launched = in_flight_wave(2, [2], after=[1]).model_copy(update={"start_time": NOW})
+    assert timing.wait_seconds(execution(done, just_launched), NOW, True) == 30 + timing.EXPECTED_MARGIN
+
+
+def test_a_cleanups_looks_back_off() -> None:
+    assert [timing.cleanup_look_after(r) for r in range(1, 9)] == [15, 30, 60, 120, 120, 120, 120, 120]
+    assert timing.cleanup_look_after(0) == 15
+
+
+def test_no_wait_is_longer_than_an_hour() -> None:
+    done = completed_wave(1, [1]).model_copy(update={"job_seconds": 3 * 3600})
+    slow = in_flight_wave(2, [2], after=[1]).model_copy(update={"start_time": NOW - 10})
+    assert timing.wait_seconds(execution(done, slow), NOW, False) == timing.MAX_WAIT
 
 
 # -- an unattended drill's gates (a schedule's atGate) ----------------------------------------------
