@@ -201,6 +201,9 @@ def _wake(services: Services, execution_id: str, event_id: str) -> WakeResult:
         return WakeResult(WakeOutcome.ENDED, event_id, execution_id)
     if event_id in execution.woken_by:
         return WakeResult(WakeOutcome.DUPLICATE, event_id, execution_id)
+    if execution.wake_pending and not execution.task_token:
+        # a burst (one event per server of a wave): the next wait returns at once already
+        return WakeResult(WakeOutcome.PENDING, event_id, execution_id)
 
     taken: list[Execution] = []
 
