@@ -33,6 +33,7 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.utils import TMP_THREADS
 
 from orchestration.aws import AwsSessions
@@ -102,6 +103,26 @@ class Machine:
     invocations: list[dict[str, Any]] = field(default_factory=list)
     # hooks run before a task reaches drbot: (event) -> None; may raise to fail the invocation
     before_task: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+    # the simulator's EventBridge deliveries up to this time (fake clock) went to the function
+    events_until: float = 0.0
+    event_results: list[dict[str, Any]] = field(default_factory=list)
+    handler: Callable[[dict[str, Any]], Any] | None = None
+    # False: the simulator's events are not delivered (the machine waits out each safety poll)
+    deliver: bool = True
+
+    def deliver_events(self) -> None:
+        """Send the simulator's events delivered since the last call to the execution function, as
+        the hub's EventBridge rule does."""
+        now = self.clock.now()
+        since, self.events_until = self.events_until, max(self.events_until, now)
+        assert self.handler is not None
+        if not self.deliver:
+            return
+        for event in self.simulator.events_due(since, now) if now > since else []:
+            self.event_results.append(self.handler(event))
+
+    def wait_tokens(self) -> set[str]:
+        return {str(t["taskToken"]) for t in self.tasks("wait")}
 
     def start(self, execution_id: str) -> str:
         """Start the machine as the execution service does, recording the ARN on the execution."""
@@ -177,6 +198,32 @@ _TRUST = {
 }
 
 
+def _token_wait_on_the_fake_clock(
+    machine: Machine, over: threading.Event, original: Callable[..., Any]
+) -> Callable[..., Any]:
+    """WaitForEvent's wait: time moves on the fake clock to the next event the simulator delivers
+    (sent to the function, which may send the token back) or to the timeout (States.Timeout)."""
+    clock = machine.clock
+
+    def wait(endpoint: Any, timeout: float | None = None) -> Any:
+        if timeout is None or endpoint.callback_id not in machine.wait_tokens():
+            return original(endpoint, timeout)
+        deadline = clock.now() + timeout
+        while not endpoint._notify_event.is_set() and not over.is_set():
+            machine.deliver_events()
+            if endpoint._notify_event.is_set():
+                break
+            now = clock.now()
+            upcoming = machine.simulator.next_event_at(now) if machine.deliver else None
+            target = deadline if upcoming is None else min(deadline, upcoming)
+            if target <= now:
+                break  # timed out
+            clock.set(target)
+        return endpoint._outcome
+
+    return wait
+
+
 @contextmanager
 def running_machine(clock: FakeClock, simulator: Any, db_path: Path) -> Iterator[Machine]:
     """drbot's state machine in a moto account, its tasks run by drbot on `simulator` with a SQLite
@@ -246,8 +293,12 @@ def running_machine(clock: FakeClock, simulator: Any, db_path: Path) -> Iterator
             clock.advance(max(0, wait_seconds))
 
         patches.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke", invoke))
+        token_wait = _token_wait_on_the_fake_clock(machine, over, CallbackEndpoint.wait)
+        patches.enter_context(mock.patch.object(CallbackEndpoint, "wait", token_wait))
         patches.enter_context(mock.patch.object(WaitFunction, "_wait_interval", wait_on_the_fake_clock))
         patches.enter_context(mock.patch.object(retrier_decl, "time", SimpleNamespace(sleep=clock.advance)))
+        machine.events_until = clock.now()
+        machine.handler = lambda event: lambda_handler(event, _lambda_context())
         runtime.use(services)
         try:
             yield machine

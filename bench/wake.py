@@ -34,6 +34,7 @@ from cfnlint.decode import decode_str
 from bench.statemachine_moto import Machine, fake_aws_environ, running_machine
 from orchestration.clock import FakeClock
 from orchestration.drs.sim.format import parse_iso_datetime
+from orchestration.drs.sim.events import EventFaults
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.models import ExecutionStatus, ExecutionType
 from orchestration.requests import CreateProtectionGroup, CreateRecoveryPlan
@@ -158,14 +159,18 @@ def measure(machine: Machine, execution_id: str) -> DrillRun:
 
 
 def drill_under_moto(
-    launch_seconds: float = DEFAULT_LAUNCH_SECONDS, waves: Sequence[str] = TIERS
+    launch_seconds: float = DEFAULT_LAUNCH_SECONDS, waves: Sequence[str] = TIERS, *, events: bool = False
 ) -> DrillRun:
-    """A sequential drill on a fresh simulator and a fresh moto account, without events."""
+    """A sequential drill on a fresh simulator and a fresh moto account: with the simulator's DRS
+    events sent to the execution function (`events`), or with every event lost (the safety polls
+    alone)."""
     with tempfile.TemporaryDirectory(prefix="drbot-wake-") as tmp, fake_aws_environ(Path(tmp)):
         clock = FakeClock()
         simulator = DrsSimulator(db_path=None, clock=clock, launch_seconds=launch_seconds)
         try:
             with running_machine(clock, simulator, Path(tmp) / "drbot.db") as machine:
+                if not events:
+                    simulator.set_event_faults(EventFaults(lose_rate=1.0))
                 return measure(machine, sequential_drill(machine, waves))
         finally:
             simulator.close()

@@ -18,7 +18,7 @@ from orchestration.config import Settings
 from orchestration.context import Services
 from orchestration.directory import Directory, NoDirectory
 from orchestration.drs.clients import AwsDrsClients, DrsClients, SimulatedDrsClients
-from orchestration.ports import Driver, ManualDriver, Notifier, NullNotifier
+from orchestration.ports import Driver, EventSource, ManualDriver, Notifier, NullNotifier
 from orchestration.recurring import NoRecurringTasks, RecurringTasks
 from orchestration.store.base import Store
 
@@ -84,6 +84,14 @@ def local_runner(scheduler: BackgroundScheduler | None = None) -> LocalRunner:
     return LocalRunner(advance=advance, sweep=sweep, sweep_seconds=SWEEP_SECONDS, scheduler=scheduler)
 
 
+def event_source(services: Services) -> EventSource | None:
+    """Where a local runner reads the events DRS sends to EventBridge: the simulator's, when DRS is
+    simulated (orchestration/drs/sim/events.py); None otherwise (the runner then only polls)."""
+    if isinstance(services.drs, SimulatedDrsClients):
+        return services.drs.simulator
+    return None
+
+
 def build_running_services(
     settings: Settings | None = None,
     notifier: Notifier | None = None,
@@ -100,7 +108,7 @@ def build_running_services(
         return build_services(settings, notifier=notifier, clock=clock)
     runner = local_runner()
     services = build_services(settings, notifier=notifier, driver=runner, clock=clock)
-    runner.bind(services)
+    runner.bind(services, events=event_source(services))
     if start:
         runner.run()
     return services

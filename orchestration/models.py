@@ -571,7 +571,9 @@ class Execution(WireModel):
     gate_wave: int | None = None  # the wave whose pauseBefore gate holds the execution PAUSED
     at_gate: UnattendedGates | None = None  # a scheduled drill's gate policy (None: wait for a person)
     gate_deadline: EpochSeconds | None = None  # paused at a gate until then, then cancelled (at_gate wait)
-    task_token: str | None = None  # Step Functions callback token while PAUSED
+    task_token: str | None = None  # Step Functions callback token of the wait the machine is in
+    wake_pending: bool = False  # an event came while no wait was recorded: the next wait returns at once
+    woken_by: list[str] = Field(default_factory=list)  # ids of the last EventBridge events that woke it
     transient_errors: int = Field(default=0, ge=0)  # consecutive DRS throttles/outages (backoff)
     events: list[ExecutionEvent] = Field(default_factory=list)
     notified_through: int = Field(default=0, ge=0)  # last event seq delivered to the notifier

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from orchestration.models import Execution, ExecutionEvent
 
@@ -105,13 +105,22 @@ class Driver(Protocol):
         """Begin driving a PENDING execution; returns it (perhaps with stateMachineArn recorded)."""
         ...
 
-    def wake(self, execution: Execution) -> None:
-        """Something changed (resume, cancel): tick soon, and release a PAUSED wait."""
+    def wake(self, execution: Execution) -> bool:
+        """Something changed (resume, cancel, a DRS event): tick soon, releasing the wait recorded on
+        `execution` (its task token). True if a tick is now due at once; False if no wait was
+        released (none recorded, or its token spent): the caller records a pending wake."""
         ...
 
     def close(self) -> None:
         """Stop driving from this process (the store keeps what is left to do)."""
         ...
+
+
+class EventSource(Protocol):
+    """Where a local driver finds the events DRS sends to EventBridge (the simulator on the embedded
+    default): each event delivered in (since, until], by delivery time, as EventBridge sends it."""
+
+    def events_due(self, since: float, until: float) -> list[dict[str, Any]]: ...
 
 
 class ManualDriver:
@@ -125,8 +134,9 @@ class ManualDriver:
         self.started.append(execution.execution_id)
         return execution
 
-    def wake(self, execution: Execution) -> None:
+    def wake(self, execution: Execution) -> bool:
         self.woken.append(execution.execution_id)
+        return True
 
     def close(self) -> None:
         return None

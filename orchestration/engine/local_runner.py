@@ -5,6 +5,11 @@ Each execution that needs driving has a due time, moved after every tick by the 
 picks up every such execution from the store, so killing drbot mid-drill and starting it again
 loses nothing: the store is the source of truth, the runner only remembers when to look next.
 
+The pump also reads the events DRS sends to EventBridge (an EventSource given at `bind`: the
+simulator's on the embedded default) and hands each to `wake_on_event` (orchestration/engine/wake.py),
+which wakes its execution: a wave's launch result makes the next tick happen at that pump, not at
+the tick's `waitSeconds`, which stays the safety net for a late or lost event.
+
 The pump also sweeps every `sweep_seconds` of the services' clock: approval requests whose time is
 up are expired (their messages updated), approved runs nobody started are started. The runner is
 given what it runs — the engine step and the sweep (orchestration/services/sweep.py) — by the
@@ -28,7 +33,9 @@ from aws_lambda_powertools import Logger
 from orchestration.context import Services
 from orchestration.engine.advance import AdvanceResult
 from orchestration.engine.timing import IDLE
+from orchestration.engine.wake import wake_on_event
 from orchestration.models import Execution
+from orchestration.ports import EventSource
 
 Step = Callable[[Services, str], AdvanceResult]  # one engine step of one execution: `advance`
 Sweep = Callable[[Services], object]  # the periodic look at executions nothing drives
@@ -60,12 +67,18 @@ class LocalRunner:
         self._lock = threading.Lock()
         self._running = False
         self._next_sweep: float | None = None  # None: at the first pump
+        self._events: EventSource | None = None
+        self._events_since = 0.0  # events delivered up to this time (services' clock) were read
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def bind(self, services: Services) -> LocalRunner:
-        """The services whose executions this runner drives (they name this runner as driver)."""
+    def bind(self, services: Services, events: EventSource | None = None) -> LocalRunner:
+        """The services whose executions this runner drives (they name this runner as driver), and
+        where it reads DRS's events on each pump (the simulator on the embedded default; None: it
+        polls only). Events delivered before this call are not read: the safety poll covers them."""
         self._services = services
+        self._events = events
+        self._events_since = services.clock.now()
         return self
 
     def run(self, pump: bool = True) -> int:
@@ -107,8 +120,9 @@ class LocalRunner:
         self._schedule(execution.execution_id, 0)
         return execution
 
-    def wake(self, execution: Execution) -> None:
+    def wake(self, execution: Execution) -> bool:
         self._schedule(execution.execution_id, 0)
+        return True
 
     # -- ticking ---------------------------------------------------------------------------------
 
@@ -118,9 +132,11 @@ class LocalRunner:
             return dict(self._due)
 
     def run_pending(self) -> int:
-        """Sweep when due, then tick every execution that is due by the services' clock; returns how
-        many were ticked."""
+        """Sweep when due, read the DRS events delivered since the last pump (each wakes its
+        execution at once, orchestration/engine/wake.py), then tick every execution that is due by
+        the services' clock; returns how many were ticked."""
         self.sweep_if_due()
+        self.read_events()
         now = self._bound().clock.now()
         with self._lock:
             due = [execution_id for execution_id, at in self._due.items() if at <= now]
@@ -143,6 +159,31 @@ class LocalRunner:
         except Exception:  # the store was unreachable, say: the next sweep tries again
             logger.exception("sweep failed")
         return True
+
+    def read_events(self) -> int:
+        """Feed every event delivered since the last read to `wake_on_event`; returns how many. An
+        event that fails is logged and dropped: the safety poll looks anyway."""
+        services = self._bound()
+        if self._events is None:
+            return 0
+        now = services.clock.now()
+        with self._lock:
+            since, self._events_since = self._events_since, max(self._events_since, now)
+        if now <= since:
+            return 0
+        try:
+            events = self._events.events_due(since, now)
+        except Exception:
+            logger.exception("reading DRS events failed; the safety poll looks anyway")
+            return 0
+        for event in events:
+            try:
+                wake_on_event(services, event)
+            except Exception:
+                logger.exception(
+                    "a DRS event could not wake its execution", extra={"event_id": event.get("id")}
+                )
+        return len(events)
 
     def tick(self, execution_id: str) -> None:
         try:

@@ -4,11 +4,12 @@ execution, named by its executionId, running `orchestration/statemachine/orchest
 Two halves:
 
 - What the state machine's Lambda tasks do besides `advance` (the execution handler dispatches
-  events carrying a "task" key through orchestration/handlers/tasks.py): `hold` ("pause": keep the
-  Step Functions task token on the PAUSED execution) and `mark_failed` (the Catch of a failed
-  advance).
+  events carrying a "task" key through orchestration/handlers/tasks.py): `await_wake` ("wait":
+  keep the task token of WaitForEvent, released by a DRS event or by its timeout), `hold`
+  ("pause": keep the Step Functions task token on the PAUSED execution) and `mark_failed` (the
+  Catch of a failed advance).
 - `StepFunctionsDriver` is the Driver port: `start` starts the state machine for a PENDING
-  execution, `wake` releases a PAUSED wait by sending the stored task token back.
+  execution, `wake` releases the recorded wait by sending the stored task token back.
 
 Pausing is race-free by the store's version check: the "pause" task saves the token only while the
 execution is still PAUSED, and a resume or cancel saves the new status first and then wakes with
@@ -68,6 +69,31 @@ def hold(services: Services, execution_id: str, token: str) -> dict[str, Any]:
 
     execution = services.store.modify_execution(execution_id, keep_token, ENGINE, attempts=_SAVE_ATTEMPTS)
     if execution.status != ExecutionStatus.PAUSED:
+        release(_sfn_client(services), execution_id, token)
+        return {"executionId": execution_id, "status": str(execution.status), "waiting": False}
+    return {"executionId": execution_id, "status": str(execution.status), "waiting": True}
+
+
+def await_wake(services: Services, execution_id: str, token: str) -> dict[str, Any]:
+    """The "wait" task of WaitForEvent: record the task token on the execution, so that a DRS event
+    (orchestration/engine/wake.py) or a resume or cancel releases the wait at once; the wait's
+    timeout (the advance's waitSeconds) is the safety net. If an event came while no wait was
+    recorded (`wake_pending`), or nothing is left to drive, release the wait at once instead."""
+    released: list[bool] = []
+
+    def keep_token(execution: Execution) -> Execution:
+        released.clear()
+        if execution.wake_pending or not execution.needs_driving:
+            released.append(True)
+            return (
+                execution.model_copy(update={"wake_pending": False}) if execution.wake_pending else execution
+            )
+        if execution.task_token == token:
+            return execution
+        return execution.model_copy(update={"task_token": token})
+
+    execution = services.store.modify_execution(execution_id, keep_token, ENGINE, attempts=_SAVE_ATTEMPTS)
+    if released:
         release(_sfn_client(services), execution_id, token)
         return {"executionId": execution_id, "status": str(execution.status), "waiting": False}
     return {"executionId": execution_id, "status": str(execution.status), "waiting": True}
@@ -241,12 +267,13 @@ class StepFunctionsDriver:
     def close(self) -> None:
         """Nothing to stop: Step Functions drives executions outside this process."""
 
-    def wake(self, execution: Execution) -> None:
-        """Release the state machine's WaitForResume with the stored task token, if any. Never
-        raises: the resume or cancel is saved already, and the wait's timeout looks again."""
+    def wake(self, execution: Execution) -> bool:
+        """Release the state machine's wait (WaitForEvent or WaitForResume) with the task token
+        recorded on `execution`, if any; True if that released a wait. Never raises: the change is
+        saved already, and the wait's timeout looks again."""
         if execution.task_token:
-            release(self.client, execution.execution_id, execution.task_token)
-        # no token: the machine is not waiting on one, and its next Advance sees the change
+            return release(self.client, execution.execution_id, execution.task_token)
+        return False  # no token: the machine is not waiting on one, and its next Advance sees the change
 
 
 def release(client: SFNClient, execution_id: str, token: str) -> bool:

@@ -1,5 +1,6 @@
 """The execution handler (seed contract): start, list, inspect and control executions — direct
-invocation and API Gateway alike — and the Step Functions task entry of the state machine.
+invocation and API Gateway alike — the Step Functions task entry of the state machine, and the
+entry of the DRS events EventBridge delivers (orchestration/handlers/drs_events.py).
 
 A direct invocation (the orchestration role, the seed's Example 4) starts the execution at once with
 a 202, unless DRBOT_REQUIRE_API_APPROVAL asks for approvers then too; approve/reject_execution are
@@ -260,4 +261,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from orchestration.handlers.tasks import handle_task
 
         return handle_task(event)
+    # the DRS (and EC2) events EventBridge's rule sends: wake the execution they concern
+    if isinstance(event, dict) and "detail-type" in event:
+        from orchestration.handlers.drs_events import handle_drs_event
+
+        return handle_drs_event(event)
     return handler(event, context)

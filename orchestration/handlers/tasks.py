@@ -1,11 +1,12 @@
 """The state machine's Lambda tasks (docs/statemachine.md): what the execution function runs for an
 event carrying a "task" key (orchestration/handlers/execution.py hands such events here).
 
-"advance" is one engine step (orchestration/engine/advance.py), "pause" keeps the Step Functions
-task token on the PAUSED execution, "mark_failed" is the Catch of a failed advance (both in
-orchestration/engine/stepfunctions.py); "sweep" (no executionId), which a schedule sends every
-minute, expires due approval requests and starts approved executions nobody started
-(orchestration/services/sweep.py). The services are the Lambda runtime's (handlers/runtime.py).
+"advance" is one engine step (orchestration/engine/advance.py); "wait" keeps the task token of
+the wait between advances (a DRS event releases it, orchestration/engine/wake.py); "pause" keeps
+the Step Functions task token on the PAUSED execution; "mark_failed" is the Catch of a failed
+advance (those three in orchestration/engine/stepfunctions.py); "sweep" (no executionId), which a
+schedule sends every minute, expires due approval requests and starts approved executions nobody
+started (orchestration/services/sweep.py). The services are the Lambda runtime's (handlers/runtime.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from orchestration.engine.advance import advance
-from orchestration.engine.stepfunctions import hold, mark_failed
+from orchestration.engine.stepfunctions import await_wake, hold, mark_failed
 from orchestration.engine.timing import DELIVERY_RETRY
 from orchestration.errors import InvalidOperation, MissingField, ValidationFailed
 from orchestration.handlers.runtime import current_services
@@ -25,9 +26,10 @@ from orchestration.validation import clip
 
 TASK_ADVANCE = "advance"
 TASK_PAUSE = "pause"
+TASK_WAIT = "wait"
 TASK_MARK_FAILED = "mark_failed"
 TASK_SWEEP = "sweep"
-TASKS = (TASK_ADVANCE, TASK_PAUSE, TASK_MARK_FAILED, TASK_SWEEP)
+TASKS = (TASK_ADVANCE, TASK_WAIT, TASK_PAUSE, TASK_MARK_FAILED, TASK_SWEEP)
 
 DEFERRED_FLUSH_SECONDS = 5.0  # how long an advance waits for its queued notifications at its end
 MAX_EXECUTION_ID = 128  # drbot's ids are UUIDs (36)
@@ -49,6 +51,8 @@ def handle_task(event: dict[str, Any]) -> dict[str, Any]:
         if execution_id in flush_deferred(DEFERRED_FLUSH_SECONDS) and (result.done or result.paused):
             result = replace(result, done=False, paused=False, wait_seconds=DELIVERY_RETRY)
         return result.to_wire()
+    if task == TASK_WAIT:
+        return await_wake(services, execution_id, str(event["taskToken"]))
     if task == TASK_PAUSE:
         return hold(services, execution_id, str(event["taskToken"]))
     error = event.get("error")
@@ -75,9 +79,9 @@ def _checked(event: Mapping[str, Any]) -> tuple[str, str]:
             f"executionId {clip(execution_id)} is not an execution id", field="executionId"
         )
     token = event.get("taskToken")
-    if task == TASK_PAUSE and (not isinstance(token, str) or not token):
-        raise MissingField("The pause task needs the state machine's taskToken", field="taskToken")
-    if task == TASK_PAUSE and len(str(token)) > MAX_TASK_TOKEN:
+    if task in (TASK_PAUSE, TASK_WAIT) and (not isinstance(token, str) or not token):
+        raise MissingField(f"The {task} task needs the state machine's taskToken", field="taskToken")
+    if task in (TASK_PAUSE, TASK_WAIT) and len(str(token)) > MAX_TASK_TOKEN:
         raise ValidationFailed(
             f"taskToken is longer than Step Functions' {MAX_TASK_TOKEN} characters", field="taskToken"
         )

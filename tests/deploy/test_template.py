@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from orchestration.engine.wake import DRS_SOURCE, EC2_SOURCE, INSTANCE_STATE_CHANGE, LAUNCH_RESULT
 from tests.deploy.conftest import ROOT, load_template, transform
 
 PACKAGES = ("bot", "orchestration", "scheduler")
@@ -788,3 +789,37 @@ def test_the_tag_sync_schedule_is_registered_by_data_management_and_fired_by_the
         ("drs:TagResource", "arn:${AWS::Partition}:drs:*:${AWS::AccountId}:source-server/*"),
         ("dynamodb:PutItem", "AuditTable"),
     } <= fired
+
+
+def test_drs_events_wake_the_execution_function(transformed: dict[str, Any]) -> None:
+    resources = transformed["Resources"]
+    rules = {k: r["Properties"] for k, r in resources.items() if r["Type"] == "AWS::Events::Rule"}
+    patterns = {
+        (p["EventPattern"]["source"][0], p["EventPattern"]["detail-type"][0]): p
+        for p in rules.values()
+        if "EventPattern" in p
+    }
+    launch = patterns[(DRS_SOURCE, LAUNCH_RESULT)]  # what the execution function acts on
+    ec2 = patterns[(EC2_SOURCE, INSTANCE_STATE_CHANGE)]
+    assert ec2["EventPattern"]["detail"] == {"state": ["terminated"]}
+    for rule in (launch, ec2):
+        (target,) = rule["Targets"]
+        assert target["Arn"] == {"Fn::GetAtt": ["ExecutionFunction", "Arn"]}
+        assert "EventBusName" not in rule  # the default bus, where DRS and the spokes put events
+    permissions = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Permission" and r["Properties"]["Principal"] == "events.amazonaws.com"
+    ]
+    assert len(permissions) == 2
+    assert all(p["FunctionName"] == {"Ref": "ExecutionFunction"} for p in permissions)
+
+
+def test_spoke_accounts_may_put_events_on_the_hubs_bus_only_when_named(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["SpokeAccountIds"]["Type"] == "CommaDelimitedList"
+    assert template["Parameters"]["SpokeAccountIds"]["Default"] == ""
+    policy = template["Resources"]["SpokeEventsPolicy"]
+    assert policy["Condition"] == "HasSpokeAccounts"
+    statement = policy["Properties"]["Statement"]
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Principal"] == {"AWS": {"Ref": "SpokeAccountIds"}}

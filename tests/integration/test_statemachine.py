@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,11 @@ import pytest
 
 from bench.statemachine_moto import ACCOUNT, Machine, eventually, running_machine
 from orchestration.clock import FakeClock
+from orchestration.drs.sim.events import LAUNCH_RESULT, EventFaults
 from orchestration.engine import stepfunctions
 from orchestration.engine.advance import advance as real_advance
 from orchestration.engine.stepfunctions import StepFunctionsDriver
-from orchestration.errors import InvalidOperation, MissingField
+from orchestration.errors import InvalidOperation, MissingField, ValidationFailed
 from orchestration.handlers import tasks
 from orchestration.handlers.tasks import handle_task
 from orchestration.models import (
@@ -62,7 +63,7 @@ def test_statelint_is_really_checking() -> None:
     from statelint.linter import Linter
 
     broken = definition()
-    del broken["States"]["Wait"]["Next"]
+    del broken["States"]["WaitForEvent"]["Next"]
     broken["States"]["Done?"]["Default"] = "Nowhere"
     problems = Linter.validate(broken, Config())
     assert any("Wait" in p for p in problems)
@@ -77,7 +78,7 @@ def test_the_packaged_definition_matches_the_file_and_substitutes_the_function()
     states = definition({FUNCTION_ARN_PLACEHOLDER: arn})["States"]
     tasks = [s for s in states.values() if s["Type"] == "Task"]
     assert {t["Parameters"]["FunctionName"] for t in tasks} == {arn}
-    assert {t["Parameters"]["Payload"]["task"] for t in tasks} == {"advance", "pause", "mark_failed"}
+    assert {t["Parameters"]["Payload"]["task"] for t in tasks} == {"advance", "wait", "pause", "mark_failed"}
 
 
 def test_the_aws_backend_is_driven_by_step_functions(
@@ -104,10 +105,12 @@ def test_the_aws_backend_is_driven_by_step_functions(
 
 
 def test_a_task_names_what_it_needs() -> None:
-    with pytest.raises(InvalidOperation, match="advance, pause, mark_failed"):
+    with pytest.raises(InvalidOperation, match="advance, wait, pause, mark_failed"):
         handle_task({"task": "launch", "executionId": "x"})
     with pytest.raises(MissingField, match="executionId"):
         handle_task({"task": "advance"})
+    with pytest.raises(MissingField, match="wait task needs the state machine's taskToken"):
+        handle_task({"task": "wait", "executionId": "x"})
 
 
 # -- the machine under moto -------------------------------------------------------------------------
@@ -213,7 +216,7 @@ def test_a_three_wave_drill_runs_to_completed_through_the_state_machine(machine:
     assert execution.state_machine_arn == execution_arn
     states = machine.entered(execution_arn)
     assert states[0] == "Advance" and states[-1] == "Succeeded"
-    assert "Wait" in states and "WaitForResume" not in states and "MarkFailed" not in states
+    assert "WaitForEvent" in states and "WaitForResume" not in states and "MarkFailed" not in states
     assert states.count("Advance") == len(machine.tasks("advance"))
     # the machine's waits moved the fake clock, not real time: DRS took its simulated minutes
     assert machine.clock.now() - started_at >= 60
@@ -290,7 +293,10 @@ def test_a_resume_racing_the_pause_task_releases_the_wait_at_once(machine: Machi
     _assert_completed_drill(machine, execution_id)
     assert len(machine.tasks("pause")) == 1
     assert machine.entered(execution_arn).count("WaitForResume") == 1
-    assert _execution(machine, execution_id).task_token is None  # released at once, never stored
+    # released at once, never stored (a later WaitForEvent's token may be left, spent)
+    assert _execution(machine, execution_id).task_token not in {
+        t["taskToken"] for t in machine.tasks("pause")
+    }
 
 
 def test_transient_lambda_errors_are_retried(machine: Machine) -> None:
@@ -431,9 +437,14 @@ class TestSafetyPollsWithDrsLikeLaunchTimes:
         yield sim
         sim.close()
 
-    def test_a_three_wave_drill_costs_at_most_120_transitions_per_drill_hour(self, machine: Machine) -> None:
+    @pytest.mark.parametrize("events", ["delivered", "all lost"])
+    def test_a_three_wave_drill_costs_at_most_120_transitions_per_drill_hour(
+        self, machine: Machine, events: str
+    ) -> None:
         from bench.wake import sequential_drill
 
+        if events == "all lost":  # only the safety polls move it
+            machine.simulator.set_event_faults(EventFaults(lose_rate=1.0))
         execution_id = sequential_drill(machine)
         started_at = machine.clock.now()
         execution_arn = machine.start(execution_id)
@@ -459,10 +470,192 @@ class TestSafetyPollsWithDrsLikeLaunchTimes:
         assert drill_hours >= 0.75  # three such waves one after another, and the cleanup
         assert machine.simulator.client(AWS_REGION).describe_recovery_instances()["items"] == []
 
-        # every state entered is one transition: Advance, Done? and Wait per loop, then Succeeded
+        # every state entered is one transition: Advance, Done? and WaitForEvent per loop, then Succeeded
         states = machine.entered(execution_arn)
         assert states.count("Advance") == len(machine.tasks("advance"))
-        assert states.count("Advance") == states.count("Done?") == states.count("Wait") + 1
+        assert states.count("Advance") == states.count("Done?") == states.count("WaitForEvent") + 1
         assert len(states) / drill_hours <= 120, (len(states), drill_hours)
         # the polls follow the work: far fewer looks than one every 10-20 s (about 240 an hour)
         assert states.count("Advance") < 40 * drill_hours
+
+
+# -- waking on DRS events -----------------------------------------------------------------------------
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).timestamp()
+
+
+def _web_start_after_launch_results(machine: Machine, execution: Execution) -> float:
+    """Seconds from the last launch result DRS reported for waves 1 and 2 to wave 3's StartRecovery,
+    both from the simulator's own records (its events without faults, its job list)."""
+    simulator = machine.simulator
+    simulator.set_event_faults(EventFaults())
+    db, app, web = execution.waves
+    reported = max(
+        _epoch(e["time"])
+        for e in simulator.events_due(0, machine.clock.now() + 3600)
+        if e["detail-type"] == LAUNCH_RESULT and e["detail"]["job-id"] in {db.job_id, app.job_id}
+    )
+    created = {
+        j["jobID"]: _epoch(j["creationDateTime"])
+        for j in simulator.client(AWS_REGION).describe_jobs()["items"]
+    }
+    return created[web.job_id] - reported
+
+
+def _waits(machine: Machine, execution_arn: str) -> tuple[int, int]:
+    """(WaitForEvent waits released by SendTaskSuccess, waits that timed out) in the history."""
+    history = machine.history(execution_arn)
+    succeeded = sum(1 for e in history if e["type"] == "TaskSucceeded")
+    timed_out = sum(1 for e in history if e["type"] == "TaskTimedOut")
+    return succeeded, timed_out
+
+
+def test_a_drs_launch_result_wakes_the_state_machine_at_once(machine: Machine) -> None:
+    execution_id = _new_drill(machine)
+    execution_arn = machine.start(execution_id)
+
+    assert machine.finished(execution_arn)["status"] == "SUCCEEDED"
+    execution = _assert_completed_drill(machine, execution_id)
+    outcomes = [r["outcome"] for r in machine.event_results]
+    assert "WOKEN" in outcomes  # SendTaskSuccess with the token the wait task recorded
+    assert {r["executionId"] for r in machine.event_results if "executionId" in r} == {execution_id}
+    released, _ = _waits(machine, execution_arn)
+    assert released >= 1
+    # the next wave starts at the event's time, not at a poll
+    assert 0 <= _web_start_after_launch_results(machine, execution) <= 1
+    assert machine.tasks("wait")
+
+
+def test_with_every_event_lost_the_wait_times_out_and_the_machine_still_advances(machine: Machine) -> None:
+    machine.simulator.set_event_faults(EventFaults(lose_rate=1.0))
+    execution_id = _new_drill(machine)
+    execution_arn = machine.start(execution_id)
+
+    assert machine.finished(execution_arn)["status"] == "SUCCEEDED"
+    execution = _assert_completed_drill(machine, execution_id)
+    assert machine.event_results == []  # nothing was delivered
+    _, timed_out = _waits(machine, execution_arn)
+    assert timed_out >= 1  # the safety net moved it
+    assert "WaitForEvent" in machine.entered(execution_arn)
+    assert _web_start_after_launch_results(machine, execution) > 1  # later than with the event
+
+
+def _launched_wave_event(machine: Machine, execution_id: str) -> dict[str, Any]:
+    """Advance the execution once by hand (its first waves launch, tagged) and return the first
+    launch-result event the simulator delivers for it."""
+    real_advance(machine.services, execution_id)
+    since = machine.clock.now()
+    machine.clock.set(machine.simulator.next_event_at(since))
+    events = machine.simulator.events_due(since, machine.clock.now())
+    assert events and events[0]["detail-type"] == LAUNCH_RESULT
+    return events[0]
+
+
+def test_an_event_while_no_wait_is_recorded_makes_the_next_wait_return_at_once(machine: Machine) -> None:
+    execution_id = _new_drill(machine)
+    event = _launched_wave_event(machine, execution_id)
+    assert machine.handler is not None
+
+    assert machine.handler(event) == {
+        "eventId": event["id"],
+        "outcome": "PENDING",
+        "executionId": execution_id,
+    }
+    pending = _execution(machine, execution_id)
+    assert pending.wake_pending and pending.woken_by == [event["id"]]
+
+    duplicate = machine.handler(event)  # EventBridge delivered it twice
+    assert duplicate["outcome"] == "DUPLICATE"
+    assert _execution(machine, execution_id).version == pending.version  # nothing written
+
+    execution_arn = machine.start(execution_id)
+    assert machine.finished(execution_arn)["status"] == "SUCCEEDED"
+    first_wait = machine.tasks("wait")[0]
+    assert first_wait["executionId"] == execution_id
+    # the first wait was released by its own task at once, and the pending wake consumed
+    assert machine.history(execution_arn) and not _execution(machine, execution_id).wake_pending
+    _assert_completed_drill(machine, execution_id)
+
+
+def test_events_for_unknown_jobs_and_ended_executions_change_nothing(machine: Machine) -> None:
+    execution_id = _new_drill(machine)
+    event = _launched_wave_event(machine, execution_id)
+    assert machine.handler is not None
+    before = _execution(machine, execution_id)
+
+    stranger = {
+        **event,
+        "id": "another-event",
+        "detail": {**event["detail"], "job-id": "drsjob-00000000000000000"},
+    }
+    assert machine.handler(stranger) == {"eventId": "another-event", "outcome": "UNKNOWN"}
+    drs = machine.simulator.client(AWS_REGION)
+    some_server = drs.describe_source_servers()["items"][-1]["sourceServerID"]
+    untagged = drs.start_recovery(sourceServers=[{"sourceServerID": some_server}], isDrill=True)["job"][
+        "jobID"
+    ]
+    not_drbots = {**event, "id": "untagged", "detail": {**event["detail"], "job-id": untagged}}
+    assert machine.handler(not_drbots)["outcome"] == "UNKNOWN"
+    assert _execution(machine, execution_id).version == before.version
+
+    ended = before.with_status(ExecutionStatus.FAILED, int(machine.clock.now()), reason="by hand")
+    ended = ended.model_copy(
+        update={"cleanup": None, "notified_through": max((e.seq for e in ended.events), default=0)}
+    )
+    saved = machine.services.store.update_execution(ended, "bob")
+    assert not saved.needs_driving
+    assert machine.handler(event)["outcome"] == "ENDED"
+    assert _execution(machine, execution_id).version == saved.version
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"detail-type": LAUNCH_RESULT},
+        {
+            "detail-type": LAUNCH_RESULT,
+            "source": "aws.s3",
+            "id": "x",
+            "account": ACCOUNT,
+            "region": AWS_REGION,
+        },
+        {
+            "detail-type": LAUNCH_RESULT,
+            "source": "aws.drs",
+            "id": "x",
+            "account": ACCOUNT,
+            "region": AWS_REGION,
+            "detail": {"state": "DRILL_LAUNCH_SUCCEEDED"},
+        },
+        {
+            "detail-type": LAUNCH_RESULT,
+            "source": "aws.drs",
+            "id": "x",
+            "account": "not-an-account",
+            "region": AWS_REGION,
+            "detail": {"state": "DRILL_LAUNCH_SUCCEEDED", "job-id": "drsjob-1"},
+        },
+        {
+            "detail-type": LAUNCH_RESULT,
+            "source": "aws.drs",
+            "id": "x",
+            "account": ACCOUNT,
+            "region": AWS_REGION,
+            "detail": "DRILL_LAUNCH_SUCCEEDED",
+        },
+    ],
+    ids=["no-source", "other-source", "no-job", "bad-account", "detail-not-object"],
+)
+def test_a_malformed_eventbridge_event_is_refused_and_changes_nothing(
+    machine: Machine, payload: dict[str, Any]
+) -> None:
+    execution_id = _new_drill(machine)
+    event = _launched_wave_event(machine, execution_id)
+    before = _execution(machine, execution_id)
+    assert machine.handler is not None
+    with pytest.raises(ValidationFailed, match="EventBridge event"):
+        machine.handler(payload)
+    assert _execution(machine, execution_id) == before
+    assert event["id"] not in before.woken_by
