@@ -33,8 +33,8 @@ from cfnlint.decode import decode_str
 
 from bench.statemachine_moto import Machine, fake_aws_environ, running_machine
 from orchestration.clock import FakeClock
-from orchestration.drs.sim.format import parse_iso_datetime
 from orchestration.drs.sim.events import EventFaults
+from orchestration.drs.sim.format import parse_iso_datetime
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.models import ExecutionStatus, ExecutionType
 from orchestration.requests import CreateProtectionGroup, CreateRecoveryPlan
