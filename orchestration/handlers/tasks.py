@@ -3,9 +3,11 @@ event carrying a "task" key (orchestration/handlers/execution.py hands such even
 
 "advance" is one engine step (orchestration/engine/advance.py), "pause" keeps the Step Functions
 task token on the PAUSED execution, "mark_failed" is the Catch of a failed advance (both in
-orchestration/engine/stepfunctions.py); "sweep" (no executionId), which a schedule sends every
-minute, expires due approval requests and starts approved executions nobody started
-(orchestration/services/sweep.py). The services are the Lambda runtime's (handlers/runtime.py).
+orchestration/engine/stepfunctions.py); "wake" (with a "reason"), which a one-time EventBridge
+Scheduler wake-up sends at an execution's moment, expires a due approval request or starts an
+approved execution nobody started (orchestration/services/wake.py); "sweep" (no executionId) runs
+that check for every active execution (orchestration/services/sweep.py), by hand: nothing sends it
+on a schedule. The services are the Lambda runtime's (handlers/runtime.py).
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ from orchestration.errors import InvalidOperation, MissingField, ValidationFaile
 from orchestration.handlers.runtime import current_services
 from orchestration.ports import flush_deferred
 from orchestration.services.sweep import sweep
+from orchestration.services.wake import wake
 from orchestration.validation import clip
 
 TASK_ADVANCE = "advance"
 TASK_PAUSE = "pause"
 TASK_MARK_FAILED = "mark_failed"
 TASK_SWEEP = "sweep"
-TASKS = (TASK_ADVANCE, TASK_PAUSE, TASK_MARK_FAILED, TASK_SWEEP)
+TASK_WAKE = "wake"
+TASKS = (TASK_ADVANCE, TASK_PAUSE, TASK_MARK_FAILED, TASK_SWEEP, TASK_WAKE)
+MAX_REASON = 32
 
 DEFERRED_FLUSH_SECONDS = 5.0  # how long an advance waits for its queued notifications at its end
 MAX_EXECUTION_ID = 128  # drbot's ids are UUIDs (36)
@@ -42,6 +47,11 @@ def handle_task(event: dict[str, Any]) -> dict[str, Any]:
     if task == TASK_SWEEP:
         return sweep(current_services()).to_wire()
     services = current_services()
+    if task == TASK_WAKE:
+        return {
+            "executionId": execution_id,
+            "did": wake(services, execution_id, str(event.get("reason", ""))),
+        }
     if task == TASK_ADVANCE:
         result = advance(services, execution_id)
         # a queued notifier (Slack) posts now, bounded; what it could not is given back to the
@@ -74,6 +84,9 @@ def _checked(event: Mapping[str, Any]) -> tuple[str, str]:
         raise ValidationFailed(
             f"executionId {clip(execution_id)} is not an execution id", field="executionId"
         )
+    reason = event.get("reason", "")
+    if task == TASK_WAKE and (not isinstance(reason, str) or len(reason) > MAX_REASON):
+        raise ValidationFailed("reason: the wake-up's reason, a short word", field="reason")
     token = event.get("taskToken")
     if task == TASK_PAUSE and (not isinstance(token, str) or not token):
         raise MissingField("The pause task needs the state machine's taskToken", field="taskToken")
