@@ -135,7 +135,8 @@ class ManualDriver:
 
 WAKE_EXPIRY = "expiry"  # a run request's approval deadline (Execution.expires_at)
 WAKE_START = "start"  # an approved run's start grace: started by then, or started by the wake-up
-WAKE_REASONS = (WAKE_EXPIRY, WAKE_START)
+WAKE_GATE = "gate"  # an unattended drill's gate deadline (Execution.gate_deadline)
+WAKE_REASONS = (WAKE_EXPIRY, WAKE_START, WAKE_GATE)
 
 
 class WakeUps(Protocol):

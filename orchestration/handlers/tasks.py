@@ -4,8 +4,9 @@ event carrying a "task" key (orchestration/handlers/execution.py hands such even
 "advance" is one engine step (orchestration/engine/advance.py), "pause" keeps the Step Functions
 task token on the PAUSED execution, "mark_failed" is the Catch of a failed advance (both in
 orchestration/engine/stepfunctions.py); "wake" (with a "reason"), which a one-time EventBridge
-Scheduler wake-up sends at an execution's moment, expires a due approval request or starts an
-approved execution nobody started (orchestration/services/wake.py); "sweep" (no executionId) runs
+Scheduler wake-up sends at an execution's moment, expires a due approval request, starts an
+approved execution nobody started or wakes the driver of a drill whose gate deadline passed
+(orchestration/services/wake.py); "sweep" (no executionId) runs
 that check for every active execution (orchestration/services/sweep.py), by hand: nothing sends it
 on a schedule. The services are the Lambda runtime's (handlers/runtime.py).
 """

@@ -24,7 +24,7 @@ from orchestration.context import Services
 from orchestration.engine.advance import deliver
 from orchestration.errors import Action, MissingField, PermissionDenied, Remedy
 from orchestration.models import Approval, EventType, Execution, ExecutionStatus, ExecutionType
-from orchestration.ports import WAKE_EXPIRY, WAKE_START
+from orchestration.ports import WAKE_EXPIRY, WAKE_GATE, WAKE_START
 from orchestration.rbac import Permission
 from orchestration.services.access import require
 from orchestration.services.execution_saving import Step, apply_step, expired_step, names, refuse
@@ -195,6 +195,7 @@ def resume_execution(services: Services, execution_id: str, actor: str) -> Outco
 
     saved, step = apply_step(services, execution_id, actor, evaluate)
     if step.changed:
+        services.wakeups.cancel(execution_id, WAKE_GATE)  # a gate's deadline is moot once resumed
         services.driver.wake(saved)
     return Outcome(saved, step.changed, step.message)
 
@@ -241,5 +242,6 @@ def cancel_execution(services: Services, execution_id: str, actor: str) -> Outco
     if saved.status in _NEVER_RAN:  # withdrawn (or found expired): its deadline is moot
         services.wakeups.cancel(execution_id, WAKE_EXPIRY)
     if step.changed and saved.status == _S.CANCELLING:
+        services.wakeups.cancel(execution_id, WAKE_GATE)
         services.driver.wake(saved)
     return Outcome(saved, step.changed, step.message)

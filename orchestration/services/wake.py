@@ -4,9 +4,11 @@ A wake-up (orchestration/ports.py, WakeUps) carries only the execution id and a 
 re-reads the execution and acts only if a moment is really due: an approval request whose time is up
 is marked EXPIRED (its EXPIRED event goes to the notifier, which updates the request's messages); an
 approved (PENDING) run nobody started within `START_GRACE_SECONDS` is handed to its driver (what a
-crash between the approval and the driver's start leaves). A wake-up that came early re-arms itself
-for the real moment; one that finds nothing due (approved, rejected, started meanwhile) does
-nothing. Starting twice is harmless (drivers make a second start a no-op).
+crash between the approval and the driver's start leaves); an unattended drill paused at a gate
+whose deadline has passed has its driver woken (Step Functions waits on the pause's task token,
+the local runner polls a paused execution slowly), and its next tick cancels it. A wake-up that
+came early re-arms itself for the real moment; one that finds nothing due (approved, rejected,
+started, resumed meanwhile) does nothing. Starting twice is harmless (drivers make a second start a no-op).
 
 `{"task": "wake", "executionId": ..., "reason": ...}` on AWS (an EventBridge Scheduler `at()`
 schedule), the local runner on the embedded default; the start-up sweep (orchestration/services/
@@ -21,7 +23,7 @@ from orchestration.approval_expiry import is_expired
 from orchestration.context import Services
 from orchestration.errors import NotFound
 from orchestration.models import Execution, ExecutionStatus
-from orchestration.ports import WAKE_EXPIRY, WAKE_START
+from orchestration.ports import WAKE_EXPIRY, WAKE_GATE, WAKE_START
 from orchestration.services.execution_queries import get_execution
 from orchestration.services.execution_start import START_GRACE_SECONDS, hand_to_driver
 
@@ -29,6 +31,7 @@ logger = Logger(service="drbot")
 
 EXPIRED = "expired"
 STARTED = "started"
+WOKEN = "woken"  # an unattended gate's deadline passed: its driver was woken to act on it
 REARMED = "rearmed"  # early: the wake-up was moved to the real moment
 NOTHING = "nothing"  # moot: nothing is due, now or later
 
@@ -45,7 +48,7 @@ def wake(services: Services, execution_id: str, reason: str = "") -> str:
 
 
 def check(services: Services, execution: Execution) -> str:
-    """Expire, start, re-arm, or nothing (see the module docstring)."""
+    """Expire, start, wake the driver, re-arm, or nothing (see the module docstring)."""
     now = int(services.clock.now())
     execution_id = execution.execution_id
     if is_expired(execution, now):
@@ -54,6 +57,13 @@ def check(services: Services, execution: Execution) -> str:
     if execution.status == ExecutionStatus.PENDING_APPROVAL and execution.expires_at is not None:
         services.wakeups.at(execution_id, execution.expires_at, WAKE_EXPIRY)
         return REARMED
+    deadline = execution.gate_deadline
+    if execution.status == ExecutionStatus.PAUSED and deadline is not None:
+        if now < deadline:
+            services.wakeups.at(execution_id, deadline, WAKE_GATE)
+            return REARMED
+        services.driver.wake(execution)  # its next tick cancels the drill and cleans it up
+        return WOKEN
     due = start_due_at(execution)
     if due is None:
         return NOTHING

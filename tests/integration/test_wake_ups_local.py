@@ -15,12 +15,14 @@ from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.engine.advance import advance
 from orchestration.engine.local_runner import ERROR_RETRY_SECONDS, LocalRunner
-from orchestration.models import EventType, ExecutionStatus, ExecutionType
+from orchestration.models import EventType, ExecutionStatus, ExecutionType, GateAction, UnattendedGates
 from orchestration.ports import RecordingNotifier
 from orchestration.services import execution_control
+from orchestration.services.execution_builder import build_execution
 from orchestration.services.execution_control import approve_execution
 from orchestration.services.execution_start import START_GRACE_SECONDS
 from orchestration.services.wake import NOTHING
+from tests.drills import three_tier_plan
 from tests.integration.test_wake_ups import Crash, request_run
 
 
@@ -148,5 +150,46 @@ def test_a_wake_up_that_fails_is_tried_again_not_dropped(tmp_path: Path, clock: 
         clock.advance(ERROR_RETRY_SECONDS)
         assert runner.fire_due_wake_ups() == 1
         assert calls == [("e-1", "expiry"), ("e-1", "expiry")] and runner.wake_ups() == {}
+    finally:
+        services.close()
+
+
+def test_an_unattended_gate_parks_and_its_wake_up_cancels_the_drill_at_the_deadline(
+    tmp_path: Path, clock: Any
+) -> None:
+    services = running(tmp_path / "drbot.db", clock)
+    runner = services.driver
+    try:
+        plan = three_tier_plan(services, services.drs.simulator, w3={"pause": True})
+        gates = UnattendedGates(action=GateAction.WAIT, wait_minutes=30)
+        built = build_execution(services, plan, ExecutionType.DRILL, "alice", ExecutionStatus.PENDING)
+        execution = services.store.create_execution(built.model_copy(update={"at_gate": gates}), "alice")
+        runner.start(execution)
+        execution_id = execution.execution_id
+
+        def held() -> bool:
+            return services.store.get_execution(execution_id).gate_deadline is not None
+
+        for _ in range(500):
+            if held() and runner.wake_ups():
+                break
+            runner.run_pending()
+            clock.advance(5)
+        paused = services.store.get_execution(execution_id)
+        assert paused.status == ExecutionStatus.PAUSED and paused.gate_deadline is not None
+        assert runner.wake_ups() == {(execution_id, "gate"): paused.gate_deadline}
+
+        clock.set(paused.gate_deadline - 1)
+        runner.run_pending()
+        assert services.store.get_execution(execution_id).status == ExecutionStatus.PAUSED
+        assert runner.scheduled()[execution_id] > paused.gate_deadline  # the slow poll comes later
+        clock.set(paused.gate_deadline)
+        runner.run_pending()  # the wake-up wakes the runner, and the same pump ticks it
+
+        assert services.store.get_execution(execution_id).status in (
+            ExecutionStatus.CANCELLING,
+            ExecutionStatus.CANCELLED,
+        )
+        assert runner.wake_ups() == {}
     finally:
         services.close()
