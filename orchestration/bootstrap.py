@@ -3,9 +3,10 @@
 `build_services()` reads Settings (environment, overridden by explicit arguments) and wires either
 the embedded default — SQLite file + DRS simulator on the same file — or AWS — DynamoDB tables +
 real DRS with cross-account roles. `build_running_services()` adds what drives executions in a
-long-lived local process: a LocalRunner given the engine step and the sweep it runs. Nothing is
-built, and nothing optional is imported, at import time: each branch imports its adapters (the
-simulator, DynamoDB, APScheduler, Step Functions) when it picks them.
+long-lived local process: a LocalRunner given the engine step, the wake handler and the start-up
+sweep it runs (it is the process's WakeUps too). Nothing is built, and nothing optional is
+imported, at import time: each branch imports its adapters (the simulator, DynamoDB, APScheduler,
+Step Functions, EventBridge Scheduler) when it picks them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from orchestration.config import Settings
 from orchestration.context import Services
 from orchestration.directory import Directory, NoDirectory
 from orchestration.drs.clients import AwsDrsClients, DrsClients, SimulatedDrsClients
-from orchestration.ports import Driver, EventSource, ManualDriver, Notifier, NullNotifier
+from orchestration.ports import Driver, EventSource, ManualDriver, Notifier, NoWakeUps, NullNotifier, WakeUps
 from orchestration.recurring import NoRecurringTasks, RecurringTasks
 from orchestration.store.base import Store
 
@@ -39,6 +40,7 @@ def build_services(
     driver: Driver | None = None,
     directory: Directory | None = None,
     recurring: RecurringTasks | None = None,
+    wakeups: WakeUps | None = None,
 ) -> Services:
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
@@ -54,6 +56,11 @@ def build_services(
 
             sfn = sessions.client("stepfunctions", settings.region)
             driver = StepFunctionsDriver(settings.state_machine_arn, sfn)
+        if wakeups is None and settings.wake_up_function_arn:
+            from orchestration.engine.eventbridge_wake_ups import EventBridgeWakeUps, WakeUpTarget
+
+            client = sessions.client("scheduler", settings.region)
+            wakeups = EventBridgeWakeUps(client, WakeUpTarget.from_settings(settings), clock)
     else:
         from orchestration.drs.simulator import simulator_from_settings
         from orchestration.store.sqlite import SqliteStore
@@ -61,6 +68,10 @@ def build_services(
         store = store or SqliteStore(settings.db_path, clock=clock)
         drs = drs or SimulatedDrsClients(simulator_from_settings(settings, clock=clock))
         aws = aws or (drs.aws() if isinstance(drs, SimulatedDrsClients) else NoAws())
+        from orchestration.engine.local_runner import LocalRunner
+
+        if wakeups is None and isinstance(driver, LocalRunner):  # it fires the wake-ups too
+            wakeups = driver
     return Services(
         settings=settings,
         clock=clock,
@@ -71,17 +82,20 @@ def build_services(
         driver=driver or ManualDriver(),
         directory=directory or NoDirectory(),
         recurring=recurring or NoRecurringTasks(),
+        wakeups=wakeups or NoWakeUps(),
     )
 
 
 def local_runner(scheduler: BackgroundScheduler | None = None) -> LocalRunner:
-    """The embedded default's driver, given what it runs: one engine step (`advance`) per due
-    execution and, every SWEEP_SECONDS, the sweep (orchestration/services/sweep.py)."""
+    """The embedded default's driver and wake-ups, given what it runs: one engine step (`advance`)
+    per due execution, the wake handler per due wake-up (orchestration/services/wake.py) and, at
+    start-up, the sweep (orchestration/services/sweep.py)."""
     from orchestration.engine.advance import advance
     from orchestration.engine.local_runner import LocalRunner
-    from orchestration.services.sweep import SWEEP_SECONDS, sweep
+    from orchestration.services.sweep import sweep
+    from orchestration.services.wake import wake
 
-    return LocalRunner(advance=advance, sweep=sweep, sweep_seconds=SWEEP_SECONDS, scheduler=scheduler)
+    return LocalRunner(advance=advance, wake=wake, sweep=sweep, scheduler=scheduler)
 
 
 def event_source(services: Services) -> EventSource | None:

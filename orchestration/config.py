@@ -55,6 +55,9 @@ ENV_SCHEDULER_ROLE_ARN = "DRBOT_SCHEDULER_ROLE_ARN"
 ENV_SCHEDULED_DRILL_FUNCTION_ARN = "DRBOT_SCHEDULED_DRILL_FUNCTION_ARN"
 ENV_SCHEDULE_DLQ_ARN = "DRBOT_SCHEDULE_DLQ_ARN"
 ENV_MISSED_FIRE_GRACE_MINUTES = "DRBOT_MISSED_FIRE_GRACE_MINUTES"
+# one-time wake-ups of executions (EventBridge Scheduler at() schedules on AWS; docs/engine.md)
+ENV_WAKE_UP_GROUP = "DRBOT_WAKE_UP_GROUP"
+ENV_WAKE_UP_FUNCTION_ARN = "DRBOT_WAKE_UP_FUNCTION_ARN"
 ENV_CLEANUP_DEADLINE_MINUTES = "DRBOT_CLEANUP_DEADLINE_MINUTES"
 ENV_IDEMPOTENCY_TABLE = "DRBOT_IDEMPOTENCY_TABLE"
 
@@ -63,6 +66,7 @@ DEFAULT_DIRECT_ACTOR = "direct-invocation"
 DEFAULT_APPROVAL_EXPIRY_MINUTES = 60
 DEFAULT_USERGROUP_CACHE_SECONDS = 300
 DEFAULT_SCHEDULE_GROUP = "drbot"
+DEFAULT_WAKE_UP_GROUP = "drbot-wake-ups"
 DEFAULT_MISSED_FIRE_GRACE_MINUTES = 60
 DEFAULT_CLEANUP_DEADLINE_MINUTES = 120  # a drill's cleanup keeps looking this long, then names survivors
 
@@ -110,6 +114,8 @@ class Settings:
     scheduler_role_arn: str | None = None  # the role EventBridge Scheduler assumes to invoke the target
     scheduled_drill_function_arn: str | None = None  # the target: scheduler.handler.lambda_handler
     schedule_dlq_arn: str | None = None  # SQS queue for fires EventBridge Scheduler could not deliver
+    wake_up_group: str = DEFAULT_WAKE_UP_GROUP  # EventBridge Scheduler group of executions' wake-ups
+    wake_up_function_arn: str | None = None  # what a wake-up invokes (the execution function); None: none
     missed_fire_grace_minutes: int = DEFAULT_MISSED_FIRE_GRACE_MINUTES  # embedded: a late fire still runs
     idempotency_table: str | None = None  # powertools idempotency records of the scheduled-drill function
     cleanup_deadline_minutes: int = DEFAULT_CLEANUP_DEADLINE_MINUTES  # then a drill's cleanup gives up
@@ -214,6 +220,8 @@ class Settings:
             scheduler_role_arn=get(ENV_SCHEDULER_ROLE_ARN),
             scheduled_drill_function_arn=get(ENV_SCHEDULED_DRILL_FUNCTION_ARN),
             schedule_dlq_arn=get(ENV_SCHEDULE_DLQ_ARN),
+            wake_up_group=get(ENV_WAKE_UP_GROUP) or DEFAULT_WAKE_UP_GROUP,
+            wake_up_function_arn=get(ENV_WAKE_UP_FUNCTION_ARN),
             missed_fire_grace_minutes=int(grace) if grace else DEFAULT_MISSED_FIRE_GRACE_MINUTES,
             idempotency_table=get(ENV_IDEMPOTENCY_TABLE),
             cleanup_deadline_minutes=int(deadline) if deadline else DEFAULT_CLEANUP_DEADLINE_MINUTES,

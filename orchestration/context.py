@@ -13,7 +13,7 @@ from orchestration.clock import Clock
 from orchestration.config import Settings
 from orchestration.directory import Directory, NoDirectory
 from orchestration.drs.clients import DrsClients
-from orchestration.ports import Driver, ManualDriver, Notifier, NullNotifier
+from orchestration.ports import Driver, ManualDriver, Notifier, NoWakeUps, NullNotifier, WakeUps
 from orchestration.recurring import NoRecurringTasks, RecurringTasks
 from orchestration.store.base import Store
 
@@ -32,6 +32,8 @@ class Services:
     directory: Directory = field(default_factory=NoDirectory)  # group memberships for the role checks
     # where the tag-sync schedule is registered (orchestration/recurring.py); set by what fires it
     recurring: RecurringTasks = field(default_factory=NoRecurringTasks)
+    # one-time wake-ups of an execution at a future moment (an approval deadline, a start grace)
+    wakeups: WakeUps = field(default_factory=NoWakeUps)
 
     def close(self) -> None:
         self.driver.close()  # first: a local runner must stop ticking before the store closes

@@ -1,4 +1,5 @@
-"""The engine's ports: where domain events go (Notifier) and what drives `advance` (Driver).
+"""The engine's ports: where domain events go (Notifier), what drives `advance` (Driver) and what
+wakes an execution at a future moment (WakeUps).
 
 They know only the domain model; `Services` (orchestration/context.py) holds one of each, with the
 store, DRS, AWS, directory, clock and recurring-task ports (docs/architecture.md)."""
@@ -140,3 +141,43 @@ class ManualDriver:
 
     def close(self) -> None:
         return None
+
+
+WAKE_EXPIRY = "expiry"  # a run request's approval deadline (Execution.expires_at)
+WAKE_START = "start"  # an approved run's start grace: started by then, or started by the wake-up
+WAKE_GATE = "gate"  # an unattended drill's gate deadline (Execution.gate_deadline)
+WAKE_REASONS = (WAKE_EXPIRY, WAKE_START, WAKE_GATE)
+
+
+class WakeUps(Protocol):
+    """One-time wake-ups of one execution at a future moment (docs/engine.md, "Wake-ups").
+
+    A wake-up is created before the write that makes its moment matter and cancelled when the moment
+    is moot; when it fires, the woken handler re-reads the execution and acts only if the moment is
+    really due (else it re-arms or does nothing), so a stray or early wake-up changes nothing. One
+    wake-up per (execution, reason): `at` again moves it. EventBridge Scheduler `at()` schedules on
+    AWS, the local runner on the embedded default."""
+
+    def at(self, execution_id: str, when: int, reason: str) -> None:
+        """Wake `execution_id` for `reason` at epoch second `when` (at once if that has passed).
+        Raises if the wake-up could not be created: the caller must not write without it."""
+        ...
+
+    def cancel(self, execution_id: str, reason: str) -> None:
+        """Forget the wake-up (gone already is fine). Never raises: a wake-up left behind is
+        harmless."""
+        ...
+
+
+class NoWakeUps:
+    """Nothing wakes anything (tests and scripts that call `wake` themselves); remembers what it
+    was asked, so a test can see it."""
+
+    def __init__(self) -> None:
+        self.pending: dict[tuple[str, str], int] = {}
+
+    def at(self, execution_id: str, when: int, reason: str) -> None:
+        self.pending[(execution_id, reason)] = when
+
+    def cancel(self, execution_id: str, reason: str) -> None:
+        self.pending.pop((execution_id, reason), None)

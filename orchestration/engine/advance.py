@@ -40,6 +40,7 @@ from orchestration.models import (
     ExecutionStatus,
     LaunchStatus,
 )
+from orchestration.ports import WAKE_GATE
 
 if TYPE_CHECKING:
     from orchestration.context import Services
@@ -91,11 +92,8 @@ def _result(execution: Execution, now: int, launched: bool = False) -> AdvanceRe
         status=execution.status,
         done=not execution.needs_driving,
         wait_seconds=wait_seconds(execution, now, launched),
-        # waiting for a person only; a gate with a deadline is looked at again when it expires
-        paused=execution.status == ExecutionStatus.PAUSED
-        and quiet
-        and not execution.undelivered
-        and execution.gate_deadline is None,
+        # waiting for a person; a gate with a deadline too: its wake-up wakes the driver then
+        paused=execution.status == ExecutionStatus.PAUSED and quiet and not execution.undelivered,
     )
 
 
@@ -127,6 +125,7 @@ def _run(tick: Tick) -> AdvanceResult:
     if decided.transient_errors and not _cleanup_backing_off(decided):
         decided = decided.model_copy(update={"transient_errors": 0})
     if decided is not execution:
+        _arm_gate(services, execution, decided)
         execution = tick.save(decided)  # claims are durable before anything is launched
 
     for number in (*decision.launch, *decision.recover):
@@ -135,6 +134,14 @@ def _run(tick: Tick) -> AdvanceResult:
         execution = look(tick, execution)
     execution = deliver(services, execution)
     return _result(execution, tick.now, launched=bool(decision.launch or decision.recover))
+
+
+def _arm_gate(services: Services, before: Execution, decided: Execution) -> None:
+    """An unattended drill pausing at a gate with a deadline: its wake-up, before the save (the
+    driver parks until a resume or the wake-up; docs/engine.md, "Wake-ups")."""
+    deadline = decided.gate_deadline
+    if decided.status == ExecutionStatus.PAUSED and deadline is not None and deadline != before.gate_deadline:
+        services.wakeups.at(decided.execution_id, deadline, WAKE_GATE)
 
 
 def _cleanup_backing_off(execution: Execution) -> bool:

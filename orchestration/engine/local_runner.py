@@ -10,10 +10,13 @@ simulator's on the embedded default) and hands each to `wake_on_event` (orchestr
 which wakes its execution: a wave's launch result makes the next tick happen at that pump, not at
 the tick's `waitSeconds`, which stays the safety net for a late or lost event.
 
-The pump also sweeps every `sweep_seconds` of the services' clock: approval requests whose time is
-up are expired (their messages updated), approved runs nobody started are started. The runner is
-given what it runs — the engine step and the sweep (orchestration/services/sweep.py) — by the
-composition root (`local_runner()` in orchestration/bootstrap.py), so the engine imports no service.
+The runner is also the embedded default's WakeUps (orchestration/ports.py): a wake-up is a due
+time per (execution, reason) on the services' clock, fired by the same pump through the wake
+handler (orchestration/services/wake.py). They live in memory, so `run()` sweeps once at start-up
+(orchestration/services/sweep.py): due requests expire, approved runs nobody started are started,
+and the moments still ahead are re-armed. Nothing sweeps periodically. The runner is given what it
+runs — the engine step, the wake handler and the sweep — by the composition root (`local_runner()`
+in orchestration/bootstrap.py), so the engine imports no service.
 
 Why one pump job rather than an APScheduler date job per execution: a date job is removed by the
 scheduler thread after it fires, which can race with the tick re-adding the same job id; and due
@@ -38,7 +41,8 @@ from orchestration.models import Execution
 from orchestration.ports import EventSource
 
 Step = Callable[[Services, str], AdvanceResult]  # one engine step of one execution: `advance`
-Sweep = Callable[[Services], object]  # the periodic look at executions nothing drives
+Wake = Callable[[Services, str, str], object]  # a wake-up fired: execution id, reason
+Sweep = Callable[[Services], object]  # the start-up look at every active execution
 
 logger = Logger(service="drbot")
 
@@ -54,21 +58,21 @@ class LocalRunner:
         self,
         *,
         advance: Step,
+        wake: Wake,
         sweep: Sweep,
-        sweep_seconds: float,
         scheduler: BackgroundScheduler | None = None,
     ) -> None:
         self._advance = advance
+        self._wake = wake
         self._sweep = sweep
-        self._sweep_seconds = sweep_seconds
         self._scheduler = scheduler or BackgroundScheduler(timezone=UTC)
         self._services: Services | None = None
         self._due: dict[str, float] = {}  # execution id -> epoch seconds on the services' clock
         self._lock = threading.Lock()
         self._running = False
-        self._next_sweep: float | None = None  # None: at the first pump
         self._events: EventSource | None = None
         self._events_since = 0.0  # events delivered up to this time (services' clock) were read
+        self._wakeups: dict[tuple[str, str], float] = {}  # (execution id, reason) -> epoch seconds
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -85,6 +89,7 @@ class LocalRunner:
         """Pick up every execution that needs driving and (unless `pump` is False, as in tests)
         start ticking them in the background; returns how many were picked up."""
         services = self._bound()
+        self.sweep()  # the wake-ups of a previous process were in its memory
         pending = services.store.list_executions(active_only=True, limit=PICK_UP_LIMIT)
         for execution in pending:
             self._schedule(execution.execution_id, 0)
@@ -131,11 +136,26 @@ class LocalRunner:
         with self._lock:
             return dict(self._due)
 
+    # -- the WakeUps port ------------------------------------------------------------------------
+
+    def at(self, execution_id: str, when: int, reason: str) -> None:
+        with self._lock:
+            self._wakeups[(execution_id, reason)] = float(when)
+
+    def cancel(self, execution_id: str, reason: str) -> None:
+        with self._lock:
+            self._wakeups.pop((execution_id, reason), None)
+
+    def wake_ups(self) -> dict[tuple[str, str], float]:
+        """(execution id, reason) -> when (epoch seconds) it is woken."""
+        with self._lock:
+            return dict(self._wakeups)
+
     def run_pending(self) -> int:
-        """Sweep when due, read the DRS events delivered since the last pump (each wakes its
-        execution at once, orchestration/engine/wake.py), then tick every execution that is due by
-        the services' clock; returns how many were ticked."""
-        self.sweep_if_due()
+        """Fire the wake-ups that are due, read the DRS events delivered since the last pump (each
+        wakes its execution at once, orchestration/engine/wake.py), then tick every execution that
+        is due by the services' clock; returns how many were ticked."""
+        self.fire_due_wake_ups()
         self.read_events()
         now = self._bound().clock.now()
         with self._lock:
@@ -146,18 +166,31 @@ class LocalRunner:
             self.tick(execution_id)
         return len(due)
 
-    def sweep_if_due(self) -> bool:
-        """Run the sweep if `sweep_seconds` have passed since the last one; True if it ran."""
+    def fire_due_wake_ups(self) -> int:
+        """Hand each due wake-up to the wake handler (once: it re-arms what came early); returns
+        how many fired. One that fails is tried again after ERROR_RETRY_SECONDS."""
         services = self._bound()
         now = services.clock.now()
         with self._lock:
-            if self._next_sweep is not None and now < self._next_sweep:
-                return False
-            self._next_sweep = now + self._sweep_seconds
+            due = [key for key, at in self._wakeups.items() if at <= now]
+            for key in due:
+                del self._wakeups[key]
+        for execution_id, reason in due:
+            try:
+                self._wake(services, execution_id, reason)
+            except Exception:  # the store was unreachable, say: try again, never drop the moment
+                logger.exception("wake-up failed; retrying", extra={"execution_id": execution_id})
+                with self._lock:
+                    self._wakeups.setdefault((execution_id, reason), now + ERROR_RETRY_SECONDS)
+        return len(due)
+
+    def sweep(self) -> bool:
+        """The start-up sweep; False if it failed (the store was unreachable, say)."""
         try:
-            self._sweep(services)
-        except Exception:  # the store was unreachable, say: the next sweep tries again
-            logger.exception("sweep failed")
+            self._sweep(self._bound())
+        except Exception:
+            logger.exception("start-up sweep failed")
+            return False
         return True
 
     def read_events(self) -> int:

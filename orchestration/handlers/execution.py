@@ -256,7 +256,7 @@ handler = OperationHandler("execution", OPERATIONS)
 
 @lambda_entry
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    # the state machine's tasks, and the scheduled {"task": "sweep"}
+    # the state machine's tasks, and a wake-up's {"task": "wake"}
     if isinstance(event, dict) and "task" in event:
         from orchestration.handlers.tasks import handle_task
 

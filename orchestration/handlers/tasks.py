@@ -4,9 +4,12 @@ event carrying a "task" key (orchestration/handlers/execution.py hands such even
 "advance" is one engine step (orchestration/engine/advance.py); "wait" keeps the task token of
 the wait between advances (a DRS event releases it, orchestration/engine/wake.py); "pause" keeps
 the Step Functions task token on the PAUSED execution; "mark_failed" is the Catch of a failed
-advance (those three in orchestration/engine/stepfunctions.py); "sweep" (no executionId), which a
-schedule sends every minute, expires due approval requests and starts approved executions nobody
-started (orchestration/services/sweep.py). The services are the Lambda runtime's (handlers/runtime.py).
+advance (those three in orchestration/engine/stepfunctions.py); "wake" (with a "reason"), which a
+one-time EventBridge Scheduler wake-up sends at an execution's moment, expires a due approval
+request, starts an approved execution nobody started or wakes the driver of a drill whose gate
+deadline passed (orchestration/services/wake.py); "sweep" (no executionId) runs that check for
+every active execution (orchestration/services/sweep.py), by hand: nothing sends it on a schedule.
+The services are the Lambda runtime's (handlers/runtime.py).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from orchestration.errors import InvalidOperation, MissingField, ValidationFaile
 from orchestration.handlers.runtime import current_services
 from orchestration.ports import flush_deferred
 from orchestration.services.sweep import sweep
+from orchestration.services.wake import wake
 from orchestration.validation import clip
 
 TASK_ADVANCE = "advance"
@@ -29,7 +33,9 @@ TASK_PAUSE = "pause"
 TASK_WAIT = "wait"
 TASK_MARK_FAILED = "mark_failed"
 TASK_SWEEP = "sweep"
-TASKS = (TASK_ADVANCE, TASK_WAIT, TASK_PAUSE, TASK_MARK_FAILED, TASK_SWEEP)
+TASK_WAKE = "wake"
+TASKS = (TASK_ADVANCE, TASK_WAIT, TASK_PAUSE, TASK_MARK_FAILED, TASK_SWEEP, TASK_WAKE)
+MAX_REASON = 32
 
 DEFERRED_FLUSH_SECONDS = 5.0  # how long an advance waits for its queued notifications at its end
 MAX_EXECUTION_ID = 128  # drbot's ids are UUIDs (36)
@@ -44,6 +50,11 @@ def handle_task(event: dict[str, Any]) -> dict[str, Any]:
     if task == TASK_SWEEP:
         return sweep(current_services()).to_wire()
     services = current_services()
+    if task == TASK_WAKE:
+        return {
+            "executionId": execution_id,
+            "did": wake(services, execution_id, str(event.get("reason", ""))),
+        }
     if task == TASK_ADVANCE:
         result = advance(services, execution_id)
         # a queued notifier (Slack) posts now, bounded; what it could not is given back to the
@@ -78,6 +89,9 @@ def _checked(event: Mapping[str, Any]) -> tuple[str, str]:
         raise ValidationFailed(
             f"executionId {clip(execution_id)} is not an execution id", field="executionId"
         )
+    reason = event.get("reason", "")
+    if task == TASK_WAKE and (not isinstance(reason, str) or len(reason) > MAX_REASON):
+        raise ValidationFailed("reason: the wake-up's reason, a short word", field="reason")
     token = event.get("taskToken")
     if task in (TASK_PAUSE, TASK_WAIT) and (not isinstance(token, str) or not token):
         raise MissingField(f"The {task} task needs the state machine's taskToken", field="taskToken")

@@ -24,10 +24,11 @@ from orchestration.context import Services
 from orchestration.engine.advance import deliver
 from orchestration.errors import Action, MissingField, PermissionDenied, Remedy
 from orchestration.models import Approval, EventType, Execution, ExecutionStatus, ExecutionType
+from orchestration.ports import WAKE_EXPIRY, WAKE_GATE, WAKE_START
 from orchestration.rbac import Permission
 from orchestration.services.access import require
 from orchestration.services.execution_saving import Step, apply_step, expired_step, names, refuse
-from orchestration.services.execution_start import start_driving
+from orchestration.services.execution_start import START_GRACE_SECONDS, start_driving
 
 _S = ExecutionStatus
 _STOPPABLE = frozenset({_S.PENDING, _S.RUNNING, _S.PAUSED})
@@ -95,12 +96,25 @@ def approve_execution(services: Services, execution_id: str, approver: str) -> A
         )
         return Step(updated, True, message, "execution.approve", {"approvals": have, "required": need})
 
+    _arm_start_if_last(services, execution_id)
     saved, step = apply_step(services, execution_id, approver, evaluate)
     # judged on what THIS approval saved: `saved` may be a re-read showing another writer's PENDING
     started = step.changed and step.execution.status == _S.PENDING
     if started:
         saved = deliver(services, start_driving(services, saved))
+    if not started and saved.status == _S.PENDING_APPROVAL:
+        services.wakeups.cancel(execution_id, WAKE_START)
     return ApprovalOutcome(saved, step.changed, step.message, started=started)
+
+
+def _arm_start_if_last(services: Services, execution_id: str) -> None:
+    """Before an approval that may be the last one needed is saved, the start grace's wake-up: a
+    crash between the save (PENDING) and the driver's start is then still noticed. An approval
+    that turns out not to be the last cancels it; a stray one finds nothing to start."""
+    current = services.store.get_execution(execution_id)
+    if current.status == _S.PENDING_APPROVAL and len(current.approvals) + 1 >= current.required_approvals:
+        now = int(services.clock.now())
+        services.wakeups.at(execution_id, now + START_GRACE_SECONDS, WAKE_START)
 
 
 def reject_execution(services: Services, execution_id: str, approver: str, reason: str) -> ApprovalOutcome:
@@ -124,6 +138,8 @@ def reject_execution(services: Services, execution_id: str, approver: str, reaso
         return Step(rejected, True, message, "execution.reject", {"reason": reason})
 
     saved, step = apply_step(services, execution_id, approver, evaluate)
+    if saved.status in _NEVER_RAN:
+        services.wakeups.cancel(execution_id, WAKE_EXPIRY)
     return ApprovalOutcome(saved, step.changed, step.message)
 
 
@@ -179,6 +195,7 @@ def resume_execution(services: Services, execution_id: str, actor: str) -> Outco
 
     saved, step = apply_step(services, execution_id, actor, evaluate)
     if step.changed:
+        services.wakeups.cancel(execution_id, WAKE_GATE)  # a gate's deadline is moot once resumed
         services.driver.wake(saved)
     return Outcome(saved, step.changed, step.message)
 
@@ -222,6 +239,9 @@ def cancel_execution(services: Services, execution_id: str, actor: str) -> Outco
         return Step(cancelling, True, message, "execution.cancel")
 
     saved, step = apply_step(services, execution_id, actor, evaluate)
+    if saved.status in _NEVER_RAN:  # withdrawn (or found expired): its deadline is moot
+        services.wakeups.cancel(execution_id, WAKE_EXPIRY)
     if step.changed and saved.status == _S.CANCELLING:
+        services.wakeups.cancel(execution_id, WAKE_GATE)
         services.driver.wake(saved)
     return Outcome(saved, step.changed, step.message)

@@ -36,6 +36,7 @@ from orchestration.models import (
     ExecutionType,
     UnattendedGates,
 )
+from orchestration.ports import WAKE_EXPIRY, WAKE_START
 from orchestration.rbac import Permission
 from orchestration.services.access import require
 from orchestration.services.common import active_executions
@@ -58,6 +59,7 @@ logger = Logger(service="drbot")
 
 _S = ExecutionStatus
 REQUIRED_APPROVALS = {ExecutionType.DRILL: 1, ExecutionType.RECOVERY: 2}
+START_GRACE_SECONDS = 60  # an approval starts its run at once; after this long, nobody did
 
 
 def execute_recovery_plan(
@@ -120,6 +122,11 @@ def execute_recovery_plan(
         }
     )
     execution = _with_requested_event(execution, check, actor, now)
+    # the wake-up first: a crash after it leaves a stray wake-up (harmless), never a moment unwatched
+    if execution.expires_at is not None:
+        services.wakeups.at(execution.execution_id, execution.expires_at, WAKE_EXPIRY)
+    else:
+        services.wakeups.at(execution.execution_id, now + START_GRACE_SECONDS, WAKE_START)
     created = services.store.create_execution(execution, actor)
     services.store.append_audit(
         actor,
@@ -285,6 +292,8 @@ def start_driving(services: Services, execution: Execution) -> Execution:
             f"Execution {execution.execution_id} could not be started: {reason}. Try again.",
             executionId=execution.execution_id,
         ) from error
+    for moot in (WAKE_START, WAKE_EXPIRY):  # started: neither moment matters any more
+        services.wakeups.cancel(execution.execution_id, moot)
     changes = {
         name: getattr(driven, name)
         for name in type(driven).model_fields

@@ -77,7 +77,7 @@ def test_the_sam_translator_expands_it_offline(transformed: dict[str, Any]) -> N
 
     assert all(kinds[name] == "AWS::Lambda::Function" for name in FUNCTIONS)
     assert kinds["OrchestrationStateMachine"] == "AWS::StepFunctions::StateMachine"
-    assert kinds["ExecutionFunctionSweep"] == "AWS::Scheduler::Schedule"
+    assert kinds["WakeUpScheduleGroup"] == "AWS::Scheduler::ScheduleGroup"
     assert not [t for t in kinds.values() if t.startswith("AWS::Serverless::")]
 
 
@@ -284,7 +284,9 @@ def test_the_state_machine_definition_and_its_substitutions(template: dict[str, 
     assert arn["Fn::Sub"].endswith(":stateMachine:" + machine["Name"]["Fn::Sub"])
 
 
-def test_the_scheduler_role_may_fire_the_scheduled_drill_function_only(transformed: dict[str, Any]) -> None:
+def test_the_scheduler_role_may_fire_the_scheduled_drill_and_execution_functions_only(
+    transformed: dict[str, Any],
+) -> None:
     role = transformed["Resources"]["SchedulerRole"]["Properties"]
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
@@ -294,6 +296,11 @@ def test_the_scheduler_role_may_fire_the_scheduled_drill_function_only(transform
             "lambda:InvokeFunction",
             "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
             "${ProjectName}-scheduled-drill-handler-${Environment}",
+        ),
+        (  # executions' wake-ups
+            "lambda:InvokeFunction",
+            "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+            "${ProjectName}-execution-handler-${Environment}",
         ),
         ("sqs:SendMessage", "ScheduleDeadLetterQueue"),
     }
@@ -386,6 +393,9 @@ def test_each_function_has_the_variables_its_runtime_needs(transformed: dict[str
     for logical_id in ("SlackFunction", "ScheduledDrillFunction"):  # both write EventBridge schedules
         assert schedule_target <= variables[logical_id], logical_id
     assert "DRBOT_IDEMPOTENCY_TABLE" in variables["ScheduledDrillFunction"]
+    wake_ups = {"DRBOT_WAKE_UP_GROUP", "DRBOT_WAKE_UP_FUNCTION_ARN", "DRBOT_SCHEDULER_ROLE_ARN"}
+    for logical_id in ("SlackFunction", "ExecutionFunction", "ScheduledDrillFunction"):  # they create runs
+        assert wake_ups <= variables[logical_id], logical_id
 
 
 def test_the_not_on_aws_list_names_only_variables_the_code_still_reads() -> None:

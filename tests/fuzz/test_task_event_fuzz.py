@@ -29,7 +29,7 @@ values = st.recursive(
 )
 task_events = st.fixed_dictionaries(
     {"task": st.sampled_from(TASKS) | values},
-    optional={"executionId": values, "taskToken": values, "error": values},
+    optional={"executionId": values, "taskToken": values, "error": values, "reason": values},
 )
 
 

@@ -14,7 +14,8 @@ from orchestration.engine.local_runner import LocalRunner
 from orchestration.models import ExecutionStatus, ExecutionType, WaveStatus
 from orchestration.ports import RecordingNotifier
 from orchestration.services.execution_builder import build_execution
-from orchestration.services.sweep import SWEEP_SECONDS, sweep
+from orchestration.services.sweep import sweep
+from orchestration.services.wake import wake
 from tests.drills import three_tier_plan
 
 
@@ -96,7 +97,7 @@ def test_a_failing_tick_is_retried_not_dropped(tmp_path, clock):
             raise RuntimeError("database locked")
         return advance(services_, execution_id)
 
-    given = LocalRunner(advance=flaky, sweep=sweep, sweep_seconds=SWEEP_SECONDS)
+    given = LocalRunner(advance=flaky, wake=wake, sweep=sweep)
     services, runner = embedded(tmp_path, clock, given)
     plan = three_tier_plan(services, services.drs.simulator)
     execution = services.store.create_execution(

@@ -21,6 +21,7 @@ from orchestration.models import (
     UnattendedGates,
     WaveStatus,
 )
+from orchestration.services.wake import wake
 from scheduler.fire import DEFAULT_GATE_WAIT, fire_schedule
 from scheduler.fire_result import FireOutcome
 from scheduler.reporting import RecordingReporter
@@ -84,9 +85,14 @@ def test_a_drill_that_waits_is_cancelled_and_cleaned_up_when_nobody_resumes(
 
     held = until_paused(services, clock, execution.execution_id)
     assert held.gate_wave == 3 and held.gate_deadline is not None
-    assert not advance(services, execution.execution_id).paused  # the engine looks again at the deadline
+    assert advance(services, execution.execution_id).paused  # parked until a resume or its wake-up
+    assert services.wakeups.pending == {(execution.execution_id, "gate"): held.gate_deadline}
+    assert wake(services, execution.execution_id, "gate") == "rearmed"  # early: nothing else
+    assert services.store.get_execution(execution.execution_id).status == ExecutionStatus.PAUSED
 
     clock.set(held.gate_deadline)
+    assert wake(services, execution.execution_id, "gate") == "woken"
+    assert execution.execution_id in services.driver.woken
     run_until_done(services, clock, execution.execution_id)
     ended = services.store.get_execution(execution.execution_id)
     assert ended.status == ExecutionStatus.CANCELLED

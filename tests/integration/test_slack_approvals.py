@@ -1,5 +1,5 @@
 """The approval flow through the real path: a signed `/dr plan run` posts the request in its channel
-(and a copy in the approvals channel), signed clicks approve or are refused, the sweep expires it;
+(and a copy in the approvals channel), signed clicks approve or are refused, its wake-up expires it;
 Slack is the loopback stub, roles name people and a Slack user group (usergroups.users.list)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from bot.slack_thread_record import thread_of
 from bot.views.ids import ActionId, BlockId
 from orchestration.models import Execution, ExecutionStatus
 from orchestration.rbac import RoleConfig
-from orchestration.services.sweep import sweep
+from orchestration.services.wake import wake
 from tests.integration.conftest import SLACK_SIGNING_SECRET, with_roles
 from tests.slack_requests import CHANNEL_ID, SignedRequest, block_actions, slash_command
 from tests.slack_stub import RESPONSE_URL, RecordedCall, SlackStub
@@ -318,26 +318,26 @@ def test_a_double_click_and_a_slack_retry_are_harmless(
 # -- expiry ----------------------------------------------------------------------------------------------
 
 
-def test_expiry_found_by_the_sweep_updates_the_request_and_its_copy(
+def test_expiry_found_by_its_wake_up_updates_the_request_and_its_copy(
     app: Any, slack_stub: SlackStub, services: Any, clock: Any
 ) -> None:
     run_plan(app, slack_stub)
     execution = requested(services)
     slack = thread_of(services.store, execution.execution_id)
     assert slack is not None and execution.expires_at is not None
+    assert services.wakeups.pending == {(execution.execution_id, "expiry"): execution.expires_at}
 
-    assert sweep(services).expired == []  # not yet
+    assert wake(services, execution.execution_id, "expiry") == "rearmed"  # early: not yet
     clock.set(execution.expires_at)
-    result = sweep(services)
+    assert wake(services, execution.execution_id, "expiry") == "expired"
 
-    assert result.expired == [execution.execution_id]
     assert requested(services).status == ExecutionStatus.EXPIRED
     (root,) = updates_of(slack_stub, CHANNEL_ID, str(slack.thread_ts))
     (copy,) = updates_of(slack_stub, APPROVALS_CHANNEL, str(slack.approval_ts))
     for update in (root, copy):
         assert "EXPIRED" in update.args["text"]
         assert buttons_of(update.args["blocks"]) == []
-    assert sweep(services).expired == []  # once
+    assert wake(services, execution.execution_id, "expiry") == "nothing"  # once
     assert len(slack_stub.calls("chat.update")) == 2
     assert slack_stub.violations == []
 

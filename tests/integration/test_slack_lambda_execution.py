@@ -100,7 +100,12 @@ def request(store: DynamoDbStore, slack: SlackThread, expires_in: int) -> Execut
     return created
 
 
-def test_the_sweep_task_expires_a_request_and_updates_both_its_messages(
+def wake_up(execution: Execution) -> dict[str, str]:
+    """What the request's one-time EventBridge Scheduler wake-up sends the execution function."""
+    return {"task": "wake", "executionId": execution.execution_id, "reason": "expiry"}
+
+
+def test_the_wake_task_expires_a_request_and_updates_both_its_messages(
     aws_runtime: DynamoDbStore, slack_stub: SlackStub
 ) -> None:
     thread = SlackThread(
@@ -113,9 +118,9 @@ def test_the_sweep_task_expires_a_request_and_updates_both_its_messages(
     )
     execution = request(aws_runtime, thread, expires_in=-1)
 
-    result = invoke({"task": "sweep"})
+    result = invoke(wake_up(execution))
 
-    assert result == {"expired": [execution.execution_id], "started": [], "failed": []}
+    assert result == {"executionId": execution.execution_id, "did": "expired"}
     saved = aws_runtime.get_execution(execution.execution_id)
     assert saved.status == ExecutionStatus.EXPIRED
     updates = slack_stub.calls("chat.update")
@@ -131,7 +136,7 @@ def test_the_sweep_task_expires_a_request_and_updates_both_its_messages(
 
     # the state machine's next task, in another process, finds nothing left to tell
     assert invoke({"task": "advance", "executionId": execution.execution_id})["done"] is True
-    assert invoke({"task": "sweep"})["expired"] == []
+    assert invoke(wake_up(execution))["did"] == "nothing"  # a second (stray) wake-up
     assert len(slack_stub.calls("chat.update")) == 2
     final = aws_runtime.get_execution(execution.execution_id)
     assert final.notified_through == final.events[-1].seq
@@ -163,14 +168,14 @@ def test_a_root_posted_by_one_invocation_is_the_thread_of_the_next(
     assert slack_stub.violations == []
 
 
-def test_slack_rate_limiting_delays_the_messages_never_the_sweep(
+def test_slack_rate_limiting_delays_the_messages_never_the_wake_up(
     aws_runtime: DynamoDbStore, slack_stub: SlackStub
 ) -> None:
     thread = SlackThread(channel=CHANNEL, thread_ts=ROOT_TS, posted_through=1, shown_through=1)
     execution = request(aws_runtime, thread, expires_in=-1)
     slack_stub.rate_limit("chat.update", retry_after=30)
 
-    assert invoke({"task": "sweep"})["expired"] == [execution.execution_id]
+    assert invoke(wake_up(execution))["did"] == "expired"
 
     saved = aws_runtime.get_execution(execution.execution_id)
     assert saved.status == ExecutionStatus.EXPIRED
@@ -191,4 +196,4 @@ def test_a_notifier_path_that_does_not_load_is_a_clear_error(
     with pytest.raises(
         ValidationFailed, match=re.escape("DRBOT_NOTIFIER names `bot.slack_notifier:no_such_")
     ):
-        invoke({"task": "sweep"})
+        invoke({"task": "wake", "executionId": "e-1", "reason": "expiry"})
