@@ -9,6 +9,10 @@ Two kinds of event matter:
   cleanup may be done. The execution is the one still driven whose server ran that instance (the
   executions still needing a drive are few: they are listed, not indexed).
 
+A launch result while other servers of its job are still launching, and a termination while DRS
+still lists other running instances of the wave, wake nothing (IN_FLIGHT): the wave's last one
+does. A wave of a hundred servers costs one loop of the state machine, not a hundred.
+
 `wake_on_event` validates the envelope first (anything else: ValidationFailed, nothing changed),
 then records the event's id on the execution (a duplicate wakes nothing twice) and wakes it
 through the Driver port. An unknown job, a job not started by drbot, or an execution with nothing
@@ -28,7 +32,7 @@ from aws_lambda_powertools import Logger
 
 from orchestration.engine.tick import ENGINE, TAG_EXECUTION
 from orchestration.errors import DrsUnavailable, NotFound, ValidationFailed
-from orchestration.models import Execution
+from orchestration.models import Execution, LaunchStatus, WaveRun
 
 if TYPE_CHECKING:
     from orchestration.context import Services
@@ -43,6 +47,8 @@ WOKEN_BY_KEPT = 32  # event ids remembered per execution: duplicates arrive with
 _SAVE_ATTEMPTS = 5
 _WAKE_ROUNDS = 3
 _MAX_TEXT = 256
+_LAUNCHING = {LaunchStatus.PENDING, LaunchStatus.IN_PROGRESS}
+_GONE = {"TERMINATED"}  # a recovery instance's EC2 state once it has ended
 
 
 class WakeOutcome(StrEnum):
@@ -52,6 +58,7 @@ class WakeOutcome(StrEnum):
     IGNORED = "IGNORED"  # an event drbot does not act on (another state, another instance state)
     UNKNOWN = "UNKNOWN"  # no execution of drbot's behind it (unknown job, not drbot's)
     ENDED = "ENDED"  # the execution has nothing left to drive
+    IN_FLIGHT = "IN_FLIGHT"  # others of the wave are still launching (or running): the last wakes it
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,8 @@ def wake_on_event(services: Services, event: object) -> WakeResult:
     execution_id = _execution_of(services, parsed)
     if execution_id is None:
         return WakeResult(_unowned_outcome(parsed), parsed.event_id)
+    if isinstance(execution_id, _StillLaunching):
+        return WakeResult(WakeOutcome.IN_FLIGHT, parsed.event_id, execution_id.execution_id)
     return _wake(services, execution_id, parsed.event_id)
 
 
@@ -157,7 +166,14 @@ def _unowned_outcome(parsed: DrsEvent) -> WakeOutcome:
     return WakeOutcome.UNKNOWN
 
 
-def _execution_of(services: Services, parsed: DrsEvent) -> str | None:
+@dataclass(frozen=True)
+class _StillLaunching:
+    """The event's job is drbot's, and other servers of it are still launching."""
+
+    execution_id: str
+
+
+def _execution_of(services: Services, parsed: DrsEvent) -> str | _StillLaunching | None:
     if parsed.source == EC2_SOURCE:
         if parsed.state != "terminated":
             return None
@@ -178,16 +194,38 @@ def _execution_of(services: Services, parsed: DrsEvent) -> str | None:
             extra={"event_id": parsed.event_id, "job_id": parsed.job_id},
         )
         return None
+    if jobs[0].is_active and any(s.launch_status in _LAUNCHING for s in jobs[0].servers):
+        # one server's result of a wave still launching others: nothing for the engine to do yet, and
+        # a wave of 100 servers must not cost 100 loops of the state machine
+        return _StillLaunching(execution_id)
     return execution_id
 
 
-def _execution_of_instance(services: Services, parsed: DrsEvent) -> str | None:
+def _execution_of_instance(services: Services, parsed: DrsEvent) -> str | _StillLaunching | None:
     for execution in services.store.list_executions(active_only=True, limit=1000):
         for wave in execution.waves:
             if any(s.instance_id == parsed.instance_id for s in wave.servers):
+                if _others_still_running(services, wave, parsed):
+                    return _StillLaunching(execution.execution_id)
                 return execution.execution_id
     logger.info("EC2 event for an instance no driven execution ran", extra={"event_id": parsed.event_id})
     return None
+
+
+def _others_still_running(services: Services, wave: WaveRun, parsed: DrsEvent) -> bool:
+    """Whether DRS still lists another recovery instance of this wave's servers that has not ended
+    (running, or still shutting down): the cleanup then has nothing to see yet, and the wave's last
+    termination wakes it (a wave of 100 instances must not cost 100 loops). When DRS cannot say,
+    wake."""
+    others = {s.instance_id for s in wave.servers if s.instance_id and s.instance_id != parsed.instance_id}
+    if not others:
+        return False
+    try:
+        gateway = services.drs.gateway(wave.region or parsed.region, wave.account_id)
+        instances = gateway.recovery_instances([s.source_server_id for s in wave.servers])
+    except Exception:  # unreachable, throttled: the wake costs a loop, never a missed cleanup
+        return False
+    return any(i.ec2_instance_id in others and (i.state or "").upper() not in _GONE for i in instances)
 
 
 def _wake(services: Services, execution_id: str, event_id: str) -> WakeResult:

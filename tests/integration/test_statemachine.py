@@ -544,13 +544,19 @@ def test_with_every_event_lost_the_wait_times_out_and_the_machine_still_advances
 
 def _launched_wave_event(machine: Machine, execution_id: str) -> dict[str, Any]:
     """Advance the execution once by hand (its first waves launch, tagged) and return the first
-    launch-result event the simulator delivers for it."""
+    launch-result event after which its job has no server still launching (the one that wakes;
+    the results before it find others of the wave launching: IN_FLIGHT)."""
     real_advance(machine.services, execution_id)
-    since = machine.clock.now()
-    machine.clock.set(machine.simulator.next_event_at(since))
-    events = machine.simulator.events_due(since, machine.clock.now())
-    assert events and events[0]["detail-type"] == LAUNCH_RESULT
-    return events[0]
+    client = machine.simulator.client(AWS_REGION)
+    while True:
+        since = machine.clock.now()
+        machine.clock.set(machine.simulator.next_event_at(since))
+        for event in machine.simulator.events_due(since, machine.clock.now()):
+            assert event["detail-type"] == LAUNCH_RESULT
+            (job,) = client.describe_jobs(filters={"jobIDs": [event["detail"]["job-id"]]})["items"]
+            statuses = {s.get("launchStatus") for s in job["participatingServers"]}
+            if not statuses & {"PENDING", "IN_PROGRESS"}:
+                return event
 
 
 def test_an_event_while_no_wait_is_recorded_makes_the_next_wait_return_at_once(machine: Machine) -> None:

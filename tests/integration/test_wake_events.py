@@ -31,11 +31,16 @@ def test_a_launch_result_wakes_its_execution_once(sqlite_services: Any, clock: A
     services = sqlite_services
     driver: ManualDriver = services.driver
     execution_id = _drill(services)
-    advance(services, execution_id)  # wave 1 launches, its job tagged with the execution
-    (event, *_) = _next_events(services, clock)
-    assert event["detail-type"] == LAUNCH_RESULT
-
-    result = wake_on_event(services, event)
+    advance(services, execution_id)  # wave 1 launches (two servers), its job tagged with the execution
+    results = []
+    while True:  # every launch result of wave 1: all but the last find the other server launching
+        events = [e for e in _next_events(services, clock) if e["detail-type"] == LAUNCH_RESULT]
+        results += [(e, wake_on_event(services, e)) for e in events]
+        if any(r.outcome != WakeOutcome.IN_FLIGHT for _, r in results):
+            break
+    *launching, (event, result) = results
+    assert launching and all(r.outcome == WakeOutcome.IN_FLIGHT for _, r in launching)
+    assert all(r.execution_id == execution_id for _, r in launching)
     assert (result.outcome, result.execution_id) == (WakeOutcome.WOKEN, execution_id)
     assert driver.woken == [execution_id]
     woken = services.store.get_execution(execution_id)
@@ -61,18 +66,22 @@ def test_a_terminated_recovery_instance_wakes_the_drills_cleanup(sqlite_services
     else:
         raise AssertionError("the drill never reached its cleanup")
     driver.woken.clear()
-    terminated = []
-    for _ in range(50):
-        terminated = [e for e in _next_events(services, clock) if e["detail-type"] == INSTANCE_STATE_CHANGE]
-        if terminated:
-            break
-    assert terminated, "the simulator reported no terminated instance"
-    instance = terminated[0]["detail"]["instance-id"]
     ran = {s.instance_id for w in services.store.get_execution(execution_id).waves for s in w.servers}
-    assert instance in ran
-
-    assert wake_on_event(services, terminated[0]).outcome == WakeOutcome.WOKEN
-    assert driver.woken == [execution_id]
+    outcomes: list[WakeOutcome] = []
+    terminated: list[dict[str, Any]] = []
+    for _ in range(100):  # every termination: a wave's last one wakes, those before find others running
+        found = [e for e in _next_events(services, clock) if e["detail-type"] == INSTANCE_STATE_CHANGE]
+        terminated += found
+        outcomes += [wake_on_event(services, e).outcome for e in found]
+        if len(terminated) == len(ran):
+            break
+    assert {e["detail"]["instance-id"] for e in terminated} == ran
+    waves = len(services.store.get_execution(execution_id).waves)
+    assert outcomes.count(WakeOutcome.WOKEN) == waves  # one wake per wave, not one per instance
+    assert outcomes.count(WakeOutcome.IN_FLIGHT) == len(ran) - waves
+    assert driver.woken == [execution_id] * waves
+    instance = terminated[0]["detail"]["instance-id"]
+    driver.woken = [execution_id]
 
     running = {
         **terminated[0],
