@@ -12,9 +12,11 @@ goal; bench/README.md says what each figure means):
   previous wave's last launch result the next wave's StartRecovery came (the safety poll's cost).
 - **Invocations per idle day**: the rate()/cron() schedules template.yaml declares, per target
   function, counted over a UTC day by drbot's own schedule-expression parser.
-- **Event wake-up figures** (DRS launch -> Slack thread reply p95, previous wave's last launch
-  result -> next StartRecovery, on the embedded default with the simulator's events): not measured
-  yet; `event_wake_figures` says why and prints "not measured".
+- The same drill with the simulator's events delivered to the execution function (as the
+  EventBridge rules do): its transitions per drill-hour and how soon the engine acted.
+- **Event wake-up figures** on the embedded default with the simulator's events
+  (`event_wake_figures`): DRS launch result -> the wave's thread reply (p95), previous wave's last
+  launch result -> next StartRecovery.
 """
 
 from __future__ import annotations
@@ -32,11 +34,15 @@ from typing import Any
 from cfnlint.decode import decode_str
 
 from bench.statemachine_moto import Machine, fake_aws_environ, running_machine
+from orchestration.bootstrap import build_services, event_source, local_runner
 from orchestration.clock import FakeClock
-from orchestration.drs.sim.events import EventFaults
+from orchestration.config import Settings
+from orchestration.drs.clients import SimulatedDrsClients
+from orchestration.drs.sim.events import LAUNCH_RESULT, EventFaults
 from orchestration.drs.sim.format import parse_iso_datetime
 from orchestration.drs.simulator import DrsSimulator
-from orchestration.models import ExecutionStatus, ExecutionType
+from orchestration.models import EventType, ExecutionStatus, ExecutionType
+from orchestration.ports import RecordingNotifier
 from orchestration.requests import CreateProtectionGroup, CreateRecoveryPlan
 from orchestration.schedule_expressions import parse
 from orchestration.services.execution_builder import build_execution
@@ -82,7 +88,10 @@ class DrillRun:
 
 def sequential_drill(machine: Machine, waves: Sequence[str] = TIERS) -> str:
     """A drill of the demo estate, one wave per tier, each after the one before; its execution id."""
-    services = machine.services
+    return _sequential_drill(machine.services, waves)
+
+
+def _sequential_drill(services: Any, waves: Sequence[str] = TIERS) -> str:
     previous: list[int] = []
     plan_waves: list[dict[str, Any]] = []
     for number, tier in enumerate(waves, start=1):
@@ -243,17 +252,84 @@ def idle_invocations_per_day(template_path: Path = TEMPLATE) -> dict[str, int]:
 # -- what events will change ----------------------------------------------------------------------------
 
 
-EVENT_FIGURES_NOT_MEASURED = (
-    "not measured: needs the simulator's DRS launch-result events and the local runner waking on "
-    "them (issue 'progress at the speed of DRS events', items 1-2)"
-)
+EVENT_DRILLS = 8  # drills of the embedded default measured with events (3 waves each)
+EVENT_LAUNCH_SECONDS = 20.0  # the embedded default's simulator (DRBOT_SIM_LAUNCH_SECONDS)
+PUMP_SECONDS = 1.0  # the local runner's pump (orchestration/engine/local_runner.py)
 
 
-def event_wake_figures() -> dict[str, float] | None:
-    """DRS launch -> Slack thread reply p95 and previous wave's last launch result -> next
-    StartRecovery, on the embedded default with the simulator's events. None until the simulator
-    emits events and the local runner wakes on them (bench/README.md); to be measured here then."""
-    return None
+@dataclass
+class EventFigures:
+    """On the embedded default with the simulator's events (seconds on its clock)."""
+
+    reply_after: list[float] = field(default_factory=list)  # last launch result -> wave's reply
+    next_start_after: list[float] = field(default_factory=list)  # last launch result -> next start
+
+
+def _p95(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def event_wake_figures(
+    drills: int = EVENT_DRILLS, launch_seconds: float = EVENT_LAUNCH_SECONDS
+) -> EventFigures:
+    """Drills on the embedded default as `make run` composes it (a local runner that reads the
+    simulator's events on each 1 s pump), on a fake clock that jumps to the next pump at which
+    something is due. For each wave: from the DRS launch result of its last server (the event's
+    time, as the simulator reported it) to the wave's reply handed to the notifier (its
+    WAVE_COMPLETED event: the Slack notifier posts it in the thread; the post itself is timed by
+    `python -m bench.slack_ack`), and to the next wave's StartRecovery (the job's creation time in
+    the simulator's own job list)."""
+    figures = EventFigures()
+    for drill in range(drills):
+        with tempfile.TemporaryDirectory(prefix="drbot-events-") as tmp:
+            clock = FakeClock()
+            clock.advance(drill * 86_400)  # another day: other jobs, other event times
+            db = Path(tmp) / "drbot.db"
+            simulator = DrsSimulator(db_path=db, clock=clock, launch_seconds=launch_seconds)
+            runner = local_runner()
+            notifier = RecordingNotifier()
+            services = build_services(
+                Settings.from_env({}, db_path=db),
+                clock=clock,
+                drs=SimulatedDrsClients(simulator),
+                driver=runner,
+                notifier=notifier,
+            )
+            runner.bind(services, events=event_source(services))
+            execution_id = _sequential_drill(services)
+            runner.run(pump=False)
+            for _ in range(5000):
+                if not services.store.get_execution(execution_id).needs_driving:
+                    break
+                now = clock.now()
+                upcoming = list(runner.scheduled().values()) + list(runner.wake_ups().values())
+                event_at = simulator.next_event_at(now)
+                if event_at is not None:
+                    upcoming.append(event_at)
+                clock.set(max(now + PUMP_SECONDS, min(upcoming, default=now + PUMP_SECONDS)))
+                runner.run_pending()
+            execution = services.store.get_execution(execution_id)
+            results: dict[str, float] = {}
+            for event in simulator.events_due(0, clock.now() + 3600):
+                if event["detail-type"] == LAUNCH_RESULT:
+                    job = event["detail"]["job-id"]
+                    results[job] = max(results.get(job, 0.0), _seconds(event["time"]))
+            created = {j["jobID"]: _seconds(j["creationDateTime"]) for j in _launch_jobs(simulator)}
+            replies = {
+                e.wave_number: e.at
+                for e in notifier.events(execution_id)
+                if e.type == EventType.WAVE_COMPLETED
+            }
+            for wave in execution.waves:
+                if wave.job_id in results and wave.wave_number in replies:
+                    figures.reply_after.append(replies[wave.wave_number] - results[wave.job_id])
+                for before in wave.depends_on_waves:
+                    job = execution.wave(before).job_id
+                    if job in results and wave.job_id in created:
+                        figures.next_start_after.append(created[wave.job_id] - results[job])
+            services.close()
+    return figures
 
 
 # -- the report -------------------------------------------------------------------------------------------
@@ -265,10 +341,12 @@ def _spread(values: Sequence[float]) -> str:
     return f"median {statistics.median(values):.0f} s, max {max(values):.0f} s"
 
 
-def report(run: DrillRun, idle: dict[str, int]) -> str:
+def report(
+    run: DrillRun, idle: dict[str, int], evented: DrillRun | None = None, events: EventFigures | None = None
+) -> str:
     waves, next_start = run.wave_seconds, run.next_start_after
     lines = [
-        f"Drill without events, state machine under moto: {len(run.launch_jobs)} sequential waves, "
+        f"Drill with every event lost, state machine under moto: {len(run.launch_jobs)} sequential waves, "
         f"simulator launch_seconds {run.launch_seconds:.0f}",
         f"  status: drbot {run.status}, Step Functions {run.machine_status}",
         f"  DRS launch jobs per wave: {dict(sorted(run.launch_jobs.items()))}",
@@ -278,17 +356,31 @@ def report(run: DrillRun, idle: dict[str, int]) -> str:
         f"{run.per_drill_hour:.0f} per drill-hour (goal <= {TRANSITION_GOAL})",
         f"  DRS launch end -> engine saw it (safety poll only): {_spread(run.seen_after)}",
         f"  previous wave's launch end -> next StartRecovery (safety poll only): {_spread(next_start)}",
-        "",
-        "Invocations per idle day from template.yaml's rate()/cron() schedules:",
     ]
+    if evented is not None:
+        lines += [
+            "",
+            "The same drill with the simulator's events sent to the execution function:",
+            f"  status: drbot {evented.status}, Step Functions {evented.machine_status}",
+            f"  DRS launch jobs per wave: {dict(sorted(evented.launch_jobs.items()))}",
+            f"  state transitions: {evented.transitions} ({evented.advances} Advance), "
+            f"{evented.per_drill_hour:.0f} per drill-hour (goal <= {TRANSITION_GOAL})",
+            f"  DRS launch end -> engine saw it: {_spread(evented.seen_after)}",
+            f"  previous wave's launch end -> next StartRecovery: {_spread(evented.next_start_after)}",
+        ]
+    lines += ["", "Invocations per idle day from template.yaml's rate()/cron() schedules:"]
     lines += [f"  {function}: {count:,}" for function, count in sorted(idle.items())] or ["  none"]
     lines.append(f"  total: {sum(idle.values()):,}")
-    lines += ["", "With events (embedded default, simulator events):"]
-    figures = event_wake_figures()
-    if figures is None:
-        lines.append(f"  {EVENT_FIGURES_NOT_MEASURED}")
-    else:
-        lines += [f"  {name}: {value:.2f} s" for name, value in figures.items()]
+    if events is not None and events.reply_after:
+        lines += [
+            "",
+            f"Embedded default with the simulator's events ({len(events.reply_after)} waves, "
+            f"launch_seconds {EVENT_LAUNCH_SECONDS:.0f}, 1 s pump):",
+            f"  DRS launch result -> the wave's thread reply handed to the notifier: p95 "
+            f"{_p95(events.reply_after):.1f} s, max {max(events.reply_after):.1f} s (goal p95 < 5 s)",
+            f"  previous wave's last launch result -> next StartRecovery: p95 "
+            f"{_p95(events.next_start_after):.1f} s, max {max(events.next_start_after):.1f} s (goal <= 2 s)",
+        ]
     return "\n".join(lines)
 
 
@@ -300,11 +392,14 @@ def main(argv: Sequence[str] | None = None) -> tuple[DrillRun, dict[str, int]]:
         default=DEFAULT_LAUNCH_SECONDS,
         help=f"the simulator's launch_seconds (default {DEFAULT_LAUNCH_SECONDS:.0f})",
     )
+    parser.add_argument("--event-drills", type=int, default=EVENT_DRILLS, help="embedded drills with events")
     args = parser.parse_args(argv)
     run = drill_under_moto(args.launch_seconds)
+    evented = drill_under_moto(args.launch_seconds, events=True)
     idle = idle_invocations_per_day()
+    events = event_wake_figures(args.event_drills)
     print(f"drbot wake-up benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n", flush=True)
-    print(report(run, idle), flush=True)
+    print(report(run, idle, evented, events), flush=True)
     return run, idle
 
 

@@ -76,7 +76,7 @@ def test_the_wake_benchmark_measures_a_drill_under_moto_and_the_idle_schedules(
     from bench import wake
 
     monkeypatch.setattr(wake, "RUN_DEADLINE_SECONDS", 60.0)
-    run, idle = wake.main(["--launch-seconds", "120"])
+    run, idle = wake.main(["--launch-seconds", "120", "--event-drills", "1"])
     assert (run.status, run.machine_status) == ("COMPLETED", "SUCCEEDED")
     assert run.launch_jobs == {1: 1, 2: 1, 3: 1}  # one DRS job per wave, counted in the simulator
     assert len(run.wave_seconds) == 3 and all(s > 0 for s in run.wave_seconds)
@@ -87,7 +87,8 @@ def test_the_wake_benchmark_measures_a_drill_under_moto_and_the_idle_schedules(
     assert idle == wake.idle_invocations_per_day()
     printed = capsys.readouterr().out
     assert "per drill-hour" in printed and "Invocations per idle day" in printed
-    assert wake.EVENT_FIGURES_NOT_MEASURED in printed  # said, not faked, until events land
+    assert "Embedded default with the simulator's events (3 waves" in printed
+    assert "The same drill with the simulator's events" in printed
 
 
 def test_the_wake_benchmark_counts_a_templates_schedules_per_target_function(tmp_path: Path) -> None:
