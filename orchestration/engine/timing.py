@@ -101,8 +101,14 @@ def _until_next_launch_look(execution: Execution, now: int) -> int | None:
 
 def wait_seconds(execution: Execution, now: int, launched: bool) -> int:
     """Whole seconds until the next `advance` (0: nothing left to drive); `launched`: this tick
-    started a launch. At most MAX_WAIT; otherwise at least 1."""
-    return min(MAX_WAIT, _wait_seconds(execution, now, launched))
+    started a launch. At most MAX_WAIT, but for a `--cleanup-after` delay, which is waited out in
+    one wait (the moment is known and nothing else can move it: no look in between, on AWS no
+    Lambda invocation for up to the week the delay may last); otherwise at least 1."""
+    seconds = _wait_seconds(execution, now, launched)
+    cleanup = execution.cleanup
+    if cleanup is not None and cleanup.status == CleanupStatus.SCHEDULED and seconds == cleanup.due_at - now:
+        return seconds
+    return min(MAX_WAIT, seconds)
 
 
 def _wait_seconds(execution: Execution, now: int, launched: bool) -> int:
@@ -130,7 +136,7 @@ def _wait_seconds(execution: Execution, now: int, launched: bool) -> int:
     if launched:
         return AFTER_LAUNCH
     if cleanup is not None and cleanup.status == CleanupStatus.SCHEDULED:
-        return max(1, min(IDLE * 5, cleanup.due_at - now))
+        return max(1, cleanup.due_at - now)  # the delay's end: wait_seconds lets it past MAX_WAIT
     if execution.is_terminal:
         return DELIVERY_RETRY  # only events are left to deliver
     if execution.status == ExecutionStatus.PAUSED:
