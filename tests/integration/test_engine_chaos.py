@@ -40,7 +40,8 @@ pytestmark = pytest.mark.slow
 
 MAX_TICKS = 3000
 FAULT_RATE = 0.3
-DRILLS = {"sqlite": 6, "dynamodb": 2}  # moto is slower; the seeds differ per drill
+DRILLS = {"sqlite": 3, "dynamodb": 2}  # per test in `make test`; moto is slower; seeds differ per drill
+DRILLS_ALL_STORES = {"sqlite": 6, "dynamodb": 2}  # under --all-stores (make test-large)
 # chaos on DynamoDB (moto) runs in `make test-large`: the store's own faults are the contract
 # suites' and the execution parts' (both stores in `make test`); here the faults are DRS's
 STORES = ["sqlite", pytest.param("dynamodb", marks=pytest.mark.all_stores_only)]
@@ -55,7 +56,7 @@ class Chaos:
 
 
 @pytest.fixture(params=STORES)
-def chaos(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Chaos]:
+def chaos(request: pytest.FixtureRequest, tmp_path: Path, all_stores: bool) -> Iterator[Chaos]:
     clock = FakeClock()
     simulator = DrsSimulator(db_path=None, clock=clock, launch_seconds=20.0)
     store = engine_store(request.param, tmp_path / "chaos.db", clock, request)
@@ -67,7 +68,7 @@ def chaos(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Chaos]:
         notifier=RecordingNotifier(),
         driver=ManualDriver(),
     )
-    yield Chaos(services, simulator, clock, DRILLS[request.param])
+    yield Chaos(services, simulator, clock, (DRILLS_ALL_STORES if all_stores else DRILLS)[request.param])
     services.close()
 
 
