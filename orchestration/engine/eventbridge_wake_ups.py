@@ -27,7 +27,8 @@ from orchestration.config import (
     ENV_WAKE_UP_GROUP,
     Settings,
 )
-from orchestration.errors import InternalError, ValidationFailed
+from orchestration.errors import ValidationFailed
+from orchestration.scheduler_errors import error_code, scheduler_refused
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -129,22 +130,24 @@ class EventBridgeWakeUps:
         try:
             self._client.create_schedule(**params)  # type: ignore[arg-type]
         except ClientError as error:
-            if _code(error) != "ConflictException":
-                raise _failed("CreateSchedule", error) from error
+            if error_code(error) != "ConflictException":
+                raise scheduler_refused("CreateSchedule", error) from error
             try:  # it exists: move it
                 self._client.update_schedule(**params)  # type: ignore[arg-type]
             except ClientError as update_error:
-                raise _failed("UpdateSchedule", update_error) from update_error
+                raise scheduler_refused("UpdateSchedule", update_error) from update_error
         except BotoCoreError as error:
-            raise _failed("CreateSchedule", error) from error
+            raise scheduler_refused("CreateSchedule", error) from error
 
     def cancel(self, execution_id: str, reason: str) -> None:
         name = wake_up_name(execution_id, reason)
         try:
             self._client.delete_schedule(Name=name, GroupName=self.target.group)
         except ClientError as error:
-            if _code(error) != "ResourceNotFoundException":
-                logger.warning("could not delete a wake-up", extra={"schedule": name, "code": _code(error)})
+            if error_code(error) != "ResourceNotFoundException":
+                logger.warning(
+                    "could not delete a wake-up", extra={"schedule": name, "code": error_code(error)}
+                )
         except BotoCoreError:
             logger.warning("could not delete a wake-up", extra={"schedule": name})
 
@@ -155,14 +158,3 @@ class EventBridgeWakeUps:
         for page in pages:
             found.extend(item["Name"] for item in page["Schedules"])
         return sorted(found)
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _failed(operation: str, error: ClientError | BotoCoreError) -> InternalError:
-    code = _code(error) if isinstance(error, ClientError) else type(error).__name__
-    return InternalError(
-        f"EventBridge Scheduler refused {operation} ({code}).", operation=operation, awsError=code
-    )

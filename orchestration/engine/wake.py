@@ -126,24 +126,11 @@ def parse_event(event: object) -> DrsEvent:
     detail = event.get("detail")
     if not isinstance(detail, dict):
         raise ValidationFailed("Not an EventBridge event: detail must be an object", field="detail")
-    if source == DRS_SOURCE:
-        return DrsEvent(
-            event_id,
-            source,
-            detail_type,
-            account,
-            region,
-            job_id=_text(detail, "job-id", "detail."),
-            state=_text(detail, "state", "detail."),
-        )
+    # a launch result names its job, an instance state change its instance
+    what = {"job_id": "job-id"} if source == DRS_SOURCE else {"instance_id": "instance-id"}
+    found = {name: _text(detail, key, "detail.") for name, key in what.items()}
     return DrsEvent(
-        event_id,
-        source,
-        detail_type,
-        account,
-        region,
-        instance_id=_text(detail, "instance-id", "detail."),
-        state=_text(detail, "state", "detail."),
+        event_id, source, detail_type, account, region, state=_text(detail, "state", "detail."), **found
     )
 
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from orchestration.config import (
     ENV_SCHEDULE_DLQ_ARN,
@@ -30,10 +30,11 @@ from orchestration.config import (
     ENV_SCHEDULER_ROLE_ARN,
     Settings,
 )
-from orchestration.errors import InternalError, ValidationFailed
+from orchestration.errors import ValidationFailed
 from orchestration.models import Schedule
 from orchestration.recurring import TAG_SYNC_TASK
 from orchestration.schedule_expressions import RateExpression, parse, validate_timezone
+from orchestration.scheduler_errors import error_code, scheduler_refused
 from scheduler.backends.port import BackendEntry, BuiltOnFirstUse, ScheduleBackend
 
 if TYPE_CHECKING:
@@ -146,13 +147,13 @@ class EventBridgeSchedulerBackend(ScheduleBackend):
         try:
             self._client.get_schedule_group(Name=self.target.group)
         except ClientError as error:
-            if _code(error) != "ResourceNotFoundException":
-                raise _failed("GetScheduleGroup", error) from error
+            if error_code(error) != "ResourceNotFoundException":
+                raise scheduler_refused("GetScheduleGroup", error) from error
             try:
                 self._client.create_schedule_group(Name=self.target.group)
             except ClientError as create_error:
-                if _code(create_error) != "ConflictException":  # created meanwhile
-                    raise _failed("CreateScheduleGroup", create_error) from create_error
+                if error_code(create_error) != "ConflictException":  # created meanwhile
+                    raise scheduler_refused("CreateScheduleGroup", create_error) from create_error
 
     def request(self, entry: BackendEntry, schedule: Schedule) -> dict[str, Any]:
         """The CreateSchedule/UpdateSchedule parameters of an entry, checked."""
@@ -228,12 +229,12 @@ class EventBridgeSchedulerBackend(ScheduleBackend):
         try:
             self._client.update_schedule(**params)
         except ClientError as error:
-            if _code(error) != "ResourceNotFoundException":
-                raise _failed("UpdateSchedule", error) from error
+            if error_code(error) != "ResourceNotFoundException":
+                raise scheduler_refused("UpdateSchedule", error) from error
             try:
                 self._client.create_schedule(**params)
             except ClientError as create_error:
-                raise _failed("CreateSchedule", create_error) from create_error
+                raise scheduler_refused("CreateSchedule", create_error) from create_error
 
     def _delete(self, schedule_id: str) -> None:
         self._remove(schedule_name(schedule_id))
@@ -242,8 +243,8 @@ class EventBridgeSchedulerBackend(ScheduleBackend):
         try:
             self._client.delete_schedule(Name=name, GroupName=self.target.group)
         except ClientError as error:
-            if _code(error) != "ResourceNotFoundException":
-                raise _failed("DeleteSchedule", error) from error
+            if error_code(error) != "ResourceNotFoundException":
+                raise scheduler_refused("DeleteSchedule", error) from error
 
     def _get(self, schedule_id: str) -> BackendEntry | None:
         return self._read(schedule_name(schedule_id), schedule_id)
@@ -252,26 +253,15 @@ class EventBridgeSchedulerBackend(ScheduleBackend):
         try:
             found = self._client.get_schedule(Name=name, GroupName=self.target.group)
         except ClientError as error:
-            if _code(error) == "ResourceNotFoundException":
+            if error_code(error) == "ResourceNotFoundException":
                 return None
-            raise _failed("GetSchedule", error) from error
+            raise scheduler_refused("GetSchedule", error) from error
         return BackendEntry(
             schedule_id=schedule_id,
             expression=found["ScheduleExpression"],
             timezone=found.get("ScheduleExpressionTimezone", "UTC"),
             enabled=found.get("State") == "ENABLED",
         )
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _failed(operation: str, error: ClientError | BotoCoreError) -> InternalError:
-    code = _code(error) if isinstance(error, ClientError) else type(error).__name__
-    return InternalError(
-        f"EventBridge Scheduler refused {operation} ({code}).", operation=operation, awsError=code
-    )
 
 
 def first_rate_fire(entry: BackendEntry, schedule: Schedule) -> datetime | None:
