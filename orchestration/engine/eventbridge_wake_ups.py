@@ -12,7 +12,6 @@ the execution, so a wake-up left behind does nothing (docs/engine.md, "Wake-ups"
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -28,7 +27,13 @@ from orchestration.config import (
     Settings,
 )
 from orchestration.errors import ValidationFailed
-from orchestration.scheduler_errors import error_code, scheduler_refused
+from orchestration.eventbridge_scheduler import (
+    FUNCTION_ARN,
+    ROLE_ARN,
+    SCHEDULE_NAME,
+    error_code,
+    scheduler_refused,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -41,17 +46,11 @@ SOONEST_SECONDS = 5  # a moment already past is woken this long from now
 MAX_EVENT_AGE_SECONDS = 3600
 MAX_RETRY_ATTEMPTS = 5
 
-_NAME = re.compile(r"^[0-9a-zA-Z\-_.]{1,64}$")
-_FUNCTION_ARN = re.compile(
-    r"^arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:\d{12}:function:[A-Za-z0-9\-_]{1,64}(:[A-Za-z0-9\-_$]{1,128})?$"
-)
-_ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/\-]{1,512}$")
-
 
 def wake_up_name(execution_id: str, reason: str) -> str:
     """`drbot-wake-<reason>-<execution id>` (55 characters with a UUID and `expiry`)."""
     name = f"{NAME_PREFIX}{reason}-{execution_id}"
-    if not _NAME.match(name):
+    if not SCHEDULE_NAME.match(name):
         raise ValidationFailed(
             f"Execution id '{execution_id}' cannot name a wake-up schedule (letters, digits, - _ . and "
             "at most 64 characters with the prefix).",
@@ -75,11 +74,11 @@ class WakeUpTarget:
 
     def __post_init__(self) -> None:
         problems = []
-        if not _NAME.match(self.group):
+        if not SCHEDULE_NAME.match(self.group):
             problems.append(f"{ENV_WAKE_UP_GROUP} '{self.group}' is not a schedule group name")
-        if not _FUNCTION_ARN.match(self.function_arn):
+        if not FUNCTION_ARN.match(self.function_arn):
             problems.append(f"{ENV_WAKE_UP_FUNCTION_ARN} '{self.function_arn}' is not a Lambda function ARN")
-        if not _ROLE_ARN.match(self.role_arn):
+        if not ROLE_ARN.match(self.role_arn):
             problems.append(f"{ENV_SCHEDULER_ROLE_ARN} '{self.role_arn}' is not an IAM role ARN")
         if problems:
             raise ValidationFailed("Wake-ups are misconfigured: " + "; ".join(problems) + ".")

@@ -31,10 +31,16 @@ from orchestration.config import (
     Settings,
 )
 from orchestration.errors import ValidationFailed
+from orchestration.eventbridge_scheduler import (
+    FUNCTION_ARN,
+    ROLE_ARN,
+    SCHEDULE_NAME,
+    error_code,
+    scheduler_refused,
+)
 from orchestration.models import Schedule
 from orchestration.recurring import TAG_SYNC_TASK
 from orchestration.schedule_expressions import RateExpression, parse, validate_timezone
-from orchestration.scheduler_errors import error_code, scheduler_refused
 from scheduler.backends.port import BackendEntry, BuiltOnFirstUse, ScheduleBackend
 
 if TYPE_CHECKING:
@@ -47,11 +53,6 @@ MAX_EVENT_AGE_SECONDS = 3600  # a fire not delivered within an hour goes to the 
 MAX_RETRY_ATTEMPTS = 5
 
 # the API reference's constraints (CreateSchedule, Target, RetryPolicy)
-_NAME = re.compile(r"^[0-9a-zA-Z\-_.]{1,64}$")
-_FUNCTION_ARN = re.compile(
-    r"^arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:\d{12}:function:[A-Za-z0-9\-_]{1,64}(:[A-Za-z0-9\-_$]{1,128})?$"
-)
-_ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/\-]{1,512}$")
 _QUEUE_ARN = re.compile(r"^arn:aws[a-z\-]*:sqs:[a-z0-9\-]+:\d{12}:[A-Za-z0-9_\-]{1,80}(\.fifo)?$")
 MAX_EXPRESSION = 256
 MAX_TIMEZONE = 50
@@ -64,7 +65,7 @@ RETRY_ATTEMPTS_RANGE = (0, 185)
 def schedule_name(schedule_id: str) -> str:
     """The EventBridge schedule's name: `drbot-<schedule id>` (a UUID makes 42 characters)."""
     name = f"{NAME_PREFIX}{schedule_id}"
-    if not _NAME.match(name):
+    if not SCHEDULE_NAME.match(name):
         raise ValidationFailed(
             f"Schedule id '{schedule_id}' cannot name an EventBridge schedule (letters, digits, - _ . and "
             "at most 64 characters with the prefix).",
@@ -86,15 +87,15 @@ class EventBridgeTarget:
 
     def __post_init__(self) -> None:
         problems = []
-        if not _NAME.match(self.group):
+        if not SCHEDULE_NAME.match(self.group):
             problems.append(
                 f"{ENV_SCHEDULE_GROUP} '{self.group}' is not a schedule group name (A-Z a-z 0-9 - _ .)"
             )
-        if not _FUNCTION_ARN.match(self.function_arn):
+        if not FUNCTION_ARN.match(self.function_arn):
             problems.append(
                 f"{ENV_SCHEDULED_DRILL_FUNCTION_ARN} '{self.function_arn}' is not a Lambda function ARN"
             )
-        if not _ROLE_ARN.match(self.role_arn):
+        if not ROLE_ARN.match(self.role_arn):
             problems.append(f"{ENV_SCHEDULER_ROLE_ARN} '{self.role_arn}' is not an IAM role ARN")
         if not _QUEUE_ARN.match(self.dead_letter_arn):
             problems.append(f"{ENV_SCHEDULE_DLQ_ARN} '{self.dead_letter_arn}' is not an SQS queue ARN")

@@ -1,12 +1,21 @@
-"""What EventBridge Scheduler's errors mean to drbot: one wording for the drill schedules' backend
+"""EventBridge Scheduler's rules as drbot meets them, once for the drill schedules' backend
 (scheduler/backends/eventbridge.py) and the executions' one-time wake-ups
-(orchestration/engine/eventbridge_wake_ups.py)."""
+(orchestration/engine/eventbridge_wake_ups.py): what a schedule name, a target function's ARN and
+the scheduler role's ARN may look like, and one wording for its errors."""
 
 from __future__ import annotations
+
+import re
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestration.errors import InternalError
+
+SCHEDULE_NAME = re.compile(r"^[0-9a-zA-Z\-_.]{1,64}$")  # a schedule's or a group's name
+FUNCTION_ARN = re.compile(
+    r"^arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:\d{12}:function:[A-Za-z0-9\-_]{1,64}(:[A-Za-z0-9\-_$]{1,128})?$"
+)
+ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/\-]{1,512}$")
 
 
 def error_code(error: ClientError) -> str:
