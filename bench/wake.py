@@ -34,13 +34,13 @@ from typing import Any
 from cfnlint.decode import decode_str
 
 from bench.statemachine_moto import Machine, fake_aws_environ, running_machine
-from orchestration.bootstrap import build_services, event_source, local_runner
+from orchestration.bootstrap import build_running_services
 from orchestration.clock import FakeClock
 from orchestration.config import Settings
-from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.sim.events import LAUNCH_RESULT, EventFaults
 from orchestration.drs.sim.format import parse_iso_datetime
 from orchestration.drs.simulator import DrsSimulator
+from orchestration.engine.local_runner import LocalRunner
 from orchestration.models import EventType, ExecutionStatus, ExecutionType
 from orchestration.ports import RecordingNotifier
 from orchestration.requests import CreateProtectionGroup, CreateRecoveryPlan
@@ -286,17 +286,12 @@ def event_wake_figures(
             clock = FakeClock()
             clock.advance(drill * 86_400)  # another day: other jobs, other event times
             db = Path(tmp) / "drbot.db"
-            simulator = DrsSimulator(db_path=db, clock=clock, launch_seconds=launch_seconds)
-            runner = local_runner()
             notifier = RecordingNotifier()
-            services = build_services(
-                Settings.from_env({}, db_path=db),
-                clock=clock,
-                drs=SimulatedDrsClients(simulator),
-                driver=runner,
-                notifier=notifier,
-            )
-            runner.bind(services, events=event_source(services))
+            settings = Settings.from_env({}, db_path=db, sim_launch_seconds=launch_seconds)
+            services = build_running_services(settings, notifier=notifier, clock=clock, start=False)
+            runner = services.driver
+            assert isinstance(runner, LocalRunner)
+            simulator = services.drs.simulator
             execution_id = _sequential_drill(services)
             runner.run(pump=False)
             for _ in range(5000):

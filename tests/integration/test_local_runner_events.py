@@ -10,12 +10,10 @@ from typing import Any
 
 import pytest
 
-from orchestration.bootstrap import build_services, event_source, local_runner
+from orchestration.bootstrap import build_running_services, event_source
 from orchestration.clock import FakeClock
 from orchestration.config import Settings
-from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.sim.events import LAUNCH_RESULT, EventFaults
-from orchestration.drs.simulator import DrsSimulator
 from orchestration.engine.local_runner import LocalRunner
 from orchestration.engine.timing import MAX_STEP
 from orchestration.models import ExecutionStatus, WaveStatus
@@ -26,19 +24,16 @@ PUMP = 1.0
 
 
 def embedded(tmp_path: Path, clock: FakeClock) -> tuple[Any, LocalRunner]:
-    """As `build_running_services` composes it: the runner reads the simulator's events."""
-    db = tmp_path / "drbot.db"
-    runner = local_runner()
-    services = build_services(
-        Settings.from_env({}, db_path=db),
-        clock=clock,
-        drs=SimulatedDrsClients(DrsSimulator(db_path=db, clock=clock)),
-        driver=runner,
+    """As `make run` composes it (`build_running_services`): the runner reads the simulator's events."""
+    services = build_running_services(
+        Settings.from_env({}, db_path=tmp_path / "drbot.db"),
         notifier=RecordingNotifier(),
+        clock=clock,
+        start=False,
     )
-    source = event_source(services)
-    assert source is services.drs.simulator
-    runner.bind(services, events=source)
+    assert event_source(services) is services.drs.simulator
+    runner = services.driver
+    assert isinstance(runner, LocalRunner)
     return services, runner
 
 

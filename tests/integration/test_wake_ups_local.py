@@ -9,10 +9,8 @@ from typing import Any
 
 import pytest
 
-from orchestration.bootstrap import build_services, local_runner
+from orchestration.bootstrap import build_running_services, build_services
 from orchestration.config import Settings
-from orchestration.drs.clients import SimulatedDrsClients
-from orchestration.drs.simulator import DrsSimulator
 from orchestration.engine.advance import advance
 from orchestration.engine.local_runner import ERROR_RETRY_SECONDS, LocalRunner
 from orchestration.models import EventType, ExecutionStatus, ExecutionType, GateAction, UnattendedGates
@@ -27,16 +25,10 @@ from tests.integration.test_wake_ups import Crash, request_run
 
 
 def running(db: Path, clock: Any, notifier: Any = None) -> Any:
-    runner = local_runner()
-    services = build_services(
-        Settings.from_env({}, db_path=db),
-        clock=clock,
-        drs=SimulatedDrsClients(DrsSimulator(db_path=db, clock=clock)),
-        driver=runner,
-        notifier=notifier,
+    """The embedded default as `make run` composes it (`build_running_services`), not yet started."""
+    return build_running_services(
+        Settings.from_env({}, db_path=db), notifier=notifier, clock=clock, start=False
     )
-    runner.bind(services)
-    return services
 
 
 def test_the_local_runner_wakes_a_request_at_its_expiry_and_nothing_before(
