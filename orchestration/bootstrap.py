@@ -88,12 +88,12 @@ def build_services(
 
 def local_runner(scheduler: BackgroundScheduler | None = None) -> LocalRunner:
     """The embedded default's driver and wake-ups, given what it runs: one engine step (`advance`)
-    per due execution, the wake handler per due wake-up (orchestration/services/wake.py) and, at
+    per due execution, the wake handler per due wake-up (orchestration/services/wake_ups.py) and, at
     start-up, the sweep (orchestration/services/sweep.py)."""
     from orchestration.engine.advance import advance
     from orchestration.engine.local_runner import LocalRunner
     from orchestration.services.sweep import sweep
-    from orchestration.services.wake import wake
+    from orchestration.services.wake_ups import wake
 
     return LocalRunner(advance=advance, wake=wake, sweep=sweep, scheduler=scheduler)
 

@@ -12,7 +12,7 @@ the tick's `waitSeconds`, which stays the safety net for a late or lost event.
 
 The runner is also the embedded default's WakeUps (orchestration/ports.py): a wake-up is a due
 time per (execution, reason) on the services' clock, fired by the same pump through the wake
-handler (orchestration/services/wake.py). They live in memory, so `run()` sweeps once at start-up
+handler (orchestration/services/wake_ups.py). They live in memory, so `run()` sweeps once at start-up
 (orchestration/services/sweep.py): due requests expire, approved runs nobody started are started,
 and the moments still ahead are re-armed. Nothing sweeps periodically. The runner is given what it
 runs — the engine step, the wake handler and the sweep — by the composition root (`local_runner()`

@@ -7,7 +7,7 @@ the Step Functions task token on the PAUSED execution; "mark_failed" is the Catc
 advance (those three in orchestration/engine/stepfunctions.py); "wake" (with a "reason"), which a
 one-time EventBridge Scheduler wake-up sends at an execution's moment, expires a due approval
 request, starts an approved execution nobody started or wakes the driver of a drill whose gate
-deadline passed (orchestration/services/wake.py); "sweep" (no executionId) runs that check for
+deadline passed (orchestration/services/wake_ups.py); "sweep" (no executionId) runs that check for
 every active execution (orchestration/services/sweep.py), by hand: nothing sends it on a schedule.
 The services are the Lambda runtime's (handlers/runtime.py).
 """
@@ -25,7 +25,7 @@ from orchestration.errors import InvalidOperation, MissingField, ValidationFaile
 from orchestration.handlers.runtime import current_services
 from orchestration.ports import flush_deferred
 from orchestration.services.sweep import sweep
-from orchestration.services.wake import wake
+from orchestration.services.wake_ups import wake
 from orchestration.validation import clip
 
 TASK_ADVANCE = "advance"

@@ -1,4 +1,4 @@
-"""The start-up sweep: the crash net under the wake-ups (orchestration/services/wake.py).
+"""The start-up sweep: the crash net under the wake-ups (orchestration/services/wake_ups.py).
 
 Each future moment of an execution has a one-time wake-up, created before the write that makes it
 matter (docs/engine.md, "Wake-ups"). The local runner keeps its wake-ups in memory, so when drbot
@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 from orchestration.context import Services
 from orchestration.errors import DrbotError
 from orchestration.services.preflight import ACTIVE_EXECUTIONS_LIMIT
-from orchestration.services.wake import EXPIRED, STARTED, check
+from orchestration.services.wake_ups import EXPIRED, STARTED, check
 
 logger = Logger(service="drbot")
 

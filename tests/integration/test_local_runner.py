@@ -15,7 +15,7 @@ from orchestration.models import ExecutionStatus, ExecutionType, WaveStatus
 from orchestration.ports import RecordingNotifier
 from orchestration.services.execution_builder import build_execution
 from orchestration.services.sweep import sweep
-from orchestration.services.wake import wake
+from orchestration.services.wake_ups import wake
 from tests.drills import three_tier_plan
 
 

@@ -21,7 +21,7 @@ from orchestration.models import (
     UnattendedGates,
     WaveStatus,
 )
-from orchestration.services.wake import wake
+from orchestration.services.wake_ups import wake
 from scheduler.fire import DEFAULT_GATE_WAIT, fire_schedule
 from scheduler.fire_result import FireOutcome
 from scheduler.reporting import RecordingReporter

@@ -19,7 +19,7 @@ from bot.slack_thread_record import thread_of
 from bot.views.ids import ActionId, BlockId
 from orchestration.models import Execution, ExecutionStatus
 from orchestration.rbac import RoleConfig
-from orchestration.services.wake import wake
+from orchestration.services.wake_ups import wake
 from tests.integration.conftest import SLACK_SIGNING_SECRET, with_roles
 from tests.slack_requests import CHANNEL_ID, SignedRequest, block_actions, slash_command
 from tests.slack_stub import RESPONSE_URL, RecordedCall, SlackStub

@@ -29,7 +29,7 @@ from orchestration.services import execution_control
 from orchestration.services.execution_control import approve_execution, reject_execution
 from orchestration.services.execution_start import START_GRACE_SECONDS, execute_recovery_plan
 from orchestration.services.sweep import sweep
-from orchestration.services.wake import EXPIRED, NOTHING, REARMED, STARTED, wake
+from orchestration.services.wake_ups import EXPIRED, NOTHING, REARMED, STARTED, wake
 from orchestration.start_request import StartExecution
 from tests.conftest import fake_aws_env
 from tests.drills import start, three_tier_plan

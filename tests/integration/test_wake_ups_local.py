@@ -19,7 +19,7 @@ from orchestration.services import execution_control
 from orchestration.services.execution_builder import build_execution
 from orchestration.services.execution_control import approve_execution
 from orchestration.services.execution_start import START_GRACE_SECONDS
-from orchestration.services.wake import NOTHING
+from orchestration.services.wake_ups import NOTHING
 from tests.drills import three_tier_plan
 from tests.integration.test_wake_ups import Crash, request_run
 
