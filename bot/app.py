@@ -25,8 +25,6 @@ from slack_sdk import WebClient
 
 from bot import listeners
 from bot.app_home import HomePublisher, remember_publisher
-from bot.commands import build_registry
-from bot.commands.registry import CommandRegistry
 from bot.listeners.context import Drbot, ProvideDrbot
 from bot.listeners.errors import Redactor
 from bot.slack_api import api_base_url
@@ -40,6 +38,8 @@ from scheduler.backends.port import ScheduleBackend, StoreOnlyBackend
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.commands.registry import CommandRegistry
 
 # not "drbot": bolt resets the level of the logger named after the app on every request, and
 # "drbot" is the one powertools writes drbot's own lines through (bot/slack_logging.py)
@@ -101,11 +101,11 @@ def build_app(
         ProvideDrbot(
             Drbot(
                 services,
-                registry or build_registry(),
                 client,
                 publisher,
                 redact,
                 schedules or schedule_backend(settings),
+                given_registry=registry,
             )
         )
     )

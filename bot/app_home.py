@@ -1,8 +1,8 @@
 """drbot's App Home (docs/slack.md, "App Home"): what one person sees on drbot's Home tab, and in
 the console as `/dr home`.
 
-`home_of(services, viewer)` gathers, fresh from the store at each call, a `Home`
-(bot/home_contents.py):
+`home_of(services, viewer)` (bot/home_contents.py) gathers, fresh from the store at each call, a
+`Home`:
 
 - **needs you**: run requests awaiting approval that the viewer may approve (not their own, not
   approved by them already), drill schedules awaiting approval likewise, and runs held at a pause
@@ -29,84 +29,14 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.home_contents import Home, NextDrill, PlanLine
-from bot.slack_thread_record import thread_of
-from bot.views.home import MAX_LISTED, build_home_view
 from bot.views.mrkdwn import is_user_id
 from orchestration.context import Services
-from orchestration.models import Execution, ExecutionStatus, ExecutionType
+from orchestration.models import Execution
 from orchestration.rbac import ROLE_PERMISSIONS, Permission
-from orchestration.services.access import permissions_of
-from scheduler.service import next_fire_times
-from scheduler.state import ScheduleState, state_of
 
 logger = Logger(service="drbot")
 
-NEXT_DRILLS = 5
 MAX_REFRESHED = 25  # people whose Home one change republishes (views.publish is Tier 4)
-_ACTIVE_LIMIT = 100
-
-
-def home_of(services: Services, viewer: str) -> Home:
-    """The viewer's Home, read fresh from the store."""
-    permissions = permissions_of(services, viewer)
-    may_approve = Permission.APPROVE in permissions
-    may_control = Permission.CONTROL_EXECUTION in permissions
-    active = services.store.list_executions(active_only=True, limit=_ACTIVE_LIMIT)
-    plans = services.store.list_plans()
-    plan_names = {p.plan_id: p.plan_name for p in plans}
-
-    approvals = [
-        e
-        for e in active
-        if may_approve
-        and e.status == ExecutionStatus.PENDING_APPROVAL
-        and e.initiated_by != viewer
-        and viewer not in {a.user_id for a in e.approvals}
-    ]
-    gates = [
-        e for e in active if may_control and e.status == ExecutionStatus.PAUSED and e.gate_wave is not None
-    ]
-    running = [e for e in active if not e.status.is_terminal and e.status != ExecutionStatus.PENDING_APPROVAL]
-    schedules = services.store.list_schedules()
-    requests = [
-        (s, plan_names.get(s.plan_id, "(deleted plan)"))
-        for s in schedules
-        if may_approve and state_of(s) == ScheduleState.AWAITING_APPROVAL and s.created_by != viewer
-    ]
-    upcoming = sorted(
-        (
-            NextDrill(moment, s, plan_names.get(s.plan_id, "(deleted plan)"))
-            for s in schedules
-            if state_of(s) == ScheduleState.ACTIVE
-            for moment in next_fire_times(services, s, NEXT_DRILLS)
-        ),
-        key=lambda drill: drill.at,
-    )[:NEXT_DRILLS]
-    return Home(
-        viewer=viewer,
-        approvals=approvals,
-        schedule_requests=requests,
-        gates=gates,
-        running=running,
-        channels={
-            e.execution_id: thread.channel
-            for e in running[:MAX_LISTED]
-            if (thread := thread_of(services.store, e.execution_id)) is not None and thread.channel
-        },
-        next_drills=upcoming,
-        plans=[
-            PlanLine(p, _last_drill(services, p.plan_id)) for p in sorted(plans, key=lambda p: p.plan_name)
-        ],
-    )
-
-
-def _last_drill(services: Services, plan_id: str) -> Execution | None:
-    for execution in services.store.list_executions(plan_id=plan_id, limit=20):
-        ran = execution.start_time is not None  # not a request that was rejected or expired
-        if execution.execution_type == ExecutionType.DRILL and execution.status.is_terminal and ran:
-            return execution
-    return None
 
 
 class HomePublisher:
@@ -125,6 +55,11 @@ class HomePublisher:
 
     def publish(self, user_id: str, notice: str | None = None) -> bool:
         """Put the user's Home on their tab; False when Slack refused (logged)."""
+        # the Home's contents and views are imported by the first Home published: a request that
+        # publishes none (most clicks and commands) does not pay for them
+        from bot.home_contents import home_of
+        from bot.views.home import build_home_view
+
         try:
             view = build_home_view(home_of(self.services, user_id), int(self.services.clock.now()), notice)
             self.client.views_publish(user_id=user_id, view=view)

@@ -61,7 +61,6 @@ from bot.slack_retry import retry_after as slack_retry_after
 from bot.slack_secrets import bot_client
 from bot.slack_thread_record import SlackThread, save_thread, thread_for, thread_of
 from bot.views.common import escape, section
-from bot.views.executions import build_approval_copy, build_execution_summary
 from bot.views.message import Message
 from orchestration.clock import Clock
 from orchestration.config import Settings
@@ -391,7 +390,7 @@ class SlackNotifier:
     def _post_root(
         self, execution: Execution, slack: SlackThread, thread: _Thread, client: WebClient
     ) -> str | None:
-        message = thread.root_message or build_execution_summary(execution, self._now())
+        message = thread.root_message or _summary(execution, self._now())
         answer = self._call(
             client,
             "chat.postMessage",
@@ -475,7 +474,7 @@ class SlackNotifier:
         """The approvals channel's copy of the request shows what became of it."""
         if not (slack.approval_channel and slack.approval_ts):
             return
-        message = build_approval_copy(execution, self._now(), thread=slack)
+        message = _approval_copy(execution, self._now(), thread=slack)
         self._call(
             client,
             "chat.update",
@@ -498,7 +497,7 @@ class SlackNotifier:
         moved = thread.shown_status is not None and thread.shown_status != execution.status
         if not (due or forced or moved):
             return
-        message = build_execution_summary(execution, int(now))
+        message = _summary(execution, int(now))
         self._call(
             client,
             "chat.update",
@@ -637,8 +636,8 @@ class SlackNotifier:
         """The message as the notifier itself shows it for `execution`."""
         slack = self._record(execution.execution_id)
         if slack is not None and (update.channel, update.ts) == (slack.approval_channel, slack.approval_ts):
-            return build_approval_copy(execution, self._now(), thread=slack)
-        return build_execution_summary(execution, self._now())
+            return _approval_copy(execution, self._now(), thread=slack)
+        return _summary(execution, self._now())
 
     # -- the outbox (background and deferred) ------------------------------------------------------
 
@@ -888,3 +887,19 @@ def _failed_servers(execution: Execution, wave_number: int) -> list[str]:
     if len(failed) > MAX_FAILED_SERVERS_LISTED:
         lines.append(f"…and {len(failed) - MAX_FAILED_SERVERS_LISTED} more")
     return lines
+
+
+# the execution views are imported by the first message rendered: an invocation that posts nothing
+# (most clicks, every command that starts no run) does not load them
+
+
+def _summary(execution: Execution, now: int) -> Message:
+    from bot.views.executions import build_execution_summary
+
+    return build_execution_summary(execution, now)
+
+
+def _approval_copy(execution: Execution, now: int, *, thread: SlackThread | None) -> Message:
+    from bot.views.executions import build_approval_copy
+
+    return build_approval_copy(execution, now, thread=thread)

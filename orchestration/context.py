@@ -7,15 +7,18 @@ below it imports the composition root (docs/architecture.md).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from orchestration.aws import AwsApi
 from orchestration.clock import Clock
 from orchestration.config import Settings
 from orchestration.directory import Directory, NoDirectory
-from orchestration.drs.clients import DrsClients
 from orchestration.ports import Driver, ManualDriver, Notifier, NoWakeUps, NullNotifier, WakeUps
 from orchestration.recurring import NoRecurringTasks, RecurringTasks
 from orchestration.store.base import Store
+
+if TYPE_CHECKING:  # the DRS clients are imported by what builds them: a request that calls no DRS
+    from orchestration.drs.clients import DrsClients
 
 
 @dataclass

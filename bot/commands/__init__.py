@@ -1,13 +1,21 @@
-"""The `/dr` command layer, shared by Slack and the console: one module per noun."""
+"""The `/dr` command layer, shared by Slack and the console: one module per noun.
+
+`build_registry` imports the command modules (and through them the views) when it is called, not
+when a module of this package is imported: a Slack click or event, which needs the registry's
+types or none of it, does not load every command (bot/listeners/context.py builds the registry on
+the first slash command).
+"""
 
 from __future__ import annotations
 
-from bot.commands import executions, groups, home, identity, plans, report, runs, schedules, servers
-from bot.commands import help as help_command
 from bot.commands.registry import CommandRegistry, Invocation
 
 
 def build_registry() -> CommandRegistry:
+    """Every `/dr` command, in the order `/dr help` lists them."""
+    from bot.commands import executions, groups, home, identity, plans, report, runs, schedules, servers
+    from bot.commands import help as help_command
+
     registry = CommandRegistry()
     registry.add(home.SUMMARY, home.COMMANDS)
     registry.add("DRS source servers and their replication health", servers.COMMANDS)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.app_home import home_of
 from bot.commands.grammar import Arguments
 from bot.commands.registry import Command, CommandContext
+from bot.home_contents import home_of
 from bot.views.home import build_home_message
 from bot.views.message import Message
 

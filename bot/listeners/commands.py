@@ -24,7 +24,6 @@ from bot.commands.registry import SLASH, Invocation, ModalAnswer
 from bot.listeners.context import drbot_of
 from bot.listeners.errors import Redactor, log_failure, logger
 from bot.listeners.lazy import ack_now
-from bot.slack_threads import copy_approval_request, open_execution_thread
 from bot.views.failures import build_failure_message
 from bot.views.message import ApprovalRequest, Message, ThreadRoot
 
@@ -47,6 +46,8 @@ def invocation_from(body: Mapping[str, Any]) -> Invocation:
 
 def run_command(body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
     """The lazy half of `/dr`: dispatch the command and answer through the response_url."""
+    from bot.slack_threads import copy_approval_request, open_execution_thread
+
     drbot = drbot_of(context)
     services, client = drbot.services, drbot.client
     invocation = invocation_from(body)

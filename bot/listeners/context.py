@@ -11,17 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 from slack_sdk import WebClient
 
-from bot.app_home import HomePublisher
-from bot.commands.registry import CommandRegistry
 from bot.listeners.errors import Redactor
 from orchestration.context import Services
 from scheduler.backends.port import ScheduleBackend, StoreOnlyBackend
+
+if TYPE_CHECKING:
+    from bot.app_home import HomePublisher
+    from bot.commands.registry import CommandRegistry
 
 CONTEXT_KEY = "drbot"
 
@@ -31,7 +34,6 @@ class Drbot:
     """The services the listeners call, and the parts of the Slack app they answer through."""
 
     services: Services
-    registry: CommandRegistry
     # the app's own client: bolt's per-request copy adds `team_id` to every call, which only an
     # org-wide (Enterprise Grid) install needs
     client: WebClient
@@ -39,6 +41,17 @@ class Drbot:
     redact: Redactor = field(default_factory=Redactor)
     # what schedule changes are registered with, chosen once by bot/app.py
     schedules: ScheduleBackend = field(default_factory=StoreOnlyBackend)
+    given_registry: CommandRegistry | None = None  # None: drbot's own, built by the first command
+
+    @cached_property
+    def registry(self) -> CommandRegistry:
+        """The `/dr` commands: the given registry, else drbot's, whose command modules and views are
+        imported by the first slash command (a click or an event needs none of them)."""
+        if self.given_registry is not None:
+            return self.given_registry
+        from bot.commands import build_registry
+
+        return build_registry()
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Drbot:
         return self  # shared by the lazy listeners bolt runs on copies of the request

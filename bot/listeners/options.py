@@ -16,12 +16,8 @@ from slack_sdk.models.blocks import Option
 from bot.listeners.builder_forms import UNREADABLE
 from bot.listeners.context import Drbot, drbot_of
 from bot.listeners.errors import log_failure
-from bot.views.group_builder import place_of, server_options
 from bot.views.ids import GroupBuilderId, PlanBuilderId
-from bot.views.plan_builder import group_options
 from orchestration.errors import DrbotError
-from orchestration.services.groups import list_protection_groups
-from orchestration.services.servers import list_source_servers
 
 
 def register(app: App) -> None:
@@ -34,6 +30,9 @@ def suggest_servers(ack: Ack, body: dict[str, Any], context: BoltContext) -> Non
 
 
 def suggest_groups(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    from bot.views.plan_builder import group_options
+    from orchestration.services.groups import list_protection_groups
+
     groups = list_protection_groups(drbot_of(context).services)
     ack(options=group_options(groups, str(body.get("value") or "")))
 
@@ -41,6 +40,9 @@ def suggest_groups(ack: Ack, body: dict[str, Any], context: BoltContext) -> None
 def _server_options(drbot: Drbot, body: Mapping[str, Any]) -> list[Option]:
     """The region's servers matching what was typed; none while the region or account is not one
     yet, or when DRS cannot be asked (logged)."""
+    from bot.views.group_builder import place_of, server_options
+    from orchestration.services.servers import list_source_servers
+
     try:
         place = place_of(body.get("view") or {}, drbot.services.settings.region)
     except UNREADABLE:  # a form drbot did not build: nothing to suggest

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -20,10 +20,11 @@ from slack_sdk.errors import SlackApiError
 from bot.slack_notifier import slack_notifier_of
 from bot.slack_thread_record import thread_of
 from bot.views.common import escape
-from bot.views.executions import build_approval_copy
 from bot.views.message import Message
 from orchestration.context import Services
-from orchestration.services.execution_control import Outcome
+
+if TYPE_CHECKING:
+    from orchestration.services.execution_control import Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ def as_shown(outcome: Outcome, container: Mapping[str, Any], message: Message, s
     clicked = (container.get("channel_id"), container.get("message_ts"))
     if slack is None or not slack.approval_ts or clicked != (slack.approval_channel, slack.approval_ts):
         return message
+    from bot.views.executions import build_approval_copy
+
     headline = f":white_check_mark: *{escape(outcome.message)}*"
     return build_approval_copy(outcome.execution, int(services.clock.now()), headline=headline, thread=slack)
 

@@ -20,33 +20,16 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.commands.groups import saved_message as group_saved_message
-from bot.commands.plans import cycles_named
-from bot.commands.plans import saved_message as plan_saved_message
 from bot.listeners.builder_forms import DAMAGED_FORM, UNREADABLE
 from bot.listeners.context import Drbot, drbot_of
 from bot.listeners.errors import log_failure
 from bot.listeners.outcomes import as_shown, counted, show
-from bot.views.executions import build_outcome
 from bot.views.failures import build_failure_message
-from bot.views.group_builder import GroupTarget, group_fields, parse_group_state
-from bot.views.group_builder import errors_for as group_errors
 from bot.views.ids import GroupBuilderId, PlanBuilderId
 from bot.views.message import Message
-from bot.views.plan_builder import errors_for as plan_errors
-from bot.views.plan_builder import parse_plan_state, plan_fields
 from bot.views.reject_modal import DAMAGED_FORM as DAMAGED_REJECT_FORM
 from bot.views.reject_modal import RejectModalId, RejectTarget, reason_errors, submitted_reason
 from orchestration.errors import DrbotError
-from orchestration.requests import (
-    CreateProtectionGroup,
-    CreateRecoveryPlan,
-    UpdateProtectionGroup,
-    UpdateRecoveryPlan,
-)
-from orchestration.services.execution_control import reject_execution
-from orchestration.services.groups import create_protection_group, update_protection_group
-from orchestration.services.plans import create_recovery_plan, update_recovery_plan
 from orchestration.validation import parse_model
 
 
@@ -90,6 +73,9 @@ def _target_of(view: Mapping[str, Any]) -> RejectTarget | None:
 
 def _reject(drbot: Drbot, target: RejectTarget, body: Mapping[str, Any], reason: str) -> None:
     """Refusals and no-ops go to the clicker ephemerally."""
+    from bot.views.executions import build_outcome
+    from orchestration.services.execution_control import reject_execution
+
     services, client = drbot.services, drbot.client
     user = body["user"]["id"]
     try:
@@ -118,6 +104,11 @@ def _whisper(client: WebClient, target: RejectTarget, user: str, message: Messag
 
 
 def save_group(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    from bot.commands.groups import saved_message
+    from bot.views.group_builder import GroupTarget, errors_for, group_fields, parse_group_state
+    from orchestration.requests import CreateProtectionGroup, UpdateProtectionGroup
+    from orchestration.services.groups import create_protection_group, update_protection_group
+
     drbot = drbot_of(context)
     user = body["user"]["id"]
     try:
@@ -135,17 +126,22 @@ def save_group(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bo
             update = parse_model(UpdateProtectionGroup, {**fields, "version": target.version})
             saved = update_protection_group(drbot.services, target.group_id, update, user)
     except DrbotError as error:
-        ack(response_action="errors", errors=group_errors(error, draft))
+        ack(response_action="errors", errors=errors_for(error, draft))
         return
     except Exception as error:  # told inline, with the reference that is in the logs
         ack(response_action="errors", errors={GroupBuilderId.NAME.value: _failure(drbot, error, body)})
         return
     ack()
     verb = "Created" if target.group_id is None else "Updated"
-    _tell(drbot, target.channel_id, user, group_saved_message(drbot.services, saved, verb, user), body)
+    _tell(drbot, target.channel_id, user, saved_message(drbot.services, saved, verb, user), body)
 
 
 def save_plan(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    from bot.commands.plans import cycles_named, saved_message
+    from bot.views.plan_builder import errors_for, parse_plan_state, plan_fields
+    from orchestration.requests import CreateRecoveryPlan, UpdateRecoveryPlan
+    from orchestration.services.plans import create_recovery_plan, update_recovery_plan
+
     drbot = drbot_of(context)
     user = body["user"]["id"]
     try:
@@ -163,14 +159,14 @@ def save_plan(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bol
                 update = parse_model(UpdateRecoveryPlan, {**fields, "version": target.version})
                 saved = update_recovery_plan(drbot.services, target.plan_id, update, user)
     except DrbotError as error:
-        ack(response_action="errors", errors=plan_errors(error, target))
+        ack(response_action="errors", errors=errors_for(error, target))
         return
     except Exception as error:  # told inline, with the reference that is in the logs
         ack(response_action="errors", errors={PlanBuilderId.NAME.value: _failure(drbot, error, body)})
         return
     ack()
     verb = "Created" if target.plan_id is None else "Updated"
-    _tell(drbot, target.channel_id, user, plan_saved_message(saved, verb, user), body)
+    _tell(drbot, target.channel_id, user, saved_message(saved, verb, user), body)
 
 
 def _tell(

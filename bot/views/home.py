@@ -10,7 +10,7 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
 from slack_sdk.models.views import View
 
-from bot.home_contents import Home, PlanLine
+from bot.home_contents import MAX_LISTED, Home, PlanLine
 from bot.views.common import context, header, section
 from bot.views.executions import action_buttons, kind_title, short_id, slack_time, status_text
 from bot.views.message import Message
@@ -20,7 +20,6 @@ from orchestration.clock import duration_text
 from orchestration.models import Execution, ExecutionStatus
 from orchestration.services.execution_queries import progress
 
-MAX_LISTED = 10  # items per section (a Home tab holds at most 100 blocks)
 _VERDICT_EMOJI = {
     ExecutionStatus.COMPLETED: ":white_check_mark:",
     ExecutionStatus.FAILED: ":x:",

@@ -12,10 +12,11 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.app import build_app
-from bot.app_home import HomePublisher, home_of, publisher_of
+from bot.app_home import HomePublisher, publisher_of
 from bot.commands import build_registry
 from bot.console import Console
 from bot.console_slack import InlineExecutor
+from bot.home_contents import home_of
 from bot.slack_notifier import SlackNotifier
 from bot.slack_thread_record import SLACK_THREADS, SlackThread
 from bot.views.text import mrkdwn_to_text

@@ -20,7 +20,7 @@ def _drbot() -> Drbot:
     # a lock stands for the services' state: deep-copying it would raise, and bolt drops what it
     # cannot copy from the context of a lazy listener's request
     services = cast(Any, threading.Lock())
-    return Drbot(services, cast(Any, None), WebClient(token="xoxb-1"), cast(Any, None), Redactor.of(["s"]))
+    return Drbot(services, WebClient(token="xoxb-1"), cast(Any, None), Redactor.of(["s"]))
 
 
 def test_a_lazy_listener_reads_the_same_drbot_as_the_ack() -> None:

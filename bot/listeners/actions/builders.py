@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk.errors import SlackApiError
@@ -17,9 +17,10 @@ from bot.listeners.builder_forms import DAMAGED_FORM, UNREADABLE
 from bot.listeners.context import Drbot, drbot_of
 from bot.listeners.errors import log_failure, tell_privately
 from bot.views.ids import PlanBuilderId
-from bot.views.plan_builder import PlanDraft, build_plan_modal, parse_plan_state
 from orchestration.errors import UsageError
-from orchestration.services.groups import list_protection_groups
+
+if TYPE_CHECKING:
+    from bot.views.plan_builder import PlanDraft
 
 NOT_IN_BUILDER = "That button works only in the plan builder form (`/dr plan create`): nothing changed."
 
@@ -36,6 +37,8 @@ def ack_only(ack: Ack) -> None:
 
 def add_wave(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
     ack()
+    from bot.views.plan_builder import PlanDraft
+
     _update_plan_modal(drbot_of(context), body, respond, PlanDraft.with_wave_added)
 
 
@@ -57,6 +60,9 @@ def _update_plan_modal(
     """The plan builder again, changed, with every value typed so far (views.update with the
     hash Slack gave, so a stale click cannot overwrite a newer view). The button anywhere but
     in the builder (on a message, in another form) is told to the clicker and changes nothing."""
+    from bot.views.plan_builder import build_plan_modal, parse_plan_state
+    from orchestration.services.groups import list_protection_groups
+
     view = body.get("view")
     if not isinstance(view, Mapping) or view.get("callback_id") != PlanBuilderId.CALLBACK.value:
         tell_privately(respond, drbot.client, drbot.redact, body, NOT_IN_BUILDER)

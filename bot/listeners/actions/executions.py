@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk.errors import SlackApiError
@@ -24,23 +24,16 @@ from bot.listeners.errors import log_failure
 from bot.listeners.lazy import ack_now, answer_on_home, answer_privately, attempt, on_home
 from bot.listeners.outcomes import as_shown, counted, show
 from bot.views.errors import refusal_text
-from bot.views.executions import build_outcome
 from bot.views.ids import ActionId
 from bot.views.message import Message
-from bot.views.reject_modal import RejectTarget, build_reject_modal
 from orchestration.context import Services
 from orchestration.errors import DrbotError
 from orchestration.rbac import Permission
-from orchestration.services.access import require
-from orchestration.services.execution_control import (
-    Outcome,
-    approve_execution,
-    cancel_execution,
-    pause_execution,
-    resume_execution,
-)
 
-ServiceCall = Callable[[Services, str, str], Outcome]
+if TYPE_CHECKING:
+    from orchestration.services.execution_control import Outcome
+
+ServiceCall = Callable[[Services, str, str], "Outcome"]
 
 
 def register(app: App) -> None:
@@ -52,24 +45,35 @@ def register(app: App) -> None:
 
 
 def approve_clicked(body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+    from orchestration.services.execution_control import approve_execution
+
     _clicked(drbot_of(context), body, respond, approve_execution)
 
 
 def pause_clicked(body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+    from orchestration.services.execution_control import pause_execution
+
     _clicked(drbot_of(context), body, respond, pause_execution)
 
 
 def resume_clicked(body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+    from orchestration.services.execution_control import resume_execution
+
     _clicked(drbot_of(context), body, respond, resume_execution)
 
 
 def cancel_clicked(body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+    from orchestration.services.execution_control import cancel_execution
+
     _clicked(drbot_of(context), body, respond, cancel_execution)
 
 
 def ask_reason(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
     """Reject: the form that asks why, opened in the ack (the trigger_id lives 3 seconds)."""
     ack()
+    from bot.views.reject_modal import RejectTarget, build_reject_modal
+    from orchestration.services.access import require
+
     drbot = drbot_of(context)
     try:  # someone who may not reject is told now, not after typing a reason
         require(drbot.services, body["user"]["id"], Permission.APPROVE)
@@ -91,6 +95,8 @@ def ask_reason(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltCo
 def _clicked(drbot: Drbot, body: dict[str, Any], respond: Respond, call: ServiceCall) -> None:
     """The lazy half of a button: call the service as the clicker and show what it did (on the
     Home tab: at the top of the clicker's Home, published again)."""
+    from bot.views.executions import build_outcome
+
     services = drbot.services
     outcome = attempt(
         drbot,

@@ -19,10 +19,8 @@ from bot.listeners.context import Drbot, drbot_of
 from bot.listeners.lazy import ack_now, answer_on_home, answer_privately, attempt, on_home
 from bot.views.ids import ScheduleActionId
 from bot.views.message import Message
-from bot.views.schedules import build_schedule_gone, build_schedule_outcome
 from orchestration.context import Services
 from scheduler.backends.port import ScheduleBackend
-from scheduler.service import approve_schedule, next_fire_times, plan_of, reject_schedule
 
 BUTTON_REJECT_REASON = "rejected in Slack"
 
@@ -45,6 +43,9 @@ def reject_clicked(body: dict[str, Any], respond: Respond, context: BoltContext)
 def _approve(
     services: Services, schedules: ScheduleBackend, schedule_id: str, user: str
 ) -> tuple[Message, bool, str]:
+    from bot.views.schedules import build_schedule_outcome
+    from scheduler.service import approve_schedule, next_fire_times, plan_of
+
     outcome = approve_schedule(services, schedule_id, user, schedules)
     plan = plan_of(services, outcome.schedule)
     message = build_schedule_outcome(outcome, plan, next_fire_times(services, outcome.schedule))
@@ -54,6 +55,9 @@ def _approve(
 def _reject(
     services: Services, _schedules: ScheduleBackend, schedule_id: str, user: str
 ) -> tuple[Message, bool, str]:
+    from bot.views.schedules import build_schedule_gone
+    from scheduler.service import plan_of, reject_schedule
+
     outcome = reject_schedule(services, schedule_id, user, BUTTON_REJECT_REASON)
     plan = plan_of(services, outcome.schedule)
     name = plan.plan_name if plan else outcome.schedule.plan_id

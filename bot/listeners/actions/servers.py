@@ -12,12 +12,10 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, Respond
 
-from bot.commands.servers import servers_page
 from bot.listeners.context import drbot_of
 from bot.listeners.lazy import ack_now, attempt
 from bot.views.ids import ServersActionId
 from bot.views.message import Message
-from bot.views.servers import ServerQuery
 from orchestration.context import Services
 from orchestration.errors import UsageError
 
@@ -43,6 +41,9 @@ def show_page(body: dict[str, Any], respond: Respond, context: BoltContext) -> N
 
 
 def _page(services: Services, value: str) -> Message:
+    from bot.commands.servers import servers_page
+    from bot.views.servers import ServerQuery
+
     try:
         query, page = ServerQuery.from_button_value(value)
     except ValueError as error:
