@@ -40,7 +40,12 @@ DEFERRED = (
 def _loaded_after(script: str) -> list[str]:
     probe = f"{script}\nimport json, sys\nprint('RESULT ' + json.dumps(sorted(sys.modules)))"
     done = subprocess.run(
-        [sys.executable, "-c", probe], env=lambda_environ(), cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe],
+        env=lambda_environ(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     [line] = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     modules: list[str] = json.loads(line.removeprefix("RESULT "))
