@@ -48,9 +48,12 @@ def test_import_cost_bench_times_an_entry_against_its_libraries(capsys: pytest.C
     ]
     environ = import_cost.lambda_environ()
     assert environ["DRBOT_BACKEND"] == "aws" and "LAMBDA_TASK_ROOT" not in environ
-    [row] = import_cost.main(["--runs", "1", "--entry", "orchestration.handlers.query"])
+    row, reference = import_cost.main(
+        ["--runs", "1", "--entry", "orchestration.handlers.query", "--reference"]
+    )
     assert row.label == "orchestration.handlers.query"
-    for timing in (row.entry, row.baseline):
+    assert reference.label == "bench.one_model (reference)"  # the libraries and one pydantic model
+    for timing in (row.entry, row.baseline, reference.entry):
         assert timing.cpu_ms > 0 and timing.wall_ms > 0
     printed = capsys.readouterr().out
     for column in import_cost.Row.HEADER:
