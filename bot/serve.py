@@ -19,8 +19,8 @@ from typing import Literal
 
 from bot.app import build_app, socket_mode_handler
 from bot.app_home import publisher_of
-from bot.http_server import slack_http_server
 from bot.digest_poster import SlackDigestPoster
+from bot.http_server import slack_http_server
 from bot.schedule_reporter import SlackScheduleReporter
 from bot.slack_notifier import SlackNotifier
 from orchestration.config import (
