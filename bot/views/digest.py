@@ -33,9 +33,7 @@ def _day(moment: datetime) -> str:
 
 
 def _verdicts(run: DigestRun) -> str:
-    parts = [f"RTO {run.rto}"]
-    if run.rpo is not None:
-        parts.append(f"RPO {run.rpo}")
+    parts = [f"RTO {run.rto}", f"RPO {run.rpo}"]
     if run.cleanup is not None:
         parts.append(f"cleanup {run.cleanup}")
     return " · ".join(parts)

@@ -44,7 +44,8 @@ from orchestration.models import (
     WireModel,
 )
 from orchestration.schedule_expressions import parse
-from orchestration.services.report import EvidenceReport, RtoResult, evidence_report
+from orchestration.services.report import RtoResult, evidence_report
+from orchestration.services.rpo import RpoResult
 
 EXPECTATION_FIRES = 6  # upcoming fires of a drill schedule read to find its interval
 GRACE = timedelta(days=1)
@@ -133,7 +134,7 @@ class DigestRun(WireModel):
     passed: bool
     finished: bool  # the run and its cleanup have ended: the verdicts will not change
     rto: RtoResult
-    rpo: str | None = None  # the RPO verdict, when the report has one
+    rpo: RpoResult
     missed_target: bool
     cleanup: CleanupStatus | None = None
     cleanup_failed: bool
@@ -169,23 +170,18 @@ class Digest(WireModel):
     overdue: list[OverduePlan] = Field(default_factory=list)  # never drilled first, then oldest drill
 
 
-def _rpo_verdict(report: EvidenceReport) -> str | None:
-    rpo = getattr(report, "rpo", None)  # the RPO verdict, on reports that measure it
-    return None if rpo is None else str(rpo.result)
-
-
 def digest_run(execution: Execution, plan: RecoveryPlan | None) -> DigestRun:
     """One run of the digest, from its evidence report."""
     report = evidence_report(execution, plan)
-    rpo = _rpo_verdict(report)
-    missed = report.rto.result == RtoResult.MISSED or rpo == "MISSED"
+    rpo = report.rpo.result
+    missed = report.rto.result == RtoResult.MISSED or rpo == RpoResult.MISSED
     cleanup = report.cleanup.status if report.cleanup is not None else None
     cleanup_failed = cleanup == CleanupStatus.FAILED
     ran = report.started_at is not None
     passed = (
         report.status == ExecutionStatus.COMPLETED
         and report.rto.result != RtoResult.MISSED
-        and rpo != "MISSED"
+        and rpo != RpoResult.MISSED
         and not cleanup_failed
     )
     return DigestRun(
