@@ -25,7 +25,7 @@ from orchestration.services.digest import Digest, DigestRun, OverduePlan
 
 GROUP_SECTIONS = 3  # sections per group at most: 5 groups stay far below 50 blocks
 MAX_LINE = 300
-_ROOM = MAX_SECTION_TEXT - 100  # room for the "…and N more" line
+_ROOM = MAX_SECTION_TEXT - 200  # room for the group title and the "…and N more" line
 
 
 def _day(moment: datetime) -> str:
