@@ -10,7 +10,8 @@ command that lists them, so a digest of hundreds of plans still posts.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, DividerBlock
 
@@ -28,8 +29,17 @@ MAX_LINE = 300
 _ROOM = MAX_SECTION_TEXT - 200  # room for the group title and the "…and N more" line
 
 
-def _day(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d")
+def _day(moment: datetime, timezone: str) -> str:
+    """The date in the digest's time zone (the month it covers is that zone's)."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d")
+
+
+def _period(digest: Digest) -> str:
+    start = digest.period_start.strftime("%Y-%m-%d")
+    if digest.partial:
+        return f"{start} to {digest.period_end.strftime('%Y-%m-%d %H:%M')} {digest.timezone}"
+    last = (digest.period_end - timedelta(seconds=1)).strftime("%Y-%m-%d")
+    return f"{start} to {last} {digest.timezone}"
 
 
 def _verdicts(run: DigestRun) -> str:
@@ -39,19 +49,20 @@ def _verdicts(run: DigestRun) -> str:
     return " · ".join(parts)
 
 
-def run_line(run: DigestRun) -> str:
+def run_line(run: DigestRun, timezone: str = "UTC") -> str:
     took = f" · {duration_text(run.duration_seconds)}" if run.duration_seconds is not None else ""
     line = (
         f"`{short_id(run.execution_id)}` *{escape_mrkdwn(run.plan_name)}* · {run.execution_type.word} · "
-        f"{_day(run.requested_at)} · {run.status}{took} · {_verdicts(run)} · by {mention(run.requested_by)}"
+        f"{_day(run.requested_at, timezone)} · {run.status}{took} · {_verdicts(run)} · "
+        f"by {mention(run.requested_by)}"
     )
     if run.left_running:
         line += f"\n      left running: {escape_mrkdwn(', '.join(run.left_running))}"
     return line
 
 
-def overdue_line(plan: OverduePlan) -> str:
-    last = f"last drilled {_day(plan.last_drill_at)}" if plan.last_drill_at else "never drilled"
+def overdue_line(plan: OverduePlan, timezone: str = "UTC") -> str:
+    last = f"last drilled {_day(plan.last_drill_at, timezone)}" if plan.last_drill_at else "never drilled"
     why = f"its drill schedule `{plan.schedule_id[:8]}`" if plan.schedule_id else "the digest settings"
     return f"*{escape_mrkdwn(plan.plan_name)}* · {last} · expected every {plan.expected_days} days ({why})"
 
@@ -108,16 +119,15 @@ def build_digest_message(digest: Digest) -> Message:
     """The digest as one message, within Block Kit's limits however many runs and plans it has."""
     so_far = " so far" if digest.partial else ""
     title = f"Drill digest: {digest.label}{so_far}"
-    period = (
-        f"{digest.period_start.strftime('%Y-%m-%d %H:%M')} to {digest.period_end.strftime('%Y-%m-%d %H:%M')} "
-        f"{digest.timezone} · each run's evidence: `/dr report <execution>`"
-    )
+    period = f"{_period(digest)} · each run's evidence: `/dr report <execution>`"
     blocks: list[Block] = [header(title), section(_summary(digest)), context(period)]
     for name, chosen in _groups(digest):
-        blocks += _group(name, [run_line(r) for r in digest.runs if chosen(r)], "`/dr executions`")
+        blocks += _group(
+            name, [run_line(r, digest.timezone) for r in digest.runs if chosen(r)], "`/dr executions`"
+        )
     blocks += _group(
         "Plans not drilled within their expected interval",
-        [overdue_line(p) for p in digest.overdue],
+        [overdue_line(p, digest.timezone) for p in digest.overdue],
         "`/dr plan list`",
     )
     if not digest.runs and not digest.overdue:
