@@ -395,3 +395,37 @@ def test_eventbridge_holds_one_digest_schedule_whose_input_the_scheduled_functio
     backend.remove_digest()
     assert backend.digest_entry() is None
     backend.remove_digest()  # already gone: no error
+
+
+def test_a_run_whose_rto_or_rpo_verdict_is_missed_missed_a_target_and_did_not_pass(
+    services: Services, january: dict[str, str], clock: FakeClock, simulator: DrsSimulator
+) -> None:
+    """The verdicts are the evidence report's. A drill of db-reporting-01, whose replication lags
+    minutes behind in the simulator, misses a 5-minute RPO target; the passing drill, held against a
+    1-minute RTO target, misses that."""
+    from orchestration.services.digest import digest_run
+    from orchestration.services.digest_query import digest_now
+
+    reporting = make_plan(
+        services,
+        [{"name": "Reports", "group": "Reporting"}],
+        {"Reporting": {"sourceServerIds": [simulator.server_id("db-reporting-01")]}},
+        "Reporting",
+    )
+    reporting = services.store.update_plan(reporting.model_copy(update={"rpo_target_minutes": 5}), "alice")
+    clock.advance(60)
+    lagging = drive(services, clock, start(services, reporting))
+    assert lagging.status == ExecutionStatus.COMPLETED
+    run = digest_run(lagging, reporting)
+    assert (run.rpo, run.rto, run.missed_target, run.passed) == ("MISSED", "NO_TARGET", True, False)
+
+    passed = services.store.get_execution(january["passed"])
+    plan = services.store.get_plan(passed.plan_id)
+    assert passed.end_time - passed.start_time > 60
+    strict = plan.model_copy(update={"rto_target_minutes": 1, "last_modified_date": passed.requested_at})
+    held = digest_run(passed, strict)
+    assert (held.rto, held.missed_target, held.passed) == ("MISSED", True, False)
+
+    digest = digest_now(services)  # the month so far, with all three drills
+    assert (digest.counts.requested, digest.counts.passed, digest.counts.missed_target) == (3, 1, 1)
+    assert [r.plan_name for r in digest.runs if r.missed_target] == ["Reporting"]
