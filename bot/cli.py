@@ -13,6 +13,7 @@ from typing import TextIO
 
 from bot.commands import build_registry
 from bot.console import HELP, INTERRUPTED, PIPED_HELP, Console, run_console
+from bot.digest_poster import SlackDigestPoster
 from bot.interrupt import CtrlC
 from bot.views.errors import explain
 from orchestration.bootstrap import build_running_services, start_running
@@ -83,7 +84,11 @@ def _console(args: argparse.Namespace) -> int:
             # now that events reach the console: runs a previous drbot left are picked up, and drill
             # schedules fire in this process too (rebuilt from the store; late fires handled now)
             start_running(services)
-            start_local_schedules(services, PrintingReporter(sys.stdout), backend=schedules)
+            # the monthly digest is posted in the console's Slack, as a message in its channel
+            digests = SlackDigestPoster(console.slack.client())
+            start_local_schedules(
+                services, PrintingReporter(sys.stdout), backend=schedules, digest_poster=digests
+            )
             if args.command:
                 return console.run(args.command, echo=False)
             return run_console(console)

@@ -19,6 +19,7 @@ from typing import Literal
 
 from bot.app import build_app, socket_mode_handler
 from bot.app_home import publisher_of
+from bot.digest_poster import SlackDigestPoster
 from bot.http_server import slack_http_server
 from bot.schedule_reporter import SlackScheduleReporter
 from bot.slack_notifier import SlackNotifier
@@ -47,7 +48,12 @@ def serve(services: Services, mode: ServeMode, *, port: int = DEFAULT_PORT) -> N
         notifier = SlackNotifier(app.client, services.clock, services=services, delivery="background")
         notifier.home = publisher_of(app)  # App Homes follow the runs
         services.notifier = notifier
-        schedules = start_local_schedules(services, SlackScheduleReporter(app.client), backend=local)
+        schedules = start_local_schedules(
+            services,
+            SlackScheduleReporter(app.client),
+            backend=local,
+            digest_poster=SlackDigestPoster(app.client),
+        )
         try:
             socket_mode_handler(app, services.settings).start()  # type: ignore[no-untyped-call]
         finally:
@@ -58,7 +64,12 @@ def serve(services: Services, mode: ServeMode, *, port: int = DEFAULT_PORT) -> N
         notifier = SlackNotifier(app.client, services.clock, services=services, delivery="background")
         notifier.home = publisher_of(app)  # App Homes follow the runs
         services.notifier = notifier
-        schedules = start_local_schedules(services, SlackScheduleReporter(app.client), backend=local)
+        schedules = start_local_schedules(
+            services,
+            SlackScheduleReporter(app.client),
+            backend=local,
+            digest_poster=SlackDigestPoster(app.client),
+        )
         try:
             server = slack_http_server(app, "0.0.0.0", port, EVENTS_PATH)
             try:

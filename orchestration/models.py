@@ -815,3 +815,40 @@ class TagSyncSettings(WireModel):
                 "duplicate_tag_keys", "tag keys listed twice: {keys}", {"keys": ", ".join(repeated)}
             )
         return self
+
+
+# -- the monthly digest ---------------------------------------------------------------------------
+
+DIGEST_CONFIG_ID = "digest"  # beside the tag-sync settings, in the same settings table
+DEFAULT_EXPECTED_INTERVAL_DAYS = 90
+MAX_EXPECTED_INTERVAL_DAYS = 3660  # ten years: longer is no expectation at all
+
+
+class DigestSettings(WireModel):
+    """When and where the digest of the month's drills is posted (docs/schedules.md, "The monthly
+    digest"), and how often every plan is expected to be drilled."""
+
+    config_id: Annotated[str, StringConstraints(pattern=f"^{DIGEST_CONFIG_ID}$")] = DIGEST_CONFIG_ID
+    enabled: bool = True
+    schedule_expression: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=256)] | None
+    ) = Field(
+        default=None,
+        description="When the digest is posted: an EventBridge cron(...) or rate(...) expression, at "
+        "most daily (docs/schedules.md); null: no digest.",
+    )
+    schedule_timezone: Timezone = Field(
+        default="UTC",
+        description="The IANA time zone the expression is read in, and the month the digest covers.",
+    )
+    channel: ChannelId | None = Field(default=None, description="The Slack channel the digest is posted to.")
+    expected_interval_days: int = Field(
+        default=DEFAULT_EXPECTED_INTERVAL_DAYS,
+        ge=1,
+        le=MAX_EXPECTED_INTERVAL_DAYS,
+        description="Every plan should have been drilled within this many days; a plan with an active "
+        "drill schedule is expected at that schedule's interval instead.",
+    )
+    last_modified_by: str = "system"
+    last_modified_date: EpochSeconds = 0
+    version: int = Field(default=1, ge=1)

@@ -1,5 +1,6 @@
-"""Recurring tasks that are not drills: the port through which the tag-sync schedule is registered
-with whatever fires it (docs/schedules.md, "Tag sync on a schedule").
+"""Recurring tasks that are not drills: the port through which the tag-sync schedule and the monthly
+digest's are registered with whatever fires them (docs/schedules.md, "Tag sync on a schedule" and
+"The monthly digest"; the digest's settings follow the same rules as the tag sync's).
 
 The tag-sync settings (orchestration/services/tag_sync.py) are the source of truth: they are saved
 first, version-checked, then the port is told; a fire always re-reads them. So an implementation
@@ -22,6 +23,8 @@ from typing import Protocol
 ENV_RECURRING_TASKS = "DRBOT_RECURRING_TASKS"
 TAG_SYNC_TASK = "tag_sync"  # the `task` of a scheduled fire's input
 TAG_SYNC_PRINCIPAL = "schedule:tag-sync"  # who a scheduled sync acts as (drill fires: `schedule:<id>`)
+DIGEST_TASK = "digest"  # the `task` of a digest fire's input
+DIGEST_PRINCIPAL = "schedule:digest"  # who a digest fire acts as (audit)
 
 
 class RecurringTasks(Protocol):
@@ -37,6 +40,14 @@ class RecurringTasks(Protocol):
         """Forget the tag-sync schedule (no error when there is none)."""
         ...
 
+    def put_digest(self, expression: str, timezone: str, enabled: bool, *, since: int) -> None:
+        """Fire the digest at `expression` in `timezone`, as `put_tag_sync` fires the tag sync."""
+        ...
+
+    def remove_digest(self) -> None:
+        """Forget the digest's schedule (no error when there is none)."""
+        ...
+
 
 class NoRecurringTasks:
     """Registers nothing: the default of a process that fires no schedules."""
@@ -47,6 +58,12 @@ class NoRecurringTasks:
     def remove_tag_sync(self) -> None:
         return None
 
+    def put_digest(self, expression: str, timezone: str, enabled: bool, *, since: int) -> None:
+        return None
+
+    def remove_digest(self) -> None:
+        return None
+
 
 class RecordingRecurringTasks:
     """Keeps what it is told, for tests; `fail_next` makes the next call raise."""
@@ -54,6 +71,7 @@ class RecordingRecurringTasks:
     def __init__(self) -> None:
         self.calls: list[tuple[str, ...]] = []
         self.tag_sync: tuple[str, str, bool, int] | None = None
+        self.digest: tuple[str, str, bool, int] | None = None
         self.fail_next = 0
         self._lock = threading.Lock()
 
@@ -68,6 +86,18 @@ class RecordingRecurringTasks:
             self._fail()
             self.calls.append(("remove_tag_sync",))
             self.tag_sync = None
+
+    def put_digest(self, expression: str, timezone: str, enabled: bool, *, since: int) -> None:
+        with self._lock:
+            self._fail()
+            self.calls.append(("put_digest", expression, timezone, str(enabled)))
+            self.digest = (expression, timezone, enabled, since)
+
+    def remove_digest(self) -> None:
+        with self._lock:
+            self._fail()
+            self.calls.append(("remove_digest",))
+            self.digest = None
 
     def _fail(self) -> None:
         if self.fail_next:

@@ -486,6 +486,12 @@ class CronExpression(ScheduleExpression):
         """The minutes of the hour the expression names, ascending (one value: at most hourly)."""
         return self._minute_values
 
+    @property
+    def hour_values(self) -> tuple[int, ...]:
+        """The hours of the day the expression names, ascending (one value and one minute: at most
+        daily)."""
+        return self._hour_values
+
     @staticmethod
     def _attributes() -> tuple[str, ...]:
         return ("minutes", "hours", "day_of_month", "month", "day_of_week", "year")

@@ -14,6 +14,11 @@ The tag-sync schedule (docs/schedules.md, "Tag sync on a schedule") targets this
 does nothing) and syncs as `schedule:tag-sync`, logging a summary. A duplicate delivery is answered
 from the idempotency record when there is one, and otherwise just syncs again, which is harmless.
 
+The monthly digest's schedule (docs/schedules.md, "The monthly digest") targets it as well, with
+`{"task": "digest", "scheduledTime": ...}`: the fire runs `run_scheduled_digest`, which re-reads the
+digest settings and posts the digest of the month before the fire through the Slack digest poster
+(`bot.digest_poster:poster_from_settings`, loaded by name like the reporter), else to the log.
+
 The answer is the fire's outcome (`FireResult.to_wire()`, or the tag sync's summary); an event that
 is not a fire answers with the seed's error shape and is not retried. Drills report through the
 notifier the runtime loads (DRBOT_NOTIFIER); fires that start nothing report through a Slack
@@ -33,7 +38,7 @@ import pkgutil
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -47,12 +52,17 @@ from orchestration.context import Services
 from orchestration.errors import DrbotError, ValidationFailed
 from orchestration.handlers.runtime import current_services
 from orchestration.observability import lambda_entry, logger
-from orchestration.recurring import TAG_SYNC_TASK
+from orchestration.recurring import DIGEST_TASK, TAG_SYNC_TASK
 from scheduler.backends.port import ScheduleBackend, StoreOnlyBackend
 from scheduler.fire import fire_schedule
 from scheduler.reporting import LoggingReporter, ScheduleReporter
 
+if TYPE_CHECKING:
+    from orchestration.services.digest_fire import DigestPoster
+
 SLACK_REPORTER = "bot.schedule_reporter:reporter_from_settings"
+SLACK_DIGEST_POSTER = "bot.digest_poster:poster_from_settings"
+TASKS = (TAG_SYNC_TASK, DIGEST_TASK)
 IDEMPOTENCY_SECONDS = 7 * 24 * 3600  # longer than EventBridge Scheduler keeps retrying a fire
 
 ReporterFactory = Callable[[Settings], ScheduleReporter | None]
@@ -104,16 +114,17 @@ def persistence_layer(table: str) -> BasePersistenceLayer:
 
 def parse_event(event: Any) -> dict[str, Any]:
     """The fire the target input names: `{"scheduleId", "scheduledTime"}` (a drill schedule's) or
-    `{"task": "tag_sync", "scheduledTime"}`, the time in epoch seconds; or ValidationFailed."""
+    `{"task": "tag_sync" | "digest", "scheduledTime"}`, the time in epoch seconds; or ValidationFailed."""
     if isinstance(event, dict) and "task" in event:
         task = event["task"]
-        if task != TAG_SYNC_TASK:
+        if not isinstance(task, str) or task not in TASKS:
             raise ValidationFailed(
-                f"Unknown scheduled task {str(task)[:64]!r}: the one task is '{TAG_SYNC_TASK}'.", field="task"
+                f"Unknown scheduled task {str(task)[:64]!r}: the tasks are {', '.join(map(repr, TASKS))}.",
+                field="task",
             )
         if "scheduleId" in event:
             raise ValidationFailed("A fire names a task or a schedule, not both.", field="scheduleId")
-        return {"task": TAG_SYNC_TASK, "scheduledTime": _scheduled_time(event)}
+        return {"task": task, "scheduledTime": _scheduled_time(event)}
     schedule_id, scheduled_at = parse_fire(event)
     return {"scheduleId": schedule_id, "scheduledTime": scheduled_at}
 
@@ -174,6 +185,19 @@ def _slack_reporter(settings: Settings) -> ScheduleReporter | None:
     return factory(settings)
 
 
+def digest_poster_for(settings: Settings) -> DigestPoster:
+    """The Slack digest poster when Slack is configured (loaded by name), else the log's."""
+    from orchestration.services.digest_fire import LoggingDigestPoster
+
+    if settings.slack_secret_arn or settings.slack_bot_token:
+        try:
+            factory: Callable[[Settings], DigestPoster] = pkgutil.resolve_name(SLACK_DIGEST_POSTER)
+            return factory(settings)
+        except (ImportError, AttributeError, ValueError):
+            logger.exception("the Slack digest poster cannot be loaded; posting to the log")
+    return LoggingDigestPoster()
+
+
 def schedule_backend(settings: Settings) -> ScheduleBackend:
     """The container's schedule backend: EventBridge Scheduler on AWS (built on first use), else
     the store alone (nothing else fires here)."""
@@ -201,6 +225,13 @@ def _fire(services: Services, fire: dict[str, Any]) -> dict[str, Any]:
 
         # run_scheduled_tag_sync logs its structured summary and never raises a DrbotError
         return run_scheduled_tag_sync(services, int(fire["scheduledTime"]))
+    if fire.get("task") == DIGEST_TASK:  # the digest's services too: imported by the fire that posts it
+        from orchestration.services.digest_fire import run_scheduled_digest
+
+        # run_scheduled_digest logs its summary, audits a refused post and never raises
+        return run_scheduled_digest(
+            services, int(fire["scheduledTime"]), digest_poster_for(services.settings)
+        )
     try:
         backend: ScheduleBackend | None = schedule_backend(services.settings).resolved()
     except DrbotError as error:  # only needed to disable a schedule whose plan was deleted

@@ -4,7 +4,8 @@ argument); the console and `drbot serve` start the local backend next to the loc
 EventBridge Scheduler fires and nothing starts here.
 
 `local_backend` gives the local backend what it runs when something is due (the fire, the record of
-missed fires, the tag-sync run), as orchestration/bootstrap.py gives the local runner what it runs.
+missed fires, the tag-sync run, the digest), as orchestration/bootstrap.py gives the local runner
+what it runs.
 `start_local_schedules` starts it over the services' store and hands it to those services
 (`Services.recurring`), so the tag-sync schedule (orchestration's RecurringTasks port) is registered
 with it too. On AWS the data-management function loads `recurring_tasks` by name
@@ -17,6 +18,8 @@ from typing import Any
 
 from orchestration.context import Services
 from orchestration.recurring import NoRecurringTasks
+from orchestration.services.digest_fire import DigestPoster, run_scheduled_digest
+from orchestration.services.digest_settings import get_digest_settings
 from orchestration.services.tag_sync import get_tag_sync_settings
 from orchestration.services.tag_sync_fire import run_scheduled_tag_sync
 from scheduler.backends.eventbridge import backend_on_first_use
@@ -30,6 +33,8 @@ LOCAL_WORK = LocalWork(
     record_missed=record_missed,
     tag_sync_settings=get_tag_sync_settings,
     run_tag_sync=run_scheduled_tag_sync,
+    digest_settings=get_digest_settings,
+    run_digest=run_scheduled_digest,
 )
 
 
@@ -52,15 +57,19 @@ def start_local_schedules(
     *,
     pump: bool = True,
     backend: LocalScheduleBackend | None = None,
+    digest_poster: DigestPoster | None = None,
 ) -> LocalScheduleBackend | None:
     """Start the local backend over the services' store (embedded default only; None on AWS, where
     EventBridge Scheduler fires): rebuilt from the store, missed fires handled, then pumping.
-    `backend`: the one `local_schedules` built (default: a new one)."""
+    `backend`: the one `local_schedules` built (default: a new one); `digest_poster`: where the
+    monthly digest is posted (default: the log)."""
     if services.settings.backend != "embedded":
         return None
     backend = backend or local_backend(services)
     if reporter is not None:
         backend.reporter = reporter
+    if digest_poster is not None:
+        backend.digest_poster = digest_poster
     services.recurring = backend  # a tag-sync schedule saved from now on takes effect at once
     backend.start(pump=pump)  # registers the saved tag-sync schedule with the drill schedules
     return backend

@@ -13,7 +13,18 @@ from bot.commands.registry import CommandRegistry, Invocation
 
 def build_registry() -> CommandRegistry:
     """Every `/dr` command, in the order `/dr help` lists them."""
-    from bot.commands import executions, groups, home, identity, plans, report, runs, schedules, servers
+    from bot.commands import (
+        digest,
+        executions,
+        groups,
+        home,
+        identity,
+        plans,
+        report,
+        runs,
+        schedules,
+        servers,
+    )
     from bot.commands import help as help_command
 
     registry = CommandRegistry()
@@ -28,6 +39,7 @@ def build_registry() -> CommandRegistry:
         registry.add(summary, commands)
     registry.add(report.SUMMARY, report.COMMANDS)
     registry.add(schedules.SUMMARY, schedules.COMMANDS)
+    registry.add(digest.SUMMARY, digest.COMMANDS)
     registry.add("console only: act as another user", identity.COMMANDS)
     registry.add("console only: wait until a run has ended or is paused", [identity.WAIT])
     registry.add("console only: click a button by its number or label", [identity.CLICK])

@@ -1,5 +1,6 @@
-"""The data-management handler (seed contract): protection groups, recovery plans, tag sync,
-configuration import and target accounts — direct invocation and API Gateway alike."""
+"""The data-management handler (seed contract): protection groups, recovery plans, tag sync, the
+monthly digest's settings, configuration import and target accounts — direct invocation and API
+Gateway alike."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from orchestration.requests import (
     UpdateProtectionGroup,
     UpdateRecoveryPlan,
 )
-from orchestration.services import accounts, configuration, groups, plans, tag_sync
+from orchestration.services import accounts, configuration, digest_settings, groups, plans, tag_sync
 
 
 def _deleted(kind: str, item_id: str, name: str) -> dict[str, Any]:
@@ -180,6 +181,21 @@ OPERATIONS = [
         lambda c: tag_sync.update_tag_sync_settings(c.services, c.body, c.actor),
         body=tag_sync.UpdateTagSyncSettings,
         summary="Change the tag sync settings",
+    ),
+    Operation(
+        "get_digest_settings",
+        "GET",
+        "/config/digest",
+        lambda c: digest_settings.get_digest_settings(c.services),
+        summary="The monthly digest's settings",
+    ),
+    Operation(
+        "update_digest_settings",
+        "PUT",
+        "/config/digest",
+        lambda c: digest_settings.update_digest_settings(c.services, c.body, c.actor),
+        body=digest_settings.UpdateDigestSettings,
+        summary="Change the monthly digest's settings (schedule, time zone, channel, expected interval)",
     ),
     Operation(
         "import_configuration",

@@ -36,6 +36,7 @@ from orchestration.clock import Clock, SystemClock
 from orchestration.errors import Conflict, DuplicateName, InternalError, NotFound, StaleVersion
 from orchestration.models import (
     AuditEvent,
+    DigestSettings,
     Execution,
     ProtectionGroup,
     RecoveryPlan,
@@ -48,6 +49,7 @@ from orchestration.store.parts import PartCache
 
 T = TypeVar("T", bound=WireModel)
 R = TypeVar("R", bound=WireModel)
+S = TypeVar("S", TagSyncSettings, DigestSettings)  # a settings item of the settings table
 
 # where an execution stands in a listing: (requestedAt, executionId), newest first
 ExecutionKey = tuple[int, str]
@@ -133,7 +135,9 @@ SCHEDULES: Kind[Schedule] = Kind(
 )
 TARGET_ACCOUNTS: Kind[TargetAccount] = Kind("account", "target account", TargetAccount, "account_id")
 TAG_SYNC: Kind[TagSyncSettings] = Kind("tag_sync", "tag sync settings", TagSyncSettings, "config_id")
-KINDS: tuple[Kind[Any], ...] = (GROUPS, PLANS, EXECUTIONS, SCHEDULES, TARGET_ACCOUNTS, TAG_SYNC)
+# the digest's settings: one more item of the settings table, beside the tag sync's
+DIGEST: Kind[DigestSettings] = Kind("digest", "digest settings", DigestSettings, "config_id")
+KINDS: tuple[Kind[Any], ...] = (GROUPS, PLANS, EXECUTIONS, SCHEDULES, TARGET_ACCOUNTS, TAG_SYNC, DIGEST)
 
 
 @dataclass(frozen=True)
@@ -559,24 +563,37 @@ class Store(ABC):
         """Save the settings: the first save carries version 1 (the defaults' version) and creates them
         at version 1; later saves must carry the version that was read. Anything else, or the loser
         of two first saves racing, is a StaleVersion."""
+        return self._put_settings(TAG_SYNC, settings, actor)
+
+    # -- digest settings (one item, beside the tag sync's) ----------------------------------------
+
+    def get_digest_settings(self) -> DigestSettings | None:
+        """The stored digest settings, or None while nobody has saved any."""
+        return self._fetch(DIGEST, DigestSettings().config_id)
+
+    def put_digest_settings(self, settings: DigestSettings, actor: str) -> DigestSettings:
+        """Save the digest settings, version-checked as `put_tag_sync_settings`."""
+        return self._put_settings(DIGEST, settings, actor)
+
+    def _put_settings(self, kind: Kind[S], settings: S, actor: str) -> S:
         config_id = settings.config_id
-        if self._fetch(TAG_SYNC, config_id) is None:
+        if self._fetch(kind, config_id) is None:
             if settings.version != 1:
                 raise StaleVersion(
-                    f"No {TAG_SYNC.label} are saved yet, so version {settings.version} cannot have been "
+                    f"No {kind.label} are saved yet, so version {settings.version} cannot have been "
                     "read; read them again (the defaults are version 1) and retry",
-                    resourceType=TAG_SYNC.name,
+                    resourceType=kind.name,
                     resourceId=config_id,
                     expectedVersion=settings.version,
                 )
             try:
-                return self._create(TAG_SYNC, settings, actor)
+                return self._create(kind, settings, actor)
             except StaleVersion:
                 raise
             except Conflict:  # another first save won the race
-                stored = self._fetch(TAG_SYNC, config_id)
-                raise TAG_SYNC.stale(config_id, 1, None if stored is None else stored.version) from None
-        return self._update(TAG_SYNC, settings, actor)
+                stored = self._fetch(kind, config_id)
+                raise kind.stale(config_id, 1, None if stored is None else stored.version) from None
+        return self._update(kind, settings, actor)
 
     # -- audit ----------------------------------------------------------------------------------
 

@@ -95,6 +95,7 @@ _KIND_TABLES: dict[str, tuple[str, str]] = {
     "schedule": ("schedules", "scheduleId"),
     "account": ("target_accounts", "accountId"),
     "tag_sync": ("tag_sync_config", "configId"),
+    "digest": ("tag_sync_config", "configId"),  # one more item of the settings table
 }
 
 ENTITY = "entity"  # which kind an item is ("group", ..., "nameLock", "audit"); lets listings skip locks
@@ -145,7 +146,7 @@ def table_definitions(tables: TableNames) -> list[CreateTableInputTypeDef]:
         }
 
     definitions: list[CreateTableInputTypeDef] = []
-    for table_field, key in _KIND_TABLES.values():
+    for table_field, key in dict(_KIND_TABLES.values()).items():  # a table shared by two kinds once
         definition: CreateTableInputTypeDef = {
             "TableName": getattr(tables, table_field),
             "BillingMode": "PAY_PER_REQUEST",

@@ -50,6 +50,7 @@ _TABLES: dict[str, str] = {
     "schedule": "schedules",
     "account": "target_accounts",
     "tag_sync": "tag_sync_config",
+    "digest": "tag_sync_config",  # the digest settings: one more row of the settings table
 }
 
 

@@ -3,7 +3,8 @@ the scheduled-drill Lambda (`scheduler.handler.lambda_handler`) with the input
 `{"scheduleId": "<id>", "scheduledTime": "<aws.scheduler.scheduled-time>"}`. The tag sync has one
 schedule of its own in the same group, TAG_SYNC_SCHEDULE (`drbot-tag-sync`; a drill schedule's name
 holds a UUID, so the two never meet), targeting the same function with the input
-`{"task": "tag_sync", "scheduledTime": "<aws.scheduler.scheduled-time>"}`.
+`{"task": "tag_sync", "scheduledTime": "<aws.scheduler.scheduled-time>"}`. The monthly digest has
+DIGEST_SCHEDULE (`drbot-digest`), with the input `{"task": "digest", "scheduledTime": ...}`.
 
 Every request is checked here against the API's documented constraints before it is sent (names,
 ARNs, lengths, retry bounds): botocore validates only types and required members, and moto, which
@@ -39,7 +40,7 @@ from orchestration.eventbridge_scheduler import (
     scheduler_refused,
 )
 from orchestration.models import Schedule
-from orchestration.recurring import TAG_SYNC_TASK
+from orchestration.recurring import DIGEST_TASK, TAG_SYNC_TASK
 from orchestration.schedule_expressions import RateExpression, parse, validate_timezone
 from scheduler.backends.port import BackendEntry, BuiltOnFirstUse, ScheduleBackend
 
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 NAME_PREFIX = "drbot-"
 TAG_SYNC_SCHEDULE = f"{NAME_PREFIX}tag-sync"
+DIGEST_SCHEDULE = f"{NAME_PREFIX}digest"
 SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"  # EventBridge Scheduler fills this context attribute
 MAX_EVENT_AGE_SECONDS = 3600  # a fire not delivered within an hour goes to the dead-letter queue
 MAX_RETRY_ATTEMPTS = 5
@@ -172,6 +174,13 @@ class EventBridgeSchedulerBackend(ScheduleBackend):
         first = _first_fire(entry, since)
         return self._params(TAG_SYNC_SCHEDULE, entry, description, payload, first)
 
+    def digest_request(self, expression: str, timezone: str, enabled: bool, since: int) -> dict[str, Any]:
+        """The CreateSchedule/UpdateSchedule parameters of the digest's schedule, checked."""
+        entry = BackendEntry(DIGEST_TASK, parse(expression).to_aws(), validate_timezone(timezone), enabled)
+        payload = json.dumps({"task": DIGEST_TASK, "scheduledTime": SCHEDULED_TIME})
+        description = "drbot digest: posts the month's drills across plans"
+        return self._params(DIGEST_SCHEDULE, entry, description, payload, _first_fire(entry, since))
+
     def _params(
         self, name: str, entry: BackendEntry, description: str, payload: str, first: datetime | None
     ) -> dict[str, Any]:
@@ -220,6 +229,18 @@ class EventBridgeSchedulerBackend(ScheduleBackend):
     def tag_sync_entry(self) -> BackendEntry | None:
         """The tag-sync schedule as EventBridge Scheduler holds it now, or None."""
         return self._read(TAG_SYNC_SCHEDULE, TAG_SYNC_TASK)
+
+    # -- the digest's schedule --------------------------------------------------------------------
+
+    def put_digest(self, expression: str, timezone: str, enabled: bool, *, since: int) -> None:
+        self._upsert(self.digest_request(expression, timezone, enabled, since))
+
+    def remove_digest(self) -> None:
+        self._remove(DIGEST_SCHEDULE)
+
+    def digest_entry(self) -> BackendEntry | None:
+        """The digest's schedule as EventBridge Scheduler holds it now, or None."""
+        return self._read(DIGEST_SCHEDULE, DIGEST_TASK)
 
     # -- primitives -------------------------------------------------------------------------------
 

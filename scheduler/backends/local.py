@@ -16,7 +16,8 @@ settings at start-up and on every pump like the drill schedules, and replaced at
 settings are saved in this process. Its fires run the tag-sync run it is given (`LocalWork`), which
 re-reads the settings. A sync that came due while drbot was not running is not made up at start-up:
 the next one does the same work (a sync copies the tags as they are then). Several due at once run
-once.
+once. The monthly digest's schedule is one more job of the same kind; its fires post through
+`digest_poster` (Slack's where `drbot serve` runs, else the log).
 
 Why one pump job rather than an APScheduler job per schedule firing on its own: due times are
 measured on the services' clock, so tests drive the backend with a FakeClock (`run_pending()`)
@@ -39,8 +40,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from aws_lambda_powertools import Logger
 
 from orchestration.context import Services
-from orchestration.models import Schedule, TagSyncSettings
+from orchestration.models import DigestSettings, Schedule, TagSyncSettings
+from orchestration.recurring import DIGEST_TASK, TAG_SYNC_TASK
 from orchestration.schedule_expressions import RateExpression, parse, validate_timezone
+from orchestration.services.digest_fire import DigestPoster, LoggingDigestPoster
 from scheduler.apscheduler_trigger import EventBridgeTrigger
 from scheduler.backends.port import BackendEntry, ScheduleBackend
 from scheduler.fire_result import FireResult
@@ -66,6 +69,8 @@ class LocalWork:
     record_missed: Callable[[Services, str, list[int], ScheduleReporter], object]
     tag_sync_settings: Callable[[Services], TagSyncSettings]  # the saved tag-sync settings
     run_tag_sync: Callable[[Services, int], dict[str, Any]]  # a fire of the tag-sync schedule
+    digest_settings: Callable[[Services], DigestSettings]  # the saved digest settings
+    run_digest: Callable[[Services, int, DigestPoster], dict[str, Any]]  # a fire of the digest
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,8 @@ class _Job:
 
 @dataclass(frozen=True)
 class _TaskJob:
-    """The tag-sync job: what it was built from (to rebuild only on a change) and its trigger."""
+    """A recurring task's job (tag sync, digest): what it was built from (to rebuild only on a
+    change) and its trigger."""
 
     expression: str
     timezone: str
@@ -99,6 +105,7 @@ class LocalScheduleBackend(ScheduleBackend):
         *,
         grace_minutes: int | None = None,
         scheduler: BackgroundScheduler | None = None,
+        digest_poster: DigestPoster | None = None,
     ) -> None:
         self._services = services
         self._work = work
@@ -111,9 +118,11 @@ class LocalScheduleBackend(ScheduleBackend):
         self._fire_lock = threading.Lock()  # one pump at a time: a fire is never handled twice at once
         self._running = False
         self._checked_at: float | None = None  # the clock time of the previous run_pending
-        self._tag_sync: _TaskJob | None = None
-        self._tag_sync_after = 0.0  # the tag sync's fires at or before this were run (or let go)
+        self._tasks: dict[str, _TaskJob] = {}  # the tag sync's and the digest's jobs, by task
+        self._task_after: dict[str, float] = {}  # a task's fires at or before this were run (or let go)
         self.tag_sync_fires: list[dict[str, Any]] = []  # what the tag-sync fires answered, latest last
+        self.digest_fires: list[dict[str, Any]] = []  # what the digest fires answered, latest last
+        self.digest_poster: DigestPoster = digest_poster or LoggingDigestPoster()
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -150,7 +159,7 @@ class LocalScheduleBackend(ScheduleBackend):
 
     def sync(self) -> None:
         """Make the jobs match the store: one per active schedule, rebuilt when it changed."""
-        self._sync_tag_sync()
+        self._sync_tasks()
         stored = {s.schedule_id: s for s in self._services.store.list_schedules()}
         with self._lock:
             for schedule_id in [sid for sid in self._jobs if sid not in stored]:
@@ -200,6 +209,10 @@ class LocalScheduleBackend(ScheduleBackend):
                 self._fire_tag_sync(now)
             except Exception:  # the next fire tries again
                 logger.exception("tag sync fire failed")
+            try:
+                self._fire_digest(now)
+            except Exception:  # the next fire tries again
+                logger.exception("digest fire failed")
             return results
 
     def _fire_due(
@@ -224,12 +237,40 @@ class LocalScheduleBackend(ScheduleBackend):
             return []
         return [self._work.fire(self._services, schedule.schedule_id, newest, self.reporter, self)]
 
-    # -- the tag-sync schedule --------------------------------------------------------------------
+    # -- drbot's own recurring tasks: the tag sync and the digest ----------------------------------
 
     def put_tag_sync(self, expression: str, timezone: str, enabled: bool, *, since: int) -> None:
+        self._put_task(TAG_SYNC_TASK, expression, timezone, enabled, since)
+
+    def remove_tag_sync(self) -> None:
+        self._remove_task(TAG_SYNC_TASK)
+
+    def tag_sync_job(self) -> tuple[str, str, bool] | None:
+        """(expression, time zone, enabled) of the tag-sync job, or None."""
+        return self._task_job(TAG_SYNC_TASK)
+
+    def next_tag_sync(self) -> datetime | None:
+        """When the tag sync fires next here (None: no enabled tag-sync job)."""
+        return self._next_task(TAG_SYNC_TASK)
+
+    def put_digest(self, expression: str, timezone: str, enabled: bool, *, since: int) -> None:
+        self._put_task(DIGEST_TASK, expression, timezone, enabled, since)
+
+    def remove_digest(self) -> None:
+        self._remove_task(DIGEST_TASK)
+
+    def digest_job(self) -> tuple[str, str, bool] | None:
+        """(expression, time zone, enabled) of the digest's job, or None."""
+        return self._task_job(DIGEST_TASK)
+
+    def next_digest(self) -> datetime | None:
+        """When the digest fires next here (None: no enabled digest job)."""
+        return self._next_task(DIGEST_TASK)
+
+    def _put_task(self, task: str, expression: str, timezone: str, enabled: bool, since: int) -> None:
         canonical, zone = parse(expression), validate_timezone(timezone)
         with self._lock:
-            job = self._tag_sync
+            job = self._tasks.get(task)
             if job and (job.expression, job.timezone, job.enabled, job.since) == (
                 canonical.to_aws(),
                 zone,
@@ -239,67 +280,85 @@ class LocalScheduleBackend(ScheduleBackend):
                 return
             start = datetime.fromtimestamp(since, UTC) if isinstance(canonical, RateExpression) else None
             trigger = EventBridgeTrigger(canonical, zone, start=start)
-            self._tag_sync = _TaskJob(canonical.to_aws(), zone, enabled, since, trigger)
+            self._tasks[task] = _TaskJob(canonical.to_aws(), zone, enabled, since, trigger)
             # a new or changed schedule counts from now: what it would have fired before is not made up
-            self._tag_sync_after = self._services.clock.now()
+            self._task_after[task] = self._services.clock.now()
 
-    def remove_tag_sync(self) -> None:
+    def _remove_task(self, task: str) -> None:
         with self._lock:
-            self._tag_sync = None
+            self._tasks.pop(task, None)
 
-    def tag_sync_job(self) -> tuple[str, str, bool] | None:
-        """(expression, time zone, enabled) of the tag-sync job, or None."""
+    def _task_job(self, task: str) -> tuple[str, str, bool] | None:
         with self._lock:
-            job = self._tag_sync
+            job = self._tasks.get(task)
         return (job.expression, job.timezone, job.enabled) if job else None
 
-    def next_tag_sync(self) -> datetime | None:
-        """When the tag sync fires next here (None: no enabled tag-sync job)."""
+    def _next_task(self, task: str) -> datetime | None:
         with self._lock:
-            job, after = self._tag_sync, self._tag_sync_after
+            job, after = self._tasks.get(task), self._task_after.get(task, 0.0)
         if job is None or not job.enabled:
             return None
         now = datetime.fromtimestamp(self._services.clock.now(), UTC)
         fire: datetime | None = job.trigger.get_next_fire_time(datetime.fromtimestamp(after, UTC), now)
         return fire
 
-    def _sync_tag_sync(self) -> None:
-        """Make the tag-sync job match the saved settings (another process may have changed them)."""
-        try:
-            settings = self._work.tag_sync_settings(self._services)
-            if settings.schedule_expression:
-                self.put_tag_sync(
-                    settings.schedule_expression,
-                    settings.schedule_timezone,
-                    settings.enabled,
-                    since=settings.last_modified_date,
-                )
-            else:
-                self.remove_tag_sync()
-        except Exception:  # e.g. a saved expression that no longer parses: no tag-sync job then
-            logger.exception("the tag-sync schedule cannot be fired here")
-            self.remove_tag_sync()
+    def _sync_tasks(self) -> None:
+        """Make the task jobs match the saved settings (another process may have changed them)."""
+        for task, read in (
+            (TAG_SYNC_TASK, self._work.tag_sync_settings),
+            (DIGEST_TASK, self._work.digest_settings),
+        ):
+            try:
+                settings = read(self._services)
+                if settings.schedule_expression:
+                    self._put_task(
+                        task,
+                        settings.schedule_expression,
+                        settings.schedule_timezone,
+                        settings.enabled,
+                        settings.last_modified_date,
+                    )
+                else:
+                    self._remove_task(task)
+            except Exception:  # e.g. a saved expression that no longer parses: no job then
+                logger.exception("a recurring task cannot be fired here", extra={"task": task})
+                self._remove_task(task)
 
-    def _fire_tag_sync(self, now: float) -> None:
+    def _due_task(self, task: str, now: float) -> int | None:
+        """The newest due fire of the task's job (several due at once run once), claimed; or None."""
         with self._lock:
-            job, after = self._tag_sync, self._tag_sync_after
+            job, after = self._tasks.get(task), self._task_after.get(task, 0.0)
         if job is None or not job.enabled:
-            return
+            return None
         moment = datetime.fromtimestamp(now, UTC)
         due: datetime | None = None
         fire = job.trigger.get_next_fire_time(datetime.fromtimestamp(after, UTC), moment)
-        while fire is not None and fire <= moment:  # several due at once run once, as the newest
+        while fire is not None and fire <= moment:
             due = fire
             fire = job.trigger.get_next_fire_time(fire, moment)
         if due is None:
-            return
+            return None
         with self._lock:
-            if self._tag_sync is not job:  # replaced meanwhile: the new job counts from its own start
-                return
-            self._tag_sync_after = due.timestamp()
-        result = self._work.run_tag_sync(self._services, int(due.timestamp()))
+            if self._tasks.get(task) is not job:  # replaced meanwhile: the new job counts from its start
+                return None
+            self._task_after[task] = due.timestamp()
+        return int(due.timestamp())
+
+    def _fire_tag_sync(self, now: float) -> None:
+        due = self._due_task(TAG_SYNC_TASK, now)
+        if due is None:
+            return
+        result = self._work.run_tag_sync(self._services, due)
         self.tag_sync_fires.append(result)
         del self.tag_sync_fires[:-20]
+
+    def _fire_digest(self, now: float) -> None:
+        due = self._due_task(DIGEST_TASK, now)
+        if due is None:
+            return
+        result = self._work.run_digest(self._services, due, self.digest_poster)
+        self.digest_fires.append(result)
+        del self.digest_fires[:-20]
 
     def _pump(self) -> None:
         try:

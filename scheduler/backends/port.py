@@ -75,6 +75,12 @@ class ScheduleBackend(ABC):
     def remove_tag_sync(self) -> None:  # noqa: B027 - optional hook
         """Forget the tag-sync entry; the default holds none."""
 
+    def put_digest(self, expression: str, timezone: str, enabled: bool, *, since: int) -> None:  # noqa: B027
+        """Create or replace the digest's entry; the default fires nothing."""
+
+    def remove_digest(self) -> None:  # noqa: B027 - optional hook
+        """Forget the digest's entry; the default holds none."""
+
     # -- primitives -------------------------------------------------------------------------------
 
     @abstractmethod
@@ -128,6 +134,12 @@ class BuiltOnFirstUse(ScheduleBackend):
 
     def remove_tag_sync(self) -> None:
         self.backend().remove_tag_sync()
+
+    def put_digest(self, expression: str, timezone: str, enabled: bool, *, since: int) -> None:
+        self.backend().put_digest(expression, timezone, enabled, since=since)
+
+    def remove_digest(self) -> None:
+        self.backend().remove_digest()
 
     def _put(self, entry: BackendEntry, schedule: Schedule) -> None:
         self.backend().register(schedule)

@@ -759,6 +759,10 @@ TAG_SYNC_SCHEDULE = (
     "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/"
     "${DrillScheduleGroup}/drbot-tag-sync"
 )
+DIGEST_SCHEDULE = (
+    "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/"
+    "${DrillScheduleGroup}/drbot-digest"
+)
 
 
 def test_the_tag_sync_schedule_is_registered_by_data_management_and_fired_by_the_scheduled_function(
@@ -782,7 +786,8 @@ def test_the_tag_sync_schedule_is_registered_by_data_management_and_fired_by_the
     data = _granted(transformed, "DataManagementFunction")
     scheduler_grants = {(a, r) for a, r in data if a.startswith("scheduler:")}
     assert scheduler_grants == {
-        (action, TAG_SYNC_SCHEDULE)
+        (action, schedule)
+        for schedule in (TAG_SYNC_SCHEDULE, DIGEST_SCHEDULE)  # the digest's: docs/schedules.md
         for action in (
             "scheduler:CreateSchedule",
             "scheduler:UpdateSchedule",

@@ -59,12 +59,14 @@ def snapshot(services: Any) -> str:
     """Everything the store holds that a request could change, as one comparable text."""
     store = services.store
     tag_sync = store.get_tag_sync_settings()
+    digest = store.get_digest_settings()
     dump = {
         "groups": [g.model_dump(mode="json") for g in store.list_groups()],
         "plans": [p.model_dump(mode="json") for p in store.list_plans()],
         "executions": [e.model_dump(mode="json") for e in store.list_executions(limit=1000)],
         "accounts": [a.model_dump(mode="json") for a in store.list_target_accounts()],
         "tagSync": tag_sync.model_dump(mode="json") if tag_sync else None,
+        "digest": digest.model_dump(mode="json") if digest else None,
         "audit": [a.model_dump(mode="json") for a in store.list_audit(limit=1000)],
     }
     return json.dumps(dump, sort_keys=True, default=str)

@@ -27,6 +27,7 @@ from orchestration.config import TableNames
 from orchestration.errors import DuplicateName, InternalError, NotFound, StaleVersion
 from orchestration.models import (
     Approval,
+    DigestSettings,
     Execution,
     ExecutionStatus,
     ExecutionType,
@@ -648,6 +649,29 @@ def test_a_first_tag_sync_save_is_version_checked_too(make_store: Callable[[], S
         other.put_tag_sync_settings(racing, "bob")
     assert lost.value.details["currentVersion"] == 1
     assert one.get_tag_sync_settings() == won
+
+
+def test_digest_settings_share_the_settings_table_with_the_tag_syncs_each_versioned_on_its_own(
+    store: Store,
+) -> None:
+    tag_sync = store.put_tag_sync_settings(TagSyncSettings(tag_keys=["Tier"]), "alice")
+    assert store.get_digest_settings() is None
+    first = store.put_digest_settings(
+        DigestSettings(schedule_expression="cron(0 9 1 * ? *)", channel="C0DIGEST01"), "alice"
+    )
+    assert first.version == 1 and store.get_digest_settings() == first
+    second = store.put_digest_settings(first.model_copy(update={"expected_interval_days": 30}), "bob")
+    assert second.version == 2 and store.get_digest_settings() == second
+    with pytest.raises(StaleVersion):
+        store.put_digest_settings(first.model_copy(update={"enabled": False}), "carol")
+    with pytest.raises(StaleVersion):
+        store.put_digest_settings(DigestSettings(version=4), "carol")  # never read: refused as well
+    assert store.get_digest_settings() == second
+    assert store.get_tag_sync_settings() == tag_sync  # the other item of the table is untouched
+    assert [(e.action, e.actor) for e in store.list_audit("digest:digest")] == [
+        ("digest.update", "bob"),
+        ("digest.create", "alice"),
+    ]
 
 
 # -- execution listings ---------------------------------------------------------------------------
