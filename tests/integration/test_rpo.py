@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from bot.app import build_app
-from bot.app_home import home_of
 from bot.commands import build_registry
 from bot.commands.registry import Invocation
+from bot.home_contents import home_of
 from bot.views.home import build_home_blocks
 from bot.views.ids import PlanBuilderId
 from bot.views.message import Message
