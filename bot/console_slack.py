@@ -22,8 +22,8 @@ bytes posted to the upload_url it gave, files.completeUploadExternal) and respon
   clicking one that its message no longer has is refused;
 - a message of an earlier console (a run it left, updated or replied to after a restart) is taken
   as Slack takes it: an update of a message this console never saw is printed as one, not refused;
-- a shared file is saved under `files_dir` (the console gives one under the data directory) and
-  shown where it was shared, as its comment and one line with its title and the path it was saved
+- a shared file is saved in `slack-files` under the data directory it is given and shown where it
+  was shared, as its comment and one line with its title and the path it was saved
   to;
 - views.publish (the Home tab, refreshed when runs change) is taken and kept, not printed:
   `/dr home` shows the same;
@@ -65,6 +65,7 @@ THREAD_BAR = "  │ "
 CLEAR_LINE = "\r\x1b[2K"  # back to the line's start and erase it (what an open prompt shows)
 ONLY_YOU = "(only visible to {user})"
 FILE_LINE = "📎 {title}: {where}"
+SLACK_FILES = "slack-files"  # the folder of the data directory shared files are saved in
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -217,14 +218,15 @@ class ConsoleSlack:
     def __init__(
         self,
         out: TextIO,
+        data_dir: Path | None = None,
         *,
         usergroups: Mapping[str, list[str]] | None = None,
         names: Mapping[str, str] | None = None,
         lock: threading.RLock | None = None,
-        files_dir: Path | None = None,
     ) -> None:
         self.out = out
-        self.files_dir = files_dir  # where shared files are saved (None: kept in memory only)
+        # where shared files are saved: `slack-files` in the data directory (None: kept in memory)
+        self.files_dir = data_dir / SLACK_FILES if data_dir is not None else None
         # how a mention reads: a Slack user or user group id -> its name (an unknown one: @ and its id)
         self.names = dict(names or {})
         self.lock = lock or threading.RLock()

@@ -1,5 +1,8 @@
 """A loopback Slack Web API: an HTTP server on 127.0.0.1 that answers like Slack and remembers.
 
+One piece, longer than most modules: what it answers, records and checks share one lock and one
+record of calls.
+
 - `POST|GET /api/<method>`: plausible answers (`ok: true`, increasing `ts`, the channel echoed) for
   the methods drbot uses; any other method the spec knows gets `{"ok": true}`.
 - `POST /response/<id>`: a response_url (`new_response_url()` hands them out for slash commands).

@@ -21,7 +21,7 @@ PNG = bytes(range(256)) * 3  # not UTF-8: the upload must carry raw bytes
 
 def test_the_console_saves_a_shared_file_and_prints_its_path_in_the_thread(tmp_path: Path) -> None:
     out = io.StringIO()
-    with ConsoleSlack(out, files_dir=tmp_path / "files") as slack:
+    with ConsoleSlack(out, tmp_path) as slack:
         client = slack.client()
         root = client.chat_postMessage(channel=CHANNEL_ID, text="Drill: Prod DR")["ts"]
         file_id = share_file(
@@ -36,7 +36,7 @@ def test_the_console_saves_a_shared_file_and_prints_its_path_in_the_thread(tmp_p
         (shared,) = slack.shared_files()
     assert shared.id == file_id and shared.content == PNG
     assert shared.thread_ts == root and shared.channel == CHANNEL_ID
-    assert shared.path is not None and shared.path.parent == tmp_path / "files"
+    assert shared.path is not None and shared.path.parent == tmp_path / "slack-files"
     assert hashlib.sha256(shared.path.read_bytes()).hexdigest() == hashlib.sha256(PNG).hexdigest()
     printed = out.getvalue()
     assert f"{THREAD_BAR}The trend, as a chart" in printed
@@ -45,17 +45,19 @@ def test_the_console_saves_a_shared_file_and_prints_its_path_in_the_thread(tmp_p
 
 def test_text_content_in_the_channel_without_a_comment_is_one_line(tmp_path: Path) -> None:
     out = io.StringIO()
-    with ConsoleSlack(out, files_dir=tmp_path) as slack:
+    with ConsoleSlack(out, tmp_path) as slack:
         share_file(
             slack.client(), CHANNEL_ID, None, filename="report e/1.md", content="# Évidence\n", title="Report"
         )
         (shared,) = slack.shared_files()
-    assert shared.path == tmp_path / f"{shared.id}-report_e_1.md"  # the name made safe for a path
+    assert (
+        shared.path == tmp_path / "slack-files" / f"{shared.id}-report_e_1.md"
+    )  # the name made safe for a path
     assert shared.path.read_text(encoding="utf-8") == "# Évidence\n"
     assert out.getvalue() == f"📎 Report: {shared.path}\n\n"
 
 
-def test_without_a_files_dir_the_console_keeps_the_file_in_memory() -> None:
+def test_without_a_data_dir_the_console_keeps_the_file_in_memory() -> None:
     out = io.StringIO()
     with ConsoleSlack(out) as slack:
         share_file(slack.client(), CHANNEL_ID, None, filename="a.md", content=b"12345", title="A")
