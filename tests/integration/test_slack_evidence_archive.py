@@ -129,3 +129,39 @@ def test_the_console_saves_the_thread_file_and_the_report_markdown_answer(tmp_pa
     answer = text.split(f"/dr report {execution.execution_id[:8]} --markdown\n", 1)[1]
     assert f"SHA-256: {record.markdown_sha256} — ✔ matches" in answer
     assert f"📎 Evidence report {execution.execution_id} (archived copy): {saved[1]}" in answer
+
+
+def test_an_archive_outage_is_said_in_the_thread_and_the_copy_shared_once_archived(
+    sqlite_services: Any, slack_stub: SlackStub, clock: Any, simulator: Any, tmp_path: Path
+) -> None:
+    from orchestration.services.archiving import ReportArchiver
+    from tests.integration.test_evidence_archive import FlakyArchive
+
+    services = sqlite_services
+    flaky = FlakyArchive(tmp_path / "flaky", failures=1)
+    services.evidence = flaky
+    services.archiver = ReportArchiver(flaky).bind(services)
+    services.driver = ManualDriver()
+    client = WebClient(base_url=slack_stub.api_url, token="xoxb-t")
+    services.notifier = SlackNotifier(client, clock, services=services)
+    execution_id = start(services, three_tier_plan(services, simulator), ExecutionType.DRILL)
+    services.store.modify_record(SLACK_THREADS, execution_id, lambda _: SlackThread(channel=CHANNEL_ID))
+    run_until_done(services, clock, execution_id)
+
+    record = services.store.get_execution(execution_id).archive
+    assert record is not None and record.status == ArchiveStatus.ARCHIVED
+    texts = [c.args["text"] for c in slack_stub.calls("chat.postMessage") if c.args.get("thread_ts")]
+    failed_at = next(i for i, t in enumerate(texts) if "could not be archived" in t)
+    report_at = next(i for i, t in enumerate(texts) if t.startswith("Evidence report:"))
+    archived_at = next(i for i, t in enumerate(texts) if "Evidence report archived after 1 failed" in t)
+    assert failed_at < report_at < archived_at
+    assert (
+        "Archive:* not written yet (OSError" in texts[report_at].replace("\n", " ")
+        or "not written yet" in (texts[report_at])
+    )
+    assert record.markdown_sha256 in texts[archived_at]
+    rendered, archived = slack_stub.uploaded()
+    assert rendered.initial_comment == "Evidence report (rendered from the record: not archived yet)"
+    assert archived.content == (tmp_path / "flaky" / execution_id / "report.md").read_bytes()
+    assert archived.initial_comment == f"Evidence report (archived copy), SHA-256 {record.markdown_sha256}"
+    assert slack_stub.violations == []
