@@ -237,6 +237,10 @@ def test_the_seed_operation_returns_the_archived_copy_with_its_hash_and_verified
     assert answer["sha256"] == answer["recordedSha256"] == record.markdown_sha256
     assert answer["location"] == str(folder / "report.md")
 
+    details = invoke(execution_handler, "get_execution_details", executionId=execution_id)
+    assert details["archive"]["markdownSha256"] == record.markdown_sha256
+    assert details["archive"]["status"] == "ARCHIVED"
+
     status, body = rest(execution_handler, "GET", f"/executions/{execution_id}/evidence", format="json")
     assert status == 200 and body["verified"] is True and body["sha256"] == record.json_sha256
     assert json.loads(body["content"])["executionId"] == execution_id
