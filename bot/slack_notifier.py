@@ -471,7 +471,7 @@ class SlackNotifier:
             report = evidence_report(execution, None, plan_read=False, generated_at=self._now())
         message = build_report_message(report)
         blocks = message.block_dicts()
-        archive = archive_text(execution.archive if self._archives() else None)
+        archive = archive_text(execution.archive, configured=self._archives())
         if len(blocks) < MAX_BLOCKS_PER_MESSAGE:
             blocks.append(context(archive).to_dict())
         self._call(

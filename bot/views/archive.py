@@ -15,10 +15,12 @@ def _clock(epoch: int | None) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if epoch else "-"
 
 
-def archive_text(record: EvidenceArchiveRecord | None) -> str:
+def archive_text(record: EvidenceArchiveRecord | None, configured: bool = True) -> str:
     """One mrkdwn paragraph: the archived copy's place and SHA-256, or why there is none yet."""
-    if record is None:
+    if not configured:
         return ":file_folder: *Archive:* not archived (no evidence archive is configured)"
+    if record is None:
+        return ":hourglass_flowing_sand: *Archive:* being written (`/dr report --markdown` has it once it is)"
     if record.status == ArchiveStatus.ARCHIVED:
         return (
             f":lock: *Archived copy:* `{record.location}`\n"
