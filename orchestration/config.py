@@ -129,7 +129,7 @@ class Settings:
     def data_dir(self) -> Path | None:
         """The folder the embedded database lives in (files drbot keeps go beside it); None for an
         in-memory database."""
-        return None if str(self.db_path) == ":memory:" else self.db_path.parent
+        return None if str(self.db_path) == ":memory:" else Path(self.db_path).parent
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
