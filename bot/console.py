@@ -100,7 +100,7 @@ class Console:
         self.services = services
         self.user_id, self.out = user_id, out
         self.sleep = sleep  # how `/dr wait` lets time pass (tests move a fake clock instead)
-        self.slack = ConsoleSlack(out, usergroups=usergroups, names=names).start()
+        self.slack = ConsoleSlack(out, services.settings.data_dir, usergroups=usergroups, names=names).start()
         try:
             self.app = build_app(
                 services,

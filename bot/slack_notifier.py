@@ -49,25 +49,29 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.app_home import HomePublisher
 from bot.slack_api import api_base_url
+from bot.slack_files import share_file
 from bot.slack_retry import ExactRateLimitRetry, with_exact_rate_limits
 from bot.slack_retry import retry_after as slack_retry_after
 from bot.slack_secrets import bot_client
 from bot.slack_thread_record import SlackThread, save_thread, thread_for, thread_of
-from bot.views.common import escape, section
+from bot.views.common import MAX_BLOCKS_PER_MESSAGE, context, escape, section
 from bot.views.message import Message
 from orchestration.clock import Clock
 from orchestration.config import Settings
 from orchestration.context import Services
-from orchestration.models import EventType, Execution, ExecutionEvent, LaunchStatus
+from orchestration.models import ArchiveStatus, EventType, Execution, ExecutionEvent, LaunchStatus
 from orchestration.ports import CompositeNotifier, defer_until_flushed
 from orchestration.services.closing import closing_event
+
+if TYPE_CHECKING:
+    from orchestration.services.report import EvidenceReport
 
 # what changes someone's App Home (what needs them, what runs): after these, their Home is refreshed
 HOME_EVENTS = frozenset(
@@ -119,6 +123,8 @@ REPLY_ICONS: dict[EventType, str] = {
     _T.COMPLETED: ":white_check_mark:",
     _T.FAILED: ":x:",
     _T.CANCELLED: ":black_square_for_stop:",
+    _T.ARCHIVE_FAILED: ":warning:",
+    _T.ARCHIVED: ":lock:",
 }
 # the final result: a thread reply also shown in the channel
 BROADCAST = frozenset({_T.COMPLETED, _T.FAILED, _T.CANCELLED})
@@ -446,12 +452,15 @@ class SlackNotifier:
         if event.type in BROADCAST:
             arguments["reply_broadcast"] = True
         self._call(client, "chat.postMessage", **arguments)
+        if event.type == EventType.ARCHIVED:  # archived on a retry: the archived copy joins the thread
+            self._share_report(execution, channel, root, client, None)
 
     def _post_report(
         self, execution: Execution, channel: str, root: str, thread: _Thread, client: WebClient
     ) -> None:
         """The evidence report, as a reply in the thread (not broadcast: the result was). The
         report's modules are imported here: only the notification that closes a record needs them."""
+        from bot.views.archive import archive_text
         from bot.views.report import build_report_message
         from orchestration.services.report import evidence_report, plan_of
 
@@ -460,15 +469,67 @@ class SlackNotifier:
         else:  # no store to look the plan up in: the report says so rather than guess
             report = evidence_report(execution, None, plan_read=False, generated_at=self._now())
         message = build_report_message(report)
+        blocks = message.block_dicts()
+        archive = archive_text(execution.archive, configured=self._archives())
+        if len(blocks) < MAX_BLOCKS_PER_MESSAGE:
+            blocks.append(context(archive).to_dict())
         self._call(
             client,
             "chat.postMessage",
             channel=channel,
             thread_ts=root,
-            text=message.text,
-            blocks=message.block_dicts(),
+            text=f"{message.text}\n{archive}",
+            blocks=blocks,
         )
         thread.reported = True  # posted, or refused for good: never twice
+        self._share_report(execution, channel, root, client, report)
+
+    def _archives(self) -> bool:
+        return self._services is not None and self._services.evidence is not None
+
+    def _share_report(
+        self,
+        execution: Execution,
+        channel: str,
+        root: str,
+        client: WebClient,
+        report: EvidenceReport | None,
+    ) -> None:
+        """The report's Markdown as a file in the thread: the archived copy's bytes when there is
+        one, else rendered from `report`. Best effort: a refusal is logged, the thread has the report."""
+        from bot.views.archive import report_file
+        from orchestration.services.archived_copies import archived_copy
+        from orchestration.services.report_text import report_markdown
+
+        content = None
+        archived = execution.archive is not None and execution.archive.status == ArchiveStatus.ARCHIVED
+        if archived and self._services is not None:
+            try:
+                content = archived_copy(self._services, execution.execution_id).content
+            except Exception:  # unreadable now: the rendering below says it is not the archived copy
+                logger.warning("could not read the archived copy", exc_info=True)
+                archived = False
+        if content is None:
+            if report is None:
+                return
+            content = report_markdown(report).encode("utf-8")
+        shared = report_file(execution, content, archived)
+        try:
+            share_file(
+                client,
+                channel,
+                root,
+                filename=shared.filename,
+                content=shared.content,
+                title=shared.title,
+                comment=shared.comment,
+            )
+        except Exception:  # best effort: the report itself is in the thread
+            logger.warning(
+                "Slack did not take the report's file",
+                extra={"execution_id": execution.execution_id},
+                exc_info=True,
+            )
 
     def _update_copy(self, execution: Execution, slack: SlackThread, client: WebClient) -> None:
         """The approvals channel's copy of the request shows what became of it."""

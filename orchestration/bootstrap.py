@@ -19,7 +19,16 @@ from orchestration.config import Settings
 from orchestration.context import Services
 from orchestration.directory import Directory, NoDirectory
 from orchestration.drs.clients import AwsDrsClients, DrsClients, SimulatedDrsClients
-from orchestration.ports import Driver, EventSource, ManualDriver, Notifier, NoWakeUps, NullNotifier, WakeUps
+from orchestration.ports import (
+    Driver,
+    EventSource,
+    EvidenceArchive,
+    ManualDriver,
+    Notifier,
+    NoWakeUps,
+    NullNotifier,
+    WakeUps,
+)
 from orchestration.recurring import NoRecurringTasks, RecurringTasks
 from orchestration.store.base import Store
 
@@ -41,6 +50,7 @@ def build_services(
     directory: Directory | None = None,
     recurring: RecurringTasks | None = None,
     wakeups: WakeUps | None = None,
+    evidence: EvidenceArchive | None = None,
 ) -> Services:
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
@@ -56,6 +66,10 @@ def build_services(
 
             sfn = sessions.client("stepfunctions", settings.region)
             driver = StepFunctionsDriver(settings.state_machine_arn, sfn)
+        if evidence is None and settings.evidence_bucket:
+            from orchestration.evidence.s3 import S3Archive
+
+            evidence = S3Archive(sessions.client("s3", settings.region), settings.evidence_bucket)
         if wakeups is None and settings.wake_up_function_arn:
             from orchestration.engine.eventbridge_wake_ups import EventBridgeWakeUps, WakeUpTarget
 
@@ -72,7 +86,8 @@ def build_services(
 
         if wakeups is None and isinstance(driver, LocalRunner):  # it fires the wake-ups too
             wakeups = driver
-    return Services(
+        evidence = evidence or _evidence_folder(settings)
+    services = Services(
         settings=settings,
         clock=clock,
         store=store,
@@ -83,7 +98,28 @@ def build_services(
         directory=directory or NoDirectory(),
         recurring=recurring or NoRecurringTasks(),
         wakeups=wakeups or NoWakeUps(),
+        evidence=evidence,
     )
+    if evidence is not None:  # final reports are archived where the engine delivers events
+        from orchestration.services.archiving import ReportArchiver
+
+        services.archiver = ReportArchiver(evidence).bind(services)
+    return services
+
+
+def _evidence_folder(settings: Settings) -> EvidenceArchive | None:
+    """The embedded default's archive: DRBOT_EVIDENCE_DIR, else `evidence` beside the database (an
+    S3 bucket, when DRBOT_EVIDENCE_BUCKET names one; none for an in-memory database)."""
+    if settings.evidence_bucket:
+        import boto3
+
+        from orchestration.evidence.s3 import S3Archive
+
+        return S3Archive(boto3.client("s3", region_name=settings.region), settings.evidence_bucket)
+    from orchestration.evidence.folder import FolderArchive
+
+    root = settings.evidence_dir or (settings.data_dir / "evidence" if settings.data_dir else None)
+    return FolderArchive(root) if root is not None else None
 
 
 def local_runner(scheduler: BackgroundScheduler | None = None) -> LocalRunner:

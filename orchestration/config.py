@@ -60,6 +60,9 @@ ENV_WAKE_UP_GROUP = "DRBOT_WAKE_UP_GROUP"
 ENV_WAKE_UP_FUNCTION_ARN = "DRBOT_WAKE_UP_FUNCTION_ARN"
 ENV_CLEANUP_DEADLINE_MINUTES = "DRBOT_CLEANUP_DEADLINE_MINUTES"
 ENV_IDEMPOTENCY_TABLE = "DRBOT_IDEMPOTENCY_TABLE"
+# the evidence archive (docs/report.md, "The archive"): an S3 bucket, else a folder on the embedded default
+ENV_EVIDENCE_BUCKET = "DRBOT_EVIDENCE_BUCKET"
+ENV_EVIDENCE_DIR = "DRBOT_EVIDENCE_DIR"
 
 DEFAULT_SIM_LAUNCH_SECONDS = 20.0
 DEFAULT_DIRECT_ACTOR = "direct-invocation"
@@ -119,6 +122,14 @@ class Settings:
     missed_fire_grace_minutes: int = DEFAULT_MISSED_FIRE_GRACE_MINUTES  # embedded: a late fire still runs
     idempotency_table: str | None = None  # powertools idempotency records of the scheduled-drill function
     cleanup_deadline_minutes: int = DEFAULT_CLEANUP_DEADLINE_MINUTES  # then a drill's cleanup gives up
+    evidence_bucket: str | None = None  # S3 bucket of the evidence archive (AWS)
+    evidence_dir: Path | None = None  # the embedded default's archive folder (None: <data dir>/evidence)
+
+    @property
+    def data_dir(self) -> Path | None:
+        """The folder the embedded database lives in (files drbot keeps go beside it); None for an
+        in-memory database."""
+        return None if str(self.db_path) == ":memory:" else Path(self.db_path).parent
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -193,6 +204,7 @@ class Settings:
             )
 
         inventory = get(ENV_SIM_INVENTORY)
+        evidence_dir = get(ENV_EVIDENCE_DIR)
         db_path = get(ENV_DB_PATH)
         settings = cls(
             backend=backend,  # type: ignore[arg-type]  # checked above
@@ -225,6 +237,8 @@ class Settings:
             missed_fire_grace_minutes=int(grace) if grace else DEFAULT_MISSED_FIRE_GRACE_MINUTES,
             idempotency_table=get(ENV_IDEMPOTENCY_TABLE),
             cleanup_deadline_minutes=int(deadline) if deadline else DEFAULT_CLEANUP_DEADLINE_MINUTES,
+            evidence_bucket=get(ENV_EVIDENCE_BUCKET),
+            evidence_dir=Path(evidence_dir).expanduser() if evidence_dir else None,
         )
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known

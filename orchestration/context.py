@@ -13,7 +13,17 @@ from orchestration.aws import AwsApi
 from orchestration.clock import Clock
 from orchestration.config import Settings
 from orchestration.directory import Directory, NoDirectory
-from orchestration.ports import Driver, ManualDriver, Notifier, NoWakeUps, NullNotifier, WakeUps
+from orchestration.ports import (
+    Archiver,
+    Driver,
+    EvidenceArchive,
+    ManualDriver,
+    NoArchiver,
+    Notifier,
+    NoWakeUps,
+    NullNotifier,
+    WakeUps,
+)
 from orchestration.recurring import NoRecurringTasks, RecurringTasks
 from orchestration.store.base import Store
 
@@ -37,6 +47,10 @@ class Services:
     recurring: RecurringTasks = field(default_factory=NoRecurringTasks)
     # one-time wake-ups of an execution at a future moment (an approval deadline, a start grace)
     wakeups: WakeUps = field(default_factory=NoWakeUps)
+    # where final evidence reports are archived (None: nowhere), and what archives them when the
+    # engine delivers an execution's events (orchestration/services/archiving.py)
+    evidence: EvidenceArchive | None = None
+    archiver: Archiver = field(default_factory=NoArchiver)
 
     def close(self) -> None:
         self.driver.close()  # first: a local runner must stop ticking before the store closes

@@ -452,6 +452,8 @@ class EventType(StrEnum):
     CLEANUP_COMPLETED = "CLEANUP_COMPLETED"
     CLEANUP_FAILED = "CLEANUP_FAILED"
     DRS_RETRY = "DRS_RETRY"  # DRS throttled or failed transiently; the engine backs off
+    ARCHIVE_FAILED = "ARCHIVE_FAILED"  # the evidence report could not be archived; retried
+    ARCHIVED = "ARCHIVED"  # archived on a retry (a first-time archive is said by the report itself)
 
 
 class ExecutionEvent(WireModel):
@@ -544,6 +546,43 @@ class UnattendedGates(WireModel):
         return f"waits at most {self.wait_minutes} min at a pause gate, then is cancelled and cleaned up"
 
 
+class ArchiveStatus(StrEnum):
+    ARCHIVED = "ARCHIVED"
+    FAILED = "FAILED"  # not archived yet: retried after ARCHIVE_RETRY_SECONDS, doubling
+
+
+MAX_ARCHIVE_ATTEMPTS = 10  # failed attempts before archiving is given up (about 17 hours of retries)
+ARCHIVE_RETRY_SECONDS = 60  # the first retry's delay; then doubling, at most an hour
+MAX_ARCHIVE_RETRY_SECONDS = 3600
+
+
+class EvidenceArchiveRecord(WireModel):
+    """Where an execution's final evidence report was archived, and the SHA-256 of each copy, so a
+    copy can be checked (docs/report.md, "The archive"); or why it is not archived yet."""
+
+    status: ArchiveStatus
+    location: str | None = None  # the folder or S3 prefix holding both copies
+    markdown_location: str | None = None
+    json_location: str | None = None
+    markdown_sha256: str | None = None  # hex SHA-256 of the Markdown copy's bytes
+    json_sha256: str | None = None  # hex SHA-256 of the JSON copy's bytes
+    archived_at: EpochSeconds | None = None
+    attempts: int = Field(default=0, ge=0)  # failed attempts so far
+    error: str | None = None  # the last failure
+    failed_at: EpochSeconds | None = None
+
+    @property
+    def retry_due(self) -> bool:
+        """Not archived, and not given up: the driver keeps the execution for another attempt."""
+        return self.status == ArchiveStatus.FAILED and self.attempts < MAX_ARCHIVE_ATTEMPTS
+
+    @property
+    def retry_at(self) -> int:
+        """When the next attempt is due (a failed record)."""
+        delay: int = min(MAX_ARCHIVE_RETRY_SECONDS, ARCHIVE_RETRY_SECONDS * 2 ** max(0, self.attempts - 1))
+        return int(self.failed_at or 0) + delay
+
+
 class Execution(WireModel):
     """One run of a recovery plan, drill or real recovery."""
 
@@ -578,6 +617,7 @@ class Execution(WireModel):
     transient_errors: int = Field(default=0, ge=0)  # consecutive DRS throttles/outages (backoff)
     events: list[ExecutionEvent] = Field(default_factory=list)
     notified_through: int = Field(default=0, ge=0)  # last event seq delivered to the notifier
+    archive: EvidenceArchiveRecord | None = None  # the final report's archived copy (or its failure)
     version: int = Field(default=1, ge=1)
 
     # What the store last loaded or saved of this execution (orchestration/store/parts.py): which
@@ -614,9 +654,11 @@ class Execution(WireModel):
 
     @property
     def needs_driving(self) -> bool:
-        """Something is left to do: the run itself, a drill's cleanup, or events to deliver."""
+        """Something is left to do: the run itself, a drill's cleanup, events to deliver, or the
+        evidence report to archive again after a failed attempt."""
         cleanup_pending = self.cleanup is not None and self.cleanup.pending
-        return not self.is_terminal or cleanup_pending or bool(self.undelivered)
+        archive_pending = self.archive is not None and self.archive.retry_due
+        return not self.is_terminal or cleanup_pending or bool(self.undelivered) or archive_pending
 
     def with_event(
         self,

@@ -1,5 +1,6 @@
-"""The engine's ports: where domain events go (Notifier), what drives `advance` (Driver) and what
-wakes an execution at a future moment (WakeUps).
+"""The engine's ports: where domain events go (Notifier), what drives `advance` (Driver), what
+wakes an execution at a future moment (WakeUps), and where a final evidence report is archived
+(EvidenceArchive, and the Archiver the engine calls before delivering events).
 
 They know only the domain model; `Services` (orchestration/context.py) holds one of each, with the
 store, DRS, AWS, directory, clock and recurring-task ports (docs/architecture.md)."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from orchestration.models import Execution, ExecutionEvent
@@ -181,3 +183,53 @@ class NoWakeUps:
 
     def cancel(self, execution_id: str, reason: str) -> None:
         self.pending.pop((execution_id, reason), None)
+
+
+@dataclass(frozen=True)
+class StoredCopy:
+    """One archived copy: where it is and its bytes as stored."""
+
+    location: str  # a file path, or s3://bucket/key
+    content: bytes
+    existed: bool = False  # a copy was there before this write (of the same bytes, or adopted)
+
+
+class CopyExists(Exception):
+    """A write-once copy is already there with other bytes: the write is refused; `existing` is it."""
+
+    def __init__(self, existing: StoredCopy) -> None:
+        super().__init__(f"{existing.location} already holds another copy; it is kept as written")
+        self.existing = existing
+
+
+class EvidenceArchive(Protocol):
+    """Where final evidence reports are kept, each copy written once (docs/report.md, "The
+    archive"): a folder under the data directory on the embedded default, an S3 bucket on AWS."""
+
+    def location(self, plan_id: str, execution_id: str) -> str:
+        """Where an execution's copies go (a folder, or an s3:// prefix)."""
+        ...
+
+    def write_once(self, plan_id: str, execution_id: str, name: str, content: bytes) -> StoredCopy:
+        """Write `content` as `name` (`report.md`, `report.json`) unless a copy is there: the same
+        bytes are taken as written (`existed`); other bytes raise CopyExists. Other errors raise."""
+        ...
+
+    def read(self, plan_id: str, execution_id: str, name: str) -> StoredCopy | None:
+        """The copy as stored now (None: there is none)."""
+        ...
+
+
+class Archiver(Protocol):
+    """What archives an execution's evidence report once its record is final; called with every
+    execution before its events go to the notifier (engine `deliver`), so the report in the thread
+    can say where the copy is. Never raises: a failure is recorded on the execution and retried."""
+
+    def archive(self, execution: Execution) -> Execution: ...
+
+
+class NoArchiver:
+    """Nothing is archived (no evidence store configured, and tests that do not look)."""
+
+    def archive(self, execution: Execution) -> Execution:
+        return execution

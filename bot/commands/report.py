@@ -1,8 +1,10 @@
-"""`/dr report <execution> [--json]`: the evidence report of a drill or a recovery.
+"""`/dr report <execution> [--json|--markdown]`: the evidence report of a drill or a recovery.
 
 The report says which plan ran (and whether it changed since), who asked and why, who approved,
 each wave and server, pre-flight warnings, pause/resume/cancel, the RTO and RPO verdicts and a
-drill's cleanup. `--json` answers with the same report as JSON, for an evidence archive.
+drill's cleanup. `--json` answers with the same report as JSON in the message; `--markdown` with the
+copy the evidence archive keeps, shared as a file, with its SHA-256 and whether it still matches the
+hash kept on the execution (docs/report.md, "The archive").
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ def _report(ctx: CommandContext, args: Arguments) -> Message:
     from bot.views.report import build_report_json_message, build_report_message
     from orchestration.services.report import report_of
 
+    if args.has("markdown"):
+        return _archived(ctx, args)
     try:
         report = report_of(ctx.services, args.positionals["execution"])
     except (NotFound, ValidationFailed) as error:  # a bad reference: say how to name one
@@ -28,14 +32,26 @@ def _report(ctx: CommandContext, args: Arguments) -> Message:
     return build_report_message(report)
 
 
+def _archived(ctx: CommandContext, args: Arguments) -> Message:
+    from bot.views.archive import build_archived_copy_message
+    from orchestration.services.archived_copies import archived_copy
+
+    if args.has("json"):
+        raise ValidationFailed("Give --json or --markdown, not both.", usage=REPORT.usage())
+    return build_archived_copy_message(archived_copy(ctx.services, args.positionals["execution"], "markdown"))
+
+
 REPORT = Command(
     noun="report",
     verb=None,
     summary="The evidence report of an execution: plan, approvals, waves, servers, RTO, RPO, cleanup.",
     handler=_report,
     positionals=(Positional("execution", "an execution id, or its first 6+ characters (`/dr executions`)"),),
-    flags=(Flag("json", "the report as JSON, for an evidence archive"),),
-    examples=("/dr report 3f2a9c1b", "/dr report 3f2a9c1b --json"),
+    flags=(
+        Flag("json", "the report as JSON in the message"),
+        Flag("markdown", "the archived copy (Markdown) as a file, with its SHA-256 checked"),
+    ),
+    examples=("/dr report 3f2a9c1b", "/dr report 3f2a9c1b --json", "/dr report 3f2a9c1b --markdown"),
 )
 SUMMARY = "the evidence report of a drill or a recovery"
 COMMANDS = [REPORT]

@@ -18,14 +18,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.commands.registry import SLASH, Invocation, ModalAnswer
 from bot.listeners.context import drbot_of
 from bot.listeners.errors import Redactor, log_failure, logger
 from bot.listeners.lazy import ack_now
+from bot.slack_files import share_file
 from bot.views.failures import build_failure_message
-from bot.views.message import ApprovalRequest, Message, ThreadRoot
+from bot.views.message import ApprovalRequest, Message, ThreadRoot, WithFiles
 
 
 def register(app: App) -> None:
@@ -62,10 +64,26 @@ def run_command(body: dict[str, Any], respond: Respond, context: BoltContext) ->
                 client, services, message, invocation.channel_id, invocation.user_id
             )
             drbot.publisher.refresh_for()  # approvers see it on their Home
+        elif isinstance(message, WithFiles) and invocation.channel_id:
+            share_files(client, message, invocation.channel_id)
     except Exception as error:  # answered and logged here: bolt would only log a one-liner
         reference = log_failure(f"{SLASH} command failed", error, drbot.redact, body)
         message = build_failure_message(f"{SLASH} {invocation.text}", reference)
     deliver(respond, message, drbot.redact, body)
+
+
+def share_files(client: WebClient, message: WithFiles, channel: str) -> None:
+    """Share an answer's files in the channel it was asked in (files_upload_v2)."""
+    for shared in message.files:
+        share_file(
+            client,
+            channel,
+            message.thread_ts,
+            filename=shared.filename,
+            content=shared.content,
+            title=shared.title,
+            comment=shared.comment,
+        )
 
 
 def opens_modal(body: dict[str, Any], context: BoltContext) -> bool:

@@ -47,3 +47,22 @@ class ApprovalRequest(Message):
     also posts a copy in DRBOT_APPROVAL_CHANNEL (bot/slack_threads.py); the console shows it once."""
 
     subject: str = ""  # what is asked for, e.g. "drill schedule 1a2b3c4d"
+
+
+@dataclass(frozen=True)
+class FileToShare:
+    """A file an answer shares (files_upload_v2, bot/slack_files.py): its name, bytes and title."""
+
+    filename: str
+    content: bytes
+    title: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class WithFiles(Message):
+    """An answer that also shares files in the channel it was asked in (in `thread_ts` when set):
+    the `/dr` listener uploads them after answering; the console saves each and prints its path."""
+
+    files: tuple[FileToShare, ...] = ()
+    thread_ts: str | None = None

@@ -1,19 +1,16 @@
-"""The evidence report as people read it: a Slack message (Block Kit), its JSON in a message, and
+"""The evidence report as people read it in Slack: a message (Block Kit) and its JSON in a message.
 
-One piece, longer than most modules: the three renderings of one report (Block Kit, JSON, Markdown)
-must say the same things and share their wording.
-Markdown for a file or an export.
-
-Pure builders over an EvidenceReport (orchestration/services/report.py). Every time is shown in UTC
-ISO-8601. A Slack message holds at most 50 blocks, one table and 3000 characters per section, so
-the message lists every server only while they fit; a large run shows the servers that did not
-launch and points to the JSON. The Markdown has everything.
+Pure builders over an EvidenceReport (orchestration/services/report.py). The sentences they share
+with the whole report as Markdown, and the Markdown and JSON files themselves (what the evidence
+archive keeps), are in orchestration/services/report_text.py. Every time is shown in UTC ISO-8601.
+A Slack message holds at most 50 blocks, one table and 3000 characters per section, so the message
+lists every server only while they fit; a large run shows the servers that did not launch and
+points to the JSON. The Markdown has everything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from slack_sdk.models.blocks import Block
 
@@ -30,39 +27,26 @@ from bot.views.executions import STATUS_EMOJI, short_id
 from bot.views.groups import MAX_TABLE_DATA_ROWS, bullet_sections, plural
 from bot.views.message import Message
 from bot.views.mrkdwn import escape_mrkdwn, escape_with_mentions, mention
-from orchestration.clock import duration_text
-from orchestration.models import CleanupStatus, LaunchStatus
-from orchestration.services.report import (
-    CleanupReport,
-    EventRecord,
-    EvidenceReport,
-    PlanState,
-    RpoResult,
-    RtoResult,
-    ServerReport,
-    WaveReport,
+from orchestration.models import LaunchStatus
+from orchestration.services.report import EvidenceReport, RpoResult, RtoResult, WaveReport
+from orchestration.services.report_text import (  # the sentences the Markdown shares, and the two files
+    WAVE_COLUMNS,
+    approval_lines,
+    cleanup_text,
+    event_text,
+    iso,
+    plan_text,
+    report_json,
+    rpo_text,
+    rto_text,
+    server_text,
 )
+from orchestration.services.report_text import kind as _kind
+from orchestration.services.report_text import launched as _launched
+from orchestration.services.report_text import result_line as _result_line
+from orchestration.services.report_text import seconds_text as _seconds
+from orchestration.services.report_text import wave_row as _wave_row
 
-WAVE_COLUMNS = (
-    "#",
-    "Wave",
-    "Status",
-    "Started (UTC)",
-    "Ended (UTC)",
-    "Duration",
-    "Launched",
-    "Worst data loss",
-)
-SERVER_COLUMNS = (
-    "Hostname",
-    "Source server",
-    "Launch status",
-    "Recovery instance",
-    "EC2 instance",
-    "Point in time",
-    "Data loss",
-    "Error",
-)
 MAX_SERVER_SECTIONS = 12  # beyond this a message is a wall of text: the servers are summarised
 MAX_LINE = 600  # one server's line (a long DRS error is cut)
 MAX_JSON_SECTIONS = 12
@@ -77,114 +61,6 @@ _RTO_EMOJI = {
     RtoResult.NOT_RUN: ":information_source:",
 }
 _RPO_EMOJI = {result: _RTO_EMOJI[RtoResult(result.value)] for result in RpoResult}  # the same marks
-
-
-def iso(moment: datetime | None) -> str:
-    """UTC ISO-8601 to the second, `-` when unknown."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else "-"
-
-
-def _kind(report: EvidenceReport) -> str:
-    return report.execution_type.word.capitalize()
-
-
-def _seconds(value: int | None) -> str:
-    return duration_text(value) if value is not None else "-"
-
-
-# -- sentences shared by the message and the Markdown ----------------------------------------------
-
-
-def plan_text(report: EvidenceReport) -> str:
-    plan = report.plan
-    what = {
-        PlanState.UNCHANGED: f"version {plan.version}",
-        PlanState.CHANGED: (
-            f"edited since the run (now version {plan.current_version}; the version run is not known)"
-        ),
-        PlanState.DELETED: "deleted since the run",
-        PlanState.NOT_READ: "not looked up",
-    }[plan.state]
-    return f"{plan.plan_name} (id {plan.plan_id}, {what})"
-
-
-def approval_lines(report: EvidenceReport) -> list[str]:
-    approval = report.approval
-    lines = []
-    if approval.schedule_id:
-        lines.append(f"Started by schedule {approval.schedule_id}")
-    for given in approval.given:
-        how = " (approved the schedule beforehand)" if given.via_schedule else ""
-        lines.append(f"Approved by {given.user_id} at {iso(given.at)}{how}")
-    if not approval.given:
-        lines.append("No approval recorded" + (" (none was required)" if approval.required == 0 else ""))
-    elif len(approval.given) < approval.required:
-        lines.append(f"{len(approval.given)} of {approval.required} approvals given")
-    return lines
-
-
-def rto_text(report: EvidenceReport) -> str:
-    rto = report.rto
-    target = f"target {rto.target_minutes} min" if rto.target_minutes else "no target"
-    actual = f"took {_seconds(rto.actual_seconds)}" if rto.actual_seconds is not None else "not measured"
-    return f"{rto.result.replace('_', ' ')} ({target}, {actual}): {rto.note}"
-
-
-def rpo_text(report: EvidenceReport) -> str:
-    rpo = report.rpo
-    target = f"target {rpo.target_minutes} min" if rpo.target_minutes else "no target"
-    worst = (
-        f"worst data loss {_seconds(rpo.worst_seconds)}"
-        + (f" on {rpo.worst_server}" if rpo.worst_server else "")
-        if rpo.worst_seconds is not None
-        else "not measured"
-    )
-    return f"{rpo.result.replace('_', ' ')} ({target}, {worst}): {rpo.note}"
-
-
-def cleanup_text(cleanup: CleanupReport) -> str:
-    total = plural(cleanup.instances_total, "drill instance")
-    text = {
-        CleanupStatus.SCHEDULED: f"scheduled: {total} to be terminated at {iso(cleanup.due_at)}",
-        CleanupStatus.TERMINATING: f"in progress: terminating {total}",
-        CleanupStatus.COMPLETED: f"completed at {iso(cleanup.finished_at)}: {total}, all terminated",
-        CleanupStatus.FAILED: f"FAILED at {iso(cleanup.finished_at)}: {cleanup.error or 'see the timeline'}",
-        CleanupStatus.NOT_NEEDED: "not needed: nothing was launched",
-    }[cleanup.status]
-    if cleanup.left_running:
-        text += f". Possibly left running ({len(cleanup.left_running)}): " + ", ".join(cleanup.left_running)
-    return text
-
-
-def event_text(event: EventRecord) -> str:
-    by = f" by {event.actor}" if event.actor else ""
-    return f"{iso(event.at)} {event.type}{by}: {event.message}"
-
-
-def server_text(server: ServerReport) -> str:
-    name = server.hostname or server.source_server_id
-    parts = [f"{name} ({server.source_server_id}): {server.launch_status}"]
-    if server.recovery_instance_id:
-        parts.append(f"recovery instance {server.recovery_instance_id}")
-    if server.instance_id and server.instance_id != server.recovery_instance_id:
-        parts.append(f"EC2 {server.instance_id}")
-    if server.snapshot_time:
-        parts.append(f"point in time {iso(server.snapshot_time)}")
-    if server.data_loss_seconds is not None:
-        parts.append(f"data loss {_seconds(server.data_loss_seconds)}")
-    text = ", ".join(parts)
-    return text + (f" — error: {server.error}" if server.error else "")
-
-
-def _launched(wave: WaveReport) -> str:
-    return f"{wave.servers_launched}/{wave.servers_total}" if wave.servers_total else "-"
-
-
-def _result_line(report: EvidenceReport) -> str:
-    state = "final" if report.final else "not final: the run or its cleanup has not ended"
-    said = report.status_reason and report.status_reason.casefold() != report.status.casefold()
-    reason = f" — {report.status_reason}" if said else ""
-    return f"{report.status}{reason} ({state})"
 
 
 # -- the Slack message ------------------------------------------------------------------------------
@@ -204,19 +80,6 @@ def _facts(report: EvidenceReport) -> str:
         f"*RPO:* {_RPO_EMOJI[report.rpo.result]} {escape_mrkdwn(rpo_text(report))}",
     ]
     return "\n".join(lines)
-
-
-def _wave_row(wave: WaveReport) -> list[str]:
-    return [
-        str(wave.wave_number),
-        wave.wave_name,
-        wave.status,
-        iso(wave.started_at),
-        iso(wave.ended_at),
-        _seconds(wave.duration_seconds),
-        _launched(wave),
-        _seconds(wave.worst_data_loss_seconds),
-    ]
 
 
 def _pack(lines: Sequence[str], max_sections: int) -> list[str] | None:
@@ -328,10 +191,6 @@ def build_report_message(report: EvidenceReport) -> Message:
 # -- JSON in a message ------------------------------------------------------------------------------
 
 
-def report_json(report: EvidenceReport) -> str:
-    return report.model_dump_json(by_alias=True, exclude_none=True, indent=2)
-
-
 def build_report_json_message(report: EvidenceReport) -> Message:
     """The report's JSON in code blocks; when longer than a message holds, cut at a line and said."""
     lines = report_json(report).splitlines()
@@ -366,82 +225,3 @@ def build_report_json_message(report: EvidenceReport) -> Message:
     else:
         blocks.append(context(f"Evidence report of execution `{report.execution_id}`, JSON"))
     return Message(text=f"Evidence report of execution {report.execution_id} (JSON)", blocks=blocks)
-
-
-# -- Markdown ---------------------------------------------------------------------------------------
-
-
-def _md(text: str) -> str:
-    """Text in a Markdown table cell or line: pipes escaped, one line."""
-    return text.replace("|", "\\|").replace("<", "\\<").replace("\n", " ")
-
-
-def report_markdown(report: EvidenceReport) -> str:
-    """The whole report as Markdown: every wave, every server, the timeline."""
-    out = [
-        f"# Evidence report: {_md(_kind(report))} of {_md(report.plan.plan_name)}",
-        "",
-        f"- **Execution:** {report.execution_id}",
-        f"- **Result:** {_md(_result_line(report))}",
-        f"- **Plan:** {_md(plan_text(report))}",
-        f"- **Type:** {_kind(report)}",
-        f"- **Requested by:** {_md(report.requested_by)} at {iso(report.requested_at)}",
-        f"- **Reason:** {_md(report.reason) or '-'}",
-        *(f"- **Approval:** {_md(line)}" for line in approval_lines(report)),
-        f"- **Started:** {iso(report.started_at)}",
-        f"- **Ended:** {iso(report.ended_at)}",
-        f"- **Duration:** {_seconds(report.duration_seconds)}",
-        f"- **RTO:** {_md(rto_text(report))}",
-        f"- **RPO:** {_md(rpo_text(report))}",
-        f"- **Servers launched:** {report.servers_launched} of {report.servers_total}",
-        f"- **Report generated:** {iso(report.generated_at)}",
-        "",
-        "## Pre-flight warnings at request time",
-        "",
-        *([f"- `{w.code}` {_md(w.message)}" for w in report.warnings] or ["None."]),
-        "",
-        "## Waves",
-        "",
-        "| " + " | ".join(WAVE_COLUMNS) + " |",
-        "|" + "---|" * len(WAVE_COLUMNS),
-        *("| " + " | ".join(_md(cell) for cell in _wave_row(w)) + " |" for w in report.waves),
-    ]
-    for wave in report.waves:
-        out += ["", f"### Wave {wave.wave_number}: {_md(wave.wave_name)}", ""]
-        out.append(
-            f"{wave.status}, {_launched(wave)} launched, {iso(wave.started_at)} to {iso(wave.ended_at)} "
-            f"({_seconds(wave.duration_seconds)})" + (f". Error: {_md(wave.error)}" if wave.error else "")
-        )
-        if not wave.servers:
-            continue
-        out += [
-            "",
-            "| " + " | ".join(SERVER_COLUMNS) + " |",
-            "|" + "---|" * len(SERVER_COLUMNS),
-        ]
-        out += [
-            "| "
-            + " | ".join(
-                _md(cell or "-")
-                for cell in (
-                    s.hostname,
-                    s.source_server_id,
-                    str(s.launch_status),
-                    s.recovery_instance_id,
-                    s.instance_id,
-                    iso(s.snapshot_time),
-                    _seconds(s.data_loss_seconds),
-                    s.error,
-                )
-            )
-            + " |"
-            for s in wave.servers
-        ]
-    out += ["", "## Pause, resume and cancel", ""]
-    out += [f"- {_md(event_text(e))}" for e in report.interventions] or ["None."]
-    if report.cleanup is not None:
-        cleanup = _md(cleanup_text(report.cleanup))
-        out += ["", "## Drill cleanup", "", cleanup[:1].upper() + cleanup[1:]]
-    out += ["", "## Timeline", ""]
-    out += [f"- {_md(event_text(e))}" for e in report.timeline] or ["No events."]
-    return "\n".join(out) + "\n"

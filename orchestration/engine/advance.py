@@ -196,7 +196,10 @@ def deliver(services: Services, execution: Execution) -> Execution:
     """Hand undelivered events to the notifier; on success move the delivery cursor.
 
     At least once: if the cursor cannot be saved, the events are offered again (notifiers dedupe
-    by seq). A failing notifier is retried on later ticks; a day after the end it is given up."""
+    by seq). A failing notifier is retried on later ticks; a day after the end it is given up.
+    First, a record that became final has its evidence report archived (the Archiver port; it
+    never raises), so what the notifier posts can say where the copy is."""
+    execution = services.archiver.archive(execution)
     pending = execution.undelivered
     if not pending:
         return execution

@@ -137,6 +137,9 @@ def _wait_seconds(execution: Execution, now: int, launched: bool) -> int:
         return AFTER_LAUNCH
     if cleanup is not None and cleanup.status == CleanupStatus.SCHEDULED:
         return max(1, cleanup.due_at - now)  # the delay's end: wait_seconds lets it past MAX_WAIT
+    archive = execution.archive
+    if execution.is_terminal and not execution.undelivered and archive is not None and archive.retry_due:
+        return max(1, archive.retry_at - now)  # only the evidence archive is left: its next attempt
     if execution.is_terminal:
         return DELIVERY_RETRY  # only events are left to deliver
     if execution.status == ExecutionStatus.PAUSED:

@@ -32,6 +32,7 @@ from orchestration.handlers.execution_shapes import (
 from orchestration.handlers.operations import Call, Operation
 from orchestration.models import Execution, ExecutionStatus, WireModel
 from orchestration.observability import lambda_entry
+from orchestration.services.archived_copies import archived_copy
 from orchestration.services.execution_control import (
     ApprovalOutcome,
     Outcome,
@@ -108,6 +109,14 @@ def _list(call: Call) -> dict[str, Any]:
     if page.next_token is not None:
         response["nextToken"] = page.next_token
     return response
+
+
+def _evidence(call: Call) -> dict[str, Any]:
+    """The archived evidence report (docs/report.md, "The archive"): Markdown unless format=json,
+    with the SHA-256 of the bytes read now, the one kept on the execution, and whether they match."""
+    return archived_copy(
+        call.services, call.param("executionId"), call.optional("format") or "markdown"
+    ).to_wire()
 
 
 def _outcome(outcome: Outcome) -> dict[str, Any]:
@@ -226,6 +235,14 @@ OPERATIONS = [
         "/executions/{executionId}/waves",
         _waves,
         summary="Each wave of an execution with its servers",
+    ),
+    Operation(
+        "get_execution_evidence",
+        "GET",
+        "/executions/{executionId}/evidence",
+        _evidence,
+        query=("format",),
+        summary="The archived evidence report (format markdown or json), its SHA-256 and whether it matches",
     ),
     Operation(
         "get_execution_jobs",

@@ -111,6 +111,8 @@ def execution_details(execution: Execution) -> dict[str, Any]:
     wire["approvals"] = _approvals_wire(execution)
     if execution.cleanup is not None:
         wire["cleanup"] = execution.cleanup.to_wire()
+    if execution.archive is not None:  # the final report's archived copy and its SHA-256 (docs/report.md)
+        wire["archive"] = execution.archive.to_wire()
     wire["warnings"] = preflight_warnings(execution)
     wire["events"] = [e.to_wire() for e in execution.events]
     wire["version"] = execution.version

@@ -39,6 +39,7 @@ NOT_ON_AWS = {
     "DRBOT_SIM_LAUNCH_SECONDS": "the DRS simulator's launch time (embedded default)",
     "DRBOT_MISSED_FIRE_GRACE_MINUTES": "the embedded scheduler backend's missed-fire grace",
     "DRBOT_ROLES_FILE": "roles from a local file; on AWS DRBOT_ROLES carries them",
+    "DRBOT_EVIDENCE_DIR": "the embedded default's evidence archive folder; on AWS DRBOT_EVIDENCE_BUCKET",
     "SLACK_BOT_TOKEN": "local Slack; on AWS the Secrets Manager secret (SLACK_SECRET_ARN) holds it",
     "SLACK_SIGNING_SECRET": "local Slack; on AWS the Secrets Manager secret (SLACK_SECRET_ARN) holds it",
     "SLACK_APP_TOKEN": "Socket Mode (`drbot serve`); Lambda receives HTTP requests",

@@ -10,12 +10,7 @@ from typing import Any
 import pytest
 
 from bot.views.common import MAX_BLOCKS_PER_MESSAGE, MAX_SECTION_TEXT
-from bot.views.report import (
-    build_report_json_message,
-    build_report_message,
-    report_json,
-    report_markdown,
-)
+from bot.views.report import build_report_json_message, build_report_message
 from bot.views.text import render_message
 from orchestration.models import (
     Approval,
@@ -39,6 +34,7 @@ from orchestration.services.report import (
     RtoResult,
     evidence_report,
 )
+from orchestration.services.report_text import report_json, report_markdown
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 EXECUTION_ID = "3f2a9c1b-0000-4000-8000-000000000000"

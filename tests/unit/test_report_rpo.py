@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.views.report import build_report_json_message, build_report_message, report_json, report_markdown
+from bot.views.report import build_report_json_message, build_report_message
 from orchestration.models import (
     CleanupStatus,
     Execution,
@@ -20,6 +20,7 @@ from orchestration.models import (
     WaveStatus,
 )
 from orchestration.services.report import EvidenceReport, RpoResult, evidence_report
+from orchestration.services.report_text import report_json, report_markdown
 from tests.unit.test_report import T0, completed_drill, execution, plan, server, slack_limits_hold, wave_run
 
 

@@ -1,0 +1,69 @@
+"""The evidence archive in S3: `s3://<bucket>/evidence/<planId>/<executionId>/report.md|json`.
+
+Each copy is put once: `If-None-Match: *` makes S3 refuse a put over an existing object, so two
+writers cannot both place one; the same bytes already there are taken as written, other bytes are
+refused (CopyExists). Every put carries a SHA-256 checksum S3 verifies and keeps
+(`ChecksumAlgorithm`), which a bucket with Object Lock requires of a put. The bucket's versioning,
+encryption, lifecycle and Object Lock default retention (template.yaml) apply to every object: a
+copy under retention cannot be deleted or overwritten in place, only given a newer version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from orchestration.ports import CopyExists, StoredCopy
+
+PREFIX = "evidence"
+CONTENT_TYPES = {".md": "text/markdown; charset=utf-8", ".json": "application/json"}
+_ABSENT = {"NoSuchKey", "404", "NotFound"}
+
+
+class S3Archive:
+    """See the module docstring; `client` is a boto3 S3 client."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    def key(self, plan_id: str, execution_id: str, name: str) -> str:
+        return f"{PREFIX}/{plan_id}/{execution_id}/{name}"
+
+    def location(self, plan_id: str, execution_id: str) -> str:
+        return f"s3://{self.bucket}/{PREFIX}/{plan_id}/{execution_id}/"
+
+    def write_once(self, plan_id: str, execution_id: str, name: str, content: bytes) -> StoredCopy:
+        key = self.key(plan_id, execution_id, name)
+        suffix = name[name.rfind(".") :] if "." in name else ""
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=content,
+                ContentType=CONTENT_TYPES.get(suffix, "application/octet-stream"),
+                ChecksumAlgorithm="SHA256",
+                IfNoneMatch="*",
+            )
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                raise
+            existing = self.read(plan_id, execution_id, name)
+            if existing is None:  # a concurrent put not finished yet: the next attempt sees it
+                raise
+            if existing.content != content:
+                raise CopyExists(existing) from None
+            return existing
+        return StoredCopy(f"s3://{self.bucket}/{key}", content)
+
+    def read(self, plan_id: str, execution_id: str, name: str) -> StoredCopy | None:
+        key = self.key(plan_id, execution_id, name)
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        except ClientError as error:
+            if str(error.response.get("Error", {}).get("Code", "")) in _ABSENT:
+                return None
+            raise
+        return StoredCopy(f"s3://{self.bucket}/{key}", answer["Body"].read(), existed=True)
