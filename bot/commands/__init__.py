@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from bot.commands import executions, groups, home, identity, plans, report, runs, schedules, servers
+from bot.commands import (
+    executions,
+    groups,
+    home,
+    identity,
+    plan_history,
+    plans,
+    report,
+    runs,
+    schedules,
+    servers,
+)
 from bot.commands import help as help_command
 from bot.commands.registry import CommandRegistry, Invocation
 
@@ -14,7 +25,7 @@ def build_registry() -> CommandRegistry:
     registry.add("protection groups: the servers recovered together", groups.COMMANDS)
     registry.add(
         "recovery plans: waves of protection groups, their pre-flight check, and runs",
-        [*plans.COMMANDS, *runs.COMMANDS],
+        [*plans.COMMANDS, *plan_history.COMMANDS, *runs.COMMANDS],
     )
     for summary, commands in executions.NOUNS:
         registry.add(summary, commands)

@@ -47,3 +47,21 @@ class ApprovalRequest(Message):
     also posts a copy in DRBOT_APPROVAL_CHANNEL (bot/slack_threads.py); the console shows it once."""
 
     subject: str = ""  # what is asked for, e.g. "drill schedule 1a2b3c4d"
+
+
+@dataclass(frozen=True)
+class SharedFile:
+    """A file shared with an answer (a chart): uploaded where the answer is seen."""
+
+    filename: str
+    title: str
+    content: bytes
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class WithFiles(Message):
+    """An answer with files beside it: Slack shares each in the command's channel
+    (bot/listeners/commands.py, through bot/slack_files.py); the console saves it and prints its path."""
+
+    files: tuple[SharedFile, ...] = ()

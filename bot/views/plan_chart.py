@@ -1,0 +1,112 @@
+"""The chart of a plan's history: each run's duration against the RTO target, as a PNG that Slack
+previews inline (an SVG it would not).
+
+leather draws the chart as SVG and resvg-py renders it to PNG (docs/report.md, "History", says why
+these two); both are imported here, when a chart is drawn, so no other request and not the
+console's start pays for them. The labels are set in the DejaVu Sans cut shipped beside this module
+(fonts/), the only font resvg is given: Lambda's runtime has no fonts, and the chart looks the same
+everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from orchestration.services.plan_history import HistoryRun, PlanHistory
+
+FONT = Path(__file__).with_name("fonts") / "DejaVuSans-Latin1.ttf"
+FONT_FAMILY = "DejaVu Sans"
+WIDTH, HEIGHT = 900, 340  # SVG units; the PNG is drawn at twice that (ZOOM), sharp on any screen
+ZOOM = 2
+MEASURED, TARGET = "#1d6fa5", "#c0392b"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def charted_runs(history: PlanHistory) -> list[HistoryRun]:
+    """The runs a chart shows, oldest first: those with a duration (a run in progress has none)."""
+    return [run for run in reversed(history.runs) if run.duration_seconds is not None]
+
+
+def _minutes(seconds: int | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 1)
+
+
+def _chart(
+    leather: Any,
+    title: str,
+    *,
+    runs: Sequence[HistoryRun],
+    values: Sequence[float | None],
+    target: int | None,
+    measured_name: str,
+    target_name: str,
+) -> Any:
+    chart = leather.Chart(title)
+    points = [(i, v) for i, v in enumerate(values, 1) if v is not None]
+    top = max([v for _, v in points] + ([target] if target else []) + [1.0])
+    chart.add_x_scale(0.5, len(runs) + 0.5)
+    chart.add_y_scale(0, round(top * 1.15 + 0.5))
+    labels = {i: run.requested_at.strftime("%m-%d") for i, run in enumerate(runs, 1)}
+    step = max(1, len(runs) // 10)  # at most about ten date labels
+    ticks = [i for i in labels if (len(runs) - i) % step == 0]
+    chart.add_x_axis(ticks=ticks, tick_formatter=lambda value, index, count: labels.get(int(value), ""))
+    chart.add_y_axis(name="minutes")
+    if points:
+        chart.add_line(points, name=measured_name, stroke_color=MEASURED, width=2)
+        chart.add_dots(points, fill_color=MEASURED, radius=4)
+    if target:
+        chart.add_line(
+            [(0.5, target), (len(runs) + 0.5, target)],
+            name=target_name,
+            stroke_color=TARGET,
+            width=2,
+            stroke_dasharray="6",
+        )
+    return chart
+
+
+def history_chart_svg(history: PlanHistory) -> str | None:
+    """The chart as SVG: each run's duration in minutes, oldest to newest, with the RTO target as a
+    dashed line; None when no run has ended yet (nothing to draw)."""
+    runs = charted_runs(history)
+    if not runs:
+        return None
+    import leather  # the plotting library, only when a chart is drawn
+
+    for part in ("title", "legend", "axis_title", "tick"):
+        setattr(leather.theme, f"{part}_font_family", FONT_FAMILY)
+    durations = [_minutes(run.duration_seconds) for run in runs]
+    grid = leather.Grid()
+    grid.add_one(
+        _chart(
+            leather,
+            "Duration of each run (minutes)",
+            runs=runs,
+            values=durations,
+            target=history.rto_target_minutes,
+            measured_name="duration",
+            target_name="RTO target",
+        )
+    )
+    return str(grid.to_svg(width=WIDTH, height=HEIGHT))
+
+
+def history_chart_png(history: PlanHistory) -> bytes | None:
+    """The chart as PNG (see history_chart_svg); None when there is nothing to draw."""
+    svg = history_chart_svg(history)
+    if svg is None:
+        return None
+    import resvg_py  # renders the SVG; only when a chart is drawn
+
+    png = resvg_py.svg_to_bytes(
+        svg_string=svg,
+        background="#ffffff",
+        skip_system_fonts=True,
+        font_files=[str(FONT)],
+        font_family=FONT_FAMILY,
+        sans_serif_family=FONT_FAMILY,
+        zoom=ZOOM,
+    )
+    return bytes(png)
