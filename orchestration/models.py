@@ -46,7 +46,7 @@ TagValue = Annotated[str, StringConstraints(max_length=256)]
 RoleArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+$")]
 
 
-MAX_MINUTES = 10_080  # a week: the longest cleanup delay, gate wait or RTO target drbot accepts
+MAX_MINUTES = 10_080  # a week: the longest cleanup delay, gate wait or RTO/RPO target drbot accepts
 
 
 def new_id() -> str:
@@ -178,6 +178,7 @@ class RecoveryPlan(WireModel):
     description: Description = ""
     waves: Annotated[list[Wave], Field(min_length=1, max_length=100)]
     rto_target_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
+    rpo_target_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
     notification_channel: ChannelId | None = None
     created_by: str = "system"
     created_date: EpochSeconds = 0

@@ -9,7 +9,8 @@ runs, approvals, events and cleanup) and the plan as it is now, which may have b
 deleted since the run; the report says which. Times are UTC datetimes (ISO-8601 with `Z` on the
 wire), durations whole seconds. `report_of(services, ref)` finds both by an execution reference.
 When the record is final, and the Slack thread gets the report, is `closing_event(execution)`
-(orchestration/services/closing.py).
+(orchestration/services/closing.py). The recovery point (each server's data-loss window, the worst
+per wave and run, the RPO verdict) is computed in orchestration/services/rpo.py.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from orchestration.models import (
     WireModel,
 )
 from orchestration.services.execution_queries import find_execution, preflight_warnings
+from orchestration.services.rpo import RpoReport, RpoResult, data_loss_seconds, rpo_report, worst
 
 REPORT_FORMAT = 1  # bumped when a field changes meaning
 _T = EventType
@@ -71,6 +73,7 @@ class PlanReference(WireModel):
     version: int | None = None  # the version that ran, when known
     current_version: int | None = None
     rto_target_minutes: int | None = None
+    rpo_target_minutes: int | None = None
 
 
 class ApprovalRecord(WireModel):
@@ -100,6 +103,7 @@ class ServerReport(WireModel):
     instance_id: str | None = None  # the EC2 instance
     launched_at: datetime | None = None
     snapshot_time: datetime | None = None  # the point in time recovered
+    data_loss_seconds: int | None = None  # requested_at - snapshot_time (orchestration/services/rpo.py)
     error: str | None = None
 
 
@@ -116,6 +120,7 @@ class WaveReport(WireModel):
     region: str | None = None
     account_id: str | None = None
     error: str | None = None
+    worst_data_loss_seconds: int | None = None  # of its launched servers
     servers: list[ServerReport] = Field(default_factory=list)
 
 
@@ -163,6 +168,7 @@ class EvidenceReport(WireModel):
     ended_at: datetime | None = None
     duration_seconds: int | None = None
     rto: RtoReport
+    rpo: RpoReport
     servers_launched: int
     servers_total: int
     waves: list[WaveReport] = Field(default_factory=list)
@@ -188,6 +194,7 @@ def _plan_reference(execution: Execution, plan: RecoveryPlan | None, plan_read: 
         version=plan.version if unchanged else None,
         current_version=plan.version,
         rto_target_minutes=plan.rto_target_minutes,
+        rpo_target_minutes=plan.rpo_target_minutes,
     )
 
 
@@ -250,7 +257,14 @@ def _approval(execution: Execution) -> ApprovalReport:
     )
 
 
-def _wave(wave: WaveRun) -> WaveReport:
+def _rpo(execution: Execution, plan: PlanReference) -> RpoReport:
+    unknown = {PlanState.DELETED: "was deleted since", PlanState.NOT_READ: "was not read"}.get(plan.state)
+    return rpo_report(
+        execution, plan.rpo_target_minutes, plan_unknown=unknown, changed=plan.state == PlanState.CHANGED
+    )
+
+
+def _wave(execution: Execution, wave: WaveRun) -> WaveReport:
     launched = sum(1 for s in wave.servers if s.launch_status == LaunchStatus.LAUNCHED)
     duration = (
         wave.end_time - wave.start_time if wave.start_time is not None and wave.end_time is not None else None
@@ -268,6 +282,9 @@ def _wave(wave: WaveRun) -> WaveReport:
         region=wave.region,
         account_id=wave.account_id,
         error=wave.error,
+        worst_data_loss_seconds=worst(
+            data_loss_seconds(execution, s) for s in wave.servers if s.launch_status == LaunchStatus.LAUNCHED
+        ),
         servers=[
             ServerReport(
                 hostname=s.hostname,
@@ -277,6 +294,7 @@ def _wave(wave: WaveRun) -> WaveReport:
                 instance_id=s.instance_id,
                 launched_at=utc(s.launched_at),
                 snapshot_time=utc(s.snapshot_time),
+                data_loss_seconds=data_loss_seconds(execution, s),
                 error=s.error,
             )
             for s in wave.servers
@@ -371,9 +389,10 @@ def evidence_report(
         ended_at=utc(execution.end_time),
         duration_seconds=duration,
         rto=_rto(execution, plan_ref, duration),
+        rpo=_rpo(execution, plan_ref),
         servers_launched=sum(1 for s in servers if s.launch_status == LaunchStatus.LAUNCHED),
         servers_total=len(servers),
-        waves=[_wave(w) for w in execution.waves],
+        waves=[_wave(execution, w) for w in execution.waves],
         warnings=[_warning(w) for w in preflight_warnings(execution)],
         interventions=[_record(e) for e in execution.events if e.type in INTERVENTIONS],
         cleanup=_cleanup(execution),
@@ -403,6 +422,8 @@ __all__ = [
     "EvidenceReport",
     "PlanReference",
     "PlanState",
+    "RpoReport",
+    "RpoResult",
     "RtoReport",
     "RtoResult",
     "ServerReport",
