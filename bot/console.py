@@ -100,7 +100,10 @@ class Console:
         self.services = services
         self.user_id, self.out = user_id, out
         self.sleep = sleep  # how `/dr wait` lets time pass (tests move a fake clock instead)
-        self.slack = ConsoleSlack(out, usergroups=usergroups, names=names).start()
+        # files shared in Slack (a report, a chart) are saved under the data directory
+        data_dir = services.settings.data_dir
+        files_dir = data_dir / "slack-files" if data_dir is not None else None
+        self.slack = ConsoleSlack(out, usergroups=usergroups, names=names, files_dir=files_dir).start()
         try:
             self.app = build_app(
                 services,

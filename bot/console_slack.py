@@ -7,8 +7,10 @@ One piece, longer than most modules: the loopback Web API's methods share one in
 app's WebClient and every response_url point at it. It answers the Web API methods drbot calls
 (auth.test, chat.postMessage with thread_ts and reply_broadcast, chat.update, chat.postEphemeral,
 chat.getPermalink, views.open/update/push, usergroups.users.list from a local map, users.info,
-conversations.info) and response_url posts (response_type, replace_original, delete_original), and
-writes each message on the console as text (bot/views/text.py):
+conversations.info), file uploads as files_upload_v2 makes them (files.getUploadURLExternal, the
+bytes posted to the upload_url it gave, files.completeUploadExternal) and response_url posts
+(response_type, replace_original, delete_original), and writes each message on the console as text
+(bot/views/text.py):
 
 - a message in the channel is printed whole; a thread reply is indented under a line naming its
   root, and a reply also sent to the channel says so;
@@ -20,6 +22,9 @@ writes each message on the console as text (bot/views/text.py):
   clicking one that its message no longer has is refused;
 - a message of an earlier console (a run it left, updated or replied to after a restart) is taken
   as Slack takes it: an update of a message this console never saw is printed as one, not refused;
+- a shared file is saved under `files_dir` (the console gives one under the data directory) and
+  shown where it was shared, as its comment and one line with its title and the path it was saved
+  to;
 - views.publish (the Home tab, refreshed when runs change) is taken and kept, not printed:
   `/dr home` shows the same;
 - while the console waits at a prompt (`prompt_opened`), whatever arrives is printed above the
@@ -39,6 +44,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ParamSpec, TextIO, TypeVar
 
 from slack_sdk import WebClient
@@ -58,6 +64,7 @@ CHANNEL_NAME = "console"
 THREAD_BAR = "  │ "
 CLEAR_LINE = "\r\x1b[2K"  # back to the line's start and erase it (what an open prompt shows)
 ONLY_YOU = "(only visible to {user})"
+FILE_LINE = "📎 {title}: {where}"
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -105,6 +112,28 @@ class Button:
         return action
 
 
+@dataclass(frozen=True)
+class SharedFile:
+    """A file shared in a channel or thread (files_upload_v2): its bytes, and where it was saved."""
+
+    id: str
+    filename: str
+    title: str
+    content: bytes
+    channel: str
+    thread_ts: str | None
+    path: Path | None  # None: the console Slack was given no `files_dir`, kept in memory only
+
+
+@dataclass
+class _Upload:
+    """A file between files.getUploadURLExternal and files.completeUploadExternal."""
+
+    filename: str
+    length: int
+    content: bytes | None = None
+
+
 @dataclass
 class Posted:
     """A message in the console channel (or in another channel an execution names)."""
@@ -116,6 +145,7 @@ class Posted:
     thread_ts: str | None = None
     visible_to: str | None = None  # an ephemeral message: only this user sees it
     deleted: bool = False
+    files: list[SharedFile] = field(default_factory=list)  # shared with it (files_upload_v2)
 
     def payload(self) -> dict[str, Any]:
         """The message as a block_actions request carries it."""
@@ -191,8 +221,10 @@ class ConsoleSlack:
         usergroups: Mapping[str, list[str]] | None = None,
         names: Mapping[str, str] | None = None,
         lock: threading.RLock | None = None,
+        files_dir: Path | None = None,
     ) -> None:
         self.out = out
+        self.files_dir = files_dir  # where shared files are saved (None: kept in memory only)
         # how a mention reads: a Slack user or user group id -> its name (an unknown one: @ and its id)
         self.names = dict(names or {})
         self.lock = lock or threading.RLock()
@@ -214,6 +246,8 @@ class ConsoleSlack:
         self._last_thread: str | None = None  # the thread the last printed message was in
         self._prompt: tuple[str, Callable[[], str]] | None = None  # an open prompt, what is typed in it
         self.homes: dict[str, dict[str, Any]] = {}  # user -> the Home view last published
+        self._uploads: dict[str, _Upload] = {}  # file id -> an upload not completed yet
+        self._shared: list[SharedFile] = []
         self._server = LoopbackServer(self._serve, "console-slack")
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -239,6 +273,8 @@ class ConsoleSlack:
         """One request from the app: a Web API call, or a post to one of its response_urls."""
         if request.api_method is not None:
             return LoopbackAnswer(200, self.call(request.api_method, request.args, request.token))
+        if request.upload_key is not None:
+            return self._upload(request.upload_key, request.body)
         status, body = self.respond(str(request.response_key), request.args)
         return LoopbackAnswer(status, body)
 
@@ -303,6 +339,11 @@ class ConsoleSlack:
     def messages(self) -> list[Posted]:
         with self.lock:
             return list(self._messages.values())
+
+    def shared_files(self) -> list[SharedFile]:
+        """Every file shared so far, in order."""
+        with self.lock:
+            return list(self._shared)
 
     def answers(self, response_url: str) -> list[Posted]:
         """The new messages posted to a response_url (one from `new_response_url`)."""
@@ -448,6 +489,66 @@ class ConsoleSlack:
         name = CHANNEL_NAME if channel == CHANNEL_ID else channel.lower()
         return {"ok": True, "channel": {"id": channel, "name": name, "is_member": True}}
 
+    # -- files (files_upload_v2) ---------------------------------------------------------------------
+
+    def _upload_url(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        filename = str(args.get("filename") or "")
+        length = str(args.get("length") or "")
+        if not filename or not length.isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._counter):010d}"
+        self._uploads[file_id] = _Upload(filename, int(length))
+        return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+    def _upload(self, file_id: str, content: bytes) -> LoopbackAnswer:
+        with self.lock:
+            upload = self._uploads.get(file_id)
+            if upload is None:
+                return LoopbackAnswer(404, "no such upload")
+            if len(content) != upload.length:  # Slack refuses a body of another length than announced
+                return LoopbackAnswer(400, f"expected {upload.length} bytes, got {len(content)}")
+            upload.content = content
+            return LoopbackAnswer(200, f"OK - {len(content)}")
+
+    def _complete_upload(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        if not isinstance(files, list) or not files or not all(isinstance(f, Mapping) for f in files):
+            return {"ok": False, "error": "invalid_arguments"}
+        uploads = [(str(f.get("id")), self._uploads.get(str(f.get("id")))) for f in files]
+        if any(upload is None or upload.content is None for _, upload in uploads):
+            return {"ok": False, "error": "file_not_found"}
+        channel = str(args.get("channel_id") or "") or None
+        thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
+        shared: list[SharedFile] = []
+        for given, (file_id, upload) in zip(files, uploads, strict=True):
+            assert upload is not None and upload.content is not None  # checked above
+            title = str(given.get("title") or upload.filename)
+            path = self._save(file_id, upload.filename, upload.content)
+            shared.append(
+                SharedFile(file_id, upload.filename, title, upload.content, channel or "", thread_ts, path)
+            )
+            del self._uploads[file_id]
+        self._shared.extend(shared)
+        if channel is not None:  # not shared anywhere: uploaded, private to the app
+            posted = self._store(channel, {"text": args.get("initial_comment") or ""}, thread_ts=thread_ts)
+            posted.files = shared
+            self._print_new(posted)
+        return {
+            "ok": True,
+            "files": [
+                {"id": f.id, "name": f.filename, "title": f.title, "size": len(f.content)} for f in shared
+            ],
+        }
+
+    def _save(self, file_id: str, filename: str, content: bytes) -> Path | None:
+        if self.files_dir is None:
+            return None
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in filename) or "file"
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        path = self.files_dir / f"{file_id}-{safe}"
+        path.write_bytes(content)
+        return path
+
     # -- response_url ------------------------------------------------------------------------------
 
     def respond(self, key: str, payload: Mapping[str, Any]) -> tuple[int, str]:
@@ -505,6 +606,9 @@ class ConsoleSlack:
             if posted.blocks
             else mrkdwn_to_text(posted.text, self.names)
         )
+        for shared in posted.files:
+            where = str(shared.path) if shared.path else f"{shared.filename}, {len(shared.content)} bytes"
+            text = (text + "\n" if text else "") + FILE_LINE.format(title=shared.title, where=where)
         if posted.visible_to:
             text = ONLY_YOU.format(user=posted.visible_to) + "\n" + text
         if posted.channel != CHANNEL_ID:
@@ -608,6 +712,8 @@ _METHODS: dict[str, Callable[[ConsoleSlack, Mapping[str, Any]], dict[str, Any]]]
     "usergroups.users.list": ConsoleSlack._usergroup_members,
     "users.info": ConsoleSlack._user_info,
     "conversations.info": ConsoleSlack._conversation_info,
+    "files.getUploadURLExternal": ConsoleSlack._upload_url,
+    "files.completeUploadExternal": ConsoleSlack._complete_upload,
 }
 
 

@@ -2,7 +2,9 @@
 and the tests' Web API stub.
 
 It takes what slack_sdk sends — Web API calls under `/api/<method>` (form fields or JSON, the
-token in `Authorization` or a `token` field) and response_url posts under `/response/<key>` — and
+token in `Authorization` or a `token` field), response_url posts under `/response/<key>` and the
+bytes of a file upload (files_upload_v2 posts them to the `upload_url` that
+files.getUploadURLExternal gave: `/upload/<file id>`, kept raw) — and
 hands each to a function as a `LoopbackRequest`, whose `LoopbackAnswer` it sends back. It listens on
 an ephemeral port of the loopback interface only, in a daemon thread, until stopped.
 """
@@ -19,9 +21,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 # arguments slack_sdk sends as JSON strings when it posts a form
-JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")
+JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata", "files")
 API_PREFIX = "/api/"
 RESPONSE_PREFIX = "/response/"
+UPLOAD_PREFIX = "/upload/"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class LoopbackRequest:
     path: str
     headers: dict[str, str]  # names in lower case
     args: dict[str, Any]  # the query and the body: form fields (JSON arguments decoded) or a JSON object
+    body: bytes = b""  # the raw body (an upload's bytes; the args of an upload are its query only)
 
     @property
     def api_method(self) -> str | None:
@@ -40,6 +44,11 @@ class LoopbackRequest:
     def response_key(self) -> str | None:
         """The key of a `/response/<key>` post (None for anything else)."""
         return self.path.removeprefix(RESPONSE_PREFIX) if self.path.startswith(RESPONSE_PREFIX) else None
+
+    @property
+    def upload_key(self) -> str | None:
+        """The file id of an `/upload/<file id>` post (None for anything else)."""
+        return self.path.removeprefix(UPLOAD_PREFIX) if self.path.startswith(UPLOAD_PREFIX) else None
 
     @property
     def token(self) -> str | None:
@@ -126,11 +135,13 @@ def _handler_for(handle: Handle) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             headers = {name.lower(): value for name, value in self.headers.items()}
             length = int(headers.get("content-length") or 0)
-            raw = self.rfile.read(length).decode("utf-8") if length else ""
+            raw = self.rfile.read(length) if length else b""
             args: dict[str, Any] = dict(parse_qsl(url.query, keep_blank_values=True))
-            args.update(parse_body(raw, headers.get("content-type", "")))
-            request = LoopbackRequest(self.command, url.path, headers, args)
-            answer = handle(request) if request.api_method or request.response_key else NOT_FOUND
+            if not url.path.startswith(UPLOAD_PREFIX):  # an upload's body is the file, not arguments
+                args.update(parse_body(raw.decode("utf-8"), headers.get("content-type", "")))
+            request = LoopbackRequest(self.command, url.path, headers, args, raw)
+            known = request.api_method or request.response_key or request.upload_key
+            answer = handle(request) if known else NOT_FOUND
             self._send(answer)
 
         def _send(self, answer: LoopbackAnswer) -> None:

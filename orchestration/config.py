@@ -120,6 +120,12 @@ class Settings:
     idempotency_table: str | None = None  # powertools idempotency records of the scheduled-drill function
     cleanup_deadline_minutes: int = DEFAULT_CLEANUP_DEADLINE_MINUTES  # then a drill's cleanup gives up
 
+    @property
+    def data_dir(self) -> Path | None:
+        """The folder the embedded database lives in (files drbot keeps go beside it); None for an
+        in-memory database."""
+        return None if str(self.db_path) == ":memory:" else self.db_path.parent
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read the environment (default `os.environ`); keyword arguments win over it."""

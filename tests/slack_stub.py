@@ -3,6 +3,9 @@
 - `POST|GET /api/<method>`: plausible answers (`ok: true`, increasing `ts`, the channel echoed) for
   the methods drbot uses; any other method the spec knows gets `{"ok": true}`.
 - `POST /response/<id>`: a response_url (`new_response_url()` hands them out for slash commands).
+- `POST /upload/<file id>`: the bytes of a files_upload_v2 upload, posted to the `upload_url`
+  files.getUploadURLExternal answered (recorded as `UPLOAD` with the raw `body`); `uploaded()` gives
+  the files files.completeUploadExternal shared, with their bytes.
 - Every call is recorded in order (method, arguments parsed from the form, JSON body or query
   string, headers including Authorization); `wait_for()` blocks on a Condition, bounded.
 - Each call's method and argument names are checked against Slack's OpenAPI description
@@ -36,6 +39,7 @@ from bot.loopback_http import LoopbackAnswer, LoopbackRequest, LoopbackServer
 
 SPEC_PATH = Path(__file__).parent / "data" / "slack_web_openapi_v2.json"
 RESPONSE_URL = "response_url"  # the `method` recorded for a response_url post
+UPLOAD = "file_upload"  # the `method` recorded for the post of a file's bytes to its upload_url
 WAIT_SECONDS = 30.0  # only reached when something is wrong, so generous for a loaded machine
 
 # Methods Slack added after the October 2020 description (none of drbot's yet).
@@ -46,6 +50,18 @@ NEW_METHODS: frozenset[str] = frozenset(
         "files.completeUploadExternal",
     }
 )
+
+# The arguments of the methods above (Slack's method reference), checked as the spec's are.
+NEW_METHOD_ARGUMENTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {  # (allowed, required)
+    "files.getUploadURLExternal": (
+        frozenset({"filename", "length", "alt_txt", "snippet_type"}),
+        frozenset({"filename", "length"}),
+    ),
+    "files.completeUploadExternal": (
+        frozenset({"files", "channel_id", "channels", "initial_comment", "thread_ts", "blocks"}),
+        frozenset({"files"}),
+    ),
+}
 
 # Arguments Slack added after October 2020, per method.
 NEW_ARGUMENTS: dict[str, frozenset[str]] = {
@@ -106,6 +122,9 @@ def load_spec(path: Path = SPEC_PATH) -> dict[str, MethodSpec]:
 def check_call(method: str, arguments: Mapping[str, Any], has_token: bool) -> list[str]:
     """What is wrong with a Web API call by the description (names only, not values or verbs)."""
     spec = load_spec().get(method)
+    if spec is None and method in NEW_METHOD_ARGUMENTS:
+        allowed, required = NEW_METHOD_ARGUMENTS[method]
+        spec = MethodSpec(allowed, required, token_required=True)
     if spec is None:
         return [] if method in NEW_METHODS else [f"{method}: not a Slack Web API method"]
     allowed = spec.arguments | NEW_ARGUMENTS.get(method, frozenset()) | {"token"}
@@ -135,11 +154,36 @@ class RecordedCall:
     path: str
     http_method: str
     token: str | None  # the Web API call's token (Authorization: Bearer, or a token field)
+    body: bytes = b""  # the raw body (what an UPLOAD carries)
 
     @classmethod
     def of(cls, request: LoopbackRequest) -> RecordedCall:
-        method = request.api_method if request.api_method is not None else RESPONSE_URL
-        return cls(method, request.args, request.headers, request.path, request.http_method, request.token)
+        if request.api_method is not None:
+            method = request.api_method
+        else:
+            method = UPLOAD if request.upload_key is not None else RESPONSE_URL
+        return cls(
+            method,
+            request.args,
+            request.headers,
+            request.path,
+            request.http_method,
+            request.token,
+            request.body,
+        )
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file shared by files.completeUploadExternal: its bytes and where it was shared."""
+
+    id: str
+    filename: str
+    title: str
+    content: bytes
+    channel_id: str | None
+    thread_ts: str | None
+    initial_comment: str | None
 
 
 @dataclass
@@ -168,6 +212,8 @@ class SlackStub:
         self._changed = threading.Condition()
         self._counter = itertools.count(1)
         self._epoch = int(time.time())
+        self._uploads: dict[str, tuple[str, int, bytes | None]] = {}  # file id -> filename, length, bytes
+        self._uploaded: list[UploadedFile] = []
         self._server = LoopbackServer(self._serve, "slack-stub", poll_seconds=0.05)
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -228,6 +274,11 @@ class SlackStub:
             )
         return seen[:count]
 
+    def uploaded(self) -> list[UploadedFile]:
+        """The files shared so far (files.completeUploadExternal), in order."""
+        with self._changed:
+            return list(self._uploaded)
+
     def answer_at(self, response_url: str, timeout: float = WAIT_SECONDS) -> RecordedCall:
         """The post to `response_url` (one from `new_response_url()`), waiting at most `timeout`."""
         path = urlsplit(response_url).path
@@ -239,6 +290,7 @@ class SlackStub:
             self._calls.clear()
             self._violations.clear()
             self._planned.clear()
+            self._uploaded.clear()
 
     # -- what to answer ----------------------------------------------------------------------------
 
@@ -288,10 +340,12 @@ class SlackStub:
         """Record `call`, then (status, headers, body) to send back."""
         if call.method == RESPONSE_URL:
             problems = check_response_url_post(call.args)
+        elif call.method == UPLOAD:
+            problems = []
         else:
             problems = check_call(call.method, call.args, has_token=call.token is not None)
         with self._changed:
-            down = self._down and call.method != RESPONSE_URL
+            down = self._down and call.method not in (RESPONSE_URL, UPLOAD)
             self._violations.extend(problems)
             if down:  # Slack never took it: kept apart, so `calls()` is what Slack has
                 self._refused.append(call)
@@ -310,7 +364,49 @@ class SlackStub:
             return planned.status, {}, {"ok": False, "error": planned.error}
         if call.method == RESPONSE_URL:
             return 200, {}, "ok"
-        return 200, {}, self._answer(call.method, call.args)
+        if call.method == UPLOAD:
+            return self._take_upload(call)
+        with self._changed:
+            return 200, {}, self._answer(call.method, call.args)
+
+    def _take_upload(self, call: RecordedCall) -> tuple[int, dict[str, str], Any]:
+        file_id = call.path.removeprefix("/upload/")
+        with self._changed:
+            known = self._uploads.get(file_id)
+            if known is None:
+                self._violations.append(f"upload to an unknown upload_url {call.path}")
+                return 404, {}, "not found"
+            filename, length, _ = known
+            if len(call.body) != length:
+                self._violations.append(f"upload of {len(call.body)} bytes, {length} announced")
+                return 400, {}, "length mismatch"
+            self._uploads[file_id] = (filename, length, call.body)
+        return 200, {}, f"OK - {length}"
+
+    def _complete_upload(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        shared: list[UploadedFile] = []
+        for given in files:
+            known = self._uploads.get(str(given.get("id")))
+            if known is None or known[2] is None:
+                return {"ok": False, "error": "file_not_found"}
+            filename, _, content = known
+            title = str(given.get("title") or filename)
+            shared.append(
+                UploadedFile(
+                    str(given["id"]),
+                    filename,
+                    title,
+                    content,
+                    args.get("channel_id"),
+                    args.get("thread_ts"),
+                    args.get("initial_comment"),
+                )
+            )
+        self._uploaded.extend(shared)
+        return {"ok": True, "files": [{"id": f.id, "name": f.filename, "title": f.title} for f in shared]}
 
     def _next_ts(self) -> str:
         return f"{self._epoch}.{next(self._counter):06d}"
@@ -356,6 +452,12 @@ class SlackStub:
             user_id = str(args.get("user"))
             default = {"id": user_id, "name": user_id.lower(), "real_name": user_id, "is_bot": False}
             return {"ok": True, "user": self.users.get(user_id, default)}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._counter):010d}"
+            self._uploads[file_id] = (str(args.get("filename")), int(str(args.get("length") or 0)), None)
+            return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(args)
         if method == "conversations.info":
             return {
                 "ok": True,
