@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from bot.commands.grammar import Arguments, Flag, Positional
 from bot.commands.registry import Command, CommandContext
 from bot.views.message import Message, SharedFile, WithFiles
+from orchestration.context import Services
 from orchestration.errors import UsageError, ValidationFailed
 
 if TYPE_CHECKING:
@@ -31,12 +32,19 @@ def history_answer(history: PlanHistory) -> WithFiles:
         files = (
             SharedFile(
                 filename=f"history-{history.plan_id[:8]}.png",
-                title=f"History of {history.plan_name}: duration of each run against the RTO target",
+                title=f"History of {history.plan_name}: duration and worst data loss against the targets",
                 content=png,
                 comment=f"History of {history.plan_name}: the last {len(history.runs)} run(s)",
             ),
         )
     return WithFiles(text=message.text, blocks=message.blocks, files=files)
+
+
+def plan_history_answer(services: Services, plan: str, last: int | None = None) -> WithFiles:
+    """The history of the plan named by `plan` (name or id), with its chart (the App Home's button)."""
+    from orchestration.services.plan_history import history_of
+
+    return history_answer(history_of(services, plan, last))
 
 
 def _history(ctx: CommandContext, args: Arguments) -> Message:

@@ -1,4 +1,5 @@
-"""The chart of a plan's history: each run's duration against the RTO target, as a PNG that Slack
+"""The chart of a plan's history: each run's duration against the RTO target and its worst data
+loss against the RPO target, as a PNG that Slack
 previews inline (an SVG it would not).
 
 leather draws the chart as SVG and resvg-py renders it to PNG (docs/report.md, "History", says why
@@ -18,7 +19,7 @@ from orchestration.services.plan_history import HistoryRun, PlanHistory
 
 FONT = Path(__file__).with_name("fonts") / "DejaVuSans-Latin1.ttf"
 FONT_FAMILY = "DejaVu Sans"
-WIDTH, HEIGHT = 900, 340  # SVG units; the PNG is drawn at twice that (ZOOM), sharp on any screen
+WIDTH, HEIGHT = 1000, 360  # SVG units; the PNG is drawn at twice that (ZOOM), sharp on any screen
 ZOOM = 2
 MEASURED, TARGET = "#1d6fa5", "#c0392b"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -53,9 +54,10 @@ def _chart(
     ticks = [i for i in labels if (len(runs) - i) % step == 0]
     chart.add_x_axis(ticks=ticks, tick_formatter=lambda value, index, count: labels.get(int(value), ""))
     chart.add_y_axis(name="minutes")
-    if points:
+    if len(points) > 1:
         chart.add_line(points, name=measured_name, stroke_color=MEASURED, width=2)
-        chart.add_dots(points, fill_color=MEASURED, radius=4)
+    elif points:  # a line needs two points; one is a dot (a second series would show twice in the legend)
+        chart.add_dots(points, name=measured_name, fill_color=MEASURED, radius=5)
     if target:
         chart.add_line(
             [(0.5, target), (len(runs) + 0.5, target)],
@@ -68,8 +70,9 @@ def _chart(
 
 
 def history_chart_svg(history: PlanHistory) -> str | None:
-    """The chart as SVG: each run's duration in minutes, oldest to newest, with the RTO target as a
-    dashed line; None when no run has ended yet (nothing to draw)."""
+    """The chart as SVG: each run's duration and its worst data loss (the RPO it achieved) in
+    minutes, oldest to newest, each beside its target as a dashed line; None when no run has ended
+    yet (nothing to draw)."""
     runs = charted_runs(history)
     if not runs:
         return None
@@ -90,6 +93,19 @@ def history_chart_svg(history: PlanHistory) -> str | None:
             target_name="RTO target",
         )
     )
+    losses = [_minutes(run.worst_data_loss_seconds) for run in runs]
+    if any(v is not None for v in losses) or history.rpo_target_minutes:  # else nothing to draw
+        grid.add_one(
+            _chart(
+                leather,
+                "Worst data loss of each run (minutes)",
+                runs=runs,
+                values=losses,
+                target=history.rpo_target_minutes,
+                measured_name="worst data loss",
+                target_name="RPO target",
+            )
+        )
     return str(grid.to_svg(width=WIDTH, height=HEIGHT))
 
 

@@ -14,7 +14,19 @@ from bot.views.mrkdwn import code, escape_mrkdwn, mention
 from orchestration.clock import duration_text
 from orchestration.services.plan_history import HistoryRun, PlanHistory
 
-COLUMNS = ("When (UTC)", "Type", "By", "Duration", "Status", "RTO", "Failed", "Cleanup", "Run")
+COLUMNS = (
+    "When (UTC)",
+    "Type",
+    "By",
+    "Duration",
+    "Status",
+    "RTO",
+    "RPO",
+    "Worst loss",
+    "Failed",
+    "Cleanup",
+    "Run",
+)
 MAX_FAILED_SHOWN = 3  # hostnames in a table cell; more are counted
 
 
@@ -36,6 +48,8 @@ def _row(run: HistoryRun) -> list[str | dict[str, object]]:
         duration,
         str(run.status) + (" ✓" if run.passed else ""),
         str(run.rto),
+        str(run.rpo),
+        "-" if run.worst_data_loss_seconds is None else duration_text(run.worst_data_loss_seconds),
         _failed_cell(run),
         str(run.cleanup) if run.cleanup is not None else "-",
         short_id(run.execution_id),
@@ -43,8 +57,13 @@ def _row(run: HistoryRun) -> list[str | dict[str, object]]:
 
 
 def _targets(history: PlanHistory) -> str:
-    rto = history.rto_target_minutes
-    return f"RTO target {rto} min" if rto else "no RTO target"
+    rto, rpo = history.rto_target_minutes, history.rpo_target_minutes
+    return " · ".join(
+        [
+            f"RTO target {rto} min" if rto else "no RTO target",
+            f"RPO target {rpo} min" if rpo else "no RPO target",
+        ]
+    )
 
 
 def _last_passed(history: PlanHistory) -> str:

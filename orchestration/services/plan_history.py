@@ -8,8 +8,8 @@ last)` reads the plan and its executions newest first.
 What counts:
 - a *run* is an execution of the plan that started (a request rejected or expired, or still
   awaiting approval, never ran and is left out); drills and recoveries alike, newest first;
-- a run *passed* when it COMPLETED, neither its RTO nor its RPO verdict is MISSED, and its cleanup
-  (a drill's) did not FAIL;
+- a run *passed* when it COMPLETED, neither its RTO nor its RPO verdict is MISSED (MET, NO_TARGET
+  and UNKNOWN do not fail it), and its cleanup (a drill's) did not FAIL;
 - a *repeat failure* is a server (by hostname) that failed to launch in more than one of the last
   `last` runs, with the number of those runs it failed in.
 """
@@ -34,7 +34,7 @@ from orchestration.models import (
     WireModel,
 )
 from orchestration.services.plans import find_plan
-from orchestration.services.report import EvidenceReport, RtoResult, evidence_report
+from orchestration.services.report import EvidenceReport, RpoResult, RtoResult, evidence_report
 
 DEFAULT_LAST = 10
 MAX_LAST = 50
@@ -53,6 +53,9 @@ class HistoryRun(WireModel):
     status: ExecutionStatus
     duration_seconds: int | None = None
     rto: RtoResult
+    rpo: RpoResult
+    worst_data_loss_seconds: int | None = None  # the run's worst data-loss window (its RPO)
+    worst_data_loss_server: str | None = None  # whose it is (hostname)
     servers_total: int
     servers_failed: list[str] = Field(default_factory=list)  # hostnames (else source server ids)
     cleanup: CleanupStatus | None = None  # a drill's; None for a recovery
@@ -68,6 +71,7 @@ class PlanHistory(WireModel):
     plan_id: str
     plan_name: str
     rto_target_minutes: int | None = None
+    rpo_target_minutes: int | None = None
     last: int  # how many runs were asked for
     runs: list[HistoryRun] = Field(default_factory=list)  # newest first, at most `last`
     repeat_failures: list[RepeatFailure] = Field(default_factory=list)  # most failures first
@@ -97,11 +101,8 @@ def ran(execution: Execution) -> bool:
 def passed(report: EvidenceReport) -> bool:
     """COMPLETED, no target MISSED, and a drill's cleanup not FAILED (the module docstring)."""
     cleanup_failed = report.cleanup is not None and report.cleanup.status == CleanupStatus.FAILED
-    return (
-        report.status == ExecutionStatus.COMPLETED
-        and report.rto.result != RtoResult.MISSED
-        and not (cleanup_failed)
-    )
+    missed = report.rto.result == RtoResult.MISSED or report.rpo.result == RpoResult.MISSED
+    return report.status == ExecutionStatus.COMPLETED and not missed and not cleanup_failed
 
 
 def history_run(report: EvidenceReport) -> HistoryRun:
@@ -120,6 +121,9 @@ def history_run(report: EvidenceReport) -> HistoryRun:
         status=report.status,
         duration_seconds=report.duration_seconds,
         rto=report.rto.result,
+        rpo=report.rpo.result,
+        worst_data_loss_seconds=report.rpo.worst_seconds,
+        worst_data_loss_server=report.rpo.worst_server,
         servers_total=report.servers_total,
         servers_failed=sorted(set(failed)),
         cleanup=report.cleanup.status if report.cleanup is not None else None,
@@ -156,6 +160,7 @@ def plan_history(
         plan_id=plan.plan_id,
         plan_name=plan.plan_name,
         rto_target_minutes=plan.rto_target_minutes,
+        rpo_target_minutes=plan.rpo_target_minutes,
         last=last,
         runs=runs,
         repeat_failures=repeat_failures(runs),
