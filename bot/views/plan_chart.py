@@ -21,6 +21,8 @@ FONT = Path(__file__).with_name("fonts") / "DejaVuSans-Latin1.ttf"
 FONT_FAMILY = "DejaVu Sans"
 WIDTH, HEIGHT = 1000, 360  # SVG units; the PNG is drawn at twice that (ZOOM), sharp on any screen
 ZOOM = 2
+X_SPAN = 10
+MAX_DATE_LABELS = 6  # a date label is about 40 units wide; more would overlap
 MEASURED, TARGET = "#1d6fa5", "#c0392b"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -45,14 +47,17 @@ def _chart(
     target_name: str,
 ) -> Any:
     chart = leather.Chart(title)
-    points = [(i, v) for i, v in enumerate(values, 1) if v is not None]
+    # runs are placed evenly on 0..X_SPAN, which leather keeps as it is (it widens a linear scale
+    # to round numbers, which 0..n would not always be)
+    where = {i: X_SPAN * i / (len(runs) + 1) for i in range(1, len(runs) + 1)}
+    points = [(where[i], v) for i, v in enumerate(values, 1) if v is not None]
     top = max([v for _, v in points] + ([target] if target else []) + [1.0])
-    chart.add_x_scale(0.5, len(runs) + 0.5)
+    chart.add_x_scale(0, X_SPAN)
     chart.add_y_scale(0, round(top * 1.15 + 0.5))
-    labels = {i: run.requested_at.strftime("%m-%d") for i, run in enumerate(runs, 1)}
-    step = max(1, len(runs) // 10)  # at most about ten date labels
-    ticks = [i for i in labels if (len(runs) - i) % step == 0]
-    chart.add_x_axis(ticks=ticks, tick_formatter=lambda value, index, count: labels.get(int(value), ""))
+    step = -(-len(runs) // MAX_DATE_LABELS)  # every step-th run is labelled, the newest always
+    labelled = [i for i in where if (len(runs) - i) % step == 0]
+    labels = [runs[i - 1].requested_at.strftime("%m-%d") for i in labelled]
+    chart.add_x_axis(ticks=[where[i] for i in labelled], tick_formatter=lambda _v, index, _n: labels[index])
     chart.add_y_axis(name="minutes")
     if len(points) > 1:
         chart.add_line(points, name=measured_name, stroke_color=MEASURED, width=2)
@@ -60,7 +65,7 @@ def _chart(
         chart.add_dots(points, name=measured_name, fill_color=MEASURED, radius=5)
     if target:
         chart.add_line(
-            [(0.5, target), (len(runs) + 0.5, target)],
+            [(0, target), (X_SPAN, target)],
             name=target_name,
             stroke_color=TARGET,
             width=2,
