@@ -200,3 +200,17 @@ def test_the_history_button_of_a_deleted_plan_says_so_on_the_home(
     [published] = slack_stub.calls("views.publish")
     notice = json.dumps(published.args["view"]["blocks"])
     assert "No recovery plan with id or name" in notice and "p-gone" in notice
+
+
+def test_a_chart_slack_will_not_take_is_said_in_the_answer(drilled: Any, slack_stub: SlackStub) -> None:
+    _, _, _, app = drilled
+    slack_stub.fail("files.completeUploadExternal", error="not_in_channel")
+    response_url = slack_stub.new_response_url()
+
+    app.dispatch(slash_command(SLACK_SIGNING_SECRET, "plan history DR", response_url=response_url).bolt())
+
+    answer = slack_stub.answer_at(response_url)
+    text = json.dumps(answer.args["blocks"])
+    assert "History of DR" in text  # the history itself is answered all the same
+    assert "Slack did not share it here (not_in_channel)" in text
+    assert slack_stub.uploaded() == []
