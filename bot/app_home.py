@@ -9,7 +9,8 @@ the console as `/dr home`.
   gate that the viewer may resume;
 - **running now**: every run that has not ended, with its progress;
 - **next drills**: the soonest fires of the active schedules;
-- **plans**: each plan's last drill, its result and duration against the plan's RTO target.
+- **plans**: each plan's last drill, its result and duration against the plan's RTO target, and its
+  data loss against the RPO target.
 
 `HomePublisher` puts it on the Home tab with `views.publish`: when the person opens the tab
 (bot/listeners/events.py), after a click on it, and when something on it changes for the people it

@@ -76,6 +76,7 @@ class CreateRecoveryPlan(WireModel):
     description: Description = ""
     waves: list[Wave] = Field(min_length=1, max_length=100)
     rto_target_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
+    rpo_target_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
     notification_channel: ChannelId | None = None
 
 
@@ -84,6 +85,7 @@ class UpdateRecoveryPlan(WireModel):
     description: Description | None = None
     waves: list[Wave] | None = Field(default=None, min_length=1, max_length=100)
     rto_target_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
+    rpo_target_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
     notification_channel: ChannelId | None = None
     version: int | None = Field(default=None, ge=1, description="The version you read; refused if stale.")
 

@@ -44,7 +44,7 @@ _CHANNEL_MENTION = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$")  # how Slack esca
 
 
 def clears(value: str) -> bool:
-    """`--rto none`, `--channel none`: the optional field is cleared."""
+    """`--rto none`, `--rpo none`, `--channel none`: the optional field is cleared."""
     return value.strip().casefold() == "none"
 
 
@@ -95,13 +95,15 @@ def cycles_named(waves: Sequence[dict[str, Any]] | None) -> Iterator[None]:
 
 
 def _fields(ctx: CommandContext, args: Arguments) -> dict[str, Any]:
-    """The request fields the flags give (camelCase); `none` clears the RTO target or channel."""
+    """The request fields the flags give (camelCase); `none` clears the RTO or RPO target or channel."""
     fields: dict[str, Any] = {}
     for flag, field in (("name", "planName"), ("description", "description")):
         if (value := args.get(flag)) is not None:
             fields[field] = value
     if (rto := args.get("rto")) is not None:
         fields["rtoTargetMinutes"] = None if clears(rto) else parse_positive_int(rto, "rto")
+    if (rpo := args.get("rpo")) is not None:
+        fields["rpoTargetMinutes"] = None if clears(rpo) else parse_positive_int(rpo, "rpo")
     if (channel := args.get("channel")) is not None:
         fields["notificationChannel"] = None if clears(channel) else parse_channel(channel)
     if args.all("wave"):
@@ -170,7 +172,8 @@ def _edit(ctx: CommandContext, args: Arguments) -> Message:
     changes = _fields(ctx, args)
     if not changes:
         raise UsageError(
-            "Nothing to change: give `--name`, `--description`, `--rto`, `--channel` or the new `--wave`s."
+            "Nothing to change: give `--name`, `--description`, `--rto`, `--rpo`, `--channel` or the new "
+            "`--wave`s."
         )
     plan = find_plan(ctx.services, args.positionals["plan"])
     request = parse_model(UpdateRecoveryPlan, {**changes, **({"version": version} if version else {})})
@@ -186,8 +189,8 @@ def _edit_form(ctx: CommandContext, args: Arguments) -> Answer:
         raise UsageError(f"Missing <plan>: {_PLAN.help}.")
     if ctx.invocation.trigger_id is None:
         raise UsageError(
-            "Nothing to change: give `--name`, `--description`, `--rto`, `--channel` or the new `--wave`s. "
-            + _FORM.format(verb="edit <plan>")
+            "Nothing to change: give `--name`, `--description`, `--rto`, `--rpo`, `--channel` or the new "
+            "`--wave`s. " + _FORM.format(verb="edit <plan>")
         )
     require_configurer(ctx)
     plan = find_plan(ctx.services, ref)
@@ -216,7 +219,7 @@ _DESCRIPTION = Flag("description", "what the plan recovers", value="TEXT")
 _VERSION = Flag("version", "the version you read; refused if someone changed it since", value="N")
 _WAVE_EXAMPLES = (
     '/dr plan create "Prod DR" --wave "Database:DB tier" --wave "App:App tier" '
-    '--wave "Web:Web tier:pause" --rto 60',
+    '--wave "Web:Web tier:pause" --rto 60 --rpo 15',
     '/dr plan create "Parallel DR" --wave "Infra:Infra tier" --wave "DB:DB tier:after=none" '
     '--wave "App:App tier:after=1,2"',
 )
@@ -238,6 +241,7 @@ COMMANDS = [
             _WAVE,
             _DESCRIPTION,
             Flag("rto", "recovery time objective in minutes", value="MINUTES"),
+            Flag("rpo", "recovery point objective: the most data loss allowed, in minutes", value="MINUTES"),
             Flag("channel", "Slack channel for run notifications", value="CHANNEL"),
         ),
         examples=_WAVE_EXAMPLES,
@@ -245,7 +249,7 @@ COMMANDS = [
     Command(
         noun="plan",
         verb="list",
-        summary="Every recovery plan: waves, protection groups, RTO target.",
+        summary="Every recovery plan: waves, protection groups, RTO and RPO targets.",
         handler=_list,
         examples=("/dr plan list",),
     ),
@@ -261,7 +265,8 @@ COMMANDS = [
         noun="plan",
         verb="edit",
         summary=(
-            "Change a plan's name, description, RTO target or channel (`none` clears the last two); "
+            "Change a plan's name, description, RTO or RPO target or channel (`none` clears a target or "
+            "the channel); "
             "`--wave` given replaces all the waves; in Slack, with no options, a form filled with the plan."
         ),
         handler=_edit,
@@ -272,6 +277,11 @@ COMMANDS = [
             _WAVE,
             _DESCRIPTION,
             Flag("rto", "recovery time objective in minutes, or none", value="MINUTES"),
+            Flag(
+                "rpo",
+                "recovery point objective (most data loss allowed) in minutes, or none",
+                value="MINUTES",
+            ),
             Flag("channel", "Slack channel for run notifications, or none", value="CHANNEL"),
             _VERSION,
         ),

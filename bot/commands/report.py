@@ -1,8 +1,8 @@
 """`/dr report <execution> [--json]`: the evidence report of a drill or a recovery.
 
 The report says which plan ran (and whether it changed since), who asked and why, who approved,
-each wave and server, pre-flight warnings, pause/resume/cancel, the RTO verdict and a drill's
-cleanup. `--json` answers with the same report as JSON, for an evidence archive.
+each wave and server, pre-flight warnings, pause/resume/cancel, the RTO and RPO verdicts and a
+drill's cleanup. `--json` answers with the same report as JSON, for an evidence archive.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _report(ctx: CommandContext, args: Arguments) -> Message:
 REPORT = Command(
     noun="report",
     verb=None,
-    summary="The evidence report of an execution: plan, approvals, waves, servers, RTO, cleanup.",
+    summary="The evidence report of an execution: plan, approvals, waves, servers, RTO, RPO, cleanup.",
     handler=_report,
     positionals=(Positional("execution", "an execution id, or its first 6+ characters (`/dr executions`)"),),
     flags=(Flag("json", "the report as JSON, for an evidence archive"),),

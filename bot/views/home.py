@@ -27,6 +27,7 @@ from bot.views.schedules import approval_buttons
 from orchestration.clock import duration_text
 from orchestration.models import Execution, ExecutionStatus
 from orchestration.services.execution_queries import progress
+from orchestration.services.rpo import RpoResult, rpo_report
 
 MAX_LISTED = 10  # items per section (a Home tab holds at most 100 blocks)
 _VERDICT_EMOJI = {
@@ -175,8 +176,11 @@ def _plan_line(line: PlanLine) -> str:
     name = f"• *{escape_mrkdwn(line.plan.plan_name)}*"
     target = line.plan.rto_target_minutes
     drill = line.last_drill
+    rpo = line.plan.rpo_target_minutes
     if drill is None:
-        return f"{name}: never drilled" + (f" (RTO target {target} min)" if target else "")
+        targets = [f"RTO target {target} min" if target else "", f"RPO target {rpo} min" if rpo else ""]
+        shown = ", ".join(t for t in targets if t)
+        return f"{name}: never drilled" + (f" ({shown})" if shown else "")
     seconds = (drill.end_time or drill.start_time or 0) - (drill.start_time or 0)
     text = (
         f"{name}: last drill {slack_time(drill.start_time or drill.requested_at)} "
@@ -185,4 +189,8 @@ def _plan_line(line: PlanLine) -> str:
     if target:
         verdict = "met" if drill.status == ExecutionStatus.COMPLETED and seconds <= target * 60 else "missed"
         text += f" · RTO target {target} min: {verdict}"
+    if rpo:
+        result = rpo_report(drill, rpo).result
+        said = {RpoResult.MET: "met", RpoResult.MISSED: "missed"}.get(result, "not measured")
+        text += f" · RPO target {rpo} min: {said}"
     return text + f" {code(short_id(drill.execution_id))}"

@@ -42,6 +42,7 @@ class PlanBuilderId(StrEnum):
     NAME = "plan_builder_name"
     DESCRIPTION = "plan_builder_description"
     RTO = "plan_builder_rto"
+    RPO = "plan_builder_rpo"
     FOOTER = "plan_builder_footer"
     WAVE_NAME = "plan_wave_name"
     WAVE_GROUP = "plan_wave_group"

@@ -1,4 +1,4 @@
-"""The plan builder modal: a recovery plan's name, description and RTO target, then its waves, each
+"""The plan builder modal: a recovery plan's name, description, RTO and RPO targets, then its waves, each
 
 One piece, longer than most modules: the modal's blocks and the reading of its submitted state are
 two halves of the same view and change together.
@@ -10,8 +10,8 @@ those values as initial values. Slack keeps what was typed into an input whose b
 knows and ignores its new initial value, so every rebuild bumps a revision that is part of each
 wave's block id (`<kind>.<wave number>.<revision>`): renumbered waves then show their own values.
 
-Block Kit allows 100 blocks in a modal: 3 for the plan, 4 per wave, 1 footer (the Add wave button,
-or at the limit a line pointing to the flag form) holds MAX_WAVES = 24 waves.
+Block Kit allows 100 blocks in a modal: 4 for the plan, 4 per wave, 1 footer (the Add wave button,
+or at the limit a line pointing to the flag form) holds MAX_WAVES = 23 waves.
 
 Depends-on uses the flag form's syntax and meaning (bot/wave_spec.py): blank waits for
 the previous wave, `none` starts at once, `1, 3` waits for waves 1 and 3.
@@ -52,7 +52,7 @@ from orchestration.errors import DrbotError, UsageError, ValidationFailed
 from orchestration.models import ProtectionGroup, RecoveryPlan
 
 MAX_MODAL_BLOCKS = 100
-PLAN_BLOCKS = 3  # name, description, RTO target
+PLAN_BLOCKS = 4  # name, description, RTO target, RPO target
 BLOCKS_PER_WAVE = 4  # name, protection group, depends-on, actions (pause, remove)
 FOOTER_BLOCKS = 1
 MAX_WAVES = (MAX_MODAL_BLOCKS - PLAN_BLOCKS - FOOTER_BLOCKS) // BLOCKS_PER_WAVE
@@ -73,6 +73,7 @@ _PLAN_FIELD_BLOCKS = {
     "planName": PlanBuilderId.NAME,
     "description": PlanBuilderId.DESCRIPTION,
     "rtoTargetMinutes": PlanBuilderId.RTO,
+    "rpoTargetMinutes": PlanBuilderId.RPO,
 }
 
 
@@ -136,6 +137,7 @@ class PlanDraft:
     description: str = ""
     rto: str = ""
     waves: tuple[WaveDraft, ...] = (WaveDraft(),)
+    rpo: str = ""
 
     @classmethod
     def of_plan(cls, plan: RecoveryPlan, groups: Mapping[str, ProtectionGroup]) -> PlanDraft:
@@ -158,7 +160,8 @@ class PlanDraft:
                 )
             )
         rto = "" if plan.rto_target_minutes is None else str(plan.rto_target_minutes)
-        return cls(plan.plan_name, plan.description, rto, tuple(waves))
+        rpo = "" if plan.rpo_target_minutes is None else str(plan.rpo_target_minutes)
+        return cls(plan.plan_name, plan.description, rto, tuple(waves), rpo)
 
     def with_wave_added(self) -> PlanDraft:
         if len(self.waves) >= MAX_WAVES:
@@ -334,6 +337,16 @@ def build_plan_modal(draft: PlanDraft, target: PlanTarget, groups: Sequence[Prot
             hint="How long a recovery may take, in whole minutes; blank: no target.",
             max_length=5,
         ),
+        _text_input(
+            PlanBuilderId.RPO.value,
+            PlanBuilderId.RPO.value,
+            "RPO target (minutes)",
+            draft.rpo,
+            optional=True,
+            hint="How much data a recovery may lose (the age of the point in time recovered), in whole "
+            "minutes; blank: no target.",
+            max_length=5,
+        ),
     ]
     for number, wave in enumerate(draft.waves, start=1):
         blocks.extend(_wave_blocks(number, wave, len(draft.waves), target.revision, groups))
@@ -387,6 +400,7 @@ def parse_plan_state(view: Mapping[str, Any]) -> tuple[PlanDraft, PlanTarget]:
         name=_text(values, PlanBuilderId.NAME, PlanBuilderId.NAME),
         description=_text(values, PlanBuilderId.DESCRIPTION, PlanBuilderId.DESCRIPTION),
         rto=_text(values, PlanBuilderId.RTO, PlanBuilderId.RTO),
+        rpo=_text(values, PlanBuilderId.RPO, PlanBuilderId.RPO),
         waves=tuple(_wave(values, n, target.revision) for n in range(1, target.waves + 1)),
     )
     return draft, target
@@ -406,7 +420,8 @@ def _depends_on(after: str, number: int, total: int) -> tuple[int, ...] | None:
 
 
 def plan_fields(draft: PlanDraft) -> dict[str, Any]:
-    """The request fields (camelCase) of a submission; `rtoTargetMinutes` is None when blank.
+    """The request fields (camelCase) of a submission; `rtoTargetMinutes` and `rpoTargetMinutes` are
+    None when blank.
 
     Raises ValidationFailed listing every wave problem (`errors[].field` = `waves[i].…`)."""
     problems: list[dict[str, str]] = []
@@ -431,19 +446,29 @@ def plan_fields(draft: PlanDraft) -> dict[str, Any]:
         if wave.group is not None:
             spec = WaveSpec(number, wave.name, wave.group.group_id, depends_on, wave.pause, wave.name)
             waves.append(spec.to_wire(wave.group.group_id))
-    rto: int | None = None
-    if draft.rto:
-        if not draft.rto.isdigit():
-            problems.append(
-                {"field": "rtoTargetMinutes", "message": "Give the RTO target in whole minutes, e.g. 60."}
-            )
-        else:
-            rto = int(draft.rto)
+    rto = _minutes(draft.rto, "rtoTargetMinutes", "Give the RTO target in whole minutes, e.g. 60.", problems)
+    rpo = _minutes(draft.rpo, "rpoTargetMinutes", "Give the RPO target in whole minutes, e.g. 15.", problems)
     if problems:
         first = problems[0]["message"]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ValidationFailed(first + more, errors=problems)
-    return {"planName": draft.name, "description": draft.description, "rtoTargetMinutes": rto, "waves": waves}
+    return {
+        "planName": draft.name,
+        "description": draft.description,
+        "rtoTargetMinutes": rto,
+        "rpoTargetMinutes": rpo,
+        "waves": waves,
+    }
+
+
+def _minutes(text: str, field: str, problem: str, problems: list[dict[str, str]]) -> int | None:
+    """A target typed in whole minutes (None when blank); a problem on `field` when it is not."""
+    if not text:
+        return None
+    if not text.isdigit():
+        problems.append({"field": field, "message": problem})
+        return None
+    return int(text)
 
 
 # -- errors on the right block ------------------------------------------------------------------

@@ -22,7 +22,7 @@ from orchestration.services.preflight import DrsUsage, Finding, PlanCheck
 
 WAVE_COLUMNS = ("#", "Wave", "Protection group", "Depends on", "Servers", "Pause before")
 CHECK_COLUMNS = (*WAVE_COLUMNS, "Check")
-LIST_COLUMNS = ("Name", "Waves", "Protection groups", "RTO target", "Channel", "Description")
+LIST_COLUMNS = ("Name", "Waves", "Protection groups", "RTO target", "RPO target", "Channel", "Description")
 _CELL = 60
 
 
@@ -52,6 +52,10 @@ def _rto(plan: RecoveryPlan) -> str:
     return f"{plan.rto_target_minutes} min" if plan.rto_target_minutes else "-"
 
 
+def _rpo(plan: RecoveryPlan) -> str:
+    return f"{plan.rpo_target_minutes} min" if plan.rpo_target_minutes else "-"
+
+
 def _channel_mrkdwn(plan: RecoveryPlan) -> str:
     return f"<#{plan.notification_channel}>" if plan.notification_channel else "the channel a run starts in"
 
@@ -73,7 +77,7 @@ def build_plan_message(view: PlanView, headline: str | None = None) -> Message:
         blocks.append(section(headline))
     lines = [
         f"*{plural(len(view.waves), 'wave')}* · *{plural(view.server_count, 'server')}* now · "
-        f"*RTO target:* {_rto(plan)} · *Notifications:* {_channel_mrkdwn(plan)}"
+        f"*RTO target:* {_rto(plan)} · *RPO target:* {_rpo(plan)} · *Notifications:* {_channel_mrkdwn(plan)}"
     ]
     if plan.description:
         lines.append(f"*Description:* {escape_mrkdwn(plan.description)}")
@@ -101,6 +105,7 @@ def _list_row(plan: RecoveryPlan, group_names: Mapping[str, str]) -> list[str]:
         str(len(plan.waves)),
         truncate(groups, _CELL),
         _rto(plan),
+        _rpo(plan),
         plan.notification_channel or "-",
         truncate(plan.description, _CELL) or "-",
     ]

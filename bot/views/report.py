@@ -37,12 +37,22 @@ from orchestration.services.report import (
     EventRecord,
     EvidenceReport,
     PlanState,
+    RpoResult,
     RtoResult,
     ServerReport,
     WaveReport,
 )
 
-WAVE_COLUMNS = ("#", "Wave", "Status", "Started (UTC)", "Ended (UTC)", "Duration", "Launched")
+WAVE_COLUMNS = (
+    "#",
+    "Wave",
+    "Status",
+    "Started (UTC)",
+    "Ended (UTC)",
+    "Duration",
+    "Launched",
+    "Worst data loss",
+)
 SERVER_COLUMNS = (
     "Hostname",
     "Source server",
@@ -50,6 +60,7 @@ SERVER_COLUMNS = (
     "Recovery instance",
     "EC2 instance",
     "Point in time",
+    "Data loss",
     "Error",
 )
 MAX_SERVER_SECTIONS = 12  # beyond this a message is a wall of text: the servers are summarised
@@ -65,6 +76,7 @@ _RTO_EMOJI = {
     RtoResult.IN_PROGRESS: ":hourglass_flowing_sand:",
     RtoResult.NOT_RUN: ":information_source:",
 }
+_RPO_EMOJI = {result: _RTO_EMOJI[RtoResult(result.value)] for result in RpoResult}  # the same marks
 
 
 def iso(moment: datetime | None) -> str:
@@ -118,6 +130,18 @@ def rto_text(report: EvidenceReport) -> str:
     return f"{rto.result.replace('_', ' ')} ({target}, {actual}): {rto.note}"
 
 
+def rpo_text(report: EvidenceReport) -> str:
+    rpo = report.rpo
+    target = f"target {rpo.target_minutes} min" if rpo.target_minutes else "no target"
+    worst = (
+        f"worst data loss {_seconds(rpo.worst_seconds)}"
+        + (f" on {rpo.worst_server}" if rpo.worst_server else "")
+        if rpo.worst_seconds is not None
+        else "not measured"
+    )
+    return f"{rpo.result.replace('_', ' ')} ({target}, {worst}): {rpo.note}"
+
+
 def cleanup_text(cleanup: CleanupReport) -> str:
     total = plural(cleanup.instances_total, "drill instance")
     text = {
@@ -146,6 +170,8 @@ def server_text(server: ServerReport) -> str:
         parts.append(f"EC2 {server.instance_id}")
     if server.snapshot_time:
         parts.append(f"point in time {iso(server.snapshot_time)}")
+    if server.data_loss_seconds is not None:
+        parts.append(f"data loss {_seconds(server.data_loss_seconds)}")
     text = ", ".join(parts)
     return text + (f" — error: {server.error}" if server.error else "")
 
@@ -175,6 +201,7 @@ def _facts(report: EvidenceReport) -> str:
         f"*duration* {_seconds(report.duration_seconds)} · "
         f"*servers launched* {report.servers_launched}/{report.servers_total}",
         f"*RTO:* {_RTO_EMOJI[report.rto.result]} {escape_mrkdwn(rto_text(report))}",
+        f"*RPO:* {_RPO_EMOJI[report.rpo.result]} {escape_mrkdwn(rpo_text(report))}",
     ]
     return "\n".join(lines)
 
@@ -188,6 +215,7 @@ def _wave_row(wave: WaveReport) -> list[str]:
         iso(wave.ended_at),
         _seconds(wave.duration_seconds),
         _launched(wave),
+        _seconds(wave.worst_data_loss_seconds),
     ]
 
 
@@ -291,7 +319,8 @@ def build_report_message(report: EvidenceReport) -> Message:
     blocks.extend(tail)
     text = (
         f"Evidence report: {_kind(report).lower()} of {report.plan.plan_name} {report.status}, "
-        f"{report.servers_launched}/{report.servers_total} servers launched, RTO {report.rto.result}"
+        f"{report.servers_launched}/{report.servers_total} servers launched, RTO {report.rto.result}, "
+        f"RPO {report.rpo.result}"
     )
     return Message(text=text, blocks=blocks, response_type="in_channel")
 
@@ -363,6 +392,7 @@ def report_markdown(report: EvidenceReport) -> str:
         f"- **Ended:** {iso(report.ended_at)}",
         f"- **Duration:** {_seconds(report.duration_seconds)}",
         f"- **RTO:** {_md(rto_text(report))}",
+        f"- **RPO:** {_md(rpo_text(report))}",
         f"- **Servers launched:** {report.servers_launched} of {report.servers_total}",
         f"- **Report generated:** {iso(report.generated_at)}",
         "",
@@ -400,6 +430,7 @@ def report_markdown(report: EvidenceReport) -> str:
                     s.recovery_instance_id,
                     s.instance_id,
                     iso(s.snapshot_time),
+                    _seconds(s.data_loss_seconds),
                     s.error,
                 )
             )

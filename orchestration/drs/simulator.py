@@ -378,6 +378,20 @@ class DrsSimulator:
             for job in jobs
         ]
 
+    def points_in_time(self, key: str, value: str) -> dict[str, float]:
+        """Source server id -> the point in time (epoch seconds) it was recovered from, in the LAUNCH
+        jobs tagged `key`=`value` where it has launched by now (a later job's launch wins)."""
+        now = self.clock.now()
+        with self._settled(now) as tx:
+            jobs = tx.jobs_tagged(key, value)
+        return {
+            s.source_server_id: s.point_in_time
+            for job in jobs
+            if job.type == "LAUNCH"
+            for s in job.servers
+            if s.outcome == "LAUNCHED" and s.finish_at <= now and s.point_in_time is not None
+        }
+
     # EC2: the origin instances of AWS-hosted source servers -------------------------------------
     def ec2_instance(
         self, hostname: str, region: str = "us-east-1", account_id: str | None = None

@@ -201,9 +201,9 @@ def test_plan_create_answer_lists_the_waves(dr, services, estate):
 
 def test_plan_list_and_show(dr, estate):
     listing = ok(dr("/dr plan list"))
-    assert "Prod DR  3      DB tier, App tier, Web tier  60 min      C0123ABCD" in listing
+    assert "Prod DR  3      DB tier, App tier, Web tier  60 min      -           C0123ABCD" in listing
     shown = ok(dr('/dr plan show "prod dr"'))
-    assert "3 waves · 7 servers now · RTO target: 60 min · Notifications: #C0123ABCD" in shown
+    assert "3 waves · 7 servers now · RTO target: 60 min · RPO target: - · Notifications: #C0123ABCD" in shown
     assert "2  App       App tier          1                   2 (1 not replicating)  -" in shown
     assert "3  Web       Web tier          2                   3                      yes" in shown
     assert "Wave 2: app-inventory-02" in shown

@@ -127,7 +127,7 @@ def test_the_story_groups_and_a_two_wave_plan_in_modals_run_approved_reported(tm
         "/dr group create",
         *["Web tier", "", "", "", "", "Tier=web"],
         "/dr plan create",
-        *["Prod DR", "", "", "Database", "DB tier · us-east-1", "", ""],  # plan, then wave 1
+        *["Prod DR", "", "", "15", "Database", "DB tier · us-east-1", "", ""],  # plan (RPO 15), wave 1
         "Add wave",
         *["Web", "2", "", ""],  # wave 2: name, group by number, waits for, pause
         "submit",
@@ -140,6 +140,7 @@ def test_the_story_groups_and_a_two_wave_plan_in_modals_run_approved_reported(tm
         with Console(services, build_registry(), "alice", out, sleep=let_time_pass) as console:
             assert console.run(story, echo=True) == 0, out.getvalue()
         [plan] = services.store.list_plans()
+        assert (plan.rto_target_minutes, plan.rpo_target_minutes) == (None, 15)
         groups = {g.group_id: g.group_name for g in services.store.list_groups()}
         assert [(w.wave_name, groups[w.protection_group_id]) for w in plan.waves] == [
             ("Database", "DB tier"),
@@ -212,7 +213,7 @@ def test_an_error_the_app_answers_in_the_ack_of_a_form_command_is_shown(console,
 
 
 def test_a_waves_group_is_chosen_by_its_name(console, out):
-    lines = ["/dr plan create", "Quick DR", "", "", "Database", "db tier", "", "", "submit"]
+    lines = ["/dr plan create", "Quick DR", "", "", "", "Database", "db tier", "", "", "submit"]
     assert console.run(lines, echo=True) == 0
     assert "│ Wave 1: protection group: db tier\n" in out.getvalue()  # “DB tier · us-east-1”
     plan = console.services.store.find_plan_by_name("Quick DR")

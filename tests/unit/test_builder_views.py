@@ -271,6 +271,7 @@ def full_plan(waves: int, pool: list[ProtectionGroup]) -> PlanDraft:
         name="Big DR",
         description="everything",
         rto="90",
+        rpo="20",
         waves=tuple(
             WaveDraft(
                 name=f"Wave {n}",
@@ -284,7 +285,7 @@ def full_plan(waves: int, pool: list[ProtectionGroup]) -> PlanDraft:
 
 
 def test_the_most_waves_the_form_holds_fit_in_100_blocks() -> None:
-    assert MAX_WAVES >= 24
+    assert MAX_WAVES >= 23  # 4 blocks for the plan (name, description, RTO and RPO targets)
     pool = groups(5)
     view = build_plan_modal(full_plan(MAX_WAVES, pool), PlanTarget(), pool).to_dict()  # validates
 
@@ -302,7 +303,7 @@ def test_twenty_waves_leave_room_to_add_more() -> None:
     pool = groups(3)
     view = build_plan_modal(full_plan(20, pool), PlanTarget(), pool).to_dict()
 
-    assert len(view["blocks"]) == 3 + 4 * 20 + 1
+    assert len(view["blocks"]) == 4 + 4 * 20 + 1
     footer = view["blocks"][-1]
     assert [e["action_id"] for e in footer["elements"]] == [PlanBuilderId.ADD_WAVE.value]
     removes = [
@@ -325,7 +326,7 @@ def test_the_plan_state_reads_back_into_the_same_draft_and_request() -> None:
     assert read == draft
     assert target == PlanTarget(channel_id="C1", waves=8, revision=3)
     fields = plan_fields(read)
-    assert fields["rtoTargetMinutes"] == 90
+    assert (fields["rtoTargetMinutes"], fields["rpoTargetMinutes"]) == (90, 20)
     waves = fields["waves"]
     assert waves[0] == {
         "waveNumber": 1,
@@ -345,6 +346,7 @@ def test_a_stored_plan_opens_prefilled_with_its_dependencies_as_the_flag_form_wr
     plan = RecoveryPlan(
         plan_name="Prod DR",
         rto_target_minutes=60,
+        rpo_target_minutes=15,
         waves=[
             Wave(wave_number=10, wave_name="DB", protection_group_id=pool[0].group_id),
             Wave(wave_number=20, wave_name="App", protection_group_id=pool[1].group_id, depends_on_waves=[]),
@@ -360,7 +362,7 @@ def test_a_stored_plan_opens_prefilled_with_its_dependencies_as_the_flag_form_wr
     )
     draft = PlanDraft.of_plan(plan, {g.group_id: g for g in pool})
 
-    assert draft.rto == "60"
+    assert (draft.rto, draft.rpo) == ("60", "15")
     assert [(w.name, w.after, w.pause) for w in draft.waves] == [
         ("DB", "", False),
         ("App", "none", False),
@@ -368,7 +370,7 @@ def test_a_stored_plan_opens_prefilled_with_its_dependencies_as_the_flag_form_wr
         ("Edge", "", False),
     ]
     view = build_plan_modal(draft, PlanTarget(plan.plan_id, plan.version), pool).to_dict()
-    group_block = view["blocks"][4]
+    group_block = view["blocks"][5]
     assert group_block["element"]["initial_option"]["value"] == pool[0].group_id
     assert view["title"]["text"] == "Edit recovery plan"
 
@@ -396,6 +398,7 @@ def test_every_wave_problem_is_reported_on_its_own_block() -> None:
     draft = PlanDraft(
         name="P",
         rto="an hour",
+        rpo="15 min",
         waves=(
             WaveDraft(name="", group=GroupChoice.of(pool[0])),
             WaveDraft(name="B", group=None),
@@ -415,6 +418,7 @@ def test_every_wave_problem_is_reported_on_its_own_block() -> None:
         wave_block(PlanBuilderId.WAVE_AFTER, 3, 2): errors[wave_block(PlanBuilderId.WAVE_AFTER, 3, 2)],
         wave_block(PlanBuilderId.WAVE_AFTER, 4, 2): errors[wave_block(PlanBuilderId.WAVE_AFTER, 4, 2)],
         PlanBuilderId.RTO.value: "Give the RTO target in whole minutes, e.g. 60.",
+        PlanBuilderId.RPO.value: "Give the RPO target in whole minutes, e.g. 15.",
     }
     assert "between 1 and 4 other than 3" in errors[wave_block(PlanBuilderId.WAVE_AFTER, 3, 2)]
 
@@ -448,7 +452,7 @@ def test_group_options_filter_by_name_at_most_100() -> None:
 def test_many_groups_are_offered_by_type_ahead_instead_of_a_list() -> None:
     pool = groups(101)
     draft = PlanDraft(name="P", waves=(WaveDraft(name="A", group=GroupChoice.of(pool[0])),))
-    element = build_plan_modal(draft, PlanTarget(), pool).to_dict()["blocks"][4]["element"]
+    element = build_plan_modal(draft, PlanTarget(), pool).to_dict()["blocks"][5]["element"]
 
     assert element["type"] == "external_select"
     assert element["initial_option"]["value"] == pool[0].group_id

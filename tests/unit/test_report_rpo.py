@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.views.report import report_json
+from bot.views.report import build_report_json_message, build_report_message, report_json, report_markdown
 from orchestration.models import (
     CleanupStatus,
     Execution,
@@ -20,7 +20,7 @@ from orchestration.models import (
     WaveStatus,
 )
 from orchestration.services.report import EvidenceReport, RpoResult, evidence_report
-from tests.unit.test_report import T0, completed_drill, execution, plan, server, wave_run
+from tests.unit.test_report import T0, completed_drill, execution, plan, server, slack_limits_hold, wave_run
 
 
 def rpo_plan(rpo: int | None, **kwargs: int) -> RecoveryPlan:
@@ -240,3 +240,44 @@ def test_the_cleanup_of_a_drill_does_not_change_its_rpo() -> None:
     # the RPO reads the servers only: a drill's cleanup state changes nothing in it
     for cleanup in (CleanupStatus.SCHEDULED, CleanupStatus.FAILED, CleanupStatus.COMPLETED):
         assert evidence_report(completed_drill(cleanup), rpo_plan(5)).rpo.result == RpoResult.MET
+
+
+def test_every_rendering_shows_the_rpo_beside_the_rto() -> None:
+    run = with_snapshots(completed_drill(), {"host-2-1": 1500})
+    report = evidence_report(run, rpo_plan(20), generated_at=T0 + 7200)
+    assert report.rpo.result == RpoResult.MISSED
+
+    message = build_report_message(report)
+    text = slack_limits_hold(report)
+    assert "RTO: ✔ MET (target 60 min, took 30m 00s)" in text
+    assert "RPO: ✘ MISSED (target 20 min, worst data loss 25m 00s on host-2-1): Missed: 1 server(s)" in text
+    assert "host-2-1 (s-00200000000000001): LAUNCHED" in text and "data loss 25m 00s" in text
+    assert message.text.endswith("RTO MET, RPO MISSED")  # the short summary line
+    table = next(b for b in message.block_dicts() if b["type"] == "table")
+    assert "Worst data loss" in json.dumps(table["rows"][0]) and "25m 00s" in json.dumps(table["rows"][2])
+
+    markdown = report_markdown(report)
+    assert "- **RPO:** MISSED (target 20 min, worst data loss 25m 00s on host-2-1)" in markdown
+    assert "| 9m 00s | 2/2 | 25m 00s |" in markdown  # the wave's worst
+    assert "| 2025-12-31T23:35:00Z | 25m 00s | - |" in markdown  # the server's window
+
+    code = "".join(
+        b["text"]["text"].strip("`") + "\n"
+        for b in build_report_json_message(report).block_dicts()
+        if b["type"] == "section"
+    )
+    assert json.loads(code)["rpo"]["worstServer"] == "host-2-1"
+
+
+def test_the_rpo_of_a_thousand_servers_still_fits_a_message() -> None:
+    waves = [
+        wave_run(
+            n, WaveStatus.COMPLETED, [server(n, i) for i in range(25)], name=f"Wave {n:02d} of the estate"
+        )
+        for n in range(1, 41)
+    ]
+    run = with_snapshots(execution(waves), {"host-40-24": 4000})
+    report = evidence_report(run, rpo_plan(60))
+    text = slack_limits_hold(report)
+    assert "RPO: ✘ MISSED (target 60 min, worst data loss 1h 06m on host-40-24)" in text
+    assert report.waves[39].worst_data_loss_seconds == 4000

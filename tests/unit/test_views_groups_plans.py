@@ -68,6 +68,7 @@ def plan_view(waves: int, servers_per_wave: int, unhealthy_every: int = 0) -> Pl
             "planName": "Prod DR",
             "description": "orders stack",
             "rtoTargetMinutes": 60,
+            "rpoTargetMinutes": 15,
             "notificationChannel": "C0123ABCD",
             "createdBy": "alice",
             "waves": [
@@ -207,7 +208,10 @@ def test_plan_message_shows_waves_with_group_dependencies_servers_and_pause():
     assert rows[5][5] == "yes"
     text = render_message(message)
     assert "Recovery plan: Prod DR" in text
-    assert "5 waves · 15 servers now · RTO target: 60 min · Notifications: #C0123ABCD" in text
+    assert (
+        "5 waves · 15 servers now · RTO target: 60 min · RPO target: 15 min · Notifications: #C0123ABCD"
+        in text
+    )
     assert "Wave 2: host-004 (s-00000000000000004) is not replicating continuously" in text
     assert message.text == "Recovery plan Prod DR: 5 waves, 15 servers, 3 warnings"
 
@@ -234,8 +238,24 @@ def test_plans_list_uses_group_names():
     payload = message.block_dicts()
     assert_fits(payload)
     rows = table_rows(payload)
-    assert rows[0] == ["Name", "Waves", "Protection groups", "RTO target", "Channel", "Description"]
-    assert rows[1] == ["Prod DR", "3", "Group 1, Group 2, Group 3", "60 min", "C0123ABCD", "orders stack"]
+    assert rows[0] == [
+        "Name",
+        "Waves",
+        "Protection groups",
+        "RTO target",
+        "RPO target",
+        "Channel",
+        "Description",
+    ]
+    assert rows[1] == [
+        "Prod DR",
+        "3",
+        "Group 1, Group 2, Group 3",
+        "60 min",
+        "15 min",
+        "C0123ABCD",
+        "orders stack",
+    ]
     without_names = table_rows(build_plans_list([view.plan]).block_dicts())
     assert view.waves[0].group.group_id in without_names[1][2]
     assert "No recovery plans yet" in render_message(build_plans_list([]))
