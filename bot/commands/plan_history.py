@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands.grammar import Arguments, Flag, Positional
 from bot.commands.registry import Command, CommandContext
-from bot.views.message import Message, SharedFile, WithFiles
+from bot.views.message import FileToShare, Message, WithFiles
 from orchestration.context import Services
 from orchestration.errors import UsageError, ValidationFailed
 
@@ -27,10 +27,10 @@ def history_answer(history: PlanHistory) -> WithFiles:
 
     message = build_history_message(history)
     png = history_chart_png(history)
-    files: tuple[SharedFile, ...] = ()
+    files: tuple[FileToShare, ...] = ()
     if png is not None:
         files = (
-            SharedFile(
+            FileToShare(
                 filename=f"history-{history.plan_id[:8]}.png",
                 title=f"History of {history.plan_name}: duration and worst data loss against the targets",
                 content=png,

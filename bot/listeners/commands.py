@@ -77,15 +77,16 @@ def run_command(body: dict[str, Any], respond: Respond, context: BoltContext) ->
 def share_files(
     client: WebClient, message: WithFiles, channel: str, redact: Redactor, body: Mapping[str, Any]
 ) -> Message:
-    """Share the answer's files in `channel`; the answer, with a line for each file Slack refused
-    (the bot not in the channel, say) so the user knows why it is missing."""
+    """Share the answer's files in `channel` (in its `thread_ts` when set), files_upload_v2; the
+    answer, with a line for each file Slack refused (the bot not in the channel, say) so the user
+    knows why it is missing: the answer itself is delivered all the same."""
     refused: list[str] = []
     for shared in message.files:
         try:
             share_file(
                 client,
                 channel,
-                None,
+                message.thread_ts,
                 filename=shared.filename,
                 content=shared.content,
                 title=shared.title,

@@ -50,18 +50,19 @@ class ApprovalRequest(Message):
 
 
 @dataclass(frozen=True)
-class SharedFile:
-    """A file shared with an answer (a chart): uploaded where the answer is seen."""
+class FileToShare:
+    """A file an answer shares (files_upload_v2, bot/slack_files.py): its name, bytes and title."""
 
     filename: str
-    title: str
     content: bytes
+    title: str
     comment: str | None = None
 
 
 @dataclass(frozen=True)
 class WithFiles(Message):
-    """An answer with files beside it: Slack shares each in the command's channel
-    (bot/listeners/commands.py, through bot/slack_files.py); the console saves it and prints its path."""
+    """An answer that also shares files in the channel it was asked in (in `thread_ts` when set):
+    the `/dr` listener uploads them after answering; the console saves each and prints its path."""
 
-    files: tuple[SharedFile, ...] = ()
+    files: tuple[FileToShare, ...] = ()
+    thread_ts: str | None = None
