@@ -19,6 +19,7 @@ def build_registry() -> CommandRegistry:
         groups,
         home,
         identity,
+        plan_history,
         plans,
         report,
         runs,
@@ -33,7 +34,7 @@ def build_registry() -> CommandRegistry:
     registry.add("protection groups: the servers recovered together", groups.COMMANDS)
     registry.add(
         "recovery plans: waves of protection groups, their pre-flight check, and runs",
-        [*plans.COMMANDS, *runs.COMMANDS],
+        [*plans.COMMANDS, *plan_history.COMMANDS, *runs.COMMANDS],
     )
     for summary, commands in executions.NOUNS:
         registry.add(summary, commands)

@@ -9,7 +9,9 @@ own listener and opened in the ack: the trigger_id lives 3 seconds, which a lazy
 as another Lambda invocation may outlive. An error (an unknown plan, say) is the ack's answer.
 
 A run request (`/dr plan run`) is posted in the channel as the root of its thread
-(bot/slack_threads.py); the requester is told where, through the response_url.
+(bot/slack_threads.py); the requester is told where, through the response_url. An answer with
+files (`/dr plan history`'s chart) shares them in the command's channel (bot/slack_files.py) before
+answering; a file Slack refuses is said in the answer.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.commands.registry import SLASH, Invocation, ModalAnswer
 from bot.listeners.context import drbot_of
 from bot.listeners.errors import Redactor, log_failure, logger
 from bot.listeners.lazy import ack_now
 from bot.slack_files import share_file
+from bot.views.common import context
 from bot.views.failures import build_failure_message
 from bot.views.message import ApprovalRequest, Message, ThreadRoot, WithFiles
 
@@ -64,26 +67,41 @@ def run_command(body: dict[str, Any], respond: Respond, context: BoltContext) ->
                 client, services, message, invocation.channel_id, invocation.user_id
             )
             drbot.publisher.refresh_for()  # approvers see it on their Home
-        elif isinstance(message, WithFiles) and invocation.channel_id:
-            share_files(client, message, invocation.channel_id)
+        elif isinstance(message, WithFiles) and message.files and invocation.channel_id:
+            message = share_files(drbot.client, message, invocation.channel_id, drbot.redact, body)
     except Exception as error:  # answered and logged here: bolt would only log a one-liner
         reference = log_failure(f"{SLASH} command failed", error, drbot.redact, body)
         message = build_failure_message(f"{SLASH} {invocation.text}", reference)
     deliver(respond, message, drbot.redact, body)
 
 
-def share_files(client: WebClient, message: WithFiles, channel: str) -> None:
-    """Share an answer's files in the channel it was asked in (files_upload_v2)."""
+def share_files(
+    client: WebClient, message: WithFiles, channel: str, redact: Redactor, body: Mapping[str, Any]
+) -> Message:
+    """Share the answer's files in `channel` (in its `thread_ts` when set), files_upload_v2; the
+    answer, with a line for each file Slack refused (the bot not in the channel, say) so the user
+    knows why it is missing: the answer itself is delivered all the same."""
+    refused: list[str] = []
     for shared in message.files:
-        share_file(
-            client,
-            channel,
-            message.thread_ts,
-            filename=shared.filename,
-            content=shared.content,
-            title=shared.title,
-            comment=shared.comment,
-        )
+        try:
+            share_file(
+                client,
+                channel,
+                message.thread_ts,
+                filename=shared.filename,
+                content=shared.content,
+                title=shared.title,
+                comment=shared.comment,
+            )
+        except (SlackApiError, SlackRequestError) as error:
+            why = error.response.get("error") if isinstance(error, SlackApiError) else "no answer"
+            log_failure("Slack did not take a shared file", error, redact, body)
+            refused.append(
+                f"{shared.title}: Slack did not share it here ({why}); `/invite` drbot, or ask again."
+            )
+    if not refused:
+        return message
+    return Message(text=message.text, blocks=[*message.blocks, *(context(r) for r in refused)])
 
 
 def opens_modal(body: dict[str, Any], context: BoltContext) -> bool:

@@ -7,12 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.models.blocks import ActionsBlock, Block, DividerBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    DividerBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 from slack_sdk.models.views import View
 
 from bot.home_contents import MAX_LISTED, Home, PlanLine
-from bot.views.common import context, header, section
+from bot.views.common import MAX_SECTION_TEXT, context, header, section, truncate
 from bot.views.executions import action_buttons, kind_title, short_id, slack_time, status_text
+from bot.views.ids import HomeActionId
 from bot.views.message import Message
 from bot.views.mrkdwn import code, escape_mrkdwn, escape_with_mentions, mention
 from bot.views.schedules import approval_buttons
@@ -142,11 +150,25 @@ def _plans(home: Home) -> list[Block]:
     blocks = _title("Plans", len(home.plans))
     if not home.plans:
         return [*blocks, context("No recovery plan yet: `/dr plan create`.")]
-    lines = [_plan_line(line) for line in home.plans[: MAX_LISTED * 3]]
-    blocks.append(section("\n".join(lines)))
+    # the first plans each with a History button (a block each: the tab holds 100); the rest as lines
+    blocks += [_plan_with_history(line) for line in home.plans[:MAX_LISTED]]
+    rest = [_plan_line(line) for line in home.plans[MAX_LISTED : MAX_LISTED * 3]]
+    if rest:
+        blocks += [section("\n".join(rest)), context("Their history: `/dr plan history <plan>`.")]
     if len(home.plans) > MAX_LISTED * 3:
         blocks.append(context(f"And {len(home.plans) - MAX_LISTED * 3} more: `/dr plan list`."))
     return blocks
+
+
+def _plan_with_history(line: PlanLine) -> SectionBlock:
+    """A plan's line with a History button: its runs and chart, sent to the viewer in drbot's DM."""
+    plan_id = line.plan.plan_id
+    button = ButtonElement(text="History", action_id=HomeActionId.PLAN_HISTORY.value, value=plan_id)
+    return SectionBlock(
+        text=MarkdownTextObject(text=truncate(_plan_line(line), MAX_SECTION_TEXT)),
+        accessory=button,
+        block_id=f"home_plan_{plan_id}",
+    )
 
 
 def _plan_line(line: PlanLine) -> str:

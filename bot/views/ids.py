@@ -68,3 +68,9 @@ class ServersActionId(StrEnum):
 
     PAGE = "servers_page"
     BLOCK = "servers_pages"  # the actions block holding Previous / Next
+
+
+class HomeActionId(StrEnum):
+    """Buttons of the App Home's plan lines (a click's `value` is the plan id)."""
+
+    PLAN_HISTORY = "home_plan_history"

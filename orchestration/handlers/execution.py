@@ -171,6 +171,13 @@ def _jobs(call: Call) -> dict[str, Any]:
     return execution_jobs(call.services, execution)
 
 
+def _plan_history(call: Call) -> dict[str, Any]:
+    # the evidence report's models, built for a history request only (docs/architecture.md)
+    from orchestration.services.plan_history import history_of
+
+    return history_of(call.services, call.param("planId"), call.optional("last")).to_wire()
+
+
 def _reject(call: Call) -> dict[str, Any]:
     body = cast(RejectExecution, call.body)
     return _outcome(reject_execution(call.services, call.param("executionId"), call.actor, body.reason))
@@ -265,6 +272,14 @@ OPERATIONS = [
         _reject,
         body=RejectExecution,
         summary="Reject a request awaiting approval, saying why",
+    ),
+    Operation(
+        "get_recovery_plan_history",
+        "GET",
+        "/recovery-plans/{planId}/history",
+        _plan_history,
+        query=("last",),
+        summary="A plan's last runs (default 10, at most 50) with their verdicts, repeat failures, last pass",
     ),
 ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners.actions import builders, executions, schedules, servers
+from bot.listeners.actions import builders, executions, home, schedules, servers
 
 
 def register(app: App) -> None:
@@ -12,3 +12,4 @@ def register(app: App) -> None:
     schedules.register(app)
     servers.register(app)
     builders.register(app)
+    home.register(app)
