@@ -169,7 +169,7 @@ def test_the_app_home_history_button_sends_the_history_and_chart_to_the_clickers
     drilled: Any, slack_stub: SlackStub, clock: Any
 ) -> None:
     services, plan, ids, app = drilled
-    from bot.app_home import home_of
+    from bot.home_contents import home_of
 
     home = [b.to_dict() for b in build_home_blocks(home_of(services, USER_ID), int(clock.now()))]
     [line] = [b for b in home if b.get("block_id") == f"home_plan_{plan.plan_id}"]

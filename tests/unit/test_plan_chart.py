@@ -63,8 +63,8 @@ def test_the_app_and_the_commands_do_not_import_the_plotting_libraries() -> None
 
 
 def test_the_home_gives_the_first_ten_plans_a_history_button_and_stays_within_slacks_100_blocks() -> None:
-    from bot.home_contents import Home, PlanLine
-    from bot.views.home import MAX_LISTED, build_home_blocks
+    from bot.home_contents import MAX_LISTED, Home, PlanLine
+    from bot.views.home import build_home_blocks
 
     plans = [
         the_plan().model_copy(update={"plan_id": f"p-{i:02d}", "plan_name": f"Plan {i}"}) for i in range(40)
