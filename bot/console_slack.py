@@ -547,9 +547,16 @@ class ConsoleSlack:
             return None
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in filename) or "file"
         self.files_dir.mkdir(parents=True, exist_ok=True)
-        path = self.files_dir / f"{file_id}-{safe}"
-        path.write_bytes(content)
-        return path
+        # file ids start again with each console: a file an earlier session saved is never replaced
+        path, copy = self.files_dir / f"{file_id}-{safe}", 1
+        while True:
+            try:
+                with path.open("xb") as saved:
+                    saved.write(content)
+                return path
+            except FileExistsError:
+                copy += 1
+                path = self.files_dir / f"{file_id}-{copy}-{safe}"
 
     # -- response_url ------------------------------------------------------------------------------
 

@@ -57,6 +57,18 @@ def test_text_content_in_the_channel_without_a_comment_is_one_line(tmp_path: Pat
     assert out.getvalue() == f"📎 Report: {shared.path}\n\n"
 
 
+def test_a_later_console_never_replaces_a_file_an_earlier_one_saved(tmp_path: Path) -> None:
+    saved = []
+    for content in (b"first session", b"second session"):  # file ids start again with each console
+        with ConsoleSlack(io.StringIO(), tmp_path) as slack:
+            share_file(slack.client(), CHANNEL_ID, None, filename="chart.png", content=content, title="Chart")
+            (shared,) = slack.shared_files()
+            saved.append(shared.path)
+    first, second = saved
+    assert first is not None and second is not None and first != second
+    assert (first.read_bytes(), second.read_bytes()) == (b"first session", b"second session")
+
+
 def test_without_a_data_dir_the_console_keeps_the_file_in_memory() -> None:
     out = io.StringIO()
     with ConsoleSlack(out) as slack:
