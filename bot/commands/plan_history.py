@@ -40,11 +40,13 @@ def history_answer(history: PlanHistory) -> WithFiles:
     return WithFiles(text=message.text, blocks=message.blocks, files=files)
 
 
-def plan_history_answer(services: Services, plan: str, last: int | None = None) -> WithFiles:
-    """The history of the plan named by `plan` (name or id), with its chart (the App Home's button)."""
+def plan_history_answer(services: Services, plan: str, last: int | None = None) -> tuple[str, WithFiles]:
+    """The name of the plan named by `plan` (name or id) and its history, with its chart (the App
+    Home's button)."""
     from orchestration.services.plan_history import history_of
 
-    return history_answer(history_of(services, plan, last))
+    history = history_of(services, plan, last)
+    return history.plan_name, history_answer(history)
 
 
 def _history(ctx: CommandContext, args: Arguments) -> Message:

@@ -171,6 +171,8 @@ def test_the_app_home_history_button_sends_the_history_and_chart_to_the_clickers
     services, plan, ids, app = drilled
     from bot.home_contents import home_of
 
+    plan = services.store.update_plan(plan.model_copy(update={"plan_name": "DR: orders"}), "alice")
+
     home = [b.to_dict() for b in build_home_blocks(home_of(services, USER_ID), int(clock.now()))]
     [line] = [b for b in home if b.get("block_id") == f"home_plan_{plan.plan_id}"]
     button = line["accessory"]
@@ -185,7 +187,8 @@ def test_the_app_home_history_button_sends_the_history_and_chart_to_the_clickers
     [shared] = slack_stub.uploaded()
     assert shared.channel_id == USER_ID and png_size(shared.content) == (2000, 720)
     [published] = slack_stub.calls("views.publish")
-    assert "sent to you in drbot's Messages tab" in json.dumps(published.args["view"]["blocks"])
+    notice = f"{plan.plan_name}: sent to you in drbot's Messages tab"  # the whole name, colons and all
+    assert notice in json.dumps(published.args["view"]["blocks"])
     assert slack_stub.violations == []
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, Respond
 
-from bot.commands.plan_history import plan_history_answer
 from bot.listeners.commands import share_files
 from bot.listeners.context import Drbot, drbot_of
 from bot.listeners.lazy import ack_now, attempt, tell_clicker
@@ -43,7 +42,9 @@ def send_history(body: dict[str, Any], respond: Respond, context: BoltContext) -
 
 
 def _send(drbot: Drbot, user: str, plan_id: str, body: dict[str, Any]) -> Message:
-    answer = plan_history_answer(drbot.services, plan_id)
+    from bot.commands.plan_history import plan_history_answer
+
+    plan_name, answer = plan_history_answer(drbot.services, plan_id)
     # posted to the user's id, Slack opens the app's DM with them and answers with its channel id
     posted = drbot.client.chat_postMessage(channel=user, text=answer.text, blocks=answer.block_dicts())
     shown = share_files(drbot.client, answer, str(posted["channel"]), drbot.redact, body)
@@ -51,5 +52,4 @@ def _send(drbot: Drbot, user: str, plan_id: str, body: dict[str, Any]) -> Messag
         drbot.client.chat_postMessage(
             channel=str(posted["channel"]), text=shown.text, blocks=shown.block_dicts()[len(answer.blocks) :]
         )
-    name = escape_mrkdwn(answer.text.split(":", 1)[0])
-    return Message(text=f":bar_chart: {name}: sent to you in drbot's Messages tab.")
+    return Message(text=f":bar_chart: {escape_mrkdwn(plan_name)}: sent to you in drbot's Messages tab.")
