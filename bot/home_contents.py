@@ -106,7 +106,6 @@ def home_of(services: Services, viewer: str) -> Home:
 
 def _last_drill(services: Services, plan_id: str) -> Execution | None:
     for execution in services.store.list_executions(plan_id=plan_id, limit=20):
-        ran = execution.start_time is not None  # not a request that was rejected or expired
-        if execution.execution_type == ExecutionType.DRILL and execution.status.is_terminal and ran:
+        if execution.execution_type == ExecutionType.DRILL and execution.status.is_terminal and execution.ran:
             return execution
     return None

@@ -649,6 +649,11 @@ class Execution(WireModel):
         return self.status.is_terminal
 
     @property
+    def ran(self) -> bool:
+        """It started: a run, not a request that was rejected, expired or is still awaiting approval."""
+        return self.start_time is not None
+
+    @property
     def undelivered(self) -> list[ExecutionEvent]:
         return [e for e in self.events if e.seq > self.notified_through]
 

@@ -46,6 +46,7 @@ from orchestration.models import (
 from orchestration.schedule_expressions import parse
 from orchestration.services.report import RtoResult, evidence_report
 from orchestration.services.rpo import RpoResult
+from orchestration.services.run_verdicts import cleanup_failed, missed_target, passed
 
 EXPECTATION_FIRES = 6  # upcoming fires of a drill schedule read to find its interval
 GRACE = timedelta(days=1)
@@ -173,17 +174,6 @@ class Digest(WireModel):
 def digest_run(execution: Execution, plan: RecoveryPlan | None) -> DigestRun:
     """One run of the digest, from its evidence report."""
     report = evidence_report(execution, plan)
-    rpo = report.rpo.result
-    missed = report.rto.result == RtoResult.MISSED or rpo == RpoResult.MISSED
-    cleanup = report.cleanup.status if report.cleanup is not None else None
-    cleanup_failed = cleanup == CleanupStatus.FAILED
-    ran = report.started_at is not None
-    passed = (
-        report.status == ExecutionStatus.COMPLETED
-        and report.rto.result != RtoResult.MISSED
-        and rpo != RpoResult.MISSED
-        and not cleanup_failed
-    )
     return DigestRun(
         execution_id=execution.execution_id,
         plan_id=execution.plan_id,
@@ -193,14 +183,14 @@ def digest_run(execution: Execution, plan: RecoveryPlan | None) -> DigestRun:
         requested_by=execution.initiated_by,
         requested_at=report.requested_at,
         duration_seconds=report.duration_seconds,
-        ran=ran,
-        passed=passed,
+        ran=execution.ran,
+        passed=passed(report),
         finished=report.final,
         rto=report.rto.result,
-        rpo=rpo,
-        missed_target=missed,
-        cleanup=cleanup,
-        cleanup_failed=cleanup_failed,
+        rpo=report.rpo.result,
+        missed_target=missed_target(report),
+        cleanup=report.cleanup.status if report.cleanup is not None else None,
+        cleanup_failed=cleanup_failed(report),
         left_running=report.cleanup.left_running if report.cleanup is not None else [],
     )
 

@@ -36,7 +36,7 @@ def last_drill_at(services: Services, plan_id: str, before: int) -> int | None:
     while True:
         page = services.store.list_executions(plan_id, limit=PAGE, after=after, newest=before)
         for execution in page:  # newest first: the first drill that ran is the last one
-            if execution.execution_type == ExecutionType.DRILL and execution.start_time is not None:
+            if execution.execution_type == ExecutionType.DRILL and execution.ran:
                 return execution.start_time
         if len(page) < PAGE:
             return None

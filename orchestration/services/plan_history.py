@@ -35,6 +35,7 @@ from orchestration.models import (
 )
 from orchestration.services.plans import find_plan
 from orchestration.services.report import EvidenceReport, RpoResult, RtoResult, evidence_report
+from orchestration.services.run_verdicts import passed
 
 DEFAULT_LAST = 10
 MAX_LAST = 50
@@ -93,18 +94,6 @@ def check_last(last: int | str | None) -> int:
     return number
 
 
-def ran(execution: Execution) -> bool:
-    """The execution started (it is a run, not a request that never ran)."""
-    return execution.start_time is not None
-
-
-def passed(report: EvidenceReport) -> bool:
-    """COMPLETED, no target MISSED, and a drill's cleanup not FAILED (the module docstring)."""
-    cleanup_failed = report.cleanup is not None and report.cleanup.status == CleanupStatus.FAILED
-    missed = report.rto.result == RtoResult.MISSED or report.rpo.result == RpoResult.MISSED
-    return report.status == ExecutionStatus.COMPLETED and not missed and not cleanup_failed
-
-
 def history_run(report: EvidenceReport) -> HistoryRun:
     failed = [
         server.hostname or server.source_server_id
@@ -147,7 +136,7 @@ def plan_history(
     runs: list[HistoryRun] = []
     last_passed: HistoryRun | None = None
     for execution in executions:
-        if execution.plan_id != plan.plan_id or not ran(execution):
+        if execution.plan_id != plan.plan_id or not execution.ran:
             continue
         if len(runs) >= last and last_passed is not None:
             break
