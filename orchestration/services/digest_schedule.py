@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from orchestration.context import Services
-from orchestration.errors import InternalError, InvalidScheduleExpression
+from orchestration.errors import InvalidScheduleExpression
 from orchestration.models import DigestSettings
 from orchestration.schedule_expressions import (
     AtExpression,
@@ -28,6 +28,7 @@ from orchestration.schedule_expressions import (
     parse,
     validate_timezone,
 )
+from orchestration.services.scheduled_settings import register_schedule
 
 MIN_DIGEST_INTERVAL = timedelta(days=1)
 EXPRESSION_FIELD = "scheduleExpression"
@@ -67,20 +68,5 @@ def checked_digest_schedule(expression: str | None, timezone: str | None) -> tup
 
 def register_digest(services: Services, settings: DigestSettings) -> None:
     """Tell the port what the saved settings say (after they are saved)."""
-    try:
-        if settings.schedule_expression:
-            services.recurring.put_digest(
-                settings.schedule_expression,
-                settings.schedule_timezone,
-                settings.enabled,
-                since=settings.last_modified_date,
-            )
-        else:
-            services.recurring.remove_digest()
-    except Exception as error:
-        raise InternalError(
-            f"The digest settings were saved (version {settings.version}), but the scheduler refused "
-            f"the change ({type(error).__name__}: {error}); save them again to retry. A fire does "
-            "what the saved settings say, whatever the scheduler still holds.",
-            version=settings.version,
-        ) from error
+    recurring = services.recurring
+    register_schedule("digest", settings, recurring.put_digest, recurring.remove_digest)

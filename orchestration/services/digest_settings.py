@@ -18,6 +18,7 @@ from orchestration.models import MAX_EXPECTED_INTERVAL_DAYS, ChannelId, DigestSe
 from orchestration.rbac import Permission
 from orchestration.services.access import require
 from orchestration.services.digest_schedule import checked_digest_schedule, register_digest
+from orchestration.services.scheduled_settings import merged_settings
 from orchestration.validation import parse_model
 
 
@@ -53,22 +54,12 @@ def get_digest_settings(services: Services) -> DigestSettings:
 
 def update_digest_settings(services: Services, request: UpdateDigestSettings, actor: str) -> DigestSettings:
     require(services, actor, Permission.MANAGE_CONFIGURATION)
+    current = get_digest_settings(services).to_wire()
     changes = request.changes()
-    if not changes:
-        raise ValidationFailed("Nothing to update: give at least one field to change.")
-    current = get_digest_settings(services)
-    merged = {
-        **current.to_wire(),
-        **changes,
-        "version": request.version or current.version,
-        "lastModifiedBy": actor,
-        "lastModifiedDate": int(services.clock.now()),
-    }
-    # the schedule is checked by the expression engine before anything is saved
-    merged["scheduleExpression"], merged["scheduleTimezone"] = checked_digest_schedule(
-        merged.get("scheduleExpression"), merged.get("scheduleTimezone")
+    merged = merged_settings(
+        services, current, changes, version=request.version, actor=actor, check=checked_digest_schedule
     )
-    settings = parse_model(DigestSettings, {k: v for k, v in merged.items() if v is not None})
+    settings = parse_model(DigestSettings, merged)
     if settings.enabled and settings.schedule_expression and not settings.channel:
         raise ValidationFailed(
             "The digest has a schedule but no channel to post to: give `channel` (a channel id, C…).",

@@ -29,6 +29,7 @@ from orchestration.rbac import Permission
 from orchestration.requests import DrsRegion
 from orchestration.services.access import require
 from orchestration.services.queries import valid_region
+from orchestration.services.scheduled_settings import merged_settings
 from orchestration.services.tag_sync_schedule import checked_schedule, register_tag_sync
 from orchestration.validation import parse_model
 
@@ -65,22 +66,12 @@ def update_tag_sync_settings(
     services: Services, request: UpdateTagSyncSettings, actor: str
 ) -> TagSyncSettings:
     require(services, actor, Permission.MANAGE_CONFIGURATION)
+    current = get_tag_sync_settings(services).to_wire()
     changes = request.changes()
-    if not changes:
-        raise ValidationFailed("Nothing to update: give at least one field to change.")
-    current = get_tag_sync_settings(services)
-    merged = {
-        **current.to_wire(),
-        **changes,
-        "version": request.version or current.version,
-        "lastModifiedBy": actor,
-        "lastModifiedDate": int(services.clock.now()),
-    }
-    # the schedule is checked by the expression engine before anything is saved
-    merged["scheduleExpression"], merged["scheduleTimezone"] = checked_schedule(
-        merged.get("scheduleExpression"), merged.get("scheduleTimezone")
+    merged = merged_settings(
+        services, current, changes, version=request.version, actor=actor, check=checked_schedule
     )
-    settings = parse_model(TagSyncSettings, {k: v for k, v in merged.items() if v is not None})
+    settings = parse_model(TagSyncSettings, merged)
     saved = services.store.put_tag_sync_settings(settings, actor)
     # saved first (version-checked), then the scheduler is told; a fire re-reads the saved settings
     register_tag_sync(services, saved)

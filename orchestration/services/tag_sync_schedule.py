@@ -24,7 +24,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from orchestration.context import Services
-from orchestration.errors import InternalError, InvalidScheduleExpression
+from orchestration.errors import InvalidScheduleExpression
 from orchestration.models import TagSyncSettings
 from orchestration.schedule_expressions import (
     AtExpression,
@@ -33,6 +33,7 @@ from orchestration.schedule_expressions import (
     parse,
     validate_timezone,
 )
+from orchestration.services.scheduled_settings import register_schedule
 
 MIN_SYNC_INTERVAL = timedelta(hours=1)
 EXPRESSION_FIELD = "scheduleExpression"
@@ -73,20 +74,5 @@ def checked_schedule(expression: str | None, timezone: str | None) -> tuple[str 
 
 def register_tag_sync(services: Services, settings: TagSyncSettings) -> None:
     """Tell the port what the saved settings say (after they are saved)."""
-    try:
-        if settings.schedule_expression:
-            services.recurring.put_tag_sync(
-                settings.schedule_expression,
-                settings.schedule_timezone,
-                settings.enabled,
-                since=settings.last_modified_date,
-            )
-        else:
-            services.recurring.remove_tag_sync()
-    except Exception as error:
-        raise InternalError(
-            f"The tag sync settings were saved (version {settings.version}), but the scheduler refused "
-            f"the change ({type(error).__name__}: {error}); save them again to retry. A fire does "
-            "what the saved settings say, whatever the scheduler still holds.",
-            version=settings.version,
-        ) from error
+    recurring = services.recurring
+    register_schedule("tag sync", settings, recurring.put_tag_sync, recurring.remove_tag_sync)
