@@ -196,6 +196,12 @@ class _Views:
     stack: list[dict[str, Any]] = field(default_factory=list)
 
 
+def dm_channel_of(channel: str) -> str:
+    """Where a message posted to `channel` lands: a user's id (U…, W…) stands for the app's direct
+    messages with them, whose id (D…) Slack answers with; any other channel is itself."""
+    return f"D{channel[1:]}" if channel[:1] in ("U", "W") and channel[1:].isalnum() else channel
+
+
 def buttons_in(blocks: list[dict[str, Any]]) -> list[Button]:
     """Every button of actions blocks and section accessories, in order."""
     found: list[Button] = []
@@ -411,7 +417,8 @@ class ConsoleSlack:
         }
 
     def _post_message(self, args: Mapping[str, Any]) -> dict[str, Any]:
-        channel = str(args.get("channel") or CHANNEL_ID)
+        # posted to a user's id, Slack opens the app's DM with them and answers with its id
+        channel = dm_channel_of(str(args.get("channel") or CHANNEL_ID))
         thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
         posted = self._store(channel, args, thread_ts=thread_ts)
         self._print_new(posted, broadcast=bool(args.get("reply_broadcast")) and thread_ts is not None)

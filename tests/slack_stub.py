@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.console_slack import dm_channel_of
 from bot.loopback_http import LoopbackAnswer, LoopbackRequest, LoopbackServer
 
 SPEC_PATH = Path(__file__).parent / "data" / "slack_web_openapi_v2.json"
@@ -429,7 +430,9 @@ class SlackStub:
             }
         if method == "chat.postMessage":
             ts = self._next_ts()
-            return {"ok": True, "channel": channel, "ts": ts, "message": self._message(args, ts)}
+            # posted to a user's id, Slack opens the app's DM with them and answers with its id
+            posted_in = dm_channel_of(channel) if isinstance(channel, str) else channel
+            return {"ok": True, "channel": posted_in, "ts": ts, "message": self._message(args, ts)}
         if method == "chat.update":
             return {
                 "ok": True,

@@ -17,6 +17,7 @@ answering; a file Slack refuses is said in the answer.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -67,6 +68,8 @@ def run_command(body: dict[str, Any], respond: Respond, context: BoltContext) ->
                 client, services, message, invocation.channel_id, invocation.user_id
             )
             drbot.publisher.refresh_for()  # approvers see it on their Home
+        elif isinstance(message, WithFiles) and message.files and message.to_asker:
+            message = send_to_asker(drbot.client, invocation.user_id, message, drbot.redact, body)
         elif isinstance(message, WithFiles) and message.files and invocation.channel_id:
             message = share_files(drbot.client, message, invocation.channel_id, drbot.redact, body)
     except Exception as error:  # answered and logged here: bolt would only log a one-liner
@@ -102,6 +105,22 @@ def share_files(
     if not refused:
         return message
     return Message(text=message.text, blocks=[*message.blocks, *(context(r) for r in refused)])
+
+
+def send_to_asker(
+    client: WebClient, user: str, message: WithFiles, redact: Redactor, body: Mapping[str, Any]
+) -> Message:
+    """`message` and its files in the user's direct messages with drbot: posted to the user's id,
+    Slack opens the app's DM with them and answers with its channel, where the files are shared (a
+    file Slack refused is said there too). Returns what was posted there."""
+    posted = client.chat_postMessage(channel=user, text=message.text, blocks=message.block_dicts())
+    dm = str(posted["channel"])
+    shown = share_files(client, replace(message, thread_ts=None), dm, redact, body)
+    if len(shown.blocks) > len(message.blocks):  # a file Slack refused: say it in the DM too
+        client.chat_postMessage(
+            channel=dm, text=shown.text, blocks=shown.block_dicts()[len(message.blocks) :]
+        )
+    return shown
 
 
 def opens_modal(body: dict[str, Any], context: BoltContext) -> bool:

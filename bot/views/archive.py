@@ -60,8 +60,9 @@ def build_archived_copy_message(copy: ArchivedCopy) -> WithFiles:
     text = f"Archived evidence report of {copy.execution_id}: SHA-256 {copy.sha256}"
     text += " (verified)" if copy.verified else " (does NOT match the recorded hash)"
     return WithFiles(
+        to_asker=True,
         text=text,
-        blocks=[section("\n".join(lines)), context("The file is shared in this channel.")],
+        blocks=[section("\n".join(lines)), context("The file is sent to you in drbot's Messages tab.")],
         files=(
             FileToShare(
                 filename=copy.filename,

@@ -66,3 +66,6 @@ class WithFiles(Message):
 
     files: tuple[FileToShare, ...] = ()
     thread_ts: str | None = None
+    # True: the files go to the asker alone, in their direct messages with drbot (the Messages tab),
+    # not to the channel, whose members may not all be meant to see them (an evidence report)
+    to_asker: bool = False

@@ -109,6 +109,16 @@ def test_the_dr_command_and_interactivity(path: Any) -> None:
     assert manifest["features"]["bot_user"]["display_name"]
 
 
+@pytest.mark.parametrize("path", [HTTP_MANIFEST, SOCKET_MANIFEST], ids=lambda p: p.name)
+def test_the_home_tab_and_a_read_only_messages_tab_where_drbot_sends_a_person_files(path: Any) -> None:
+    app_home = load(path)["features"]["app_home"]
+    assert app_home == {
+        "home_tab_enabled": True,
+        "messages_tab_enabled": True,  # the History button's chart and --markdown's copy land there
+        "messages_tab_read_only_enabled": True,
+    }
+
+
 def test_http_mode_sends_everything_to_the_one_lambda_route(template: dict[str, Any]) -> None:
     manifest = load(HTTP_MANIFEST)
     interactivity = manifest["settings"]["interactivity"]

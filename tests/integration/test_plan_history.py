@@ -185,7 +185,7 @@ def test_the_app_home_history_button_sends_the_history_and_chart_to_the_clickers
     assert posted.args["channel"] == USER_ID  # Slack opens the app's DM with the clicker
     assert "History of DR" in posted.args["text"] and ids[3][:8] in json.dumps(posted.args["blocks"])
     [shared] = slack_stub.uploaded()
-    assert shared.channel_id == USER_ID and png_size(shared.content) == (2000, 720)
+    assert shared.channel_id == "D" + USER_ID[1:] and png_size(shared.content) == (2000, 720)
     [published] = slack_stub.calls("views.publish")
     notice = f"{plan.plan_name}: sent to you in drbot's Messages tab"  # the whole name, colons and all
     assert notice in json.dumps(published.args["view"]["blocks"])

@@ -86,7 +86,10 @@ def test_a_signed_report_markdown_command_shares_the_archived_copy(
     assert f"SHA-256:* `{record.markdown_sha256}` — :white_check_mark: matches" in str(answer.args["blocks"])
     (shared,) = slack_stub.uploaded()
     assert shared.content == (tmp_path / "evidence" / execution_id / "report.md").read_bytes()
-    assert (shared.channel_id, shared.thread_ts) == (CHANNEL_ID, None)
+    # to the asker alone, in their DM with drbot, not to the channel's members
+    [dm] = slack_stub.calls("chat.postMessage")
+    assert dm.args["channel"] == "U0ALICE" and "Messages tab" in str(answer.args["blocks"])
+    assert (shared.channel_id, shared.thread_ts) == ("D0ALICE", None)
     assert shared.title == f"Evidence report {execution_id} (archived copy)"
     assert slack_stub.violations == []
 

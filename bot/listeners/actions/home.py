@@ -12,7 +12,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, Respond
 
-from bot.listeners.commands import share_files
+from bot.listeners.commands import send_to_asker
 from bot.listeners.context import Drbot, drbot_of
 from bot.listeners.lazy import ack_now, attempt, tell_clicker
 from bot.views.ids import HomeActionId
@@ -45,11 +45,5 @@ def _send(drbot: Drbot, user: str, plan_id: str, body: dict[str, Any]) -> Messag
     from bot.commands.plan_history import plan_history_answer
 
     plan_name, answer = plan_history_answer(drbot.services, plan_id)
-    # posted to the user's id, Slack opens the app's DM with them and answers with its channel id
-    posted = drbot.client.chat_postMessage(channel=user, text=answer.text, blocks=answer.block_dicts())
-    shown = share_files(drbot.client, answer, str(posted["channel"]), drbot.redact, body)
-    if shown is not answer:  # a file Slack refused: say it in the DM too
-        drbot.client.chat_postMessage(
-            channel=str(posted["channel"]), text=shown.text, blocks=shown.block_dicts()[len(answer.blocks) :]
-        )
+    send_to_asker(drbot.client, user, answer, drbot.redact, body)
     return Message(text=f":bar_chart: {escape_mrkdwn(plan_name)}: sent to you in drbot's Messages tab.")
