@@ -606,6 +606,12 @@ class Execution(WireModel):
     state_machine_arn: str | None = None
     required_approvals: int = Field(default=0, ge=0, le=5)
     cleanup_after_minutes: int | None = Field(default=None, ge=0, le=MAX_MINUTES)
+    # the plan's targets when the run was requested, which its verdicts hold it against (a later
+    # edit of the plan does not change them); `targets_recorded` False: a record from before they
+    # were kept, whose verdicts fall back to the plan as it is now (docs/report.md)
+    rto_target_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
+    rpo_target_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
+    targets_recorded: bool = False
     cleanup: CleanupRun | None = None
     gates_passed: list[int] = Field(default_factory=list)  # waves whose pauseBefore gate was released
     gate_wave: int | None = None  # the wave whose pauseBefore gate holds the execution PAUSED

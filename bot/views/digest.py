@@ -108,7 +108,7 @@ def _groups(digest: Digest) -> list[tuple[str, Callable[[DigestRun], bool]]]:
         ("Missed a target (RTO or RPO)", lambda r: r.missed_target),
         ("Failed to clean up: instances left running", lambda r: r.cleanup_failed),
         (
-            "Did not pass (failed, cancelled, not run or not finished)",
+            "Did not pass (failed, cancelled, not run, not finished or RPO not measured)",
             lambda r: not r.passed and not r.missed_target and not r.cleanup_failed,
         ),
         ("Passed", lambda r: r.passed),

@@ -173,9 +173,11 @@ def _plan_with_history(line: PlanLine) -> SectionBlock:
 
 def _plan_line(line: PlanLine) -> str:
     name = f"• *{escape_mrkdwn(line.plan.plan_name)}*"
-    target = line.plan.rto_target_minutes
     drill = line.last_drill
-    rpo = line.plan.rpo_target_minutes
+    # a drill is judged against the targets recorded at its request (docs/report.md)
+    held = drill if drill is not None and drill.targets_recorded else line.plan
+    target = held.rto_target_minutes
+    rpo = held.rpo_target_minutes
     if drill is None:
         targets = [f"RTO target {target} min" if target else "", f"RPO target {rpo} min" if rpo else ""]
         shown = ", ".join(t for t in targets if t)

@@ -1,6 +1,7 @@
-"""`/dr plan history`: a plan's last runs as a compact table, the servers that failed in more than
-one of them, and when the plan last passed (orchestration/services/plan_history.py says what
-counts). The chart that goes with it is bot/views/plan_chart.py.
+"""`/dr plan history`: a plan's last runs as a compact table (drills and recoveries, by type), the
+servers that failed in more than one of its last drills, and when the plan last passed
+(orchestration/services/plan_history.py says what counts). The chart that goes with it is
+bot/views/plan_chart.py.
 """
 
 from __future__ import annotations
@@ -68,8 +69,13 @@ def _targets(history: PlanHistory) -> str:
 
 def _last_passed(history: PlanHistory) -> str:
     run = history.last_passed
-    if run is None:
+    if run is None and history.complete:
         return "*Last passed:* never, among its runs on record."
+    if run is None:
+        return (
+            f"*Last passed:* not within the last {history.executions_read} runs requested "
+            "(older ones were not read)."
+        )
     at = int((run.started_at or run.requested_at).timestamp())
     return (
         f"*Last passed:* {slack_time(at)}, a {run.execution_type.word} by {mention(run.requested_by)} "
@@ -78,16 +84,17 @@ def _last_passed(history: PlanHistory) -> str:
 
 
 def _repeat_failures(history: PlanHistory) -> str:
+    drills = history.drills_counted
     if not history.repeat_failures:
-        return f"*Repeat failures:* no server failed in more than one of these {len(history.runs)} run(s)."
+        return f"*Repeat failures:* no server failed in more than one of the last {drills} drill(s)."
     lines = [
-        f"• {escape_mrkdwn(r.hostname)}: failed in {r.failures} of {len(history.runs)} runs"
+        f"• {escape_mrkdwn(r.hostname)}: failed in {r.failures} of the last {drills} drills"
         for r in history.repeat_failures[:20]
     ]
     more = len(history.repeat_failures) - 20
     if more > 0:
         lines.append(f"… and {more} more")
-    return "*Repeat failures* (a server that failed in more than one run):\n" + "\n".join(lines)
+    return "*Repeat failures* (a server that failed in more than one drill):\n" + "\n".join(lines)
 
 
 def build_history_message(history: PlanHistory) -> Message:
@@ -98,7 +105,8 @@ def build_history_message(history: PlanHistory) -> Message:
         header(f"History of {name}"),
         context(
             f"The last {len(history.runs)} run(s) of at most {history.last}, newest first · "
-            f"{_targets(history)} · ✓ passed: completed, no target missed, cleanup not failed"
+            f"{_targets(history)} · ✓ passed: completed, no target missed, RPO measured when a "
+            "target applies, cleanup not failed"
         ),
     ]
     if not history.runs:

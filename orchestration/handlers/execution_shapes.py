@@ -104,6 +104,9 @@ def execution_details(execution: Execution) -> dict[str, Any]:
             "scheduleId": execution.schedule_id,
             "stateMachineArn": execution.state_machine_arn,
             "cleanupAfterMinutes": execution.cleanup_after_minutes,
+            # the plan's targets at the request (optional: absent when none, or on older records)
+            "rtoTargetMinutes": execution.rto_target_minutes,
+            "rpoTargetMinutes": execution.rpo_target_minutes,
             "pausedBeforeWave": execution.gate_wave,
         }
     )

@@ -6,7 +6,8 @@ plan as stored now) and each plan's expectation, and says, through `evidence_rep
 reviewer reads in each run's report, never computed twice):
 
 - ran: the run started (a request rejected or expired, or cancelled before it started, did not);
-- passed: it ran to COMPLETED, its RTO and RPO verdicts are not MISSED and its cleanup did not fail;
+- passed: it ran to COMPLETED, its RTO and RPO verdicts are not MISSED, its RPO was measured when a
+  target applies, and its cleanup did not fail (orchestration/services/run_verdicts.py);
 - missed a target: its RTO or its RPO verdict is MISSED;
 - failed to clean up: its cleanup is FAILED, with the recovery instances left running;
 - overdue plans: a plan whose last drill that ran started longer ago than its expected interval, or

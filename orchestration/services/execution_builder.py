@@ -1,4 +1,5 @@
-"""An execution's initial shape from its plan: one WaveRun per wave, with where its job will run."""
+"""An execution's initial shape from its plan: one WaveRun per wave, with where its job will run,
+and the plan's RTO and RPO targets at the request (the run's verdicts use these, docs/report.md)."""
 
 from __future__ import annotations
 
@@ -43,4 +44,8 @@ def build_execution(
         waves=waves,
         cleanup_after_minutes=cleanup_after_minutes,
         schedule_id=schedule_id,
+        # the targets as they are now, at the request: the run's verdicts hold it against these
+        rto_target_minutes=plan.rto_target_minutes,
+        rpo_target_minutes=plan.rpo_target_minutes,
+        targets_recorded=True,
     )

@@ -8,10 +8,15 @@ last)` reads the plan and its executions newest first.
 What counts:
 - a *run* is an execution of the plan that started (a request rejected or expired, or still
   awaiting approval, never ran and is left out); drills and recoveries alike, newest first;
-- a run *passed* when it COMPLETED, neither its RTO nor its RPO verdict is MISSED (MET, NO_TARGET
-  and UNKNOWN do not fail it), and its cleanup (a drill's) did not FAIL;
-- a *repeat failure* is a server (by hostname) that failed to launch in more than one of the last
-  `last` runs, with the number of those runs it failed in.
+- a run *passed* as orchestration/services/run_verdicts.py says: it COMPLETED, neither its RTO nor
+  its RPO verdict is MISSED, its RPO is not UNKNOWN while a target applies, and its cleanup (a
+  drill's) did not FAIL;
+- a *repeat failure* is a server (by hostname) that failed to launch in more than one of the plan's
+  last `last` drills (recoveries are not counted: they are shown, with their type, but a server's
+  trend is its drills'), with the number of those drills it failed in;
+- the *last pass* is looked for among the executions read (at most HISTORY_SCAN); when there may be
+  older ones that were not read (`complete` False), not finding one says "not within the last
+  HISTORY_SCAN", never "never".
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ class HistoryRun(WireModel):
 
 class RepeatFailure(WireModel):
     hostname: str
-    failures: int  # of the runs shown, how many this server failed in
+    failures: int  # of the last `last` drills, how many this server failed in
 
 
 class PlanHistory(WireModel):
@@ -76,7 +81,10 @@ class PlanHistory(WireModel):
     last: int  # how many runs were asked for
     runs: list[HistoryRun] = Field(default_factory=list)  # newest first, at most `last`
     repeat_failures: list[RepeatFailure] = Field(default_factory=list)  # most failures first
+    drills_counted: int = 0  # the drills the repeat failures are counted over (at most `last`)
     last_passed: HistoryRun | None = None  # the newest run that passed, among those read
+    executions_read: int = 0  # the plan's executions looked through for the last pass
+    complete: bool = True  # they are all of the plan's: no last pass among them means never
 
 
 def check_last(last: int | str | None) -> int:
@@ -121,28 +129,33 @@ def history_run(report: EvidenceReport) -> HistoryRun:
 
 
 def repeat_failures(runs: Iterable[HistoryRun]) -> list[RepeatFailure]:
-    """The servers that failed in more than one of `runs`, most failures first, then by name."""
+    """The servers that failed in more than one of `runs` (the caller passes drills), most failures
+    first, then by name."""
     counts = Counter(hostname for run in runs for hostname in set(run.servers_failed))
     repeated = [RepeatFailure(hostname=h, failures=n) for h, n in counts.items() if n > 1]
     return sorted(repeated, key=lambda r: (-r.failures, r.hostname))
 
 
 def plan_history(
-    plan: RecoveryPlan, executions: Sequence[Execution], last: int = DEFAULT_LAST
+    plan: RecoveryPlan, executions: Sequence[Execution], last: int = DEFAULT_LAST, *, complete: bool = True
 ) -> PlanHistory:
     """The history of `plan` from its executions, newest first: the newest `last` runs, the
-    servers failing in more than one of them, and the newest run that passed among all given."""
+    servers failing in more than one of its newest `last` drills, and the newest run that passed
+    among all given. `complete`: the executions given are all the plan has (not cut by a limit)."""
     last = check_last(last)
     runs: list[HistoryRun] = []
+    drills: list[HistoryRun] = []
     last_passed: HistoryRun | None = None
     for execution in executions:
         if execution.plan_id != plan.plan_id or not execution.ran:
             continue
-        if len(runs) >= last and last_passed is not None:
+        if len(runs) >= last and len(drills) >= last and last_passed is not None:
             break
         run = history_run(evidence_report(execution, plan))
         if len(runs) < last:
             runs.append(run)
+        if run.execution_type == ExecutionType.DRILL and len(drills) < last:
+            drills.append(run)
         if last_passed is None and run.passed:
             last_passed = run
     return PlanHistory(
@@ -152,8 +165,11 @@ def plan_history(
         rpo_target_minutes=plan.rpo_target_minutes,
         last=last,
         runs=runs,
-        repeat_failures=repeat_failures(runs),
+        repeat_failures=repeat_failures(drills),
+        drills_counted=len(drills),
         last_passed=last_passed,
+        executions_read=len(executions),
+        complete=complete,
     )
 
 
@@ -162,12 +178,15 @@ def history_of(services: Services, ref: str, last: int | str | None = None) -> P
     from the store (at most HISTORY_SCAN executions of the plan, to find when it last passed)."""
     wanted = check_last(last)
     plan = find_plan(services, ref)
-    executions = services.store.list_executions(plan_id=plan.plan_id, limit=HISTORY_SCAN)
-    return plan_history(plan, executions, wanted)
+    # one more than the scan: when it comes back, older executions exist that are not read
+    executions = services.store.list_executions(plan_id=plan.plan_id, limit=HISTORY_SCAN + 1)
+    complete = len(executions) <= HISTORY_SCAN
+    return plan_history(plan, executions[:HISTORY_SCAN], wanted, complete=complete)
 
 
 __all__ = [
     "DEFAULT_LAST",
+    "HISTORY_SCAN",
     "MAX_LAST",
     "HistoryRun",
     "PlanHistory",

@@ -1,16 +1,19 @@
 """The evidence report of an execution: what a DR or compliance reviewer keeps as the record of a
+drill or a real recovery.
 
 One piece, longer than most modules: one pure function of an execution and its plan, with the small
 readers of each part of the evidence.
-drill or a real recovery.
 
 `evidence_report(execution, plan)` is pure: everything comes from the execution (its waves, server
 runs, approvals, events and cleanup) and the plan as it is now, which may have been edited or
-deleted since the run; the report says which. Times are UTC datetimes (ISO-8601 with `Z` on the
-wire), durations whole seconds. `report_of(services, ref)` finds both by an execution reference.
-When the record is final, and the Slack thread gets the report, is `closing_event(execution)`
-(orchestration/services/closing.py). The recovery point (each server's data-loss window, the worst
-per wave and run, the RPO verdict) is computed in orchestration/services/rpo.py.
+deleted since the run; the report says which. The RTO and RPO verdicts hold the run against the
+targets recorded on the execution at its request (`run_targets`), so a later edit of the plan does
+not change them; only a record from before targets were kept falls back to the plan as it is now.
+Times are UTC datetimes (ISO-8601 with `Z` on the wire), durations whole seconds.
+`report_of(services, ref)` finds both by an execution reference. When the record is final, and the
+Slack thread gets the report, is `closing_event(execution)` (orchestration/services/closing.py).
+The recovery point (each server's data-loss window, the worst per wave and run, the RPO verdict) is
+computed in orchestration/services/rpo.py.
 """
 
 from __future__ import annotations
@@ -36,7 +39,14 @@ from orchestration.models import (
     WireModel,
 )
 from orchestration.services.execution_queries import find_execution, preflight_warnings
-from orchestration.services.rpo import RpoReport, RpoResult, data_loss_seconds, rpo_report, worst
+from orchestration.services.rpo import (
+    RpoReport,
+    RpoResult,
+    data_loss_seconds,
+    lag_at_launch_seconds,
+    rpo_report,
+    worst,
+)
 
 REPORT_FORMAT = 1  # bumped when a field changes meaning
 _T = EventType
@@ -104,6 +114,7 @@ class ServerReport(WireModel):
     launched_at: datetime | None = None
     snapshot_time: datetime | None = None  # the point in time recovered
     data_loss_seconds: int | None = None  # requested_at - snapshot_time (orchestration/services/rpo.py)
+    lag_at_launch_seconds: int | None = None  # its wave's DRS job start - snapshot_time (rpo.py)
     error: str | None = None
 
 
@@ -198,24 +209,46 @@ def _plan_reference(execution: Execution, plan: RecoveryPlan | None, plan_read: 
     )
 
 
-def _rto(execution: Execution, plan: PlanReference, duration: int | None) -> RtoReport:
-    target = plan.rto_target_minutes
+class RunTargets(WireModel):
+    """The targets a run's verdicts hold it against, and where they come from."""
+
+    rto_target_minutes: int | None = None
+    rpo_target_minutes: int | None = None
+    unknown: str | None = None  # why they are not known: the plan "was deleted since", "was not read"
+    current: bool = False  # the plan's current targets, and it was edited after the run
+
+
+def run_targets(execution: Execution, plan: PlanReference) -> RunTargets:
+    """The targets recorded on the execution at its request; for a record from before they were kept,
+    the plan's as they are now (unknown when it is gone or was not read)."""
+    if execution.targets_recorded:
+        return RunTargets(
+            rto_target_minutes=execution.rto_target_minutes, rpo_target_minutes=execution.rpo_target_minutes
+        )
+    unknown = {PlanState.DELETED: "was deleted since", PlanState.NOT_READ: "was not read"}.get(plan.state)
+    return RunTargets(
+        rto_target_minutes=plan.rto_target_minutes,
+        rpo_target_minutes=plan.rpo_target_minutes,
+        unknown=unknown,
+        current=plan.state == PlanState.CHANGED,
+    )
+
+
+def _rto(execution: Execution, targets: RunTargets, duration: int | None) -> RtoReport:
+    target = targets.rto_target_minutes
     if execution.status in (_S.REJECTED, _S.EXPIRED):
         return RtoReport(result=RtoResult.NOT_RUN, target_minutes=target, note="It never ran.")
     if not execution.is_terminal:
         return RtoReport(
             result=RtoResult.IN_PROGRESS, target_minutes=target, note="The run has not ended yet."
         )
-    if plan.state in (PlanState.DELETED, PlanState.NOT_READ):
-        why = "was deleted since" if plan.state == PlanState.DELETED else "was not read"
+    if targets.unknown is not None:
         return RtoReport(
             result=RtoResult.UNKNOWN,
             actual_seconds=duration,
-            note=f"The plan {why}: its RTO target is not known.",
+            note=f"The plan {targets.unknown}: its RTO target is not known.",
         )
-    changed = (
-        " (the plan's current target: it was edited after the run)" if plan.state == PlanState.CHANGED else ""
-    )
+    changed = " (the plan's current target: it was edited after the run)" if targets.current else ""
     if target is None:
         return RtoReport(
             result=RtoResult.NO_TARGET, actual_seconds=duration, note=f"The plan sets no RTO target{changed}."
@@ -257,10 +290,9 @@ def _approval(execution: Execution) -> ApprovalReport:
     )
 
 
-def _rpo(execution: Execution, plan: PlanReference) -> RpoReport:
-    unknown = {PlanState.DELETED: "was deleted since", PlanState.NOT_READ: "was not read"}.get(plan.state)
+def _rpo(execution: Execution, targets: RunTargets) -> RpoReport:
     return rpo_report(
-        execution, plan.rpo_target_minutes, plan_unknown=unknown, changed=plan.state == PlanState.CHANGED
+        execution, targets.rpo_target_minutes, plan_unknown=targets.unknown, changed=targets.current
     )
 
 
@@ -295,6 +327,7 @@ def _wave(execution: Execution, wave: WaveRun) -> WaveReport:
                 launched_at=utc(s.launched_at),
                 snapshot_time=utc(s.snapshot_time),
                 data_loss_seconds=data_loss_seconds(execution, s),
+                lag_at_launch_seconds=lag_at_launch_seconds(wave, s),
                 error=s.error,
             )
             for s in wave.servers
@@ -368,6 +401,7 @@ def evidence_report(
     """The evidence report of `execution`; `plan` is its plan as stored now (None: deleted since;
     `plan_read=False`: not looked up, so nothing is said about it)."""
     plan_ref = _plan_reference(execution, plan, plan_read)
+    targets = run_targets(execution, plan_ref)
     duration = None
     if execution.start_time is not None and execution.end_time is not None:
         duration = execution.end_time - execution.start_time
@@ -388,8 +422,8 @@ def evidence_report(
         started_at=utc(execution.start_time),
         ended_at=utc(execution.end_time),
         duration_seconds=duration,
-        rto=_rto(execution, plan_ref, duration),
-        rpo=_rpo(execution, plan_ref),
+        rto=_rto(execution, targets, duration),
+        rpo=_rpo(execution, targets),
         servers_launched=sum(1 for s in servers if s.launch_status == LaunchStatus.LAUNCHED),
         servers_total=len(servers),
         waves=[_wave(execution, w) for w in execution.waves],
@@ -426,10 +460,12 @@ __all__ = [
     "RpoResult",
     "RtoReport",
     "RtoResult",
+    "RunTargets",
     "ServerReport",
     "WarningReport",
     "WaveReport",
     "evidence_report",
     "plan_of",
     "report_of",
+    "run_targets",
 ]

@@ -39,6 +39,7 @@ SERVER_COLUMNS = (
     "EC2 instance",
     "Point in time",
     "Data loss",
+    "Lag at launch",
     "Error",
 )
 
@@ -140,6 +141,8 @@ def server_text(server: ServerReport) -> str:
         parts.append(f"point in time {iso(server.snapshot_time)}")
     if server.data_loss_seconds is not None:
         parts.append(f"data loss {seconds_text(server.data_loss_seconds)}")
+    if server.lag_at_launch_seconds is not None:
+        parts.append(f"lag at launch {seconds_text(server.lag_at_launch_seconds)}")
     text = ", ".join(parts)
     return text + (f" — error: {server.error}" if server.error else "")
 
@@ -235,6 +238,7 @@ def report_markdown(report: EvidenceReport) -> str:
                     s.instance_id,
                     iso(s.snapshot_time),
                     seconds_text(s.data_loss_seconds),
+                    seconds_text(s.lag_at_launch_seconds),
                     s.error,
                 )
             )

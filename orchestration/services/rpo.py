@@ -1,10 +1,13 @@
 """The recovery point of a run: how much data each recovered server lost, against the plan's
-`rpoTargetMinutes`.
+`rpoTargetMinutes` as it was when the run was requested (recorded on the execution).
 
 The data-loss window of a server is the time between the point in time it was recovered from
 (its DRS snapshot) and the moment the run was requested, in whole seconds, floored at 0 (a snapshot
 taken after the request lost nothing the request could have expected). A server without a recorded
 point in time is not measured. The worst window of a wave or a run is the largest measured one.
+The window is measured from the request, so a run approved later launches from newer points in time
+and shows a smaller window than the replication lag at the request; beside it each server's *lag at
+launch* is its wave's DRS job start minus the point in time recovered (`lag_at_launch_seconds`).
 The verdict reads like the RTO's (orchestration/services/report.py): see docs/report.md.
 """
 
@@ -14,7 +17,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from orchestration.clock import duration_text
-from orchestration.models import Execution, ExecutionStatus, LaunchStatus, ServerRun, WireModel
+from orchestration.models import Execution, ExecutionStatus, LaunchStatus, ServerRun, WaveRun, WireModel
 
 _S = ExecutionStatus
 
@@ -41,6 +44,13 @@ def data_loss_seconds(execution: Execution, server: ServerRun) -> int | None:
     if server.snapshot_time is None:
         return None
     return max(0, execution.requested_at - server.snapshot_time)
+
+
+def lag_at_launch_seconds(wave: WaveRun, server: ServerRun) -> int | None:
+    """How old the point in time recovered was when the wave's DRS job started, floored at 0."""
+    if server.snapshot_time is None or wave.start_time is None:
+        return None
+    return max(0, wave.start_time - server.snapshot_time)
 
 
 def worst(windows: Iterable[int | None]) -> int | None:
@@ -80,8 +90,8 @@ def rpo_report(
         return RpoReport(result=RpoResult.NO_TARGET, note=f"The plan sets no RPO target{edited}.", **found)
     unmeasured = len(measured) - len(windows)
     not_measured = (
-        f" {unmeasured} launched server(s) have no recorded point in time and are not measured; "
-        "the verdict is on the measured ones."
+        f" Measured on {len(windows)} of {len(measured)} recovered servers: {unmeasured} have no "
+        "recorded point in time; the verdict is on the measured ones."
         if unmeasured and windows
         else ""
     )
@@ -118,4 +128,4 @@ def rpo_report(
     )
 
 
-__all__ = ["RpoReport", "RpoResult", "data_loss_seconds", "rpo_report", "worst"]
+__all__ = ["RpoReport", "RpoResult", "data_loss_seconds", "lag_at_launch_seconds", "rpo_report", "worst"]

@@ -18,6 +18,7 @@ from bot.views.home import build_home_blocks
 from orchestration.handlers import execution as execution_handler
 from orchestration.handlers import runtime
 from orchestration.models import ExecutionStatus
+from orchestration.services import plan_history as plan_history_service
 from orchestration.services.execution_start import execute_recovery_plan
 from orchestration.start_request import StartExecution
 from tests.drills import run_until_done, three_tier_plan
@@ -95,7 +96,7 @@ def test_the_signed_command_answers_the_runs_and_shares_a_png_chart(
     assert [row[4] for row in rows[1:]] == ["COMPLETED ✓", "FAILED", "FAILED"]
     assert rows[2][8] == "db-primary-01, db-replica-01" and rows[3][8] == "db-primary-01"
     text = json.dumps(blocks)
-    assert "db-primary-01: failed in 2 of 3 runs" in text
+    assert "db-primary-01: failed in 2 of the last 3 drills" in text
     assert "db-replica-01: failed in" not in text  # once only
     assert "*Last passed:*" in text and ids[3][:8] in text
     assert "RTO target 60 min" in text and "RPO target 30 min" in text
@@ -217,3 +218,32 @@ def test_a_chart_slack_will_not_take_is_said_in_the_answer(drilled: Any, slack_s
     assert "History of DR" in text  # the history itself is answered all the same
     assert "Slack did not share it here (not_in_channel)" in text
     assert slack_stub.uploaded() == []
+
+
+def test_a_scan_cut_short_does_not_say_never(
+    drilled: Any, slack_stub: SlackStub, simulator: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newest drill that fails (the simulator fails a server), and a scan of one execution: the
+    pass before it is not read, so the history says so instead of "never"."""
+    services, plan, ids, app = drilled
+    simulator.fail_servers(["web-frontend-01"])
+    request = StartExecution(plan_id=plan.plan_id, execution_type="DRILL")
+    failing = execute_recovery_plan(services, request, "alice", require_approval=False)
+    run_until_done(services, clock, failing.execution_id)
+    simulator.clear_faults()
+    assert services.store.get_execution(failing.execution_id).status == ExecutionStatus.FAILED
+
+    def history_text() -> str:
+        response_url = slack_stub.new_response_url()
+        request = slash_command(SLACK_SIGNING_SECRET, 'plan history "DR" --last 1', response_url=response_url)
+        assert app.dispatch(request.bolt()).status == 200
+        return json.dumps(slack_stub.answer_at(response_url).args["blocks"])
+
+    monkeypatch.setattr(plan_history_service, "HISTORY_SCAN", 1)
+    text = history_text()
+    assert "*Last passed:* not within the last 1 runs requested (older ones were not read)." in text
+    assert "never" not in text
+
+    monkeypatch.setattr(plan_history_service, "HISTORY_SCAN", 200)
+    text = history_text()
+    assert "*Last passed:*" in text and ids[3][:8] in text  # the newest drill that passed

@@ -87,6 +87,15 @@ def test_a_plan_deleted_since_is_said_so(dr, services: Any, drill: str) -> None:
     ok(dr('/dr plan delete "Prod DR"'))
     text = ok(dr(f"/dr report {drill[:8]}"))
     assert "Prod DR (id " in text and "deleted since the run" in text
+    # the run is still held against the target recorded when it was requested
+    assert "RTO: ✔ MET (target 60 min" in text
+
+    # a record from before targets were kept on the execution: its target went with the plan
+    old = services.store.get_execution(drill)
+    services.store.update_execution(
+        old.model_copy(update={"targets_recorded": False, "rto_target_minutes": None}), "test"
+    )
+    text = ok(dr(f"/dr report {drill[:8]}"))
     assert "RTO: ! UNKNOWN" in text and "its RTO target is not known" in text
 
 

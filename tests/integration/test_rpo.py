@@ -24,8 +24,11 @@ from orchestration.drs.clients import SimulatedDrsClients
 from orchestration.drs.simulator import DrsSimulator
 from orchestration.engine.tick import TAG_EXECUTION
 from orchestration.handlers import data_management, query, runtime
+from orchestration.handlers.execution_shapes import execution_details
 from orchestration.models import ExecutionStatus
 from orchestration.ports import ManualDriver
+from orchestration.services.digest_query import digest_now
+from orchestration.services.plan_history import history_of
 from tests.drills import run_until_done
 from tests.integration.conftest import SLACK_SIGNING_SECRET
 from tests.integration.test_handlers_data_management import invoke, make_group, rest, seed_inventory
@@ -250,7 +253,33 @@ def test_a_drill_reports_the_data_loss_the_simulator_recovered_from(
     assert measured == windows
     assert wire["waves"][0]["worstDataLossSeconds"] == windows[worst_id]
 
-    # the plan's target raised since: MET against it, and the report says the target is the current one
+    # the lag at launch: the wave's DRS job started five minutes after the request (the approval),
+    # so each server's point in time was that much older then than the window from the request
+    stored = services.store.get_execution(execution.execution_id)
+    # the targets as they were at the request are on the record, and in the execution's details
+    assert (stored.rto_target_minutes, stored.rpo_target_minutes, stored.targets_recorded) == (600, 15, True)
+    details = execution_details(stored)
+    assert (details["rtoTargetMinutes"], details["rpoTargetMinutes"]) == (600, 15)
+    job_started = {s.source_server_id: w.start_time for w in stored.waves for s in w.servers}
+    lags = {s["sourceServerId"]: s.get("lagAtLaunchSeconds") for w in wire["waves"] for s in w["servers"]}
+    assert lags == {sid: max(0, job_started[sid] - int(pit)) for sid, pit in recovered.items()}
+    assert lags[worst_id] >= windows[worst_id] + 300
+
+    # the plan's target relaxed since: the run stays MISSED against the 15 minutes it was requested
+    # under, in the report, the history and the digest; the plan reference shows the target now
     ok(command('/dr plan edit "Prod DR" --rpo 120'))
     text = ok(command(f"/dr report {execution.execution_id[:8]}"))
-    assert "RPO: ✔ MET (target 120 min" in text and "it was edited after the run" in text
+    assert "RPO: ✘ MISSED (target 15 min" in text and "it was edited after the run" not in text
+    wire = json.loads(
+        "".join(
+            b["text"]["text"].strip("`") + "\n"
+            for b in command(f"/dr report {execution.execution_id} --json").block_dicts()
+            if b["type"] == "section"
+        )
+    )
+    assert (wire["plan"]["rpoTargetMinutes"], wire["rpo"]["targetMinutes"]) == (120, 15)
+    assert "RPO target 15 min: missed" in home_text(services, clock)
+    history = history_of(services, "Prod DR")
+    assert [(r.rpo, r.passed) for r in history.runs] == [("MISSED", False)]
+    digest = digest_now(services)
+    assert [(r.rpo, r.missed_target, r.passed) for r in digest.runs] == [("MISSED", True, False)]

@@ -5,6 +5,7 @@ not from the code."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.views.plan_history import build_history_message
 from orchestration.errors import ValidationFailed
 from orchestration.models import (
     CleanupRun,
@@ -141,6 +143,7 @@ runs_strategy = st.lists(
             "loss": st.integers(0, 1800),
             "cleanup": st.sampled_from([CleanupStatus.COMPLETED, CleanupStatus.FAILED, None]),
             "started": st.booleans() | st.just(True),
+            "execution_type": st.sampled_from([ExecutionType.DRILL, ExecutionType.RECOVERY]),
         }
     ),
     max_size=25,
@@ -168,9 +171,12 @@ def test_repeat_failures_and_last_passed_follow_their_definitions(
 
     ran = [e for e in executions if e.start_time is not None]
     assert [r.execution_id for r in history.runs] == [e.execution_id for e in ran[:last]]
+    # repeat failures: over the last `last` drills, however many recoveries are among the runs shown
+    drills = [e for e in ran if e.execution_type == ExecutionType.DRILL][:last]
+    assert history.drills_counted == len(drills)
     counts = Counter(
         s.hostname
-        for e in ran[:last]
+        for e in drills
         for s in {
             s.hostname: s for w in e.waves for s in w.servers if s.launch_status == LaunchStatus.FAILED
         }.values()
@@ -183,6 +189,7 @@ def test_repeat_failures_and_last_passed_follow_their_definitions(
     )
     expected = next((e.execution_id for e in ran if oracle_passed(e, plan)), None)
     assert (history.last_passed.execution_id if history.last_passed else None) == expected
+    assert history.complete and history.executions_read == len(executions)
     for run, execution in zip(history.runs, ran, strict=False):
         assert run.passed == oracle_passed(execution, plan)
         assert run.servers_failed == sorted(
@@ -247,3 +254,42 @@ def test_a_bad_last_is_refused_naming_the_field_and_the_bounds(bad: Any) -> None
         check_last(bad)
     assert raised.value.to_body()["field"] == "last"
     assert f"1 to {MAX_LAST}" in raised.value.to_body()["message"]
+
+
+def test_repeat_failures_count_the_last_drills_only_not_recoveries() -> None:
+    plan = the_plan(rto=None, rpo=None)
+    db = frozenset({"db-01"})
+    recoveries = [
+        a_run(
+            10 - i,
+            status=ExecutionStatus.FAILED,
+            failed=db,
+            cleanup=None,
+            execution_type=ExecutionType.RECOVERY,
+        )
+        for i in range(3)
+    ]
+    drills = [a_run(5, status=ExecutionStatus.FAILED, failed=db), a_run(4), a_run(3, failed=db)]
+
+    history = plan_history(plan, [*recoveries, *drills], 3)
+
+    # the three runs shown are the recoveries; the repeat failures are counted over the last 3 drills
+    assert [r.execution_type for r in history.runs] == [ExecutionType.RECOVERY] * 3
+    assert history.drills_counted == 3
+    assert [(r.hostname, r.failures) for r in history.repeat_failures] == [("db-01", 2)]
+
+
+def test_no_pass_among_a_scan_cut_short_is_not_said_to_be_never() -> None:
+    plan = the_plan(rto=30, rpo=None)
+    failures = [a_run(10 - i, status=ExecutionStatus.FAILED) for i in range(4)]
+
+    cut = plan_history(plan, failures, 3, complete=False)
+    whole = plan_history(plan, failures, 3)
+
+    assert cut.last_passed is None and not cut.complete and cut.executions_read == 4
+    assert build_history_message(cut).text  # renders
+    cut_text = json.dumps(build_history_message(cut).block_dicts())
+    whole_text = json.dumps(build_history_message(whole).block_dicts())
+    assert "*Last passed:* not within the last 4 runs requested (older ones were not read)." in cut_text
+    assert "never" not in cut_text
+    assert "*Last passed:* never, among its runs on record." in whole_text
