@@ -31,7 +31,8 @@ For the template: the function needs the store's tables, the execution driver's 
 (Step Functions StartExecution), DRS through the hub role, `scheduler:UpdateSchedule` on drbot's
 group (to disable a schedule whose plan was deleted), and read/write on the idempotency table
 (partition key `id`, TTL attribute `expiration`); for the tag sync, the tag-sync settings table,
-`drs:TagResource` on source servers and `ec2:DescribeInstances`.
+`drs:TagResource` on source servers and `ec2:DescribeInstances`; for the digest, PutItem on the
+digest's item of that table (a fire claims its month there).
 """
 
 from __future__ import annotations
