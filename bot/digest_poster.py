@@ -2,7 +2,8 @@
 the digest to its channel with chat.postMessage, rendered by bot/views/digest.py.
 
 Slack's refusal (not_in_channel, a deleted channel, rate limiting past the retries) raises:
-`run_scheduled_digest` answers FAILED and audits it, and the next fire posts the next month.
+`run_scheduled_digest` answers FAILED and audits it; the month was claimed before the post, so it is
+not posted by a retry or a later fire, and the next month's fire posts the next month.
 """
 
 from __future__ import annotations

@@ -872,6 +872,7 @@ class TagSyncSettings(WireModel):
 
 # -- the monthly digest ---------------------------------------------------------------------------
 
+MonthKey = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]  # 2026-11
 DIGEST_CONFIG_ID = "digest"  # beside the tag-sync settings, in the same settings table
 DEFAULT_EXPECTED_INTERVAL_DAYS = 90
 MAX_EXPECTED_INTERVAL_DAYS = 3660  # ten years: longer is no expectation at all
@@ -887,8 +888,8 @@ class DigestSettings(WireModel):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=6, max_length=256)] | None
     ) = Field(
         default=None,
-        description="When the digest is posted: an EventBridge cron(...) or rate(...) expression, at "
-        "most daily (docs/schedules.md); null: no digest.",
+        description="When the digest is posted: an EventBridge cron(...) expression firing at most once "
+        "a month, e.g. cron(0 9 1 * ? *) (docs/schedules.md); null: no digest.",
     )
     schedule_timezone: Timezone = Field(
         default="UTC",
@@ -901,6 +902,14 @@ class DigestSettings(WireModel):
         le=MAX_EXPECTED_INTERVAL_DAYS,
         description="Every plan should have been drilled within this many days; a plan with an active "
         "drill schedule is expected at that schedule's interval instead.",
+    )
+    last_posted_period: MonthKey | None = Field(
+        default=None,
+        description="The month (YYYY-MM) the latest fire claimed, in `lastPostedTimezone`: a fire posts "
+        "only for a later month, so each month is posted at most once. Written by the fires only.",
+    )
+    last_posted_timezone: Timezone | None = Field(
+        default=None, description="The time zone `lastPostedPeriod` was read in."
     )
     last_modified_by: str = "system"
     last_modified_date: EpochSeconds = 0

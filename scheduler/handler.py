@@ -15,8 +15,10 @@ does nothing) and syncs as `schedule:tag-sync`, logging a summary. A duplicate d
 from the idempotency record when there is one, and otherwise just syncs again, which is harmless.
 
 The monthly digest's schedule (docs/schedules.md, "The monthly digest") targets it as well, with
-`{"task": "digest", "scheduledTime": ...}`: the fire runs `run_scheduled_digest`, which re-reads the
-digest settings and posts the digest of the month before the fire through the Slack digest poster
+`{"task": "digest", "scheduledTime": ...}`: the fire runs `run_scheduled_digest`, which claims the
+month before the fire on the digest settings (a version-checked write, like a drill schedule's
+`lastRunAt`: a redelivery, a retry or a second fire in the same month answers DUPLICATE and posts
+nothing) and posts that month's digest through the Slack digest poster
 (`bot.digest_poster:poster_from_settings`, loaded by name like the reporter), else to the log.
 
 The answer is the fire's outcome (`FireResult.to_wire()`, or the tag sync's summary); an event that
@@ -29,7 +31,8 @@ For the template: the function needs the store's tables, the execution driver's 
 (Step Functions StartExecution), DRS through the hub role, `scheduler:UpdateSchedule` on drbot's
 group (to disable a schedule whose plan was deleted), and read/write on the idempotency table
 (partition key `id`, TTL attribute `expiration`); for the tag sync, the tag-sync settings table,
-`drs:TagResource` on source servers and `ec2:DescribeInstances`.
+`drs:TagResource` on source servers and `ec2:DescribeInstances`; for the digest, PutItem on the
+digest's item of that table (a fire claims its month there).
 """
 
 from __future__ import annotations
@@ -228,7 +231,8 @@ def _fire(services: Services, fire: dict[str, Any]) -> dict[str, Any]:
     if fire.get("task") == DIGEST_TASK:  # the digest's services too: imported by the fire that posts it
         from orchestration.services.digest_fire import run_scheduled_digest
 
-        # run_scheduled_digest logs its summary, audits a refused post and never raises
+        # run_scheduled_digest claims the month first, logs its summary, audits a refused post and,
+        # once claimed, never raises (an unclaimed fire may raise Conflict: retrying it is safe)
         return run_scheduled_digest(
             services, int(fire["scheduledTime"]), digest_poster_for(services.settings)
         )

@@ -111,7 +111,12 @@ COMMANDS = [
         "/dr digest set --expect-every 30",
         flags=(
             Flag("channel", "the channel to post to: pick it with #, or its id (C…)", "CHANNEL"),
-            Flag("schedule", "cron(...) or rate(...), at most daily; e.g. cron(0 9 1 * ? *)", "EXPRESSION"),
+            Flag(
+                "schedule",
+                "cron(...) with one minute, hour and day of the month, e.g. cron(0 9 1 * ? *); "
+                "no rate() or at()",
+                "EXPRESSION",
+            ),
             Flag("timezone", "the IANA time zone of the schedule and of the month (default UTC)", "TZ"),
             Flag("expect-every", "days within which every plan should be drilled (default 90)", "DAYS"),
         ),

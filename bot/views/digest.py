@@ -157,6 +157,9 @@ def build_digest_settings_message(settings: DigestSettings, headline: str | None
         f"*Every plan drilled within:* {settings.expected_interval_days} days "
         "(a plan with an active drill schedule: that schedule's interval)",
     ]
+    if settings.last_posted_period:
+        zone = settings.last_posted_timezone or settings.schedule_timezone
+        lines.append(f"*Last month posted:* {settings.last_posted_period} ({zone}), posted once")
     blocks: list[Block] = []
     if headline:
         blocks.append(section(headline))

@@ -29,7 +29,8 @@ class UpdateDigestSettings(WireModel):
     schedule_expression: str | None = Field(
         default=None,
         max_length=256,
-        description="cron(...) or rate(...), at most daily (docs/schedules.md); null: no digest.",
+        description="cron(...) firing at most once a month, e.g. cron(0 9 1 * ? *) (docs/schedules.md); "
+        "null: no digest.",
     )
     schedule_timezone: str | None = Field(
         default=None, max_length=50, description="IANA time zone of the expression and the month; null: UTC."

@@ -801,6 +801,7 @@ def test_the_tag_sync_schedule_is_registered_by_data_management_and_fired_by_the
     fired = _granted(transformed, "ScheduledDrillFunction")
     assert {
         ("dynamodb:GetItem", "TagSyncConfigTable"),
+        ("dynamodb:PutItem", "TagSyncConfigTable"),  # the digest's claim of its month
         ("ec2:DescribeInstances", "*"),
         ("drs:TagResource", "arn:${AWS::Partition}:drs:*:${AWS::AccountId}:source-server/*"),
         ("dynamodb:PutItem", "AuditTable"),

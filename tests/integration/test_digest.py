@@ -122,8 +122,10 @@ def test_digest_set_through_slack_saves_checked_settings_then_registers_them(
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        (f'digest set --channel {DIGEST_CHANNEL} --schedule "rate(6 hours)"', "at most once a day"),
+        (f'digest set --channel {DIGEST_CHANNEL} --schedule "rate(6 hours)"', "not a fixed number of days"),
+        (f'digest set --channel {DIGEST_CHANNEL} --schedule "rate(1 day)"', "e.g. cron(0 9 1 * ? *)"),
         (f'digest set --channel {DIGEST_CHANNEL} --schedule "cron(0 9,17 1 * ? *)"', "2 times a day"),
+        (f'digest set --channel {DIGEST_CHANNEL} --schedule "cron(0 9 ? * MON *)"', "at most once a month"),
         (f'digest set --channel {DIGEST_CHANNEL} --schedule "at(2026-02-01T09:00:00)"', "at() fires once"),
         (f'digest set --channel {DIGEST_CHANNEL} --schedule "cron(0 9 1 *)"', "expected 6 fields"),
         (f"digest set --channel {DIGEST_CHANNEL} --timezone Mars/Olympus", "not an IANA"),
@@ -177,7 +179,7 @@ def test_the_api_operations_read_and_change_the_settings(sqlite_services: Servic
     finally:
         runtime.use(None)
     assert before["expectedIntervalDays"] == 90 and "scheduleExpression" not in before
-    assert refused["error"] == "INVALID_SCHEDULE_EXPRESSION" and "at most once a day" in refused["message"]
+    assert refused["error"] == "INVALID_SCHEDULE_EXPRESSION" and "at most once a month" in refused["message"]
     assert saved["scheduleExpression"] == MONTHLY and saved["channel"] == DIGEST_CHANNEL
     assert saved["expectedIntervalDays"] == 45 and saved["version"] == 1
     assert recorded.calls == [("put_digest", MONTHLY, "UTC", "True")]  # the refused one: nothing
@@ -320,9 +322,14 @@ def test_a_post_slack_refuses_is_answered_and_audited(
     slack_stub.fail("chat.postMessage", "not_in_channel")
     answer = handler.lambda_handler({"task": "digest", "scheduledTime": FEB_FIRE}, None)
     assert answer["outcome"] == "FAILED" and "not_in_channel" in answer["message"]
-    assert [a.action for a in lambda_services.store.list_audit() if a.actor == DIGEST_PRINCIPAL] == [
-        "digest.failed"
+    assert sorted(a.action for a in lambda_services.store.list_audit() if a.actor == DIGEST_PRINCIPAL) == [
+        "digest.claim",
+        "digest.failed",
     ]
+    # claimed, so never retried into a post: a redelivery of the failed fire posts nothing
+    again = handler.lambda_handler({"task": "digest", "scheduledTime": FEB_FIRE}, None)
+    assert again["outcome"] == "DUPLICATE"
+    assert len(slack_stub.calls("chat.postMessage")) == 1  # the refused one, not tried again
 
 
 def test_digest_now_shows_the_month_so_far(

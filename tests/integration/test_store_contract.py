@@ -43,7 +43,17 @@ from orchestration.models import (
     WaveStatus,
 )
 from orchestration.store import Store
-from orchestration.store.base import EXECUTIONS, GROUPS, PLANS, SCHEDULES, TAG_SYNC, TARGET_ACCOUNTS, Kind
+from orchestration.store.base import (
+    DIGEST,
+    EXECUTIONS,
+    GROUPS,
+    PLANS,
+    SCHEDULES,
+    TAG_SYNC,
+    TARGET_ACCOUNTS,
+    Audited,
+    Kind,
+)
 
 T0 = 1_767_225_600  # 2026-01-01T00:00:00Z, FakeClock's default start
 RACE_ROUNDS = 5  # threaded races per test run; each round is a fresh item and a fresh pair of threads
@@ -672,6 +682,32 @@ def test_digest_settings_share_the_settings_table_with_the_tag_syncs_each_versio
         ("digest.update", "bob"),
         ("digest.create", "alice"),
     ]
+
+
+def test_a_digest_fires_claim_is_a_version_checked_audited_write_of_the_month(store: Store) -> None:
+    saved = store.put_digest_settings(
+        DigestSettings(schedule_expression="cron(0 9 1 * ? *)", channel="C0DIGEST01"), "alice"
+    )
+
+    def claim(current: DigestSettings) -> Audited[DigestSettings]:
+        month = {"last_posted_period": "2026-01", "last_posted_timezone": "Europe/Berlin"}
+        return Audited(current.model_copy(update=month), "claim", {"period": "2026-01"})
+
+    claimed = store.modify(DIGEST, "digest", claim, "schedule:digest")
+    assert claimed.version == saved.version + 1
+    fresh = store.get_digest_settings()
+    assert fresh is not None and (fresh.last_posted_period, fresh.last_posted_timezone) == (
+        "2026-01",
+        "Europe/Berlin",
+    )
+    with pytest.raises(StaleVersion):  # a settings change from before the claim is refused
+        store.put_digest_settings(saved.model_copy(update={"enabled": False}), "bob")
+    (event, *_) = store.list_audit("digest:digest")
+    assert (event.action, event.actor, event.details["period"]) == (
+        "digest.claim",
+        "schedule:digest",
+        "2026-01",
+    )
 
 
 # -- execution listings ---------------------------------------------------------------------------

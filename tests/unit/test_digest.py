@@ -94,19 +94,41 @@ def test_overdue_plans_never_drilled_first_then_the_oldest_drill() -> None:
 @pytest.mark.parametrize(
     ("expression", "words"),
     [
-        ("rate(23 hours)", "at most once a day"),
-        ("cron(0 * 1 * ? *)", "24 times a day"),
+        ("rate(23 hours)", "a month is not a fixed number of days"),
+        ("rate(30 days)", "a month is not a fixed number of days"),
+        ("rate(1 day)", "a month is not a fixed number of days"),
+        ("cron(0 * 1 * ? *)", "fires 24 times a day"),
+        ("cron(0 9,17 1 * ? *)", "fires 2 times a day"),
+        ("cron(0 9 * * ? *)", "day-of-month '*' names several days"),
+        ("cron(0 9 1,15 * ? *)", "day-of-month '1,15' names several days"),
+        ("cron(0 9 1-3 * ? *)", "day-of-month '1-3' names several days"),
+        ("cron(0 9 ? * MON *)", "day-of-week 'MON' fires on several days a month"),
+        ("cron(0 9 ? * 2#1 *)", "day-of-week '2#1'"),
         ("at(2026-02-01T09:00:00)", "at() fires once"),
     ],
 )
-def test_more_often_than_daily_is_refused(expression: str, words: str) -> None:
-    with pytest.raises(InvalidScheduleExpression, match=words.replace("(", r"\(").replace(")", r"\)")):
+def test_more_often_than_monthly_is_refused_naming_what_to_type(expression: str, words: str) -> None:
+    with pytest.raises(InvalidScheduleExpression) as refused:
         checked_digest_schedule(expression, "UTC")
+    assert words in refused.value.message
+    assert "at most once a month" in refused.value.message
+    assert "e.g. cron(0 9 1 * ? *)" in refused.value.message  # what to type instead
 
 
-def test_daily_or_rarer_is_canonical() -> None:
-    assert checked_digest_schedule(" cron(0 9 1 * ? *) ", None) == ("cron(0 9 1 * ? *)", "UTC")
-    assert checked_digest_schedule("rate(7 days)", "Europe/Berlin") == ("rate(7 days)", "Europe/Berlin")
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "cron(0 9 1 * ? *)",
+        "cron(30 6 L * ? *)",
+        "cron(0 7 L-2 * ? *)",
+        "cron(0 8 LW * ? *)",
+        "cron(0 9 15W 1,4,7,10 ? *)",
+        "cron(0 9 1 * ? 2026-2030)",
+    ],
+)
+def test_one_minute_hour_and_day_of_the_month_is_accepted(expression: str) -> None:
+    assert checked_digest_schedule(f" {expression} ", "Europe/Berlin") == (expression, "Europe/Berlin")
+    assert checked_digest_schedule(expression, None) == (expression, "UTC")
 
 
 def big_digest(runs: int, plans: int) -> Digest:
