@@ -64,13 +64,11 @@ def not_archived_reason(services: Services, execution: Execution) -> str:
     """Why there is no archived copy yet, and when there will be one."""
     ref = f"Execution {execution.execution_id} ({execution.execution_type.word} of '{execution.plan_name}')"
     record = execution.archive
-    if record is not None and record.status == ArchiveStatus.FAILED:
-        if record.retry_due:
-            return (
-                f"{ref} is not archived yet: the last attempt failed ({record.error}); the next is due "
-                f"at {_clock(record.retry_at)} (attempt {record.attempts + 1})."
-            )
-        return f"{ref} was not archived: {record.attempts} attempts failed, the last with {record.error}."
+    if record is not None and record.status == ArchiveStatus.FAILED:  # retried until it is archived
+        return (
+            f"{ref} is not archived yet: the last attempt failed ({record.error}); the next is due "
+            f"at {_clock(record.retry_at)} (attempt {record.attempts + 1})."
+        )
     if closing_event(execution) is None:
         if execution.is_terminal and execution.start_time is None:
             return f"{ref} never ran ({execution.status}): there is no report to archive."
