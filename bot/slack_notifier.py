@@ -125,6 +125,7 @@ REPLY_ICONS: dict[EventType, str] = {
     _T.CANCELLED: ":black_square_for_stop:",
     _T.ARCHIVE_FAILED: ":warning:",
     _T.ARCHIVED: ":lock:",
+    _T.ARCHIVE_DIFFERS: ":warning:",
 }
 # the final result: a thread reply also shown in the channel
 BROADCAST = frozenset({_T.COMPLETED, _T.FAILED, _T.CANCELLED})

@@ -147,6 +147,13 @@ class PermissionDenied(DrbotError):
     status = 403
 
 
+class ArchiveAccessDenied(PermissionDenied):
+    """The evidence archive refused drbot's own read (S3 AccessDenied): the message names the
+    permission its role is missing. Not the caller's fault, and not an internal error."""
+
+    code = "ARCHIVE_ACCESS_DENIED"
+
+
 # 404 -------------------------------------------------------------------------------------------
 class NotFound(DrbotError):
     """The named resource does not exist."""

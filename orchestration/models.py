@@ -453,7 +453,8 @@ class EventType(StrEnum):
     CLEANUP_FAILED = "CLEANUP_FAILED"
     DRS_RETRY = "DRS_RETRY"  # DRS throttled or failed transiently; the engine backs off
     ARCHIVE_FAILED = "ARCHIVE_FAILED"  # the evidence report could not be archived; retried
-    ARCHIVED = "ARCHIVED"  # archived on a retry (a first-time archive is said by the report itself)
+    ARCHIVED = "ARCHIVED"  # archived after the report went out without it (a retry, a lost race)
+    ARCHIVE_DIFFERS = "ARCHIVE_DIFFERS"  # a copy already there differs from the rendering: kept, said
 
 
 class ExecutionEvent(WireModel):
@@ -551,8 +552,7 @@ class ArchiveStatus(StrEnum):
     FAILED = "FAILED"  # not archived yet: retried after ARCHIVE_RETRY_SECONDS, doubling
 
 
-MAX_ARCHIVE_ATTEMPTS = 10  # failed attempts before archiving is given up (about 17 hours of retries)
-ARCHIVE_RETRY_SECONDS = 60  # the first retry's delay; then doubling, at most an hour
+ARCHIVE_RETRY_SECONDS = 60  # the first retry's delay; then doubling, at most an hour, never given up
 MAX_ARCHIVE_RETRY_SECONDS = 3600
 
 
@@ -567,14 +567,23 @@ class EvidenceArchiveRecord(WireModel):
     markdown_sha256: str | None = None  # hex SHA-256 of the Markdown copy's bytes
     json_sha256: str | None = None  # hex SHA-256 of the JSON copy's bytes
     archived_at: EpochSeconds | None = None
+    # S3 only: the object version of each copy (read back by it, so a later version at the key is
+    # not what is served) and S3's own base64 SHA-256 checksum of it; None on a folder or older records
+    markdown_version_id: str | None = None
+    json_version_id: str | None = None
+    markdown_checksum_sha256: str | None = None
+    json_checksum_sha256: str | None = None
+    # the copies (report.md, report.json) that were already there with other bytes than this rendering:
+    # kept as they are and their hashes recorded, but they differ from the report of the record
+    differs_from_rendering: list[str] = Field(default_factory=list)
     attempts: int = Field(default=0, ge=0)  # failed attempts so far
     error: str | None = None  # the last failure
     failed_at: EpochSeconds | None = None
 
     @property
     def retry_due(self) -> bool:
-        """Not archived, and not given up: the driver keeps the execution for another attempt."""
-        return self.status == ArchiveStatus.FAILED and self.attempts < MAX_ARCHIVE_ATTEMPTS
+        """Not archived: the driver keeps the execution for another attempt (never given up)."""
+        return self.status == ArchiveStatus.FAILED
 
     @property
     def retry_at(self) -> int:

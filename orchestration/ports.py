@@ -192,6 +192,8 @@ class StoredCopy:
     location: str  # a file path, or s3://bucket/key
     content: bytes
     existed: bool = False  # a copy was there before this write (of the same bytes, or adopted)
+    version_id: str | None = None  # S3: the object version holding these bytes
+    checksum_sha256: str | None = None  # S3: its own base64 SHA-256 checksum of the object
 
 
 class CopyExists(Exception):
@@ -217,6 +219,12 @@ class EvidenceArchive(Protocol):
 
     def read(self, plan_id: str, execution_id: str, name: str) -> StoredCopy | None:
         """The copy as stored now (None: there is none)."""
+        ...
+
+    def read_at(self, location: str, version_id: str | None = None) -> StoredCopy | None:
+        """The copy at `location` as recorded on an execution when it was written (a file path, an
+        s3:// URL; not where this archive writes now), of version `version_id` when given (S3; None:
+        the latest). None: there is none. ValueError: not a location this kind of archive reads."""
         ...
 
 

@@ -60,3 +60,12 @@ class FolderArchive:
             return StoredCopy(str(path), path.read_bytes(), existed=True)
         except FileNotFoundError:
             return None
+
+    def read_at(self, location: str, version_id: str | None = None) -> StoredCopy | None:
+        if location.startswith("s3://"):
+            raise ValueError(f"{location} is in S3: this deployment archives to a folder")
+        path = Path(location)
+        try:
+            return StoredCopy(str(path), path.read_bytes(), existed=True)
+        except FileNotFoundError:
+            return None

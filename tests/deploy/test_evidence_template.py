@@ -30,13 +30,15 @@ def test_the_bucket_is_versioned_encrypted_private_and_kept(template: dict[str, 
     assert len(bucket["PublicAccessBlockConfiguration"]) == 4
 
 
-def test_the_lifecycle_moves_old_reports_and_expires_superseded_versions(template: dict[str, Any]) -> None:
+def test_the_lifecycle_expires_no_version_and_moves_nothing(template: dict[str, Any]) -> None:
     rules = {rule["Id"]: rule for rule in _bucket(template)["LifecycleConfiguration"]["Rules"]}
     assert all(rule["Status"] == "Enabled" for rule in rules.values())
-    assert any(rule.get("Transitions") for rule in rules.values())
-    assert any(rule.get("NoncurrentVersionExpiration") for rule in rules.values())
-    # nothing expires a current version: a report stays until someone decides otherwise
-    assert not any("ExpirationInDays" in rule for rule in rules.values())
+    # a genuine copy is the noncurrent version after an overwrite: nothing may expire it
+    assert not any("NoncurrentVersionExpiration" in rule for rule in rules.values())
+    assert not any("Expiration" in rule or "ExpirationInDays" in rule for rule in rules.values())
+    # reports are a few KB: S3 does not transition objects under 128 KB, so no transition
+    assert not any(rule.get("Transitions") or rule.get("Transition") for rule in rules.values())
+    assert rules["AbortIncompleteUploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
 
 
 def test_object_lock_follows_the_retention_parameter(template: dict[str, Any]) -> None:
@@ -53,13 +55,21 @@ def test_object_lock_follows_the_retention_parameter(template: dict[str, Any]) -
     assert retention == {"Mode": "COMPLIANCE", "Days": {"Ref": "EvidenceRetentionDays"}}
 
 
-def test_the_bucket_refuses_plain_http(template: dict[str, Any]) -> None:
+def test_the_bucket_refuses_plain_http_and_puts_that_could_overwrite(template: dict[str, Any]) -> None:
     policy = template["Resources"]["EvidenceBucketPolicy"]["Properties"]
     assert policy["Bucket"] == {"Ref": "EvidenceBucket"}
-    (statement,) = policy["PolicyDocument"]["Statement"]
-    assert (statement["Effect"], statement["Principal"], statement["Action"]) == ("Deny", "*", "s3:*")
-    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert {_resource_id(r) for r in statement["Resource"]} == {"EvidenceBucket", "${EvidenceBucket.Arn}/*"}
+    tls, write_once = policy["PolicyDocument"]["Statement"]
+    assert (tls["Effect"], tls["Principal"], tls["Action"]) == ("Deny", "*", "s3:*")
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert {_resource_id(r) for r in tls["Resource"]} == {"EvidenceBucket", "${EvidenceBucket.Arn}/*"}
+    # a put without If-None-Match (the one way to overwrite a copy) is denied to everyone
+    assert (write_once["Effect"], write_once["Principal"], write_once["Action"]) == (
+        "Deny",
+        "*",
+        "s3:PutObject",
+    )
+    assert _resource_id(write_once["Resource"]) == "${EvidenceBucket.Arn}/evidence/*"
+    assert write_once["Condition"] == {"Null": {"s3:if-none-match": "true"}}
 
 
 def _s3_grants(transformed: dict[str, Any], logical_id: str) -> set[tuple[str, str]]:
@@ -77,9 +87,19 @@ def test_only_the_archiving_functions_reach_the_bucket_and_none_deletes(transfor
         if logical_id in ARCHIVERS:
             assert grants == {
                 ("s3:GetObject", "${EvidenceBucket.Arn}/evidence/*"),
+                ("s3:GetObjectVersion", "${EvidenceBucket.Arn}/evidence/*"),
                 ("s3:PutObject", "${EvidenceBucket.Arn}/evidence/*"),
                 ("s3:ListBucket", "EvidenceBucket"),
             }, logical_id
+            # ListBucket with no s3:prefix condition: a GetObject carries no prefix to match, so a
+            # condition would leave a missing copy reading as 403 instead of 404
+            (listing,) = [
+                statement
+                for policy in _role(transformed, logical_id)["Policies"]
+                for statement in policy["PolicyDocument"]["Statement"]
+                if statement.get("Sid") == "EvidenceArchiveList"
+            ]
+            assert "Condition" not in listing, logical_id
             assert env["DRBOT_EVIDENCE_BUCKET"] == {"Ref": "EvidenceBucket"}, logical_id
         else:
             assert grants == set(), logical_id

@@ -55,8 +55,9 @@ DYNAMODB_STRIDE = 3  # DynamoDB on moto is slower: every third crash point, in `
 WAVES = (1, 2, 3)
 
 
-class Crash(Exception):
-    """The process died here (raised by the proxies; `advance` must let it out)."""
+class Crash(BaseException):
+    """The process died here (raised by the proxies; `advance` must let it out). A BaseException, as
+    a process's death is nothing an `except Exception` handles (the archiver's, which never raises)."""
 
 
 # -- the injection ---------------------------------------------------------------------------------
