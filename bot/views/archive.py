@@ -22,10 +22,17 @@ def archive_text(record: EvidenceArchiveRecord | None, configured: bool = True) 
     if record is None:
         return ":hourglass_flowing_sand: *Archive:* being written (`/dr report --markdown` has it once it is)"
     if record.status == ArchiveStatus.ARCHIVED:
-        return (
+        text = (
             f":lock: *Archived copy:* `{record.location}`\n"
             f"*SHA-256* Markdown `{record.markdown_sha256}` · JSON `{record.json_sha256}`"
         )
+        if record.differs_from_rendering:
+            found = " and ".join(record.differs_from_rendering)
+            text += (
+                f"\n:warning: The {found} already in the archive differs from this run's rendering: kept as "
+                "found, and its hash is the one above (the timeline has the details)"
+            )
+        return text
     when = f"next attempt at {_clock(record.retry_at)}" if record.retry_due else "given up"
     return f":warning: *Archive:* not written yet ({record.error}); {when}"
 
@@ -57,6 +64,11 @@ def build_archived_copy_message(copy: ArchivedCopy) -> WithFiles:
         f"*Where:* `{copy.location}`",
         f"*SHA-256:* `{copy.sha256}` — {check}",
     ]
+    if copy.differs_from_rendering:
+        lines.append(
+            ":warning: This copy was already in the archive when the run was archived and differs from "
+            "drbot's rendering of the record: it was kept as found (the run's timeline says so)."
+        )
     text = f"Archived evidence report of {copy.execution_id}: SHA-256 {copy.sha256}"
     text += " (verified)" if copy.verified else " (does NOT match the recorded hash)"
     return WithFiles(

@@ -20,6 +20,7 @@ from botocore.stub import Stubber
 
 from bot.commands import build_registry
 from bot.commands.registry import Invocation
+from bot.views.archive import archive_text, build_archived_copy_message
 from bot.views.message import WithFiles
 from orchestration.bootstrap import build_services
 from orchestration.config import Settings
@@ -175,3 +176,7 @@ def test_a_copy_already_there_with_other_bytes_is_kept_recorded_and_said(
     finally:
         runtime.use(None)
     assert advance(services, execution_id).done
+    # people read it too: beside the hash in the thread, and with the copy /dr report --markdown sends
+    assert "report.md already in the archive differs" in archive_text(record)
+    copy = archived_copy(services, execution_id, "markdown")
+    assert "kept as found" in str(build_archived_copy_message(copy).block_dicts())
