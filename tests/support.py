@@ -76,3 +76,20 @@ def failed(message: Message, code: str) -> str:
     assert message.text.startswith(f"{code}: "), message.text
     assert text.startswith(f"! {code}: "), text
     return text
+
+
+def locked_bucket(name: str, region: str, days: int) -> Any:
+    """An S3 bucket as template.yaml's EvidenceBucket with EvidenceRetentionDays > 0 (Object Lock,
+    COMPLIANCE default retention of `days`), on the moto mock the caller has started; its client."""
+    import boto3
+
+    s3 = boto3.client("s3", region_name=region)
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    s3.put_object_lock_configuration(
+        Bucket=name,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": days}},
+        },
+    )
+    return s3

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from orchestration.bootstrap import build_services
 from orchestration.config import Settings
 from orchestration.drs.clients import SimulatedDrsClients
@@ -27,6 +25,7 @@ from orchestration.services.archiving import ReportArchiver
 from orchestration.store.dynamodb import DynamoDbStore
 from tests.conftest import AWS_REGION, STORE_TABLES
 from tests.drills import start, three_tier_plan
+from tests.support import locked_bucket
 
 BUCKET = "drbot-evidence-dev"
 
@@ -34,15 +33,7 @@ BUCKET = "drbot-evidence-dev"
 def test_on_aws_a_drill_driven_by_the_state_machine_task_is_archived_in_s3_under_lock(
     moto_dynamodb: Callable[[], Any], clock: Any, simulator: Any
 ) -> None:
-    s3 = boto3.client("s3", region_name=AWS_REGION)
-    s3.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
-    s3.put_object_lock_configuration(
-        Bucket=BUCKET,
-        ObjectLockConfiguration={
-            "ObjectLockEnabled": "Enabled",
-            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 7}},
-        },
-    )
+    s3 = locked_bucket(BUCKET, AWS_REGION, days=7)
     env = {
         "DRBOT_BACKEND": "aws",
         "DRBOT_EVIDENCE_BUCKET": BUCKET,
@@ -78,7 +69,7 @@ def test_on_aws_a_drill_driven_by_the_state_machine_task_is_archived_in_s3_under
     assert hashlib.sha256(body).hexdigest() == record.markdown_sha256
     head = s3.head_object(Bucket=BUCKET, Key=key, ChecksumMode="ENABLED")
     assert base64.b64decode(head["ChecksumSHA256"]) == hashlib.sha256(body).digest()
-    assert head["ObjectLockMode"] == "GOVERNANCE"
+    assert head["ObjectLockMode"] == "COMPLIANCE"  # the template's mode
     json_key = f"evidence/{plan_id}/{execution_id}/report.json"
     assert (
         hashlib.sha256(s3.get_object(Bucket=BUCKET, Key=json_key)["Body"].read()).hexdigest()

@@ -24,6 +24,7 @@ from orchestration.evidence.folder import FolderArchive
 from orchestration.evidence.s3 import S3Archive
 from orchestration.ports import CopyExists, EvidenceArchive
 from tests.conftest import AWS_REGION, fake_aws_env
+from tests.support import locked_bucket
 
 BUCKET = "drbot-evidence-test"
 RETENTION_DAYS = 30
@@ -34,21 +35,11 @@ REPORT = "# Evidence report: Drill of Prod DR\n\n- **Execution:** e-1 ✓\n".enc
 def s3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_network: None) -> Iterator[Any]:
     """A moto S3 client and a bucket made as the template makes it with a retention: versioned
     (Object Lock turns it on), Object Lock with a COMPLIANCE default retention."""
-    import boto3
     from moto import mock_aws
 
     fake_aws_env(monkeypatch, tmp_path)
     with mock_aws():
-        client = boto3.client("s3", region_name=AWS_REGION)
-        client.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
-        client.put_object_lock_configuration(
-            Bucket=BUCKET,
-            ObjectLockConfiguration={
-                "ObjectLockEnabled": "Enabled",
-                "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": RETENTION_DAYS}},
-            },
-        )
-        yield client
+        yield locked_bucket(BUCKET, AWS_REGION, days=RETENTION_DAYS)
 
 
 @pytest.fixture(params=["folder", "s3"])

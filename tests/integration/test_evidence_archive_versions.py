@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -36,6 +35,7 @@ from orchestration.store.dynamodb import DynamoDbStore
 from tests.conftest import AWS_REGION, STORE_TABLES
 from tests.drills import run_until_done, start, three_tier_plan
 from tests.integration.test_handlers_data_management import invoke, rest
+from tests.support import locked_bucket
 
 BUCKET = "drbot-evidence-locked"
 
@@ -46,15 +46,7 @@ def sha256(data: bytes) -> str:
 
 @pytest.fixture
 def on_s3(moto_dynamodb: Callable[[], Any], clock: Any, simulator: Any) -> Iterator[tuple[Any, Any]]:
-    s3 = boto3.client("s3", region_name=AWS_REGION)
-    s3.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
-    s3.put_object_lock_configuration(
-        Bucket=BUCKET,
-        ObjectLockConfiguration={
-            "ObjectLockEnabled": "Enabled",
-            "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 365}},
-        },
-    )
+    s3 = locked_bucket(BUCKET, AWS_REGION, days=365)
     env = {
         "DRBOT_BACKEND": "aws",
         "DRBOT_EVIDENCE_BUCKET": BUCKET,
