@@ -48,7 +48,9 @@ from orchestration.services.rpo import (
     worst,
 )
 
-REPORT_FORMAT = 1  # bumped when a field changes meaning
+# bumped when a field changes meaning: 2, the RTO and RPO verdicts are judged against the targets
+# recorded when the run was requested (format 1: the plan's targets when the report was built)
+REPORT_FORMAT = 2
 _T = EventType
 _S = ExecutionStatus
 INTERVENTIONS = frozenset({_T.PAUSED, _T.RESUMED, _T.CANCEL_REQUESTED})
