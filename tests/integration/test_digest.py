@@ -5,6 +5,8 @@ loopback Slack, the local backend firing on the FakeClock, and EventBridge Sched
 
 The drills run on the simulator: one that passes, one whose cleanup DRS refuses (simulator faults),
 and a plan never drilled. Truth about what was left running comes from the simulator itself.
+
+One piece, longer than most: every test shares the same drilled month on the simulator.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ SQLite runs every crash point before a call, and after every other call in `make
 call N leaves the world a crash before call N+1 leaves) and every call in `make test-large`.
 DynamoDB on moto, where a drill costs several times as much, runs every third crash point in
 `make test-large` (`--all-stores`) only: what it adds is the store's, which the contract suites take.
+
+One piece, longer than most: the proxies, the crash worlds and their checks only make sense together.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """The group and plan builder modals through the real path: signed slash commands, block_suggestion,
 block_actions and view_submission requests into `app.dispatch`, the modal opened and updated in
 the loopback Slack stub (views.open, views.update, chat.postEphemeral, chat.postMessage), the
-groups and plans read back from the store."""
+groups and plans read back from the store.
+
+One piece, longer than most: both builders share the signed-request plumbing and the stub's checks.
+"""
 
 from __future__ import annotations
 

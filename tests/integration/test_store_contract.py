@@ -6,6 +6,8 @@ names, an audit event with every change, the execution listings, and two writers
 fixed interleaving and once on two real threads released together by a barrier. The racing writers
 use two Store instances on the same state, as two processes would (for SQLite: two connections to
 one file).
+
+One piece, longer than most: it is the one contract every Store adapter must pass.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """The group and plan builder modals as pure functions: valid Block Kit within Slack's limits (100
 blocks, 75-character options, 100 options), what Slack would report as their state read back into
 the same draft, a draft turned into the request the flag form sends, and errors placed on the
-block of the field they are about."""
+block of the field they are about.
+
+One piece, longer than most: the two builders share the round-trip and limit checks.
+"""
 
 from __future__ import annotations
 
