@@ -28,7 +28,7 @@ from bot.views.groups import MAX_TABLE_DATA_ROWS, bullet_sections, plural
 from bot.views.message import Message
 from bot.views.mrkdwn import escape_mrkdwn, escape_with_mentions, mention
 from orchestration.models import LaunchStatus
-from orchestration.services.report import EvidenceReport, RpoResult, RtoResult, WaveReport
+from orchestration.services.report import EvidenceReport, WaveReport
 from orchestration.services.report_text import (  # the sentences the Markdown shares, and the two files
     WAVE_COLUMNS,
     approval_lines,
@@ -46,21 +46,21 @@ from orchestration.services.report_text import launched as _launched
 from orchestration.services.report_text import result_line as _result_line
 from orchestration.services.report_text import seconds_text as _seconds
 from orchestration.services.report_text import wave_row as _wave_row
+from orchestration.services.verdict import Verdict
 
 MAX_SERVER_SECTIONS = 12  # beyond this a message is a wall of text: the servers are summarised
 MAX_LINE = 600  # one server's line (a long DRS error is cut)
 MAX_JSON_SECTIONS = 12
 _SECTION_ROOM = MAX_SECTION_TEXT - 40
 _CODE_ROOM = MAX_SECTION_TEXT - 8  # a section holding a ``` code block ```
-_RTO_EMOJI = {
-    RtoResult.MET: ":white_check_mark:",
-    RtoResult.MISSED: ":x:",
-    RtoResult.NO_TARGET: ":information_source:",
-    RtoResult.UNKNOWN: ":warning:",
-    RtoResult.IN_PROGRESS: ":hourglass_flowing_sand:",
-    RtoResult.NOT_RUN: ":information_source:",
+_VERDICT_EMOJI = {  # the RTO's and the RPO's verdicts alike
+    Verdict.MET: ":white_check_mark:",
+    Verdict.MISSED: ":x:",
+    Verdict.NO_TARGET: ":information_source:",
+    Verdict.UNKNOWN: ":warning:",
+    Verdict.IN_PROGRESS: ":hourglass_flowing_sand:",
+    Verdict.NOT_RUN: ":information_source:",
 }
-_RPO_EMOJI = {result: _RTO_EMOJI[RtoResult(result.value)] for result in RpoResult}  # the same marks
 
 
 # -- the Slack message ------------------------------------------------------------------------------
@@ -76,8 +76,8 @@ def _facts(report: EvidenceReport) -> str:
         f"*Started* {iso(report.started_at)} · *ended* {iso(report.ended_at)} · "
         f"*duration* {_seconds(report.duration_seconds)} · "
         f"*servers launched* {report.servers_launched}/{report.servers_total}",
-        f"*RTO:* {_RTO_EMOJI[report.rto.result]} {escape_mrkdwn(rto_text(report))}",
-        f"*RPO:* {_RPO_EMOJI[report.rpo.result]} {escape_mrkdwn(rpo_text(report))}",
+        f"*RTO:* {_VERDICT_EMOJI[report.rto.result]} {escape_mrkdwn(rto_text(report))}",
+        f"*RPO:* {_VERDICT_EMOJI[report.rpo.result]} {escape_mrkdwn(rpo_text(report))}",
     ]
     return "\n".join(lines)
 

@@ -47,6 +47,7 @@ from orchestration.services.rpo import (
     rpo_report,
     worst,
 )
+from orchestration.services.verdict import EDITED, Verdict, undecided
 
 # bumped when a field changes meaning: 2, the RTO and RPO verdicts are judged against the targets
 # recorded when the run was requested (format 1: the plan's targets when the report was built)
@@ -69,13 +70,7 @@ class PlanState(StrEnum):
     NOT_READ = "NOT_READ"  # the report was built without looking the plan up
 
 
-class RtoResult(StrEnum):
-    MET = "MET"
-    MISSED = "MISSED"
-    NO_TARGET = "NO_TARGET"
-    UNKNOWN = "UNKNOWN"  # the plan is gone (or was not read): its target is not known
-    IN_PROGRESS = "IN_PROGRESS"
-    NOT_RUN = "NOT_RUN"  # rejected or expired before it ran
+RtoResult = Verdict  # the RTO's verdict (orchestration/services/verdict.py)
 
 
 class PlanReference(WireModel):
@@ -238,23 +233,14 @@ def run_targets(execution: Execution, plan: PlanReference) -> RunTargets:
 
 def _rto(execution: Execution, targets: RunTargets, duration: int | None) -> RtoReport:
     target = targets.rto_target_minutes
-    if execution.status in (_S.REJECTED, _S.EXPIRED):
-        return RtoReport(result=RtoResult.NOT_RUN, target_minutes=target, note="It never ran.")
-    if not execution.is_terminal:
-        return RtoReport(
-            result=RtoResult.IN_PROGRESS, target_minutes=target, note="The run has not ended yet."
-        )
-    if targets.unknown is not None:
-        return RtoReport(
-            result=RtoResult.UNKNOWN,
-            actual_seconds=duration,
-            note=f"The plan {targets.unknown}: its RTO target is not known.",
-        )
-    changed = " (the plan's current target: it was edited after the run)" if targets.current else ""
-    if target is None:
-        return RtoReport(
-            result=RtoResult.NO_TARGET, actual_seconds=duration, note=f"The plan sets no RTO target{changed}."
-        )
+    early = undecided(execution, target, "RTO", plan_unknown=targets.unknown, edited=targets.current)
+    if early is not None:
+        verdict, note = early
+        if verdict.shows_target:
+            return RtoReport(result=verdict, target_minutes=target, note=note)
+        return RtoReport(result=verdict, actual_seconds=duration, note=note)
+    assert target is not None  # undecided() answered for a plan without one
+    changed = EDITED if targets.current else ""
     within = duration is not None and duration <= target * 60
     if execution.status == _S.COMPLETED and within:
         return RtoReport(

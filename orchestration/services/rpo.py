@@ -14,21 +14,13 @@ The verdict reads like the RTO's (orchestration/services/report.py): see docs/re
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
 
 from orchestration.clock import duration_text
 from orchestration.models import Execution, ExecutionStatus, LaunchStatus, ServerRun, WaveRun, WireModel
+from orchestration.services.verdict import EDITED, Verdict, undecided
 
 _S = ExecutionStatus
-
-
-class RpoResult(StrEnum):
-    MET = "MET"
-    MISSED = "MISSED"
-    NO_TARGET = "NO_TARGET"
-    UNKNOWN = "UNKNOWN"  # the plan is gone (or was not read), or no recovered server's point in time
-    IN_PROGRESS = "IN_PROGRESS"
-    NOT_RUN = "NOT_RUN"  # rejected or expired before it ran
+RpoResult = Verdict  # UNKNOWN also when no recovered server has a recorded point in time
 
 
 class RpoReport(WireModel):
@@ -75,19 +67,14 @@ def rpo_report(
     top = max(windows, key=lambda pair: pair[0], default=None)
     worst_seconds, worst_server = (top[0], _name(top[1])) if top is not None else (None, None)
     found = {"worst_seconds": worst_seconds, "worst_server": worst_server}
-    if execution.status in (_S.REJECTED, _S.EXPIRED):
-        return RpoReport(result=RpoResult.NOT_RUN, target_minutes=target, note="It never ran.")
-    if not execution.is_terminal:
-        return RpoReport(
-            result=RpoResult.IN_PROGRESS, target_minutes=target, note="The run has not ended yet.", **found
-        )
-    if plan_unknown is not None:
-        return RpoReport(
-            result=RpoResult.UNKNOWN, note=f"The plan {plan_unknown}: its RPO target is not known.", **found
-        )
-    edited = " (the plan's current target: it was edited after the run)" if changed else ""
-    if target is None:
-        return RpoReport(result=RpoResult.NO_TARGET, note=f"The plan sets no RPO target{edited}.", **found)
+    early = undecided(execution, target, "RPO", plan_unknown=plan_unknown, edited=changed)
+    if early is not None:
+        verdict, note = early
+        shown = target if verdict.shows_target else None
+        loss = found if verdict != Verdict.NOT_RUN else {}
+        return RpoReport(result=verdict, target_minutes=shown, note=note, **loss)
+    assert target is not None  # undecided() answered for a plan without one
+    edited = EDITED if changed else ""
     unmeasured = len(measured) - len(windows)
     not_measured = (
         f" Measured on {len(windows)} of {len(measured)} recovered servers: {unmeasured} have no "
