@@ -33,8 +33,8 @@ def archive_text(record: EvidenceArchiveRecord | None, configured: bool = True) 
                 "found, and its hash is the one above (the timeline has the details)"
             )
         return text
-    when = f"next attempt at {_clock(record.retry_at)}" if record.retry_due else "given up"
-    return f":warning: *Archive:* not written yet ({record.error}); {when}"
+    # a failed attempt is tried again until it works (orchestration/services/archiving.py)
+    return f":warning: *Archive:* not written yet ({record.error}); next attempt at {_clock(record.retry_at)}"
 
 
 def report_file(execution: Execution, content: bytes, archived: bool) -> FileToShare:
