@@ -76,7 +76,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
 
 bench-import: $(TEST_STAMP)
-	$(BIN)/python -m bench.import_cost --traced --reference
+	$(BIN)/python -m bench.import_cost --traced
 
 bench-wake: $(TEST_STAMP)
 	$(BIN)/python -m bench.wake

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Executor
+from functools import partial
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
@@ -25,7 +26,7 @@ from slack_sdk import WebClient
 
 from bot import listeners
 from bot.app_home import HomePublisher, remember_publisher
-from bot.listeners.context import Drbot, ProvideDrbot
+from bot.listeners.context import Drbot, ProvideDrbot, store_only
 from bot.listeners.errors import Redactor
 from bot.slack_api import api_base_url
 from bot.slack_directory import SlackDirectory, usergroups_named
@@ -34,12 +35,12 @@ from orchestration.config import ENV_SLACK_APP_TOKEN, ENV_SLACK_BOT_TOKEN, ENV_S
 from orchestration.context import Services
 from orchestration.directory import NoDirectory
 from orchestration.errors import ValidationFailed
-from scheduler.backends.port import ScheduleBackend, StoreOnlyBackend
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.commands.registry import CommandRegistry
+    from scheduler.backends.port import ScheduleBackend
 
 # not "drbot": bolt resets the level of the logger named after the app on every request, and
 # "drbot" is the one powertools writes drbot's own lines through (bot/slack_logging.py)
@@ -104,7 +105,7 @@ def build_app(
                 client,
                 publisher,
                 redact,
-                schedules or schedule_backend(settings),
+                (lambda: schedules) if schedules is not None else partial(schedule_backend, settings),
                 given_registry=registry,
             )
         )
@@ -121,7 +122,7 @@ def schedule_backend(settings: Settings) -> ScheduleBackend:
         from scheduler.backends.eventbridge import backend_on_first_use
 
         return backend_on_first_use(settings)
-    return StoreOnlyBackend()
+    return store_only()
 
 
 def socket_mode_handler(app: App, settings: Settings) -> SocketModeHandler:

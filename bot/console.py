@@ -27,12 +27,13 @@ from bot.app import build_app
 from bot.app_home import publisher_of
 from bot.commands.grammar import tokenize
 from bot.commands.identity import switch_user
-from bot.commands.registry import SLASH, CommandRegistry
+from bot.commands.registry import CommandRegistry
 from bot.console_modals import Ask, ModalSession
 from bot.console_requests import block_actions, slash_command
 from bot.console_slack import ConsoleSlack, InlineExecutor, Posted
 from bot.slack_notifier import FLUSH_SECONDS, SlackNotifier
 from bot.views.errors import build_error_message
+from bot.views.ids import SLASH
 from bot.views.message import Message
 from bot.views.text import render_message
 from orchestration.context import Services

@@ -28,23 +28,28 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from pydantic import SecretStr
 from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.handler import to_bolt_request
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
-from bot.app import build_app
-from bot.app_home import publisher_of
-from bot.listeners.guard import UNREADABLE, read_request
-from bot.slack_notifier import SlackNotifier
-from bot.slack_secrets import slack_secrets
-from orchestration.handlers.runtime import current_services
-from orchestration.observability import lambda_entry
-from orchestration.ports import NullNotifier
+from orchestration.cold_start import long_lived_imports
+
+with long_lived_imports():  # drbot's own modules, collector paused (orchestration/cold_start.py)
+    from bot.app import build_app
+    from bot.app_home import publisher_of
+    from bot.listeners.guard import UNREADABLE, read_request
+    from bot.slack_notifier import SlackNotifier
+    from bot.slack_secrets import slack_secrets
+    from orchestration.handlers.runtime import current_services
+    from orchestration.observability import lambda_entry
+    from orchestration.ports import NullNotifier
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 logger = Logger(service="drbot")
 

@@ -60,8 +60,11 @@ def tracing_enabled(environ: Mapping[str, str] = os.environ) -> bool:
 
 
 logger = Logger(service=SERVICE)
-# built where it records (Lambda with tracing on): Tracer() loads the X-Ray SDK and patches botocore
-tracer: Tracer | None = Tracer(service=SERVICE) if tracing_enabled() else None
+# what drbot calls: AWS through botocore, Slack's Web API through urllib (http.client). Tracer's
+# default patches every library X-Ray supports that is installed, importing each (requests, sqlite3...)
+TRACED_MODULES = ("botocore", "httplib")
+# built where it records (Lambda with tracing on): Tracer() loads the X-Ray SDK and patches them
+tracer: Tracer | None = Tracer(service=SERVICE, patch_modules=TRACED_MODULES) if tracing_enabled() else None
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 # most invocations (a Slack ack, a query) record no metric: powertools would warn on each of them
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)

@@ -43,22 +43,25 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from orchestration.cold_start import long_lived_imports
 
-from orchestration.config import Settings
-from orchestration.context import Services
-from orchestration.errors import DrbotError, ValidationFailed
-from orchestration.handlers.runtime import current_services
-from orchestration.observability import lambda_entry, logger
-from orchestration.recurring import DIGEST_TASK, TAG_SYNC_TASK
-from scheduler.backends.port import ScheduleBackend, StoreOnlyBackend
-from scheduler.fire import fire_schedule
-from scheduler.reporting import LoggingReporter, ScheduleReporter
+with long_lived_imports():  # drbot's own modules, collector paused (orchestration/cold_start.py)
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+
+    from orchestration.config import Settings
+    from orchestration.context import Services
+    from orchestration.errors import DrbotError, ValidationFailed
+    from orchestration.handlers.runtime import current_services
+    from orchestration.observability import lambda_entry, logger
+    from orchestration.recurring import DIGEST_TASK, TAG_SYNC_TASK
+    from scheduler.backends.port import ScheduleBackend, StoreOnlyBackend
+    from scheduler.fire import fire_schedule
+    from scheduler.reporting import LoggingReporter, ScheduleReporter
 
 if TYPE_CHECKING:
     from orchestration.services.digest_fire import DigestPoster

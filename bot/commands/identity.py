@@ -8,9 +8,10 @@ Slack everyone is who Slack says they are: the registered command only says so.
 from __future__ import annotations
 
 from bot.commands.grammar import Arguments, Positional, parse_arguments, tokenize
-from bot.commands.registry import SLASH, Command, CommandContext
+from bot.commands.registry import Command, CommandContext
 from bot.views.common import context, section
 from bot.views.errors import build_error_message
+from bot.views.ids import SLASH
 from bot.views.message import Message
 from bot.views.mrkdwn import mention
 from orchestration.context import Services

@@ -20,12 +20,11 @@ from slack_sdk.models.views import View
 
 from bot.commands.grammar import Arguments, Flag, Positional, parse_arguments, tokenize
 from bot.views.errors import build_error_message
+from bot.views.ids import SLASH
 from bot.views.message import Message
 from orchestration.context import Services
 from orchestration.errors import DrbotError, UsageError
 from scheduler.backends.port import ScheduleBackend, StoreOnlyBackend
-
-SLASH = "/dr"
 
 
 @dataclass(frozen=True)

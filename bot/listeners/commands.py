@@ -18,20 +18,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
-from bot.commands.registry import SLASH, Invocation, ModalAnswer
 from bot.listeners.context import drbot_of
 from bot.listeners.errors import Redactor, log_failure, logger
 from bot.listeners.lazy import ack_now
 from bot.slack_files import share_file
 from bot.views.common import context
 from bot.views.failures import build_failure_message
+from bot.views.ids import SLASH
 from bot.views.message import ApprovalRequest, Message, ThreadRoot, WithFiles
+
+if TYPE_CHECKING:  # the registry and its commands load with the first slash command (Drbot.registry)
+    from bot.commands.registry import Invocation
 
 
 def register(app: App) -> None:
@@ -41,6 +44,8 @@ def register(app: App) -> None:
 
 def invocation_from(body: Mapping[str, Any]) -> Invocation:
     """Who asked for what, from a slash command's form fields."""
+    from bot.commands.registry import Invocation
+
     return Invocation(
         text=body.get("text") or "",
         user_id=body["user_id"],
@@ -130,6 +135,8 @@ def opens_modal(body: dict[str, Any], context: BoltContext) -> bool:
 
 def open_modal(ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
     """The form, opened in the ack; a refusal is the ack's answer."""
+    from bot.commands.registry import ModalAnswer
+
     drbot = drbot_of(context)
     invocation = invocation_from(body)
     try:

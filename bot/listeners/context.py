@@ -20,13 +20,20 @@ from slack_sdk import WebClient
 
 from bot.listeners.errors import Redactor
 from orchestration.context import Services
-from scheduler.backends.port import ScheduleBackend, StoreOnlyBackend
 
 if TYPE_CHECKING:
     from bot.app_home import HomePublisher
     from bot.commands.registry import CommandRegistry
+    from scheduler.backends.port import ScheduleBackend
 
 CONTEXT_KEY = "drbot"
+
+
+def store_only() -> ScheduleBackend:
+    """The schedule backend of a process that fires no schedules itself: the store alone."""
+    from scheduler.backends.port import StoreOnlyBackend
+
+    return StoreOnlyBackend()
 
 
 @dataclass(frozen=True)
@@ -39,9 +46,15 @@ class Drbot:
     client: WebClient
     publisher: HomePublisher
     redact: Redactor = field(default_factory=Redactor)
-    # what schedule changes are registered with, chosen once by bot/app.py
-    schedules: ScheduleBackend = field(default_factory=StoreOnlyBackend)
+    # builds what schedule changes are registered with (bot/app.py chooses it), on first use
+    schedule_backend: Callable[[], ScheduleBackend] = field(default=store_only)
     given_registry: CommandRegistry | None = None  # None: drbot's own, built by the first command
+
+    @cached_property
+    def schedules(self) -> ScheduleBackend:
+        """The schedule backend, built by the first request that changes a schedule: any other
+        request loads no scheduler module (docs/architecture.md, "Import cost")."""
+        return self.schedule_backend()
 
     @cached_property
     def registry(self) -> CommandRegistry:

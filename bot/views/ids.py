@@ -1,9 +1,12 @@
 """Ids of interactive elements, shared by the view builders that place them and the Slack listeners
-that answer them (a click's `action_id`; its `value` is the execution id)."""
+that answer them (a click's `action_id`; its `value` is the execution id), and the slash command's
+name, as the app's manifest declares it."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+SLASH = "/dr"
 
 
 class ActionId(StrEnum):

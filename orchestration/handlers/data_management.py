@@ -6,17 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestration.handlers.api import OperationHandler
-from orchestration.handlers.operations import Call, Operation
-from orchestration.observability import lambda_entry
-from orchestration.requests import (
-    CreateProtectionGroup,
-    CreateRecoveryPlan,
-    ResolveTags,
-    UpdateProtectionGroup,
-    UpdateRecoveryPlan,
-)
-from orchestration.services import accounts, configuration, digest_settings, groups, plans, tag_sync
+from orchestration.cold_start import long_lived_imports
+
+with long_lived_imports():  # drbot's own modules, collector paused (orchestration/cold_start.py)
+    from orchestration.handlers.api import OperationHandler
+    from orchestration.handlers.operations import Call, Operation
+    from orchestration.observability import lambda_entry
+    from orchestration.requests import (
+        CreateProtectionGroup,
+        CreateRecoveryPlan,
+        ResolveTags,
+        UpdateProtectionGroup,
+        UpdateRecoveryPlan,
+    )
+    from orchestration.services import accounts, configuration, digest_settings, groups, plans, tag_sync
 
 
 def _deleted(kind: str, item_id: str, name: str) -> dict[str, Any]:

@@ -19,38 +19,42 @@ from __future__ import annotations
 from typing import Any, cast
 
 from aws_lambda_powertools import Logger
-from pydantic import Field
 
-from orchestration.handlers.api import OperationHandler
-from orchestration.handlers.execution_shapes import (
-    execution_details,
-    execution_jobs,
-    execution_status,
-    execution_summary,
-    execution_waves,
-)
-from orchestration.handlers.operations import Call, Operation
-from orchestration.models import Execution, ExecutionStatus, WireModel
-from orchestration.observability import lambda_entry
-from orchestration.services.archived_copies import archived_copy
-from orchestration.services.execution_control import (
-    ApprovalOutcome,
-    Outcome,
-    approve_execution,
-    cancel_execution,
-    pause_execution,
-    reject_execution,
-    resume_execution,
-)
-from orchestration.services.execution_queries import (
-    DEFAULT_LIST_LIMIT,
-    get_execution,
-    list_execution_page,
-    parse_date,
-    preflight_warnings,
-)
-from orchestration.services.execution_start import execute_recovery_plan
-from orchestration.start_request import StartExecution
+from orchestration.cold_start import long_lived_imports
+
+with long_lived_imports():  # drbot's own modules, collector paused (orchestration/cold_start.py)
+    from pydantic import Field
+
+    from orchestration.handlers.api import OperationHandler
+    from orchestration.handlers.execution_shapes import (
+        execution_details,
+        execution_jobs,
+        execution_status,
+        execution_summary,
+        execution_waves,
+    )
+    from orchestration.handlers.operations import Call, Operation
+    from orchestration.models import Execution, ExecutionStatus, WireModel
+    from orchestration.observability import lambda_entry
+    from orchestration.services.archived_copies import archived_copy
+    from orchestration.services.execution_control import (
+        ApprovalOutcome,
+        Outcome,
+        approve_execution,
+        cancel_execution,
+        pause_execution,
+        reject_execution,
+        resume_execution,
+    )
+    from orchestration.services.execution_queries import (
+        DEFAULT_LIST_LIMIT,
+        get_execution,
+        list_execution_page,
+        parse_date,
+        preflight_warnings,
+    )
+    from orchestration.services.execution_start import execute_recovery_plan
+    from orchestration.start_request import StartExecution
 
 logger = Logger(service="drbot")
 

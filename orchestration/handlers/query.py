@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from orchestration.errors import ValidationFailed
-from orchestration.handlers.api import OperationHandler
-from orchestration.handlers.operations import Call, Operation
-from orchestration.observability import lambda_entry
-from orchestration.services import configuration, queries
-from orchestration.services.access import permissions_of, roles_of
-from orchestration.services.servers import list_source_servers
+from orchestration.cold_start import long_lived_imports
+
+with long_lived_imports():  # drbot's own modules, collector paused (orchestration/cold_start.py)
+    from orchestration.errors import ValidationFailed
+    from orchestration.handlers.api import OperationHandler
+    from orchestration.handlers.operations import Call, Operation
+    from orchestration.observability import lambda_entry
+    from orchestration.services import configuration, queries
+    from orchestration.services.access import permissions_of, roles_of
+    from orchestration.services.servers import list_source_servers
 
 
 def _tags_param(call: Call) -> dict[str, str] | None:

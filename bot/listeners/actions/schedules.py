@@ -11,7 +11,7 @@ records "rejected in Slack" as the reason (`/dr schedule reject <id> --reason â€
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App, BoltContext, Respond
 
@@ -20,11 +20,13 @@ from bot.listeners.lazy import ack_now, answer_on_home, answer_privately, attemp
 from bot.views.ids import ScheduleActionId
 from bot.views.message import Message
 from orchestration.context import Services
-from scheduler.backends.port import ScheduleBackend
+
+if TYPE_CHECKING:  # the scheduler's modules load with the first schedule click (Drbot.schedules)
+    from scheduler.backends.port import ScheduleBackend
+
+    Click = Callable[[Services, ScheduleBackend, str, str], tuple[Message, bool, str]]
 
 BUTTON_REJECT_REASON = "rejected in Slack"
-
-Click = Callable[[Services, ScheduleBackend, str, str], tuple[Message, bool, str]]
 
 
 def register(app: App) -> None:
