@@ -52,8 +52,9 @@ class Drbot:
 
     @cached_property
     def schedules(self) -> ScheduleBackend:
-        """The schedule backend, built by the first request that changes a schedule: any other
-        request loads no scheduler module (docs/architecture.md, "Import cost")."""
+        """The schedule backend, built by the first slash command or schedule button (they hand it
+        to what they call): a click on anything else, a form or an event loads no scheduler module
+        (docs/architecture.md, "Import cost")."""
         return self.schedule_backend()
 
     @cached_property
