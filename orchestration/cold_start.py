@@ -4,9 +4,10 @@ what they built then moved out of its reach (docs/architecture.md, "Import cost"
 Importing an entry's drbot modules allocates about 19,000 objects the collector tracks (classes,
 functions, pydantic's field records) that live as long as the container, and about 100 garbage
 cycles (under 100 KB). Left running, the collector's thresholds start a full collection during that
-import which scans every object the libraries made before it (about 60,000 with boto3, slack_bolt and
-pydantic) and frees almost nothing: a quarter of the Slack entry's own import cost
-(bench/README.md). Its next full collection, during some request, would scan them all again.
+import which scans every object the libraries made before it (about 50,000 with boto3, slack_bolt and
+pydantic) and frees almost nothing: about a quarter of what the Slack entry's import adds to its
+libraries' (bench/README.md, "Fifth pass"). Its next full collection, during some request, would
+scan them all again.
 
 `long_lived_imports()` pauses the collector for the imports inside it, then freezes what is alive
 (`gc.freeze()`: later collections skip it; the import's few cycles are kept for the container's
