@@ -1,8 +1,9 @@
 """What a cold import of the Slack entry loads (bench/README.md, "Import cost"): the app and its
 listeners, not the commands, views and services a request may not need. Each listener imports what
 it calls when it runs; the `/dr` registry is built by the first slash command, the schedule backend
-by the first schedule change. With tracing on, X-Ray patches only what drbot calls. drbot's own
-modules are imported with the collector paused and end frozen (orchestration/cold_start.py)."""
+by the first slash command or schedule button. With tracing on, X-Ray patches only what drbot
+calls. Every Lambda entry imports drbot's own modules with the collector paused, and freezes them
+(orchestration/cold_start.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.import_cost import lambda_environ
+import pytest
+
+from bench.import_cost import lambda_entries, lambda_environ
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,15 +106,16 @@ def test_with_tracing_on_x_ray_patches_what_drbot_calls_and_imports_nothing_else
     assert {"requests", "httpx", "pymongo", "sqlalchemy"} & loaded == set()
 
 
-def test_the_entry_imports_drbot_with_the_collector_paused_and_leaves_it_on() -> None:
+@pytest.mark.parametrize("entry", lambda_entries())
+def test_each_entry_imports_drbot_with_the_collector_paused_and_leaves_it_on(entry: str) -> None:
     script = (
         "import gc\n"
         "collections = []\n"
         "gc.callbacks.append(lambda phase, info: collections.append(info) if phase == 'start' else None)\n"
         "import slack_bolt.adapter.aws_lambda, boto3, pydantic.main, aws_lambda_powertools\n"
         "before = len(collections)\n"
-        "import bot.lambda_function\n"
+        f"import {entry}\n"
         "assert len(collections) == before, collections[before:]  # no collection during drbot's import\n"
         "assert gc.isenabled() and gc.get_freeze_count() > 10_000, gc.get_freeze_count()\n"
     )
-    assert "bot.app" in set(_loaded_after(script))
+    assert entry in set(_loaded_after(script))
