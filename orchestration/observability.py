@@ -9,8 +9,9 @@ blob flushed at the end, with a cold-start metric), and adds the correlation ids
 The Tracer is built only where tracing is on: inside the Lambda runtime (`LAMBDA_TASK_ROOT` set,
 the template's `Tracing: Active`) unless POWERTOOLS_TRACE_DISABLED says otherwise or SAM CLI /
 Chalice emulates Lambda, the conditions powertools itself disables tracing under. There it is built
-at import, as before: it loads the X-Ray SDK and patches botocore, so every AWS call of an
-invocation is a subsegment. Anywhere else `tracer` is None and the X-Ray SDK (about 100 ms of
+at import, as before: it loads the X-Ray SDK and patches botocore and `http.client` (TRACED_MODULES,
+nothing else drbot does not call), so every AWS and Slack Web API call of an invocation is a
+subsegment. Anywhere else `tracer` is None and the X-Ray SDK (about 100 ms of
 imports) is never loaded; a disabled Tracer would have recorded nothing anyway. A plain Python call with no
 Lambda context (scripts, the seed's local examples, tests) runs the handler as it is: there is no
 CloudWatch to report to, and metrics would otherwise pile up in memory.
